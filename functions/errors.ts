@@ -1,0 +1,74 @@
+/**
+ * One error class with a closed set of codes, and one table from code to HTTP status and to the
+ * tokenctl exit code. Everything that goes wrong on purpose is an AppError; anything else becomes a
+ * generic 500 in http/respond.ts without internals.
+ */
+
+export const ERROR_CODES = {
+  INVALID_ARGUMENT: { status: 400, exit: 2 },
+  INVALID_JSON: { status: 400, exit: 2 },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: 2 },
+  UNAUTHENTICATED: { status: 401, exit: 3 },
+  PERMISSION_DENIED: { status: 403, exit: 1 },
+  NOT_FOUND: { status: 404, exit: 1 },
+  METHOD_NOT_ALLOWED: { status: 405, exit: 1 },
+  CONFLICT: { status: 409, exit: 1 },
+  PAYLOAD_TOO_LARGE: { status: 413, exit: 2 },
+  QUOTA_EXHAUSTED: { status: 429, exit: 1 },
+  UPSTREAM_ERROR: { status: 502, exit: 1 },
+  UPSTREAM_TIMEOUT: { status: 504, exit: 1 },
+  NOT_READY: { status: 503, exit: 1 },
+  REFRESH_IN_PROGRESS: { status: 503, exit: 1 },
+  UNAVAILABLE: { status: 503, exit: 1 },
+  INTERNAL: { status: 500, exit: 1 },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, value);
+}
+
+export interface AppErrorOptions {
+  details?: Record<string, unknown>;
+  /** Seconds, sent as Retry-After (503 and 429). */
+  retryAfter?: number;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.details = options.details;
+    this.retryAfter = options.retryAfter;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  /** The SPEC's error body: {"error": {"code", "message", "details"?}}. */
+  toBody(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    };
+  }
+}
+
+export function statusOf(code: ErrorCode): number {
+  return ERROR_CODES[code].status;
+}
+
+export function exitCodeOf(code: ErrorCode): number {
+  return ERROR_CODES[code].exit;
+}
