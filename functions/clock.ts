@@ -28,6 +28,7 @@ export class ManualClock implements Clock {
   }
   async sleep(ms: number): Promise<void> {
     this.current += ms;
-    await Promise.resolve();
+    // Yield a whole turn of the event loop, so that other simulated work (timers, I/O) can progress.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }

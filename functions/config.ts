@@ -6,9 +6,7 @@ import { z } from 'zod';
 import { AppError } from './errors';
 
 export type KeySource =
-  | { kind: 'none' }
-  | { kind: 'value'; value: string }
-  | { kind: 'secret'; name: string };
+  { kind: 'none' } | { kind: 'value'; value: string } | { kind: 'secret'; name: string };
 
 export interface Config {
   projectId: string;
@@ -43,7 +41,10 @@ const intMs = (def: number, min: number, max: number) =>
       if (v === undefined || v === '') return def;
       const n = Number(v);
       if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({ code: 'custom', message: `must be a whole number of milliseconds from ${min} to ${max}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a whole number of milliseconds from ${min} to ${max}`,
+        });
         return z.NEVER;
       }
       return n;

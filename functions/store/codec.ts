@@ -74,7 +74,13 @@ export function decodeTokenState(d: Doc, sealer: Sealer): TokenState {
 }
 
 export function encodeClient(c: ClientRecord): Doc {
-  return { id: c.id, name: c.name, scopes: c.scopes.map((s) => ({ ...s })), keyHash: c.keyHash, createdAt: c.createdAt };
+  return {
+    id: c.id,
+    name: c.name,
+    scopes: c.scopes.map((s) => ({ ...s })),
+    keyHash: c.keyHash,
+    createdAt: c.createdAt,
+  };
 }
 
 export function decodeClient(d: Doc): ClientRecord {

@@ -7,11 +7,21 @@ import { MemoryStore } from './memory/memory-store';
 import type { Sealer } from './seal';
 import type { Store } from './store';
 
-export function openStore(config: Pick<Config, 'store' | 'projectId'>, sealer: Sealer, appName = 'token-server'): Store {
+const configured = new Set<string>();
+
+export function openStore(
+  config: Pick<Config, 'store' | 'projectId'>,
+  sealer: Sealer,
+  appName = 'token-server',
+): Store {
   if (config.store === 'memory') return new MemoryStore(sealer);
   const app: App =
     getApps().find((a) => a.name === appName) ?? initializeApp({ projectId: config.projectId }, appName);
   const db = getFirestore(app);
-  db.settings({ ignoreUndefinedProperties: true });
+  if (!configured.has(appName)) {
+    // settings() may be called once per Firestore instance, before its first use.
+    db.settings({ ignoreUndefinedProperties: true });
+    configured.add(appName);
+  }
   return new FirestoreStore(db, sealer);
 }

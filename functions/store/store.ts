@@ -3,14 +3,7 @@
  * memory) pass one contract suite (test/emulator/store-contract.ts). Every operation that must be
  * atomic is one method here, so callers never hand-roll a read-then-write.
  */
-import type {
-  ClientRecord,
-  Page,
-  PageRequest,
-  RealmRecord,
-  SecretRecord,
-  TokenState,
-} from './types';
+import type { ClientRecord, Page, PageRequest, RealmRecord, SecretRecord, TokenState } from './types';
 
 /** What a mutator decides: write `next` (null deletes, undefined leaves as is) and return `result`. */
 export interface Mutation<R> {

@@ -60,7 +60,7 @@ export class FirestoreStore implements Store {
   async listRealms(page: PageRequest & { keyword?: string }): Promise<Page<RealmRecord>> {
     // Firestore has no substring search; realms are few, so filter in memory.
     const snap = await this.db.collection(COLLECTIONS.realms).orderBy('id').get();
-    const all = snap.docs.map((d) => decodeRealm(d.data() as Doc)).filter((r) => matchesKeyword(r, page.keyword));
+    const all = snap.docs.map((d) => decodeRealm(d.data())).filter((r) => matchesKeyword(r, page.keyword));
     return pageOf(all, page);
   }
 
@@ -112,7 +112,7 @@ export class FirestoreStore implements Store {
     ]);
     return {
       total: count.data().count,
-      list: snap.docs.map((d) => decodeSecret(d.data() as Doc, this.sealer)),
+      list: snap.docs.map((d) => decodeSecret(d.data(), this.sealer)),
     };
   }
 
@@ -135,7 +135,9 @@ export class FirestoreStore implements Store {
     const ref = this.tokenRef(realm, key);
     return this.db.runTransaction(async (tx) => {
       const snap = await tx.get(ref);
-      const { next, result } = mutator(snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null);
+      const { next, result } = mutator(
+        snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
+      );
       if (next === null) tx.delete(ref);
       else if (next !== undefined) tx.set(ref, encodeTokenState(next, this.sealer));
       return result;
@@ -144,7 +146,7 @@ export class FirestoreStore implements Store {
 
   async listTokenStates(): Promise<TokenState[]> {
     const snap = await this.db.collection(COLLECTIONS.tokens).orderBy('__name__').get();
-    return snap.docs.map((d) => decodeTokenState(d.data() as Doc, this.sealer));
+    return snap.docs.map((d) => decodeTokenState(d.data(), this.sealer));
   }
 
   async putClient(client: ClientRecord): Promise<void> {
@@ -159,12 +161,12 @@ export class FirestoreStore implements Store {
   async findClientByKeyHash(keyHash: string): Promise<ClientRecord | null> {
     const snap = await this.db.collection(COLLECTIONS.clients).where('keyHash', '==', keyHash).limit(1).get();
     const doc = snap.docs[0];
-    return doc === undefined ? null : decodeClient(doc.data() as Doc);
+    return doc === undefined ? null : decodeClient(doc.data());
   }
 
   async listClients(): Promise<ClientRecord[]> {
     const snap = await this.db.collection(COLLECTIONS.clients).orderBy('createdAt').get();
-    return snap.docs.map((d) => decodeClient(d.data() as Doc));
+    return snap.docs.map((d) => decodeClient(d.data()));
   }
 
   async deleteClient(id: string): Promise<boolean> {

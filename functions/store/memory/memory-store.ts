@@ -73,7 +73,9 @@ export class MemoryStore implements Store {
     const encoded = encodeSecret(secret, this.sealer);
     const existed = this.secrets.has(id);
     const current = this.tokens.get(id);
-    const next = resetToken(current === undefined ? null : decodeTokenState(structuredClone(current), this.sealer));
+    const next = resetToken(
+      current === undefined ? null : decodeTokenState(structuredClone(current), this.sealer),
+    );
     const nextDoc = next === null ? null : encodeTokenState(next, this.sealer);
     this.secrets.set(id, encoded);
     if (nextDoc === null) this.tokens.delete(id);
@@ -85,7 +87,9 @@ export class MemoryStore implements Store {
     const docs = [...this.secrets.values()]
       .filter((d) => page.realm === undefined || d.realm === page.realm)
       // Document-id order (realm:key), as Firestore lists them.
-      .sort((a, b) => compare(secretDocId(String(a.realm), String(a.key)), secretDocId(String(b.realm), String(b.key))));
+      .sort((a, b) =>
+        compare(secretDocId(String(a.realm), String(a.key)), secretDocId(String(b.realm), String(b.key))),
+      );
     const slice = pageOf(docs, page);
     return { total: slice.total, list: slice.list.map((d) => decodeSecret(structuredClone(d), this.sealer)) };
   }
@@ -104,7 +108,9 @@ export class MemoryStore implements Store {
   async mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R> {
     const id = secretDocId(realm, key);
     const d = this.tokens.get(id);
-    const { next, result } = mutator(d === undefined ? null : decodeTokenState(structuredClone(d), this.sealer));
+    const { next, result } = mutator(
+      d === undefined ? null : decodeTokenState(structuredClone(d), this.sealer),
+    );
     if (next === null) this.tokens.delete(id);
     else if (next !== undefined) this.tokens.set(id, encodeTokenState(next, this.sealer));
     return result;

@@ -1,0 +1,59 @@
+/**
+ * tokenServerCache's in-instance memory cache in front of the engine. A hit costs no store read. An
+ * entry is served until the earliest of: its serving deadline (never past it), its refresh due time
+ * (so that a due refresh is noticed), half the overlap after it was observed (providers that kill
+ * the previous token), and a maximum age (so replaced credentials are noticed).
+ */
+import type { Clock } from '../clock';
+import type { ServedToken, TokenEngine, TokenRequest } from './engine';
+import { MIN_SERVE_MS } from './state';
+
+interface Entry {
+  served: ServedToken;
+  checkAt: number;
+}
+
+export class EdgeCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly engine: Pick<TokenEngine, 'getToken'>,
+    private readonly clock: Clock,
+    private readonly maxAgeMs = 30_000,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async getToken(req: TokenRequest): Promise<ServedToken> {
+    const id = `${req.realm}\u0000${req.key}`;
+    if (req.flush !== true && req.invalidToken === undefined) {
+      const entry = this.entries.get(id);
+      const now = this.clock.now();
+      if (entry !== undefined && now < entry.checkAt && entry.served.deadline - now >= MIN_SERVE_MS) {
+        return { ...entry.served, source: 'memory' };
+      }
+    }
+    const served = await this.engine.getToken(req);
+    this.remember(id, served);
+    return served;
+  }
+
+  private remember(id: string, served: ServedToken): void {
+    const existing = this.entries.get(id);
+    // A slower, older answer must not replace a newer token (e.g. one a flush just fetched).
+    if (existing !== undefined && existing.served.generation > served.generation) return;
+    const now = this.clock.now();
+    const limits = [
+      served.refreshAt > now ? served.refreshAt : now + 5_000,
+      served.observedAt + this.maxAgeMs,
+      served.deadline - MIN_SERVE_MS,
+    ];
+    if (served.overlapMs !== undefined) limits.push(served.observedAt + served.overlapMs / 2);
+    if (this.entries.size >= this.maxEntries && existing === undefined) this.entries.clear();
+    this.entries.set(id, { served, checkAt: Math.min(...limits) });
+  }
+
+  /** Drop an entry (the secret was replaced or deleted through this instance). */
+  forget(realm: string, key: string): void {
+    this.entries.delete(`${realm}\u0000${key}`);
+  }
+}

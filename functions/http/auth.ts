@@ -1,0 +1,101 @@
+/**
+ * Bearer authentication. Admin routes need the admin key; the token route takes the admin key or a
+ * client key scoped to the realm/key asked for. Client lookups are cached per instance for at most
+ * clientCacheMs, which bounds how long a revoked key keeps working.
+ */
+import { AppError } from '../errors';
+import { constantTimeEqual, hashClientKey } from '../keys/keys';
+import type { Runtime } from '../runtime';
+import type { ClientRecord } from '../store/types';
+import { headerValue } from './parse-request';
+import type { ParsedRequest } from './types';
+
+export type Principal = { kind: 'admin' } | { kind: 'client'; client: ClientRecord };
+
+export function bearerOf(req: ParsedRequest): string | undefined {
+  const h = headerValue(req.headers.authorization);
+  if (h === undefined) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m?.[1];
+}
+
+function adminKeyOrThrow(runtime: Runtime): string {
+  const key = runtime.keys.adminKey;
+  if (key === undefined) {
+    throw new AppError(
+      'NOT_READY',
+      runtime.keys.problems.adminKey ??
+        'No admin key is configured (TOKEN_SERVER_ADMIN_KEY or TOKEN_SERVER_ADMIN_KEY_SECRET): admin routes are closed',
+    );
+  }
+  return key;
+}
+
+export function requireAdmin(req: ParsedRequest, runtime: Runtime): Principal {
+  const expected = adminKeyOrThrow(runtime);
+  const given = bearerOf(req);
+  if (given === undefined) throw new AppError('UNAUTHENTICATED', 'Missing Authorization: Bearer <admin key>');
+  if (!constantTimeEqual(given, expected))
+    throw new AppError('UNAUTHENTICATED', 'The admin key is not valid');
+  return { kind: 'admin' };
+}
+
+interface CachedClient {
+  client: ClientRecord | null;
+  until: number;
+}
+
+/** Per-instance client-key cache; bounded so that a flood of random keys cannot grow it forever. */
+export class ClientKeyCache {
+  private readonly entries = new Map<string, CachedClient>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async lookup(
+    keyHash: string,
+    now: number,
+    load: () => Promise<ClientRecord | null>,
+  ): Promise<ClientRecord | null> {
+    const hit = this.entries.get(keyHash);
+    if (hit !== undefined && hit.until > now) return hit.client;
+    const client = await load();
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    // Unknown keys are remembered briefly too, so guessing costs no database read per attempt.
+    this.entries.set(keyHash, {
+      client,
+      until: now + (client === null ? Math.min(this.ttlMs, 5_000) : this.ttlMs),
+    });
+    return client;
+  }
+
+  forget(keyHash?: string): void {
+    if (keyHash === undefined) this.entries.clear();
+    else this.entries.delete(keyHash);
+  }
+}
+
+export async function authenticateAny(req: ParsedRequest, runtime: Runtime): Promise<Principal> {
+  const given = bearerOf(req);
+  if (given === undefined)
+    throw new AppError('UNAUTHENTICATED', 'Missing Authorization: Bearer <client key>');
+  const admin = runtime.keys.adminKey;
+  if (admin !== undefined && constantTimeEqual(given, admin)) return { kind: 'admin' };
+  const keyHash = hashClientKey(given);
+  const client = await runtime.clientCache.lookup(keyHash, runtime.clock.now(), () =>
+    runtime.store.findClientByKeyHash(keyHash),
+  );
+  if (client === null) throw new AppError('UNAUTHENTICATED', 'The client key is not valid');
+  return { kind: 'client', client };
+}
+
+export function assertInScope(principal: Principal, realm: string, key: string): void {
+  if (principal.kind === 'admin') return;
+  const allowed = principal.client.scopes.some((s) => s.realm === realm && (s.key === '*' || s.key === key));
+  if (!allowed) {
+    throw new AppError('PERMISSION_DENIED', `This client key is not allowed to use ${realm}/${key}`, {
+      details: { realm, key },
+    });
+  }
+}

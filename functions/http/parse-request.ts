@@ -1,0 +1,92 @@
+/**
+ * Express request → ParsedRequest: the 64 KiB body limit, JSON-only bodies, and each query
+ * parameter at most once. The Functions Framework has already parsed the body; we check its raw form.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Request } from 'express';
+import { AppError } from '../errors';
+import type { ParsedRequest } from './types';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export function normalisePath(path: string): string {
+  if (path.length > 1 && path.endsWith('/')) return path.slice(0, -1);
+  return path === '' ? '/' : path;
+}
+
+function parseQuery(url: string): Record<string, string> {
+  const q = url.indexOf('?');
+  const query: Record<string, string> = Object.create(null) as Record<string, string>;
+  if (q < 0) return query;
+  const params = new URLSearchParams(url.slice(q + 1));
+  for (const [name, value] of params) {
+    if (Object.prototype.hasOwnProperty.call(query, name)) {
+      throw new AppError('INVALID_ARGUMENT', `Query parameter ${name} is given more than once`, {
+        details: { field: name },
+      });
+    }
+    query[name] = value;
+  }
+  return query;
+}
+
+function rawBodyOf(req: Request): Buffer | undefined {
+  const raw = (req as Request & { rawBody?: unknown }).rawBody;
+  return Buffer.isBuffer(raw) ? raw : undefined;
+}
+
+function parseBody(req: Request): unknown {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  const raw = rawBodyOf(req);
+  const size = Math.max(Number.isFinite(declared) ? declared : 0, raw?.length ?? 0);
+  if (size > MAX_BODY_BYTES) {
+    throw new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes`, {
+      details: { limit: MAX_BODY_BYTES, size },
+    });
+  }
+  if (raw === undefined || raw.length === 0) {
+    // The framework consumed nothing (no body), or parsed an empty body.
+    return req.body !== undefined &&
+      typeof req.body === 'object' &&
+      !Buffer.isBuffer(req.body) &&
+      Object.keys(req.body as object).length > 0
+      ? (req.body as unknown)
+      : undefined;
+  }
+  const type = String(req.headers['content-type'] ?? '').toLowerCase();
+  if (!/^application\/([\w.+-]+\+)?json\b/.test(type)) {
+    throw new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      'Request bodies must be JSON (Content-Type: application/json)',
+      {
+        details: { field: 'Content-Type' },
+      },
+    );
+  }
+  if (req.body !== undefined && !Buffer.isBuffer(req.body) && typeof req.body !== 'string')
+    return req.body as unknown;
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    throw new AppError('INVALID_JSON', 'The request body is not valid JSON');
+  }
+}
+
+export function parseRequest(req: Request): ParsedRequest {
+  const url = req.originalUrl || req.url || '/';
+  const pathOnly = url.split('?')[0] ?? '/';
+  return {
+    method: (req.method || 'GET').toUpperCase(),
+    path: normalisePath(pathOnly),
+    query: parseQuery(url),
+    body: parseBody(req),
+    headers: req.headers,
+    params: {},
+    requestId: headerValue(req.headers['x-request-id']) ?? randomUUID(),
+  };
+}
+
+export function headerValue(h: string | string[] | undefined): string | undefined {
+  if (Array.isArray(h)) return h[0];
+  return h;
+}

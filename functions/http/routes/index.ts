@@ -1,0 +1,26 @@
+/** The two route tables: the full service, and the app-facing edge with its memory cache. */
+import type { Route } from '../types';
+import { clientRoutes } from './clients';
+import { healthRoute } from './health';
+import { refreshRoute, statusRoute } from './operations';
+import { presetRoutes } from './presets';
+import { realmRoutes } from './realms';
+import { secretRoutes } from './secrets';
+import { tokenRoutes } from './token';
+
+export function fullRoutes(): Route[] {
+  return [
+    healthRoute,
+    ...tokenRoutes('database'),
+    statusRoute,
+    refreshRoute,
+    ...realmRoutes,
+    ...presetRoutes,
+    ...secretRoutes,
+    ...clientRoutes,
+  ];
+}
+
+export function cacheRoutes(): Route[] {
+  return [healthRoute, ...tokenRoutes('memory')];
+}

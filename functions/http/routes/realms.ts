@@ -1,0 +1,114 @@
+/**
+ * Realms (upstream provider definitions), admin only: list with paging and keyword, create or
+ * replace, get, delete (refused while secrets use the realm).
+ */
+import { z } from 'zod';
+import { pageRequest, pagingShape } from '../../admin/paging';
+import { exactObject } from '../../admin/schema';
+import { realmView } from '../../admin/views';
+import { AppError } from '../../errors';
+import { parseRealm, realmIdSchema } from '../../providers/realm-config';
+import type { JsonObject, RealmRecord } from '../../store/types';
+import { parseOrThrow } from '../../validation';
+import { ok, type Route } from '../types';
+
+const listQuerySchema = exactObject({
+  ...pagingShape,
+  keyword: z.string().max(200).optional(),
+});
+
+const idParamsSchema = z.strictObject({ id: realmIdSchema });
+
+/** Fields the API answers but a client cannot set: accepted and ignored, so a GET can be POSTed back. */
+const READ_ONLY_FIELDS = ['created_at', 'updated_at'];
+
+function withoutReadOnly(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+  for (const field of READ_ONLY_FIELDS) delete copy[field];
+  return copy;
+}
+
+function notFound(id: string): AppError {
+  return new AppError('NOT_FOUND', `No realm ${id}`, { details: { realm: id } });
+}
+
+export const listRealmsRoute: Route = {
+  method: 'GET',
+  pattern: '/api/realm',
+  auth: 'admin',
+  handle: async ({ req, runtime }) => {
+    const q = parseOrThrow(listQuerySchema, { ...req.query });
+    const keyword = q.keyword === undefined || q.keyword === '' ? undefined : q.keyword;
+    const page = await runtime.store.listRealms({
+      ...pageRequest(q),
+      ...(keyword === undefined ? {} : { keyword }),
+    });
+    return ok({ list: page.list.map(realmView), total: page.total });
+  },
+};
+
+export const putRealmRoute: Route = {
+  method: 'POST',
+  pattern: '/api/realm',
+  auth: 'admin',
+  handle: async ({ req, runtime, logFields }) => {
+    if (req.body === undefined) {
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        'A realm ({"id", "comment", "config"}) is required as the JSON body',
+        {
+          details: { field: '(body)' },
+        },
+      );
+    }
+    const realm = parseRealm(withoutReadOnly(req.body));
+    logFields.realm = realm.id;
+    const existing = await runtime.store.getRealm(realm.id);
+    const now = runtime.clock.now();
+    const record: RealmRecord = {
+      id: realm.id,
+      comment: realm.comment,
+      // Stored as given (validated above): defaults are filled in when it is read, so a realm keeps
+      // following the documented defaults and answers exactly what was posted.
+      config: (req.body as { config: JsonObject }).config,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+    };
+    await runtime.store.putRealm(record);
+    return ok(realmView(record));
+  },
+};
+
+export const getRealmRoute: Route = {
+  method: 'GET',
+  pattern: '/api/realm/:id',
+  auth: 'admin',
+  handle: async ({ req, runtime, logFields }) => {
+    const { id } = parseOrThrow(idParamsSchema, req.params);
+    logFields.realm = id;
+    const realm = await runtime.store.getRealm(id);
+    if (realm === null) throw notFound(id);
+    return ok(realmView(realm));
+  },
+};
+
+export const deleteRealmRoute: Route = {
+  method: 'DELETE',
+  pattern: '/api/realm/:id',
+  auth: 'admin',
+  handle: async ({ req, runtime, logFields }) => {
+    const { id } = parseOrThrow(idParamsSchema, req.params);
+    logFields.realm = id;
+    const outcome = await runtime.store.deleteRealm(id);
+    if (outcome === 'not_found') throw notFound(id);
+    if (outcome === 'in_use') {
+      throw new AppError('CONFLICT', `Realm ${id} still has secrets: delete them first`, {
+        details: { realm: id },
+      });
+    }
+    return ok({ deleted: true });
+  },
+};
+
+export const realmRoutes: Route[] = [listRealmsRoute, putRealmRoute, getRealmRoute, deleteRealmRoute];

@@ -1,0 +1,174 @@
+/**
+ * Secrets (one set of credentials at a provider), admin only. Values are sealed by the store and
+ * answered masked (admin/views.ts). Replacing a secret gives it a new rev and a fresh token state,
+ * which discards the cached token and a remembered permanent error but keeps the daily call count.
+ */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { pageRequest, pagingShape } from '../../admin/paging';
+import { exactObject } from '../../admin/schema';
+import { secretView } from '../../admin/views';
+import { freshState } from '../../engine/state';
+import { AppError } from '../../errors';
+import { realmConfigSchema, realmIdSchema, requiredKeys } from '../../providers/realm-config';
+import { KEY_NAMES } from '../../providers/template';
+import type { Runtime } from '../../runtime';
+import type { RealmRecord, SecretRecord } from '../../store/types';
+import { parseOrThrow } from '../../validation';
+import { ok, type Route } from '../types';
+
+export const MAX_VALUE_LENGTH = 4096;
+
+const valueSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(MAX_VALUE_LENGTH, `must be at most ${MAX_VALUE_LENGTH} characters`);
+
+const secretBodySchema = exactObject({
+  realm: realmIdSchema,
+  key: realmIdSchema,
+  ...(Object.fromEntries(KEY_NAMES.map((name) => [name, valueSchema.optional()])) as Record<
+    (typeof KEY_NAMES)[number],
+    z.ZodOptional<typeof valueSchema>
+  >),
+});
+
+const listQuerySchema = exactObject({ ...pagingShape, realm: realmIdSchema.optional() });
+const secretParamsSchema = z.strictObject({ realm: realmIdSchema, key: realmIdSchema });
+
+/** Every secret route reads or writes sealed values: without a master key it is closed (503). */
+function requireMasterKey(runtime: Runtime): void {
+  if (runtime.keys.masterKey !== undefined) return;
+  throw new AppError(
+    'NOT_READY',
+    runtime.keys.problems.masterKey ??
+      'No master key is configured (TOKEN_SERVER_MASTER_KEY or TOKEN_SERVER_MASTER_KEY_SECRET): secrets cannot be stored or read',
+  );
+}
+
+function noRealm(realm: string): AppError {
+  return new AppError('NOT_FOUND', `No realm ${realm}`, { details: { field: 'realm', realm } });
+}
+
+function noSecret(realm: string, key: string): AppError {
+  return new AppError('NOT_FOUND', `No secret ${realm}/${key}`, { details: { realm, key } });
+}
+
+/** What a token request with this secret would lack, said when the secret is added. */
+function warningsFor(realm: RealmRecord, values: Record<string, string>): string[] {
+  const parsed = realmConfigSchema.safeParse(realm.config);
+  if (!parsed.success) {
+    return [
+      `The config of realm ${realm.id} is not valid: token requests will fail until the realm is fixed`,
+    ];
+  }
+  return requiredKeys(parsed.data)
+    .filter((name) => values[name] === undefined)
+    .map(
+      (name) =>
+        `Realm ${realm.id} references ${name}, which this secret does not have: token requests will fail until it is added`,
+    );
+}
+
+/** The stored secret's creation time, when it can still be read (a secret sealed under another master key cannot). */
+async function createdAtOf(runtime: Runtime, realm: string, key: string): Promise<number | undefined> {
+  try {
+    return (await runtime.store.getSecret(realm, key))?.createdAt;
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'INTERNAL') return undefined;
+    throw err;
+  }
+}
+
+export const putSecretRoute: Route = {
+  method: 'POST',
+  pattern: '/api/secret',
+  auth: 'admin',
+  handle: async ({ req, runtime, logFields }) => {
+    requireMasterKey(runtime);
+    if (req.body === undefined) {
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        'A secret ({"realm", "key", "key_1", ...}) is required as the JSON body',
+        {
+          details: { field: '(body)' },
+        },
+      );
+    }
+    const body = parseOrThrow(secretBodySchema, req.body);
+    const { realm, key } = body;
+    logFields.realm = realm;
+    logFields.key = key;
+    const realmRecord = await runtime.store.getRealm(realm);
+    if (realmRecord === null) throw noRealm(realm);
+
+    const values: Record<string, string> = {};
+    for (const name of KEY_NAMES) {
+      const value = body[name];
+      if (value !== undefined) values[name] = value;
+    }
+    const now = runtime.clock.now();
+    const secret: SecretRecord = {
+      realm,
+      key,
+      values,
+      rev: randomBytes(16).toString('hex'),
+      createdAt: (await createdAtOf(runtime, realm, key)) ?? now,
+      updatedAt: now,
+    };
+    const outcome = await runtime.store.putSecret(secret, (current) =>
+      freshState(realm, key, secret.rev, current),
+    );
+    if (outcome === 'no_realm') throw noRealm(realm);
+    runtime.edgeCache.forget(realm, key);
+    return ok({ ...secretView(secret), warnings: warningsFor(realmRecord, values) });
+  },
+};
+
+export const listSecretsRoute: Route = {
+  method: 'GET',
+  pattern: '/api/secret',
+  auth: 'admin',
+  handle: async ({ req, runtime, logFields }) => {
+    const q = parseOrThrow(listQuerySchema, { ...req.query });
+    requireMasterKey(runtime);
+    if (q.realm !== undefined) logFields.realm = q.realm;
+    const page = await runtime.store.listSecrets({
+      ...pageRequest(q),
+      ...(q.realm === undefined ? {} : { realm: q.realm }),
+    });
+    return ok({ list: page.list.map(secretView), total: page.total });
+  },
+};
+
+export const getSecretRoute: Route = {
+  method: 'GET',
+  pattern: '/api/secret/:realm/:key',
+  auth: 'admin',
+  handle: async ({ req, runtime, logFields }) => {
+    const { realm, key } = parseOrThrow(secretParamsSchema, req.params);
+    logFields.realm = realm;
+    logFields.key = key;
+    requireMasterKey(runtime);
+    const secret = await runtime.store.getSecret(realm, key);
+    if (secret === null) throw noSecret(realm, key);
+    return ok(secretView(secret));
+  },
+};
+
+export const deleteSecretRoute: Route = {
+  method: 'DELETE',
+  pattern: '/api/secret/:realm/:key',
+  auth: 'admin',
+  handle: async ({ req, runtime, logFields }) => {
+    const { realm, key } = parseOrThrow(secretParamsSchema, req.params);
+    logFields.realm = realm;
+    logFields.key = key;
+    const deleted = await runtime.store.deleteSecret(realm, key);
+    if (!deleted) throw noSecret(realm, key);
+    runtime.edgeCache.forget(realm, key);
+    return ok({ deleted: true });
+  },
+};
+
+export const secretRoutes: Route[] = [putSecretRoute, listSecretsRoute, getSecretRoute, deleteSecretRoute];

@@ -1,0 +1,81 @@
+/**
+ * GET/POST /api/token → engine (or the edge cache on tokenServerCache). The only route whose body
+ * carries a token.
+ */
+import { z } from 'zod';
+import { AppError } from '../../errors';
+import type { ServedToken } from '../../engine/engine';
+import { realmIdSchema } from '../../providers/realm-config';
+import { parseOrThrow } from '../../validation';
+import type { Reply, Route, RouteContext } from '../types';
+
+const flag = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', ''])])
+  .transform((v) => v === true || v === 'true' || v === '1');
+
+export const tokenRequestSchema = z
+  .object({
+    realm: realmIdSchema,
+    key: realmIdSchema,
+    flush: flag.optional(),
+    invalid_token: z.string().min(1).max(8192).optional(),
+  })
+  .strict();
+
+export type TokenRequestBody = z.input<typeof tokenRequestSchema>;
+
+export function tokenReply(served: ServedToken, now: number): Reply {
+  const expiresIn = Math.max(0, Math.floor(served.deadline - now));
+  return {
+    body: {
+      token: served.token,
+      expires_in: expiresIn,
+      expires_at: new Date(now + expiresIn).toISOString(),
+      source: served.source,
+    },
+  };
+}
+
+function input(ctx: RouteContext): unknown {
+  const { req } = ctx;
+  const hasQuery = Object.keys(req.query).length > 0;
+  if (req.body !== undefined && hasQuery) {
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      'Give the token request either in the query string or in the JSON body, not both',
+      {
+        details: { field: 'query' },
+      },
+    );
+  }
+  return req.body !== undefined ? req.body : { ...req.query };
+}
+
+function handler(useEdgeCache: boolean) {
+  return async (ctx: RouteContext): Promise<Reply> => {
+    const body = parseOrThrow(tokenRequestSchema, input(ctx));
+    ctx.logFields.realm = body.realm;
+    ctx.logFields.key = body.key;
+    if (ctx.authorize === undefined) throw new AppError('INTERNAL', 'Token route without authorisation');
+    ctx.authorize(body.realm, body.key);
+    const request = {
+      realm: body.realm,
+      key: body.key,
+      flush: body.flush === true,
+      ...(body.invalid_token === undefined ? {} : { invalidToken: body.invalid_token }),
+    };
+    const served = useEdgeCache
+      ? await ctx.runtime.edgeCache.getToken(request)
+      : await ctx.runtime.engine.getToken(request);
+    ctx.logFields.source = served.source;
+    return tokenReply(served, ctx.runtime.clock.now());
+  };
+}
+
+export function tokenRoutes(where: 'database' | 'memory'): Route[] {
+  const handle = handler(where === 'memory');
+  return [
+    { method: 'GET', pattern: '/api/token', auth: 'token', handle },
+    { method: 'POST', pattern: '/api/token', auth: 'token', handle },
+  ];
+}

@@ -1,0 +1,53 @@
+/** The shapes every route works with: a parsed request in, a reply out. No Express types past http/. */
+import type { Runtime } from '../runtime';
+
+export interface ParsedRequest {
+  method: string;
+  /** Path without the query string, without a trailing slash (except "/"). */
+  path: string;
+  /** Each query parameter once; a repeated parameter is a 400 before any route runs. */
+  query: Record<string, string>;
+  /** The parsed JSON body, or undefined when there was none. */
+  body: unknown;
+  headers: Record<string, string | string[] | undefined>;
+  /** Route parameters (`:id`). */
+  params: Record<string, string>;
+  requestId: string;
+}
+
+export interface Reply {
+  status?: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** What a route tells the request log (never a value of a secret). */
+export interface RouteLogFields {
+  realm?: string;
+  key?: string;
+  source?: string;
+}
+
+export interface RouteContext {
+  req: ParsedRequest;
+  runtime: Runtime;
+  /** Fields for the one request log line. */
+  logFields: RouteLogFields;
+  /** On token routes: throws 403 unless the caller may use realm/key. */
+  authorize?: (realm: string, key: string) => void;
+}
+
+export type Auth = 'none' | 'admin' | 'token';
+
+export interface Route {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** `/api/realm/:id` — segments starting with ':' are parameters. */
+  pattern: string;
+  auth: Auth;
+  handle(ctx: RouteContext): Promise<Reply>;
+}
+
+/** `{"data": ..., "success": "ok"}`, the original design's list envelope. */
+export function ok<T>(data: T): Reply {
+  return { body: { data, success: 'ok' } };
+}

@@ -1,0 +1,195 @@
+/**
+ * The admin key and the master key, from the environment or Secret Manager, validated once per
+ * instance; plus the small key helpers (constant-time comparison, client key generation and hashing).
+ * A key that cannot be had is left undefined with a problem message, which the HTTP layer turns into
+ * 503s: a missing or bad key never opens anything.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isBase64Key, type Config, type KeySource } from '../config';
+import { AppError } from '../errors';
+import { readSecretVersion, type ReadSecret } from './secret-manager';
+
+export interface ResolvedKeys {
+  adminKey?: string;
+  /** The 32-byte key that encrypts credentials and tokens at rest. */
+  masterKey?: Buffer;
+  /** Why a key is missing, for a person; never contains a key or a secret payload. */
+  problems: { adminKey?: string; masterKey?: string };
+}
+
+export interface KeyDeps {
+  readSecret: ReadSecret;
+}
+
+export type KeyConfig = Pick<Config, 'adminKey' | 'masterKey' | 'secretManagerEndpoint'>;
+
+export const ADMIN_KEY_MIN_LENGTH = 32;
+export const MASTER_KEY_BYTES = 32;
+export const CLIENT_KEY_PREFIX = 'tsk_';
+
+type KeyName = 'adminKey' | 'masterKey';
+
+const VARIABLES: Record<KeyName, { value: string; secret: string }> = {
+  adminKey: { value: 'TOKEN_SERVER_ADMIN_KEY', secret: 'TOKEN_SERVER_ADMIN_KEY_SECRET' },
+  masterKey: { value: 'TOKEN_SERVER_MASTER_KEY', secret: 'TOKEN_SERVER_MASTER_KEY_SECRET' },
+};
+
+const NOT_CONFIGURED: Record<KeyName, string> = {
+  adminKey:
+    'No admin key is configured: set TOKEN_SERVER_ADMIN_KEY or TOKEN_SERVER_ADMIN_KEY_SECRET. Admin routes are closed until then',
+  masterKey:
+    'No master key is configured: set TOKEN_SERVER_MASTER_KEY or TOKEN_SERVER_MASTER_KEY_SECRET (base64 of 32 random bytes). Credentials are never stored in plain text, so routes that need them are closed until then',
+};
+
+/** Visible ASCII only: a Bearer token cannot carry spaces, control characters or other encodings. */
+const ADMIN_KEY_CHARS = /^[\x21-\x7e]+$/;
+
+/** Why `value` is not a usable admin key, or undefined when it is. */
+function adminKeyFlaw(value: string): string | undefined {
+  if (value.length < ADMIN_KEY_MIN_LENGTH) return `must be at least ${ADMIN_KEY_MIN_LENGTH} characters`;
+  if (!ADMIN_KEY_CHARS.test(value)) return 'must be visible ASCII characters without spaces';
+  return undefined;
+}
+
+function masterKeyFlaw(value: string): string | undefined {
+  if (!isBase64Key(value)) {
+    return `must be the base64 encoding of exactly ${MASTER_KEY_BYTES} bytes (for example: openssl rand -base64 32)`;
+  }
+  return undefined;
+}
+
+/** `gcloud secrets create --data-file` keeps the newline that `echo` or an editor adds. */
+function withoutTrailingNewlines(text: string): string {
+  return text.replace(/[\r\n]+$/, '');
+}
+
+type Resolved<T> = { key: T; problem?: undefined } | { key?: undefined; problem: string };
+
+async function resolveOne<T>(
+  name: KeyName,
+  source: KeySource,
+  endpoint: string | undefined,
+  deps: KeyDeps,
+  flaw: (value: string) => string | undefined,
+  decode: (value: string) => T,
+): Promise<Resolved<T>> {
+  const variables = VARIABLES[name];
+  if (source.kind === 'none') return { problem: NOT_CONFIGURED[name] };
+  if (source.kind === 'value') {
+    const bad = flaw(source.value);
+    return bad === undefined ? { key: decode(source.value) } : { problem: `${variables.value}: ${bad}` };
+  }
+  let payload: Buffer;
+  try {
+    payload = await deps.readSecret(source.name, {
+      variable: variables.secret,
+      ...(endpoint === undefined ? {} : { endpoint }),
+    });
+  } catch (err) {
+    // readSecretVersion's AppErrors name the variable, the secret and the reason, never the payload.
+    // Anything else (an injected reader) is reported by type only, in case it carries data.
+    if (err instanceof AppError) return { problem: err.message };
+    const kind = err instanceof Error ? err.name : typeof err;
+    return { problem: `${variables.secret}: cannot read Secret Manager version ${source.name}: ${kind}` };
+  }
+  const text = withoutTrailingNewlines(payload.toString('utf8'));
+  const bad = flaw(text);
+  if (bad !== undefined) {
+    return { problem: `${variables.secret}: the payload of Secret Manager version ${source.name} ${bad}` };
+  }
+  return { key: decode(text) };
+}
+
+/**
+ * Read and validate both keys: each Secret Manager version at most once per call, both in
+ * parallel. Never rejects: every failure becomes a problem message and leaves its key undefined.
+ * Callers resolve once per instance and keep the result (see createKeyResolver).
+ */
+export async function resolveKeys(
+  config: KeyConfig,
+  deps: KeyDeps = { readSecret: readSecretVersion },
+): Promise<ResolvedKeys> {
+  const endpoint = config.secretManagerEndpoint;
+  const [admin, master] = await Promise.all([
+    resolveOne('adminKey', config.adminKey, endpoint, deps, adminKeyFlaw, (v) => v),
+    resolveOne('masterKey', config.masterKey, endpoint, deps, masterKeyFlaw, (v) => Buffer.from(v, 'base64')),
+  ]);
+  const keys: ResolvedKeys = { problems: {} };
+  if (admin.problem === undefined) keys.adminKey = admin.key;
+  else keys.problems.adminKey = admin.problem;
+  if (master.problem === undefined) keys.masterKey = master.key;
+  else keys.problems.masterKey = master.problem;
+  return keys;
+}
+
+export interface KeyResolverOptions {
+  readSecret?: ReadSecret;
+  now?: () => number;
+  /** How long a result with a failed secret is kept before the next get() resolves again. Default 30 s. */
+  retryAfterMs?: number;
+}
+
+export interface KeyResolver {
+  get(): Promise<ResolvedKeys>;
+}
+
+/**
+ * Resolve keys once per instance, but not forever when a secret failed: a result where a Secret
+ * Manager key has a problem (an IAM grant still propagating, a version fixed after deploy) is
+ * resolved again by the first get() after retryAfterMs. Any other result is kept for the instance's
+ * life. Concurrent get() calls share one resolution.
+ */
+export function createKeyResolver(config: KeyConfig, options: KeyResolverOptions = {}): KeyResolver {
+  const deps: KeyDeps = { readSecret: options.readSecret ?? readSecretVersion };
+  const now = options.now ?? Date.now;
+  const retryAfterMs = options.retryAfterMs ?? 30_000;
+  let current: Promise<ResolvedKeys> | undefined;
+  let retryAt = Number.POSITIVE_INFINITY;
+  return {
+    get() {
+      if (current !== undefined && now() < retryAt) return current;
+      const attempt = resolveKeys(config, deps);
+      current = attempt;
+      retryAt = Number.POSITIVE_INFINITY;
+      void attempt.then((keys) => {
+        if (current !== attempt) return;
+        // Only a secret can change under a running instance; environment values and their absence cannot.
+        const retry =
+          (config.adminKey.kind === 'secret' && keys.problems.adminKey !== undefined) ||
+          (config.masterKey.kind === 'secret' && keys.problems.masterKey !== undefined);
+        if (retry) retryAt = now() + retryAfterMs;
+      });
+      return attempt;
+    },
+  };
+}
+
+/**
+ * Compare a presented key with the expected one in time independent of where they differ and of
+ * their lengths: both are hashed to 32 bytes first, so there is no early exit on length.
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a, 'utf8').digest();
+  const db = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(da, db);
+}
+
+/** How a client key is stored and looked up: only its SHA-256 (hex) is ever kept. */
+export function hashClientKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** A new client key, shown once at creation: `tsk_` + 32 random bytes in base64url (47 characters). */
+export function generateClientKey(): string {
+  return `${CLIENT_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+/** A new admin key (for npm start and tests): 32 random bytes in base64url, 43 characters. */
+export function generateAdminKey(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** A new master key in the form TOKEN_SERVER_MASTER_KEY takes: base64 of 32 random bytes. */
+export function generateMasterKey(): string {
+  return randomBytes(MASTER_KEY_BYTES).toString('base64');
+}

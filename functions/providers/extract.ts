@@ -1,0 +1,209 @@
+/**
+ * Reads a provider's answer: the token and its lifetime, or a classified ProviderFailure. The body is
+ * never echoed into an error (it may hold a token); only its length, and the provider's own error code
+ * and message from the configured paths.
+ */
+import { getByPath } from './dot-path';
+import { isTransientStatus, ProviderFailure } from './failure';
+import { MAX_LIFETIME_MS, type CodeValue, type RealmConfig } from './realm-config';
+
+export interface ExtractedToken {
+  token: string;
+  /** Whole milliseconds for which the provider says the token is valid, counted from the request. */
+  lifetimeMs: number;
+}
+
+/** Longest token we accept (UTF-8 bytes). WeCom documents up to 512; anything this long is broken. */
+export const MAX_TOKEN_BYTES = 4096;
+const MAX_PROVIDER_TEXT = 300;
+
+/** Loose comparison of provider codes: "0" matches 0, "true" matches true. */
+export function codeMatches(list: readonly CodeValue[], value: unknown): boolean {
+  if (value === null || (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')) {
+    return false;
+  }
+  const text = String(value).trim();
+  return list.some((candidate) => String(candidate).trim() === text);
+}
+
+function scalarText(value: unknown): string | undefined {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    // eslint-disable-next-line no-control-regex
+    const clean = String(value).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+    return clean.length > MAX_PROVIDER_TEXT ? `${clean.slice(0, MAX_PROVIDER_TEXT)}…` : clean;
+  }
+  return undefined;
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function hintFor(config: RealmConfig, code: string | undefined): string | undefined {
+  if (code === undefined || !Object.prototype.hasOwnProperty.call(config.error_hints, code)) return undefined;
+  return config.error_hints[code];
+}
+
+/** The provider's error code (as text) at error_path, when one is present and is not a success value. */
+function providerErrorOf(
+  config: RealmConfig,
+  data: unknown,
+): { present: boolean; code?: string; message?: string; transient: boolean } {
+  if (config.error_path === undefined || !isObject(data)) return { present: false, transient: false };
+  const raw = getByPath(data, config.error_path);
+  if (raw === undefined || raw === null || codeMatches(config.success_values, raw)) {
+    return { present: false, transient: false };
+  }
+  const message =
+    config.error_message_path === undefined ? undefined : scalarText(getByPath(data, config.error_message_path));
+  return {
+    present: true,
+    code: scalarText(raw),
+    message,
+    transient: codeMatches(config.transient_error_values, raw),
+  };
+}
+
+function describeCode(code: string | undefined, message: string | undefined): string {
+  const what = code === undefined ? 'an error (non-scalar error code)' : `error code ${code}`;
+  return message === undefined || message === '' ? what : `${what} (${message})`;
+}
+
+/**
+ * The token and lifetime from a provider's answer, or a ProviderFailure:
+ * - a non-2xx status is an error (transient for 5xx, 408, 429 or a transient provider code);
+ * - a body that is not a JSON object is an error (permanent);
+ * - a value at error_path that is not one of success_values is an error (transient only for
+ *   transient_error_values), carrying the provider's code and message and the realm's hint for it;
+ * - the token must be a non-empty string of printable characters, at most MAX_TOKEN_BYTES;
+ * - the lifetime (expires_in_path × unit, or default_expires_in when the response has none) must be a
+ *   positive finite number of at most 366 days.
+ */
+export function extractToken(config: RealmConfig, httpStatus: number, bodyText: string): ExtractedToken {
+  const bytes = Buffer.byteLength(bodyText, 'utf8');
+  const parsed = parseJson(bodyText);
+  const data = parsed.ok ? parsed.value : undefined;
+  const providerError = providerErrorOf(config, data);
+  const codeFields = {
+    ...(providerError.code === undefined ? {} : { providerCode: providerError.code }),
+    ...(providerError.message === undefined ? {} : { providerMessage: providerError.message }),
+  };
+  const hint = hintFor(config, providerError.code);
+  const hintField = hint === undefined ? {} : { hint };
+
+  if (httpStatus < 200 || httpStatus > 299) {
+    const transient = isTransientStatus(httpStatus) || providerError.transient;
+    const redirect = httpStatus >= 300 && httpStatus < 400;
+    let message = `Upstream answered HTTP ${httpStatus}`;
+    if (redirect) message += ', a redirect, which is not followed';
+    else if (providerError.present) message += ` with ${describeCode(providerError.code, providerError.message)}`;
+    else if (!parsed.ok) message += ` (not JSON, ${bytes} bytes)`;
+    throw new ProviderFailure({
+      kind: transient ? 'transient' : 'permanent',
+      reason: redirect ? 'redirect' : providerError.present ? 'provider_error' : 'http_status',
+      message,
+      httpStatus,
+      ...codeFields,
+      ...hintField,
+    });
+  }
+  if (!parsed.ok) {
+    throw new ProviderFailure({
+      kind: 'permanent',
+      reason: 'not_json',
+      message: `Upstream answered HTTP ${httpStatus} with a body that is not JSON (${bytes} bytes)`,
+      httpStatus,
+    });
+  }
+  if (!isObject(data)) {
+    throw new ProviderFailure({
+      kind: 'permanent',
+      reason: 'not_object',
+      message: `Upstream answered HTTP ${httpStatus} with JSON that is not an object`,
+      httpStatus,
+    });
+  }
+  if (providerError.present) {
+    throw new ProviderFailure({
+      kind: providerError.transient ? 'transient' : 'permanent',
+      reason: 'provider_error',
+      message: `Upstream answered ${describeCode(providerError.code, providerError.message)}`,
+      httpStatus,
+      ...codeFields,
+      ...hintField,
+    });
+  }
+
+  const token = getByPath(data, config.token_path);
+  if (token === undefined || token === null || token === '') {
+    throw new ProviderFailure({
+      kind: 'permanent',
+      reason: 'no_token',
+      message: `Upstream answered HTTP ${httpStatus} without a token at "${config.token_path}"`,
+      httpStatus,
+    });
+  }
+  if (typeof token !== 'string') {
+    throw new ProviderFailure({
+      kind: 'permanent',
+      reason: 'bad_token',
+      message: `Upstream answered a token at "${config.token_path}" that is not a string`,
+      httpStatus,
+    });
+  }
+  const tokenBytes = Buffer.byteLength(token, 'utf8');
+  if (tokenBytes > MAX_TOKEN_BYTES) {
+    throw new ProviderFailure({
+      kind: 'permanent',
+      reason: 'bad_token',
+      message: `Upstream answered a token of ${tokenBytes} bytes; at most ${MAX_TOKEN_BYTES} are accepted`,
+      httpStatus,
+    });
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(token)) {
+    throw new ProviderFailure({
+      kind: 'permanent',
+      reason: 'bad_token',
+      message: 'Upstream answered a token that contains control characters',
+      httpStatus,
+    });
+  }
+
+  return { token, lifetimeMs: lifetimeOf(config, data, httpStatus) };
+}
+
+function lifetimeOf(config: RealmConfig, data: Record<string, unknown>, httpStatus: number): number {
+  const raw = config.expires_in_path === undefined ? undefined : getByPath(data, config.expires_in_path);
+  if (raw === undefined || raw === null) {
+    if (config.default_expires_in !== undefined) return config.default_expires_in * 1000;
+    throw new ProviderFailure({
+      kind: 'permanent',
+      reason: 'no_lifetime',
+      message: `Upstream answered no lifetime at "${config.expires_in_path ?? '(none configured)'}" and the realm sets no default_expires_in`,
+      httpStatus,
+    });
+  }
+  let value: number;
+  if (typeof raw === 'number') value = raw;
+  else if (typeof raw === 'string' && /^\s*[0-9]+(\.[0-9]+)?\s*$/.test(raw)) value = Number(raw);
+  else value = Number.NaN;
+  const ms = Math.floor(value * (config.expires_in_unit === 'ms' ? 1 : 1000));
+  if (!Number.isFinite(ms) || ms <= 0 || ms > MAX_LIFETIME_MS) {
+    throw new ProviderFailure({
+      kind: 'permanent',
+      reason: 'bad_lifetime',
+      message: `Upstream answered an unusable lifetime at "${config.expires_in_path ?? ''}" (must be a positive number of ${config.expires_in_unit === 'ms' ? 'milliseconds' : 'seconds'}, at most 366 days)`,
+      httpStatus,
+    });
+  }
+  return ms;
+}

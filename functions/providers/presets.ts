@@ -1,0 +1,300 @@
+/**
+ * Built-in provider presets (SPEC §6): ready realm configs with each provider's error detection,
+ * lifetime field and unit, and what is known of its refresh behaviour. Every preset is parsed by the
+ * realm schema when this module loads, and checked against a local fake of its wire format in tests.
+ *
+ * `keys` says which secret value each $key_N is, in order: a WeChat secret is
+ * {"key_1": "<appid>", "key_2": "<appsecret>"}.
+ */
+import type { JsonObject } from '../store/types';
+import { IP_ALLOWLIST_HINT } from './failure';
+import { parseRealmConfig, type RealmConfig } from './realm-config';
+
+export interface Preset {
+  name: string;
+  comment: string;
+  /** key_N → what the secret's value is (e.g. key_1: 'corpid'). Optional ones say so. */
+  keys: Record<string, string>;
+  /** A realm config (JSON, compact: defaults left out). */
+  config: JsonObject;
+}
+
+const WECHAT_HINTS: JsonObject = {
+  '40164': IP_ALLOWLIST_HINT,
+  '89501': IP_ALLOWLIST_HINT,
+  '89503': IP_ALLOWLIST_HINT,
+  '89506': IP_ALLOWLIST_HINT,
+  '89507': IP_ALLOWLIST_HINT,
+  '40013': 'The appid (key_1) is not valid.',
+  '40001': 'The appsecret (key_2) is wrong or does not belong to this appid.',
+  '40125': 'The appsecret (key_2) is not valid (was it reset in the WeChat admin console?).',
+  '40243': 'The appsecret is frozen; unfreeze or reset it in the WeChat admin console.',
+  '45009':
+    "The account's daily quota for this API is used up; it resets at midnight China time (the admin console can also reset it).",
+};
+
+const WECOM_HINTS: JsonObject = {
+  '60020': IP_ALLOWLIST_HINT,
+  '40013': 'The corpid (key_1) is not valid.',
+  '40001': 'The corpsecret (key_2) is not valid.',
+  '40091': 'The corpsecret (key_2) is not valid.',
+};
+
+const OAUTH2_HINTS: JsonObject = {
+  invalid_client: 'The client_id (key_1) or client_secret (key_2) was rejected.',
+  invalid_scope: 'The requested scope (key_3) is not allowed for this client.',
+  unauthorized_client: 'This client may not use the client_credentials grant.',
+};
+
+const PRESET_DEFINITIONS: readonly Preset[] = [
+  {
+    name: 'wechat_offiaccount',
+    comment:
+      'WeChat Official Account / Mini Program getAccessToken (GET /cgi-bin/token). Every call issues a new ' +
+      'token and kills the previous one about 5 minutes later; 2,000 calls a day for new accounts.',
+    keys: { key_1: 'appid', key_2: 'appsecret' },
+    config: {
+      url: 'https://api.weixin.qq.com/cgi-bin/token',
+      method: 'GET',
+      arguments: [
+        { name: 'grant_type', place: 'url', value: 'client_credential' },
+        { name: 'appid', place: 'url', value: '$key_1' },
+        { name: 'secret', place: 'url', value: '$key_2' },
+      ],
+      token_path: 'access_token',
+      expires_in_path: 'expires_in',
+      expires_in_unit: 's',
+      error_path: 'errcode',
+      success_values: [0],
+      error_message_path: 'errmsg',
+      invalidates_previous: true,
+      overlap_ms: 300_000,
+      transient_error_values: [-1],
+      error_hints: WECHAT_HINTS,
+    },
+  },
+  {
+    name: 'wechat_stable',
+    comment:
+      'WeChat getStableAccessToken (POST /cgi-bin/stable_token, force_refresh false): the same token while ' +
+      'it is valid, a new one in its last ~5 minutes; it does not invalidate getAccessToken tokens. Forced ' +
+      'refreshes (20 a day, 30 s apart) are deliberately not used.',
+    keys: { key_1: 'appid', key_2: 'appsecret' },
+    config: {
+      url: 'https://api.weixin.qq.com/cgi-bin/stable_token',
+      method: 'POST',
+      content_type: 'json',
+      arguments: [
+        { name: 'grant_type', place: 'body', value: 'client_credential' },
+        { name: 'appid', place: 'body', value: '$key_1' },
+        { name: 'secret', place: 'body', value: '$key_2' },
+        { name: 'force_refresh', place: 'body', value: false },
+      ],
+      token_path: 'access_token',
+      expires_in_path: 'expires_in',
+      expires_in_unit: 's',
+      error_path: 'errcode',
+      success_values: [0],
+      error_message_path: 'errmsg',
+      reissue_window_ms: 300_000,
+      transient_error_values: [-1],
+      error_hints: WECHAT_HINTS,
+    },
+  },
+  {
+    name: 'wecom',
+    comment:
+      'WeCom (WeChat Work) gettoken (GET /cgi-bin/gettoken). Tokens may be invalidated early; new ' +
+      'self-built apps must list trusted caller IPs (errcode 60020).',
+    keys: { key_1: 'corpid', key_2: 'corpsecret' },
+    config: {
+      url: 'https://qyapi.weixin.qq.com/cgi-bin/gettoken',
+      method: 'GET',
+      arguments: [
+        { name: 'corpid', place: 'url', value: '$key_1' },
+        { name: 'corpsecret', place: 'url', value: '$key_2' },
+      ],
+      token_path: 'access_token',
+      expires_in_path: 'expires_in',
+      expires_in_unit: 's',
+      error_path: 'errcode',
+      success_values: [0],
+      error_message_path: 'errmsg',
+      transient_error_values: [-1],
+      error_hints: WECOM_HINTS,
+    },
+  },
+  {
+    name: 'dingtalk',
+    comment: 'DingTalk legacy gettoken (GET oapi.dingtalk.com/gettoken): the same token, its expiry extended.',
+    keys: { key_1: 'appkey', key_2: 'appsecret' },
+    config: {
+      url: 'https://oapi.dingtalk.com/gettoken',
+      method: 'GET',
+      arguments: [
+        { name: 'appkey', place: 'url', value: '$key_1' },
+        { name: 'appsecret', place: 'url', value: '$key_2' },
+      ],
+      token_path: 'access_token',
+      expires_in_path: 'expires_in',
+      expires_in_unit: 's',
+      error_path: 'errcode',
+      success_values: [0],
+      error_message_path: 'errmsg',
+      transient_error_values: [-1],
+      error_hints: { '60020': IP_ALLOWLIST_HINT },
+    },
+  },
+  {
+    name: 'dingtalk_v1',
+    comment:
+      'DingTalk v1.0 (POST api.dingtalk.com/v1.0/oauth2/accessToken): accessToken / expireIn; errors as ' +
+      'non-2xx JSON {code, message, requestid}.',
+    keys: { key_1: 'appKey', key_2: 'appSecret' },
+    config: {
+      url: 'https://api.dingtalk.com/v1.0/oauth2/accessToken',
+      method: 'POST',
+      content_type: 'json',
+      arguments: [
+        { name: 'appKey', place: 'body', value: '$key_1' },
+        { name: 'appSecret', place: 'body', value: '$key_2' },
+      ],
+      token_path: 'accessToken',
+      expires_in_path: 'expireIn',
+      expires_in_unit: 's',
+      // Success bodies carry no `code`; any code present is an error.
+      error_path: 'code',
+      success_values: [],
+      error_message_path: 'message',
+    },
+  },
+  {
+    name: 'feishu_tenant',
+    comment:
+      'Feishu tenant_access_token/internal (self-built app). The same token is handed back until less ' +
+      'than 30 minutes of its life remain, so refreshing earlier is pointless.',
+    keys: { key_1: 'app_id', key_2: 'app_secret' },
+    config: {
+      url: 'https://open.feishu.cn/open-apis/auth/v3/tenant_access_token/internal',
+      method: 'POST',
+      content_type: 'json',
+      arguments: [
+        { name: 'app_id', place: 'body', value: '$key_1' },
+        { name: 'app_secret', place: 'body', value: '$key_2' },
+      ],
+      token_path: 'tenant_access_token',
+      expires_in_path: 'expire',
+      expires_in_unit: 's',
+      error_path: 'code',
+      success_values: [0],
+      error_message_path: 'msg',
+      reissue_window_ms: 1_800_000,
+      // 99991400: request rate limited (answered with HTTP 429, transient by status anyway).
+      transient_error_values: [99991400],
+    },
+  },
+  {
+    name: 'lark_tenant',
+    comment: 'Lark (international Feishu) tenant_access_token/internal on open.larksuite.com.',
+    keys: { key_1: 'app_id', key_2: 'app_secret' },
+    config: {
+      url: 'https://open.larksuite.com/open-apis/auth/v3/tenant_access_token/internal',
+      method: 'POST',
+      content_type: 'json',
+      arguments: [
+        { name: 'app_id', place: 'body', value: '$key_1' },
+        { name: 'app_secret', place: 'body', value: '$key_2' },
+      ],
+      token_path: 'tenant_access_token',
+      expires_in_path: 'expire',
+      expires_in_unit: 's',
+      error_path: 'code',
+      success_values: [0],
+      error_message_path: 'msg',
+      reissue_window_ms: 1_800_000,
+      transient_error_values: [99991400],
+    },
+  },
+  {
+    name: 'oauth2_client_credentials',
+    comment:
+      'OAuth2 client credentials (RFC 6749 §4.4), client_id/client_secret in the form body. Set the token ' +
+      'endpoint as url. key_3 (scope) is optional. Without expires_in in the answer, 3600 s is assumed.',
+    keys: { key_1: 'client_id', key_2: 'client_secret', key_3: 'scope (optional)' },
+    config: {
+      url: 'https://auth.example.com/oauth2/token',
+      method: 'POST',
+      content_type: 'form',
+      arguments: [
+        { name: 'grant_type', place: 'body', value: 'client_credentials' },
+        { name: 'client_id', place: 'body', value: '$key_1' },
+        { name: 'client_secret', place: 'body', value: '$key_2' },
+        { name: 'scope', place: 'body', value: '$key_3', optional: true },
+      ],
+      token_path: 'access_token',
+      expires_in_path: 'expires_in',
+      expires_in_unit: 's',
+      default_expires_in: 3600,
+      error_path: 'error',
+      success_values: [],
+      error_message_path: 'error_description',
+      // RFC 6749 §5.2 has no "busy" code; temporarily_unavailable comes from §4.1.2.1.
+      transient_error_values: ['temporarily_unavailable'],
+      error_hints: OAUTH2_HINTS,
+    },
+  },
+  {
+    name: 'oauth2_client_credentials_basic',
+    comment:
+      'OAuth2 client credentials (RFC 6749 §4.4) with HTTP Basic client authentication ' +
+      '(Authorization: Basic ${basic:key_1:key_2}). Set the token endpoint as url. key_3 (scope) is ' +
+      'optional. Without expires_in in the answer, 3600 s is assumed.',
+    keys: { key_1: 'client_id', key_2: 'client_secret', key_3: 'scope (optional)' },
+    config: {
+      url: 'https://auth.example.com/oauth2/token',
+      method: 'POST',
+      content_type: 'form',
+      arguments: [
+        { name: 'Authorization', place: 'header', value: 'Basic ${basic:key_1:key_2}' },
+        { name: 'grant_type', place: 'body', value: 'client_credentials' },
+        { name: 'scope', place: 'body', value: '$key_3', optional: true },
+      ],
+      token_path: 'access_token',
+      expires_in_path: 'expires_in',
+      expires_in_unit: 's',
+      default_expires_in: 3600,
+      error_path: 'error',
+      success_values: [],
+      error_message_path: 'error_description',
+      transient_error_values: ['temporarily_unavailable'],
+      error_hints: OAUTH2_HINTS,
+    },
+  },
+];
+
+// Fail at load (and in every test run) if a preset does not pass the realm schema.
+for (const preset of PRESET_DEFINITIONS) parseRealmConfig(preset.config, `presets.${preset.name}`);
+
+function copy(preset: Preset): Preset {
+  return JSON.parse(JSON.stringify(preset)) as Preset;
+}
+
+/** Every preset (copies: callers may change them freely). */
+export function presetList(): Preset[] {
+  return PRESET_DEFINITIONS.map(copy);
+}
+
+/** One preset by name (a copy), or undefined. */
+export function getPreset(name: string): Preset | undefined {
+  const found = PRESET_DEFINITIONS.find((p) => p.name === name);
+  return found === undefined ? undefined : copy(found);
+}
+
+/** The names of all presets. */
+export const PRESET_NAMES: readonly string[] = PRESET_DEFINITIONS.map((p) => p.name);
+
+/** A preset's config parsed (all defaults filled in), or undefined for an unknown name. */
+export function presetConfig(name: string): RealmConfig | undefined {
+  const found = PRESET_DEFINITIONS.find((p) => p.name === name);
+  return found === undefined ? undefined : parseRealmConfig(found.config, `presets.${name}`);
+}

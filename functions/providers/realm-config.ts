@@ -1,0 +1,253 @@
+/**
+ * The realm: how to ask one kind of provider for a token (SPEC §4), as zod schemas. Every realm is
+ * parsed here on every write and read, so everything downstream (templating, request building,
+ * extraction, the engine's refresh policy) works on a checked config with every default filled in.
+ *
+ * Unknown fields are rejected (a typo such as `expire_in_path` must not silently do nothing), and every
+ * issue names its field: `config.arguments[1].place`.
+ */
+import { z } from 'zod';
+import { parseOrThrow } from '../validation';
+import type { JsonObject } from '../store/types';
+import { dotPathProblem } from './dot-path';
+import { KEY_NAMES, type KeyName, templateKeys, templateProblem } from './template';
+
+const DAY_MS = 86_400_000;
+/** The longest lifetime (and default_expires_in) we believe: anything longer is a broken response. */
+export const MAX_LIFETIME_MS = 366 * DAY_MS;
+
+// ---------------------------------------------------------------------------------------------------
+// building blocks
+
+/**
+ * Like z.strictObject, but each unknown field is its own issue whose path names it
+ * (`config.expire_in_path: Unknown field`), reported together with the other issues.
+ */
+function strictObject<T extends z.ZodRawShape>(shape: T) {
+  const known = new Set(Object.keys(shape));
+  return z
+    .looseObject(shape)
+    .check(
+      z.superRefine(
+        (value: unknown, ctx) => {
+          if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+          for (const key of Object.keys(value)) {
+            if (!known.has(key)) ctx.addIssue({ code: 'custom', message: 'Unknown field', path: [key] });
+          }
+        },
+        { when: () => true },
+      ),
+    )
+    .transform((value) => value as unknown as z.output<z.ZodObject<T>>);
+}
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Realm ids and secret keys: 1–64 of A-Z a-z 0-9 _ . -, starting with a letter or digit. */
+export const realmIdSchema = z
+  .string()
+  .regex(ID_PATTERN, 'must be 1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit');
+
+const dotPathSchema = z.string().superRefine((value, ctx) => {
+  const problem = dotPathProblem(value);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `Dot path ${problem}` });
+});
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+// eslint-disable-next-line no-control-regex
+const HEADER_VALUE_FORBIDDEN = /[\r\n\u0000]/;
+/** RFC 9110 token characters: what a header name may consist of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Headers that frame or route the request: set by the HTTP client, never by a realm. */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'proxy-authorization',
+  'proxy-connection',
+]);
+
+function urlProblem(raw: string): string | undefined {
+  if (/\s/.test(raw) || CONTROL_CHARS.test(raw)) return 'must not contain spaces or control characters';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'must be an absolute URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an https:// (or http://) URL';
+  if (url.username !== '' || url.password !== '') {
+    return 'must not carry credentials (use a header or body argument with $key_N)';
+  }
+  if (url.hostname === '') return 'must name a host';
+  return undefined;
+}
+
+/** Provider codes, compared loosely ("0" matches 0). */
+const codeValueSchema = z.union([z.string().max(128), z.number(), z.boolean()]);
+export type CodeValue = z.output<typeof codeValueSchema>;
+
+const hintKeySchema = z
+  .string()
+  .regex(/^-?[A-Za-z0-9_.]{1,64}$/, 'must be a provider code (letters, digits, _ . and a leading -)');
+
+export const ARGUMENT_PLACES = ['url', 'body', 'header'] as const;
+export type ArgumentPlace = (typeof ARGUMENT_PLACES)[number];
+
+const argumentSchema = strictObject({
+  name: z.string().min(1).max(128),
+  place: z.enum(ARGUMENT_PLACES),
+  /** A literal; strings may reference credentials ($key_N). JSON bodies keep numbers and booleans. */
+  value: z.union([z.string().max(4096), z.number(), z.boolean()]),
+  /** Our extension: when a referenced credential is missing, leave this argument out (e.g. OAuth2 scope). */
+  optional: z.boolean().optional(),
+}).superRefine((arg, ctx) => {
+  if (CONTROL_CHARS.test(arg.name)) {
+    ctx.addIssue({ code: 'custom', message: 'must not contain control characters', path: ['name'] });
+  }
+  if (typeof arg.value === 'string') {
+    const problem = templateProblem(arg.value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, path: ['value'] });
+  }
+  if (arg.place === 'header') {
+    if (!HEADER_NAME.test(arg.name)) {
+      ctx.addIssue({ code: 'custom', message: 'is not a valid header name', path: ['name'] });
+    } else if (RESERVED_HEADERS.has(arg.name.toLowerCase())) {
+      ctx.addIssue({ code: 'custom', message: 'is set by the HTTP client, not by a realm', path: ['name'] });
+    }
+    if (typeof arg.value === 'string' && HEADER_VALUE_FORBIDDEN.test(arg.value)) {
+      ctx.addIssue({ code: 'custom', message: 'must not contain CR, LF or NUL', path: ['value'] });
+    }
+  }
+});
+export type RealmArgument = z.output<typeof argumentSchema>;
+
+const methodSchema = z.preprocess(
+  (value) => (typeof value === 'string' ? value.toUpperCase() : value),
+  z.enum(['GET', 'POST']),
+);
+
+const realmConfigShape = {
+  url: z
+    .string()
+    .max(2048)
+    .superRefine((value, ctx) => {
+      const problem = urlProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  method: methodSchema,
+  arguments: z.array(argumentSchema).max(32).default([]),
+  token_path: dotPathSchema,
+  content_type: z.enum(['json', 'form']).default('json'),
+  expires_in_path: dotPathSchema.optional(),
+  expires_in_unit: z.enum(['s', 'ms']).default('s'),
+  error_path: dotPathSchema.optional(),
+  success_values: z.array(codeValueSchema).max(32).optional(),
+  error_message_path: dotPathSchema.optional(),
+  timeout_ms: z.number().int().min(100).max(60_000).default(5000),
+  invalidates_previous: z.boolean().default(false),
+  overlap_ms: z.number().int().min(0).max(DAY_MS).default(0),
+  /** Seconds; the lifetime when the response carries none (OAuth2 without expires_in). */
+  default_expires_in: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_LIFETIME_MS / 1000)
+    .optional(),
+  transient_error_values: z.array(codeValueSchema).max(32).default([]),
+  daily_budget: z.number().int().min(1).max(1_000_000).default(1000),
+  flush_min_interval_ms: z.number().int().min(0).max(3_600_000).default(10_000),
+  negative_cache_ms: z.number().int().min(0).max(DAY_MS).default(60_000),
+  reissue_window_ms: z.number().int().min(0).max(MAX_LIFETIME_MS).optional(),
+  error_hints: z.record(hintKeySchema, z.string().min(1).max(1000)).default({}),
+};
+
+export const realmConfigSchema = strictObject(realmConfigShape)
+  .superRefine((config, ctx) => {
+    const jsonBodyNames = new Set<string>();
+    config.arguments.forEach((arg, index) => {
+      if (arg.place !== 'body') return;
+      if (config.method === 'GET') {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'body arguments need method POST',
+          path: ['arguments', index, 'place'],
+        });
+      }
+      if (config.content_type === 'json') {
+        if (jsonBodyNames.has(arg.name)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'appears twice in a JSON body',
+            path: ['arguments', index, 'name'],
+          });
+        }
+        jsonBodyNames.add(arg.name);
+      }
+    });
+    if (config.expires_in_path === undefined && config.default_expires_in === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'is required unless default_expires_in is set',
+        path: ['expires_in_path'],
+      });
+    }
+    if (config.error_path === undefined && config.success_values !== undefined && config.success_values.length) {
+      ctx.addIssue({ code: 'custom', message: 'needs error_path', path: ['success_values'] });
+    }
+  })
+  .transform((config) => ({
+    ...config,
+    /** [0] when error_path is set and success_values is not; [] (unused) without error_path. */
+    success_values: config.success_values ?? (config.error_path === undefined ? [] : [0]),
+  }));
+
+export type RealmConfig = z.output<typeof realmConfigSchema>;
+
+export const realmSchema = strictObject({
+  id: realmIdSchema,
+  comment: z.string().max(1000).default(''),
+  config: realmConfigSchema,
+});
+export type Realm = z.output<typeof realmSchema>;
+
+/** A realm config from JSON (a request body, a stored document); a 400 naming each bad field. */
+export function parseRealmConfig(json: unknown, prefix = 'config'): RealmConfig {
+  return parseOrThrow(realmConfigSchema, json, prefix);
+}
+
+/** A whole realm ({id, comment, config}); a 400 naming each bad field. */
+export function parseRealm(json: unknown, prefix = ''): Realm {
+  return parseOrThrow(realmSchema, json, prefix);
+}
+
+/** A parsed config as the JSON object it is (for storing it, or answering it). */
+export function realmConfigToJson(config: RealmConfig): JsonObject {
+  return JSON.parse(JSON.stringify(config)) as JsonObject;
+}
+
+function keysOf(config: RealmConfig, includeOptional: boolean): KeyName[] {
+  const found = new Set<KeyName>();
+  for (const arg of config.arguments) {
+    if (typeof arg.value !== 'string' || (arg.optional === true && !includeOptional)) continue;
+    for (const key of templateKeys(arg.value)) found.add(key);
+  }
+  return KEY_NAMES.filter((key) => found.has(key));
+}
+
+/** Every credential key the realm's arguments reference, in key order: ['key_1', 'key_2']. */
+export function referencedKeys(config: RealmConfig): KeyName[] {
+  return keysOf(config, true);
+}
+
+/** The keys a secret must have (references from non-optional arguments): warn when a secret lacks one. */
+export function requiredKeys(config: RealmConfig): KeyName[] {
+  return keysOf(config, false);
+}

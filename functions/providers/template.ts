@@ -1,0 +1,173 @@
+/**
+ * Credential references inside a realm argument's literal value. A secret's values (key_1 .. key_9)
+ * are substituted only here, at request time, so they travel no further than the request we build.
+ *
+ * Grammar (anything else is literal text):
+ *   $key_N                     N = 1..9; "$key_10" or "$key_x" is an error, not "$key_1" + "0"
+ *   ${key_N}                   the same, for use next to letters or digits: "Bearer ${key_1}"
+ *   ${basic:key_A:key_B}       base64 of "valueA:valueB" (UTF-8), for HTTP Basic client authentication
+ *                              (`Authorization: Basic ${basic:key_1:key_2}`). The two values are used
+ *                              as they are, like most clients do; a server that insists on the strict
+ *                              RFC 6749 §2.3.1 form-encoding of both values first will reject values
+ *                              that contain characters other than A-Z a-z 0-9 - . _ ~
+ *   any other "${...}"         an error (so that a typo never goes to a provider as literal text)
+ *
+ * A "$" that starts none of these is literal. Values that are missing or empty count as missing.
+ */
+import { AppError } from '../errors';
+
+export const KEY_NAMES = [
+  'key_1',
+  'key_2',
+  'key_3',
+  'key_4',
+  'key_5',
+  'key_6',
+  'key_7',
+  'key_8',
+  'key_9',
+] as const;
+export type KeyName = (typeof KEY_NAMES)[number];
+
+/** A secret's credential values by key name (key_1 .. key_9); absent keys may be missing or undefined. */
+export type SecretValues = Readonly<Record<string, string | undefined>>;
+
+export type TemplatePart =
+  | { kind: 'text'; text: string }
+  | { kind: 'key'; key: KeyName }
+  | { kind: 'basic'; user: KeyName; password: KeyName };
+
+export class TemplateSyntaxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemplateSyntaxError';
+  }
+}
+
+function asKeyName(digits: string): KeyName {
+  if (!/^[1-9]$/.test(digits)) {
+    throw new TemplateSyntaxError(`key_${digits} is not a credential key (use key_1 .. key_9)`);
+  }
+  return `key_${digits}` as KeyName;
+}
+
+/** Splits a literal into text and references; throws TemplateSyntaxError on a malformed reference. */
+export function parseTemplate(value: string): TemplatePart[] {
+  const parts: TemplatePart[] = [];
+  let text = '';
+  let i = 0;
+  while (i < value.length) {
+    const ch = value[i];
+    if (ch !== '$') {
+      text += ch;
+      i += 1;
+      continue;
+    }
+    const rest = value.slice(i);
+    if (rest.startsWith('${')) {
+      const close = rest.indexOf('}');
+      if (close < 0) throw new TemplateSyntaxError('"${" without a closing "}"');
+      const inner = rest.slice(2, close);
+      const plain = /^key_([0-9]+)$/.exec(inner);
+      const basic = /^basic:key_([0-9]+):key_([0-9]+)$/.exec(inner);
+      if (text !== '') parts.push({ kind: 'text', text });
+      text = '';
+      if (plain) parts.push({ kind: 'key', key: asKeyName(plain[1] ?? '') });
+      else if (basic) {
+        parts.push({ kind: 'basic', user: asKeyName(basic[1] ?? ''), password: asKeyName(basic[2] ?? '') });
+      } else {
+        throw new TemplateSyntaxError('unknown reference "${...}" (use ${key_N} or ${basic:key_N:key_M})');
+      }
+      i += close + 1;
+      continue;
+    }
+    if (rest.startsWith('$key_')) {
+      const digits = /^\$key_([0-9]+)/.exec(rest);
+      if (!digits) throw new TemplateSyntaxError('"$key_" must be followed by a number 1..9');
+      if (text !== '') parts.push({ kind: 'text', text });
+      text = '';
+      parts.push({ kind: 'key', key: asKeyName(digits[1] ?? '') });
+      i += digits[0].length;
+      continue;
+    }
+    text += ch;
+    i += 1;
+  }
+  if (text !== '') parts.push({ kind: 'text', text });
+  return parts;
+}
+
+/** Why a literal's references are malformed, or undefined when they are fine (for the schema). */
+export function templateProblem(value: string): string | undefined {
+  try {
+    parseTemplate(value);
+    return undefined;
+  } catch (err) {
+    if (err instanceof TemplateSyntaxError) return err.message;
+    throw err;
+  }
+}
+
+/** The keys a literal references, in order of first appearance, without repeats. */
+export function templateKeys(value: string): KeyName[] {
+  const keys: KeyName[] = [];
+  for (const part of parseTemplate(value)) {
+    const names = part.kind === 'key' ? [part.key] : part.kind === 'basic' ? [part.user, part.password] : [];
+    for (const name of names) if (!keys.includes(name)) keys.push(name);
+  }
+  return keys;
+}
+
+function present(values: SecretValues, key: KeyName): string | undefined {
+  if (!Object.prototype.hasOwnProperty.call(values, key)) return undefined;
+  const value = values[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** The keys a literal references that `values` lacks (missing or empty). */
+export function missingKeys(value: string, values: SecretValues): KeyName[] {
+  return templateKeys(value).filter((key) => present(values, key) === undefined);
+}
+
+/**
+ * The literal with every reference replaced. A missing value is an INVALID_ARGUMENT naming the
+ * argument and the key (never any value).
+ */
+export function renderTemplate(value: string, values: SecretValues, argument: string): string {
+  let parts: TemplatePart[];
+  try {
+    parts = parseTemplate(value);
+  } catch (err) {
+    if (!(err instanceof TemplateSyntaxError)) throw err;
+    throw new AppError('INVALID_ARGUMENT', `Argument "${argument}" of the realm: ${err.message}`, {
+      details: { argument },
+    });
+  }
+  const need = (key: KeyName): string => {
+    const found = present(values, key);
+    if (found !== undefined) return found;
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `Argument "${argument}" of the realm needs ${key}, which this secret does not have`,
+      { details: { field: key, argument, key } },
+    );
+  };
+  let out = '';
+  for (const part of parts) {
+    if (part.kind === 'text') out += part.text;
+    else if (part.kind === 'key') out += need(part.key);
+    else {
+      const user = need(part.user);
+      const password = need(part.password);
+      if (user.includes(':')) {
+        throw new AppError(
+          'INVALID_ARGUMENT',
+          `Argument "${argument}" of the realm: ${part.user} contains ":", which HTTP Basic cannot carry in a user name`,
+          { details: { field: part.user, argument, key: part.user } },
+        );
+      }
+      out += Buffer.from(`${user}:${password}`, 'utf8').toString('base64');
+    }
+  }
+  return out;
+}

@@ -1,0 +1,104 @@
+/**
+ * Everything one function instance needs, built once at cold start: validated config, keys (env or
+ * Secret Manager), the store, the token engine and the per-instance caches.
+ */
+import { randomBytes } from 'node:crypto';
+import { systemClock, systemRandom, type Clock, type Random } from './clock';
+import { parseConfig, type Config } from './config';
+import { EdgeCache } from './engine/edge-cache';
+import { TokenEngine } from './engine/engine';
+import { ClientKeyCache } from './http/auth';
+import { resolveKeys, type ResolvedKeys } from './keys/keys';
+import { setLogLevel } from './log';
+import { openStore } from './store/open-store';
+import { Sealer } from './store/seal';
+import type { Store } from './store/store';
+
+export interface Runtime {
+  config: Config;
+  keys: ResolvedKeys;
+  store: Store;
+  engine: TokenEngine;
+  /** tokenServerCache's memory cache in front of the engine. */
+  edgeCache: EdgeCache;
+  clientCache: ClientKeyCache;
+  clock: Clock;
+  random: Random;
+  /** Identifies this instance in leases and logs. */
+  instanceId: string;
+}
+
+export interface RuntimeOverrides {
+  clock?: Clock;
+  random?: Random;
+  store?: Store;
+  keys?: ResolvedKeys;
+}
+
+export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+  setLogLevel(config.logLevel);
+  const keys = overrides.keys ?? (await resolveKeys(config));
+  const sealer = new Sealer(keys.masterKey);
+  const store = overrides.store ?? openStore(config, sealer);
+  const clock = overrides.clock ?? systemClock;
+  const random = overrides.random ?? systemRandom;
+  const instanceId = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const engine = new TokenEngine({
+    store,
+    clock,
+    random,
+    instanceId,
+    leaseMs: config.leaseMs,
+    waitMs: config.waitMs,
+    allowPrivateUpstreams: config.allowPrivateUpstreams,
+  });
+  const edgeCache = new EdgeCache(engine, clock);
+  return {
+    config,
+    keys,
+    store,
+    engine,
+    edgeCache,
+    clientCache: new ClientKeyCache(config.clientCacheMs),
+    clock,
+    random,
+    instanceId,
+  };
+}
+
+let shared: { runtime: Promise<Runtime>; at: number } | undefined;
+
+/** How soon an instance whose Secret Manager read failed tries again (IAM changes take a while). */
+const KEY_RETRY_MS = 30_000;
+
+function keysFromSecretManagerFailed(runtime: Runtime): boolean {
+  const { problems } = runtime.keys;
+  return (
+    (problems.adminKey !== undefined && runtime.config.adminKey.kind === 'secret') ||
+    (problems.masterKey !== undefined && runtime.config.masterKey.kind === 'secret')
+  );
+}
+
+/**
+ * The instance's runtime, created on first use from the environment. A failed creation (bad
+ * configuration) is not cached, so that the error is reported on every request until fixed; a
+ * runtime whose keys could not be read from Secret Manager is rebuilt after KEY_RETRY_MS, so a
+ * passing outage or an IAM grant that is still propagating does not close the instance for good.
+ */
+export async function getRuntime(env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
+  const now = Date.now();
+  if (shared !== undefined) {
+    const current = shared;
+    const runtime = await current.runtime;
+    if (!(keysFromSecretManagerFailed(runtime) && now - current.at > KEY_RETRY_MS)) return runtime;
+    if (shared === current) shared = undefined;
+  }
+  if (shared === undefined) {
+    const attempt = { runtime: (async () => createRuntime(parseConfig(env)))(), at: now };
+    shared = attempt;
+    attempt.runtime.catch(() => {
+      if (shared === attempt) shared = undefined;
+    });
+  }
+  return shared.runtime;
+}

@@ -1,0 +1,194 @@
+/**
+ * The moment that hurts real users: several function instances on one Firestore, many apps, a token
+ * that is missing or just rejected, a provider that is slow or dies mid-call. Upstream calls are
+ * counted by the fake provider.
+ */
+import { expect } from 'chai';
+import { freshState } from '../../functions/engine/state';
+import { openStore } from '../../functions/store/open-store';
+import { Sealer } from '../../functions/store/seal';
+import type { Store } from '../../functions/store/store';
+import type { JsonObject } from '../../functions/store/types';
+import { startFakeProvider, realmFor, type FakeProvider } from '../fakes/providers';
+import { clearEmulator, emulatorHostFromEnv } from '../helpers/emulator';
+import { request } from '../helpers/http';
+import { startFunction, testEnv, type FunctionProcess, type TestEnv } from '../helpers/processes';
+
+interface TokenBody {
+  token: string;
+  expires_in: number;
+  expires_at: string;
+  source: string;
+}
+
+const REALM = 'wxgzh';
+const KEY = 'main';
+
+describe('token engine across function processes (emulator)', function () {
+  this.timeout(120_000);
+  let env: TestEnv;
+  let fake: FakeProvider;
+  let store: Store;
+  let procs: FunctionProcess[] = [];
+
+  async function seedSecret(configOverrides: JsonObject = {}): Promise<void> {
+    const config = { ...realmFor('wechat_offiaccount', fake.url), ...configOverrides };
+    const now = Date.now();
+    await store.putRealm({ id: REALM, comment: 'fake WeChat', config, createdAt: now, updatedAt: now });
+    const rev = `rev-${now}`;
+    await store.putSecret(
+      {
+        realm: REALM,
+        key: KEY,
+        values: fake.credentials('wechat_offiaccount'),
+        rev,
+        createdAt: now,
+        updatedAt: now,
+      },
+      (cur) => freshState(REALM, KEY, rev, cur),
+    );
+  }
+
+  function tokenUrl(p: FunctionProcess, extra = ''): string {
+    return `${p.url}/api/token?realm=${REALM}&key=${KEY}${extra}`;
+  }
+
+  before(async () => {
+    emulatorHostFromEnv();
+    env = testEnv({
+      store: 'firestore',
+      overrides: { TOKEN_SERVER_LEASE_MS: '4000', TOKEN_SERVER_WAIT_MS: '20000' },
+    });
+    store = openStore(
+      { store: 'firestore', projectId: env.projectId },
+      new Sealer(Buffer.from(env.masterKey, 'base64')),
+      'engine-e2e',
+    );
+    fake = await startFakeProvider({ latencyMs: 300 });
+  });
+
+  beforeEach(async () => {
+    await clearEmulator(env.emulatorHost!, env.projectId);
+    fake.reset();
+    fake.setLatency(300);
+  });
+
+  afterEach(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    procs = [];
+  });
+
+  after(async () => {
+    await fake.close();
+    await store.close();
+  });
+
+  async function start(targets: Array<'tokenServer' | 'tokenServerCache'>): Promise<FunctionProcess[]> {
+    const started = await Promise.all(targets.map((target) => startFunction({ target, env: env.env })));
+    procs.push(...started);
+    return started;
+  }
+
+  it('answers 320 concurrent requests on 3 tokenServer + 1 tokenServerCache processes with exactly 1 upstream call', async () => {
+    await seedSecret();
+    const servers = await start(['tokenServer', 'tokenServer', 'tokenServer', 'tokenServerCache']);
+    const responses = await Promise.all(
+      Array.from({ length: 320 }, (_, i) =>
+        request<TokenBody>(tokenUrl(servers[i % servers.length]!), { bearer: env.adminKey }),
+      ),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(
+      statuses.filter((s) => s !== 200),
+      `statuses: ${statuses.join(',')}`,
+    ).to.deep.equal([]);
+    expect(fake.calls()).to.equal(1);
+    const tokens = new Set(responses.map((r) => r.body.token));
+    expect(tokens.size).to.equal(1);
+    expect([...tokens][0]).to.equal(fake.currentToken('wechat_offiaccount'));
+    for (const r of responses) {
+      expect(r.body.expires_in).to.be.greaterThan(0).and.at.most(300_000); // overlap cap for WeChat
+    }
+  });
+
+  it('takes over after the lease holder is killed in the middle of its upstream call', async () => {
+    await seedSecret();
+    const [holder, survivor] = await start(['tokenServer', 'tokenServer']);
+    fake.failNext('wechat_offiaccount', 'hang', 1);
+    const doomed = request(tokenUrl(holder!), { bearer: env.adminKey, timeoutMs: 60_000 }).catch(
+      (e: unknown) => e,
+    );
+    const t0 = Date.now();
+    while (fake.calls() < 1) {
+      if (Date.now() - t0 > 10_000) throw new Error('the holder never called the provider');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    holder!.kill('SIGKILL');
+    await holder!.exited;
+    const r = await request<TokenBody>(tokenUrl(survivor!), { bearer: env.adminKey, timeoutMs: 60_000 });
+    expect(r.status, r.text).to.equal(200);
+    expect(r.body.token).to.equal(fake.currentToken('wechat_offiaccount'));
+    expect(fake.calls()).to.equal(2);
+    await doomed;
+  });
+
+  it('collapses 100 concurrent flushes, then 100 concurrent invalid-token reports, to one upstream call each', async () => {
+    await seedSecret({ flush_min_interval_ms: 3000 });
+    const servers = await start(['tokenServer', 'tokenServer', 'tokenServerCache']);
+    const first = await request<TokenBody>(tokenUrl(servers[0]!), { bearer: env.adminKey });
+    expect(first.status).to.equal(200);
+    expect(fake.calls()).to.equal(1);
+    await new Promise((r) => setTimeout(r, 3100)); // past flush_min_interval
+
+    const flushes = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        request<TokenBody>(tokenUrl(servers[i % 3]!, '&flush=true'), { bearer: env.adminKey }),
+      ),
+    );
+    expect(flushes.map((r) => r.status).filter((s) => s !== 200)).to.deep.equal([]);
+    expect(fake.calls()).to.equal(2);
+    const flushed = flushes[0]!.body.token;
+    expect(flushed).to.not.equal(first.body.token);
+    expect(new Set(flushes.map((r) => r.body.token))).to.deep.equal(new Set([flushed]));
+    await new Promise((r) => setTimeout(r, 3100));
+
+    const reports = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        request<TokenBody>(tokenUrl(servers[i % 3]!, `&invalid_token=${encodeURIComponent(flushed)}`), {
+          bearer: env.adminKey,
+        }),
+      ),
+    );
+    expect(reports.map((r) => r.status).filter((s) => s !== 200)).to.deep.equal([]);
+    expect(fake.calls()).to.equal(3);
+    const renewed = new Set(reports.map((r) => r.body.token));
+    expect(renewed.size).to.equal(1);
+    expect(renewed.has(flushed)).to.equal(false);
+    // A late report of the old token gets the newer one with no upstream call.
+    const late = await request<TokenBody>(
+      tokenUrl(servers[1]!, `&invalid_token=${encodeURIComponent(flushed)}`),
+      { bearer: env.adminKey },
+    );
+    expect(late.body.token).to.equal([...renewed][0]);
+    expect(fake.calls()).to.equal(3);
+  });
+
+  it('reports a permanent provider error with its code, then serves the remembered error without calling again', async () => {
+    await seedSecret();
+    const [server] = await start(['tokenServer']);
+    fake.setMode('wechat_offiaccount', 'errcode:40164');
+    const r = await request<{ error: { code: string; details: Record<string, unknown> } }>(
+      tokenUrl(server!),
+      { bearer: env.adminKey },
+    );
+    expect(r.status).to.equal(502);
+    expect(r.body.error.details).to.include({ providerCode: '40164' });
+    const again = await request<{ error: { code: string; details: Record<string, unknown> } }>(
+      tokenUrl(server!),
+      { bearer: env.adminKey },
+    );
+    expect(again.status).to.equal(502);
+    expect(again.body.error.details).to.include({ negativeCache: true });
+    expect(fake.calls()).to.equal(1);
+  });
+});

@@ -1,0 +1,243 @@
+/**
+ * One contract, two stores: every behaviour the engine and the admin routes rely on is checked
+ * against the memory store and the Firestore store (emulator), so they cannot drift apart.
+ */
+import { expect } from 'chai';
+import { freshState } from '../../functions/engine/state';
+import { MemoryStore } from '../../functions/store/memory/memory-store';
+import { openStore } from '../../functions/store/open-store';
+import { Sealer } from '../../functions/store/seal';
+import type { Store } from '../../functions/store/store';
+import type { RealmRecord, SecretRecord, TokenState } from '../../functions/store/types';
+import { clearEmulator, emulatorHostFromEnv } from '../helpers/emulator';
+import { TEST_PROJECT_ID } from '../helpers/processes';
+
+const sealer = new Sealer(Buffer.alloc(32, 3));
+
+function realm(id: string, comment = ''): RealmRecord {
+  return {
+    id,
+    comment,
+    config: { url: 'https://example.com/token', nested: { a: [1, 'x', null] } },
+    createdAt: 1,
+    updatedAt: 2,
+  };
+}
+
+function secret(realmId: string, key: string, rev = 'r1'): SecretRecord {
+  return {
+    realm: realmId,
+    key,
+    values: { key_1: `id-${key}`, key_2: 'pa55word' },
+    rev,
+    createdAt: 10,
+    updatedAt: 11,
+  };
+}
+
+/** `fresh()` gives an empty store before each case; `done()` releases resources at the end. */
+function contract(name: string, fresh: () => Promise<Store>, done: () => Promise<void>): void {
+  describe(`store contract: ${name}`, function () {
+    this.timeout(60_000);
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await fresh();
+    });
+    after(done);
+
+    it('puts, gets, replaces and lists realms with paging and keyword', async () => {
+      expect(await store.getRealm('a')).to.equal(null);
+      for (const id of ['c', 'a', 'b'])
+        await store.putRealm(realm(id, id === 'b' ? 'WeChat Official' : 'other'));
+      expect(await store.getRealm('a')).to.deep.equal(realm('a', 'other'));
+      await store.putRealm({ ...realm('a', 'replaced'), updatedAt: 5 });
+      expect((await store.getRealm('a'))?.comment).to.equal('replaced');
+      const page = await store.listRealms({ offset: 1, limit: 1 });
+      expect(page).to.deep.equal({ total: 3, list: [realm('b', 'WeChat Official')] });
+      const found = await store.listRealms({ offset: 0, limit: 10, keyword: 'wechat' });
+      expect(found.list.map((r) => r.id)).to.deep.equal(['b']);
+      expect(
+        (await store.listRealms({ offset: 0, limit: 10, keyword: 'THER' })).list.map((r) => r.id),
+      ).to.deep.equal(['c']);
+    });
+
+    it('refuses to delete a realm in use, deletes it once free', async () => {
+      await store.putRealm(realm('r'));
+      expect(await store.deleteRealm('missing')).to.equal('not_found');
+      expect(await store.putSecret(secret('r', 'k'), () => null)).to.equal('created');
+      expect(await store.deleteRealm('r')).to.equal('in_use');
+      expect(await store.deleteSecret('r', 'k')).to.equal(true);
+      expect(await store.deleteRealm('r')).to.equal('deleted');
+      expect(await store.getRealm('r')).to.equal(null);
+    });
+
+    it('stores secrets (round trip of values), refuses an unknown realm, and resets the token state atomically', async () => {
+      expect(await store.putSecret(secret('nope', 'k'), () => null)).to.equal('no_realm');
+      expect(await store.getSecret('nope', 'k')).to.equal(null);
+      await store.putRealm(realm('r'));
+      expect(await store.putSecret(secret('r', 'k'), (cur) => freshState('r', 'k', 'r1', cur))).to.equal(
+        'created',
+      );
+      expect(await store.getSecret('r', 'k')).to.deep.equal(secret('r', 'k'));
+      await store.mutateTokenState('r', 'k', (cur) => ({
+        next: { ...cur!, token: 'T', generation: cur!.generation + 1, callsDay: '2026-11-24', callsToday: 4 },
+        result: null,
+      }));
+      const before = await store.getTokenState('r', 'k');
+      expect(before?.token).to.equal('T');
+      expect(
+        await store.putSecret(secret('r', 'k', 'r2'), (cur) => freshState('r', 'k', 'r2', cur)),
+      ).to.equal('replaced');
+      const after = await store.getTokenState('r', 'k');
+      expect(after?.token).to.equal(undefined);
+      expect(after?.secretRev).to.equal('r2');
+      expect(after?.generation).to.equal(before!.generation + 1);
+      expect(after?.callsToday).to.equal(4);
+    });
+
+    it('lists secrets by realm with paging in document-id order, and deletes a secret with its token', async () => {
+      await store.putRealm(realm('r'));
+      await store.putRealm(realm('s'));
+      for (const k of ['b', 'a', 'c'])
+        await store.putSecret(secret('r', k), (cur) => freshState('r', k, 'r1', cur));
+      await store.putSecret(secret('s', 'z'), (cur) => freshState('s', 'z', 'r1', cur));
+      const all = await store.listSecrets({ offset: 0, limit: 10 });
+      expect(all.total).to.equal(4);
+      expect(all.list.map((s) => `${s.realm}/${s.key}`)).to.deep.equal(['r/a', 'r/b', 'r/c', 's/z']);
+      const page = await store.listSecrets({ offset: 1, limit: 1, realm: 'r' });
+      expect(page.total).to.equal(3);
+      expect(page.list.map((s) => s.key)).to.deep.equal(['b']);
+      expect(await store.deleteSecret('r', 'b')).to.equal(true);
+      expect(await store.deleteSecret('r', 'b')).to.equal(false);
+      expect(await store.getTokenState('r', 'b')).to.equal(null);
+      expect((await store.listTokenStates()).map((t) => t.key)).to.deep.equal(['a', 'c', 'z']);
+    });
+
+    it('mutates token state atomically under concurrency (no lost update)', async () => {
+      const base: TokenState = { realm: 'r', key: 'k', secretRev: 'x', generation: 0 };
+      await Promise.all(
+        Array.from({ length: 20 }, () =>
+          store.mutateTokenState('r', 'k', (cur) => {
+            const s = cur ?? base;
+            return { next: { ...s, generation: s.generation + 1 }, result: s.generation };
+          }),
+        ),
+      );
+      expect((await store.getTokenState('r', 'k'))?.generation).to.equal(20);
+    });
+
+    it('lets exactly one of many concurrent callers take a lease', async () => {
+      const winners = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          store.mutateTokenState('r', 'lease', (cur) => {
+            if (cur?.lease !== undefined) return { result: false };
+            return {
+              next: {
+                realm: 'r',
+                key: 'lease',
+                secretRev: 'x',
+                generation: 0,
+                lease: { id: `l${i}`, owner: 'o', until: 9e15, baseGeneration: 0 },
+              },
+              result: true,
+            };
+          }),
+        ),
+      );
+      expect(winners.filter(Boolean)).to.have.length(1);
+    });
+
+    it('keeps every optional token field, deletes with next: null, and leaves the state alone with next undefined', async () => {
+      const full: TokenState = {
+        realm: 'r',
+        key: 'k',
+        secretRev: 'x',
+        generation: 3,
+        token: 'tok',
+        fetchedAt: 1,
+        expiresAt: 2,
+        refreshAt: 3,
+        overlapMs: 4,
+        lease: { id: 'l', owner: 'o', until: 5, baseGeneration: 2 },
+        lastError: {
+          at: 6,
+          code: 'UPSTREAM_ERROR',
+          message: 'm',
+          httpStatus: 200,
+          providerCode: '40013',
+          providerMessage: 'pm',
+          permanent: true,
+          leaseId: 'l',
+        },
+        blockedUntil: 7,
+        callsDay: '2026-11-24',
+        callsToday: 8,
+        lastRefreshAt: 9,
+      };
+      await store.mutateTokenState('r', 'k', () => ({ next: full, result: null }));
+      expect(await store.getTokenState('r', 'k')).to.deep.equal(full);
+      expect(await store.mutateTokenState('r', 'k', (cur) => ({ result: cur?.generation }))).to.equal(3);
+      expect(await store.getTokenState('r', 'k')).to.deep.equal(full);
+      await store.mutateTokenState('r', 'k', () => ({ next: null, result: null }));
+      expect(await store.getTokenState('r', 'k')).to.equal(null);
+    });
+
+    it('stores clients, finds them by key hash, lists and deletes them', async () => {
+      await store.putClient({
+        id: 'c2',
+        name: 'two',
+        scopes: [{ realm: 'r', key: '*' }],
+        keyHash: 'h2',
+        createdAt: 2,
+      });
+      await store.putClient({
+        id: 'c1',
+        name: 'one',
+        scopes: [{ realm: 'r', key: 'k' }],
+        keyHash: 'h1',
+        createdAt: 1,
+      });
+      expect((await store.findClientByKeyHash('h2'))?.id).to.equal('c2');
+      expect(await store.findClientByKeyHash('nope')).to.equal(null);
+      expect((await store.getClient('c1'))?.scopes).to.deep.equal([{ realm: 'r', key: 'k' }]);
+      expect((await store.listClients()).map((c) => c.id)).to.deep.equal(['c1', 'c2']);
+      expect(await store.deleteClient('c1')).to.equal(true);
+      expect(await store.deleteClient('c1')).to.equal(false);
+      expect(await store.getClient('c1')).to.equal(null);
+    });
+
+    it('refuses to store or read credentials without a master key', async () => {
+      const keyless = new MemoryStore(new Sealer(undefined));
+      await keyless.putRealm(realm('r'));
+      let code: string | undefined;
+      try {
+        await keyless.putSecret(secret('r', 'k'), () => null);
+      } catch (err) {
+        code = (err as { code?: string }).code;
+      }
+      expect(code).to.equal('NOT_READY');
+    });
+  });
+}
+
+contract(
+  'memory',
+  async () => new MemoryStore(sealer),
+  async () => undefined,
+);
+
+let firestore: Store | undefined;
+contract(
+  'firestore (emulator)',
+  async () => {
+    const host = emulatorHostFromEnv();
+    const projectId = process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
+    await clearEmulator(host, projectId);
+    firestore ??= openStore({ store: 'firestore', projectId }, sealer, 'store-contract');
+    return firestore;
+  },
+  async () => {
+    await firestore?.close();
+  },
+);

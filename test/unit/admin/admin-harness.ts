@@ -1,0 +1,126 @@
+/**
+ * The full route table on the memory store, driven in-process through createHandler with fake
+ * Express objects; every log line is captured so that tests can prove no secret reaches a log.
+ */
+import { randomBytes } from 'node:crypto';
+import { ManualClock } from '../../../functions/clock';
+import { parseConfig } from '../../../functions/config';
+import { createHandler, type HttpHandler } from '../../../functions/http/app';
+import { fullRoutes } from '../../../functions/http/routes';
+import type { ResolvedKeys } from '../../../functions/keys/keys';
+import { setLogSink } from '../../../functions/log';
+import { createRuntime, type Runtime } from '../../../functions/runtime';
+import { MemoryStore } from '../../../functions/store/memory/memory-store';
+import { Sealer } from '../../../functions/store/seal';
+import type { JsonObject } from '../../../functions/store/types';
+import { callHandler, type FakeRequestOptions, type FakeResponse } from '../../helpers/fake-express';
+
+export interface AdminAppOptions {
+  /** null: no admin key configured. */
+  adminKey?: string | null;
+  /** null: no master key configured. */
+  masterKey?: Buffer | null;
+}
+
+export interface AdminApp {
+  runtime: Runtime;
+  handler: HttpHandler;
+  clock: ManualClock;
+  adminKey: string | undefined;
+  /** Every log line written since the app was made. */
+  logs: string[];
+  /** A request with the admin key (unless options.bearer or an Authorization header says otherwise). */
+  call(
+    method: string,
+    url: string,
+    body?: unknown,
+    options?: Partial<FakeRequestOptions>,
+  ): Promise<FakeResponse>;
+  /** Restores the log sink. */
+  close(): void;
+}
+
+export async function adminApp(options: AdminAppOptions = {}): Promise<AdminApp> {
+  const adminKey =
+    options.adminKey === null ? undefined : (options.adminKey ?? randomBytes(32).toString('base64url'));
+  const masterKey = options.masterKey === null ? undefined : (options.masterKey ?? randomBytes(32));
+  const keys: ResolvedKeys = { problems: {} };
+  if (adminKey === undefined) keys.problems.adminKey = 'No admin key is configured (test)';
+  else keys.adminKey = adminKey;
+  if (masterKey === undefined) keys.problems.masterKey = 'No master key is configured (test)';
+  else keys.masterKey = masterKey;
+
+  const logs: string[] = [];
+  const previousSink = setLogSink((line) => logs.push(line));
+  const clock = new ManualClock();
+  const config = parseConfig({ TOKEN_SERVER_STORE: 'memory', TOKEN_SERVER_LOG_LEVEL: 'debug' });
+  const runtime = await createRuntime(config, { keys, clock, store: new MemoryStore(new Sealer(masterKey)) });
+  const handler = createHandler({ name: 'tokenServer', routes: fullRoutes(), runtime: async () => runtime });
+  return {
+    runtime,
+    handler,
+    clock,
+    adminKey,
+    logs,
+    call: (method, url, body, extra = {}) =>
+      callHandler(handler, {
+        method,
+        url,
+        ...(body === undefined ? {} : { body }),
+        ...(adminKey === undefined ? {} : { bearer: adminKey }),
+        ...extra,
+      }),
+    close: () => {
+      setLogSink(previousSink);
+    },
+  };
+}
+
+/** The SPEC §4 seed realm, exactly as printed there. */
+export const SEED_REALM: JsonObject = {
+  id: 'wxgzh',
+  comment: 'WeChat Official Account',
+  config: {
+    url: 'https://api.weixin.qq.com/cgi-bin/token',
+    method: 'GET',
+    arguments: [
+      { name: 'appid', place: 'url', value: '$key_1' },
+      { name: 'secret', place: 'url', value: '$key_2' },
+      { name: 'grant_type', place: 'url', value: '$key_3' },
+    ],
+    token_path: 'access_token',
+    content_type: 'json',
+    expires_in_path: 'expires_in',
+
+    expires_in_unit: 's',
+    error_path: 'errcode',
+    success_values: [0],
+    error_message_path: 'errmsg',
+    timeout_ms: 5000,
+    invalidates_previous: true,
+    overlap_ms: 300000,
+  },
+};
+
+export function realmWithId(id: string, comment = ''): JsonObject {
+  return { ...SEED_REALM, id, comment };
+}
+
+/** The `data` of a `{"data": ..., "success": "ok"}` body. */
+export function dataOf<T = Record<string, unknown>>(res: FakeResponse): T {
+  const body = res.body as { data?: unknown; success?: unknown };
+  if (body.success !== 'ok') throw new Error(`expected a success body, got ${res.status} ${res.text}`);
+  return body.data as T;
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details?: { field?: string; [key: string]: unknown };
+}
+
+export function errorOf(res: FakeResponse): ErrorBody {
+  const body = res.body as { error?: ErrorBody };
+  if (body.error === undefined) throw new Error(`expected an error body, got ${res.status} ${res.text}`);
+  return body.error;
+}
