@@ -10,14 +10,30 @@ import { asText, isRecord, unexpectedShape, unwrapData } from './shapes';
 export interface Preset {
   name: string;
   comment: string;
+  /** What each credential is: key_1 → "appid" (empty when the server does not say). */
+  keys: Record<string, string>;
   config: Record<string, unknown>;
+}
+
+function keysOf(value: unknown): Record<string, string> {
+  if (!isRecord(value)) return {};
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asText(v)]));
 }
 
 function presetOf(name: string, entry: unknown): Preset | undefined {
   if (!isRecord(entry)) return undefined;
-  if (isRecord(entry.config)) return { name, comment: asText(entry.comment), config: entry.config };
-  if (entry.url !== undefined) return { name, comment: '', config: entry };
+  if (isRecord(entry.config)) {
+    return { name, comment: asText(entry.comment), keys: keysOf(entry.keys), config: entry.config };
+  }
+  if (entry.url !== undefined) return { name, comment: '', keys: {}, config: entry };
   return undefined;
+}
+
+/** `key_1=appid key_2=appsecret` */
+export function formatPresetKeys(preset: Preset): string {
+  return Object.entries(preset.keys)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
 }
 
 export function readPresets(body: unknown): Preset[] {

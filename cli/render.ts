@@ -10,10 +10,17 @@ type Fields = Array<[string, string | string[]]>;
 
 const TIME_FIELD = /(_at|At)$/;
 
+/** Times as times, objects one `name: value` per line (error_hints), anything else as text. */
+function fieldValue(name: string, value: unknown, now: number): string | string[] {
+  if (TIME_FIELD.test(name)) return formatTime(value, now);
+  if (isRecord(value)) return Object.entries(value).map(([k, v]) => `${k}: ${asText(v)}`);
+  return asText(value);
+}
+
 function otherFields(obj: JsonRecord, skip: ReadonlySet<string>, now: number): Fields {
   return Object.entries(obj)
     .filter(([name]) => !skip.has(name))
-    .map(([name, value]) => [name, TIME_FIELD.test(name) ? formatTime(value, now) : asText(value)]);
+    .map(([name, value]) => [name, fieldValue(name, value, now)]);
 }
 
 /** `appid=url:$key_1`: the --arg syntax of `realm create`. */

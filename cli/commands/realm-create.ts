@@ -11,7 +11,7 @@ import { fromAppError, usageError } from '../errors';
 import type { CliIo } from '../io';
 import { warn } from '../output';
 import { checkId, parseArgSpec, parseScalar, positiveInt, repeatable, type RealmArgument } from '../parse';
-import { fetchPresets } from '../presets';
+import { fetchPresets, formatPresetKeys, type Preset } from '../presets';
 import { renderRealm } from '../render';
 import { asText, isRecord, readObject, unwrapData, type JsonRecord } from '../shapes';
 
@@ -138,7 +138,7 @@ export async function realmFromFile(
   throw usageError(`${path}: expected a realm {"id", "comment", "config"} or a config {"url", ...}.`);
 }
 
-async function presetConfig(api: ApiClient, name: string): Promise<{ comment: string; config: JsonRecord }> {
+async function presetConfig(api: ApiClient, name: string): Promise<Preset> {
   const presets = await fetchPresets(api);
   const preset = presets.find((p) => p.name === name);
   if (preset === undefined) {
@@ -248,12 +248,18 @@ ${examples(
     let comment: string | undefined;
     let config: JsonRecord;
     let api: ApiClient;
+    let keysHint = '';
     if (opts.file !== undefined) {
       ({ comment, config } = await realmFromFile(io, opts.file, id));
       api = connect(command, io, { serverUrl: false });
     } else if (opts.preset !== undefined) {
       api = connect(command, io, { serverUrl: false });
-      ({ comment, config } = await presetConfig(api, opts.preset));
+      const preset = await presetConfig(api, opts.preset);
+      ({ comment, config } = preset);
+      const keys = formatPresetKeys(preset);
+      if (keys !== '') {
+        keysHint = `\nIts secrets hold ${keys}:\n  tokenctl secret add --realm ${id} --key NAME --stdin\n`;
+      }
     } else {
       config = configFromOptions(opts);
       api = connect(command, io, { serverUrl: false });
@@ -265,7 +271,7 @@ ${examples(
       io,
       command,
       body,
-      () => `Saved realm ${id}.\n` + renderRealm(readObject(body, 'a realm'), io.now()),
+      () => `Saved realm ${id}.\n` + renderRealm(readObject(body, 'a realm'), io.now()) + keysHint,
     );
   });
 }

@@ -4,8 +4,7 @@ import { apiPath } from '../api';
 import { addConnectionOptions, connect, emit, examples } from '../common';
 import type { CliIo } from '../io';
 import { renderTable, truncate } from '../output';
-import { readPresets } from '../presets';
-import { asText } from '../shapes';
+import { formatPresetKeys, readPresets } from '../presets';
 
 export function registerRealmPresets(realm: Command, io: CliIo): void {
   const cmd = realm.command('presets').description('list the built-in provider presets');
@@ -20,13 +19,8 @@ export function registerRealmPresets(realm: Command, io: CliIo): void {
     emit(io, command, body, () => {
       const presets = readPresets(body);
       if (presets.length === 0) return 'No presets.\n';
-      const rows = presets.map((p) => [
-        p.name,
-        truncate(p.comment, 40),
-        asText(p.config.method),
-        asText(p.config.url),
-      ]);
-      return renderTable(['NAME', 'COMMENT', 'METHOD', 'URL'], rows);
+      const rows = presets.map((p) => [p.name, formatPresetKeys(p), truncate(p.comment, 60)]);
+      return renderTable(['NAME', 'KEYS', 'COMMENT'], rows);
     });
   });
 }

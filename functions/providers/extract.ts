@@ -16,10 +16,15 @@ export interface ExtractedToken {
 /** Longest token we accept (UTF-8 bytes). WeCom documents up to 512; anything this long is broken. */
 export const MAX_TOKEN_BYTES = 4096;
 const MAX_PROVIDER_TEXT = 300;
+// eslint-disable-next-line no-control-regex
+const CONTROL_RUNS = /[\u0000-\u001f\u007f]+/g;
 
 /** Loose comparison of provider codes: "0" matches 0, "true" matches true. */
 export function codeMatches(list: readonly CodeValue[], value: unknown): boolean {
-  if (value === null || (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')) {
+  if (
+    value === null ||
+    (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+  ) {
     return false;
   }
   const text = String(value).trim();
@@ -28,8 +33,7 @@ export function codeMatches(list: readonly CodeValue[], value: unknown): boolean
 
 function scalarText(value: unknown): string | undefined {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-    // eslint-disable-next-line no-control-regex
-    const clean = String(value).replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+    const clean = String(value).replace(CONTROL_RUNS, ' ').trim();
     return clean.length > MAX_PROVIDER_TEXT ? `${clean.slice(0, MAX_PROVIDER_TEXT)}…` : clean;
   }
   return undefined;
@@ -63,7 +67,9 @@ function providerErrorOf(
     return { present: false, transient: false };
   }
   const message =
-    config.error_message_path === undefined ? undefined : scalarText(getByPath(data, config.error_message_path));
+    config.error_message_path === undefined
+      ? undefined
+      : scalarText(getByPath(data, config.error_message_path));
   return {
     present: true,
     code: scalarText(raw),
@@ -104,7 +110,8 @@ export function extractToken(config: RealmConfig, httpStatus: number, bodyText: 
     const redirect = httpStatus >= 300 && httpStatus < 400;
     let message = `Upstream answered HTTP ${httpStatus}`;
     if (redirect) message += ', a redirect, which is not followed';
-    else if (providerError.present) message += ` with ${describeCode(providerError.code, providerError.message)}`;
+    else if (providerError.present)
+      message += ` with ${describeCode(providerError.code, providerError.message)}`;
     else if (!parsed.ok) message += ` (not JSON, ${bytes} bytes)`;
     throw new ProviderFailure({
       kind: transient ? 'transient' : 'permanent',

@@ -54,7 +54,11 @@ export class ProviderFailure extends AppError {
     const code = init.code ?? 'UPSTREAM_ERROR';
     const reason =
       init.reason ??
-      (code === 'UPSTREAM_TIMEOUT' ? 'timeout' : init.providerCode !== undefined ? 'provider_error' : 'http_status');
+      (code === 'UPSTREAM_TIMEOUT'
+        ? 'timeout'
+        : init.providerCode !== undefined
+          ? 'provider_error'
+          : 'http_status');
     const details: Record<string, unknown> = { reason, transient: init.kind === 'transient' };
     if (init.httpStatus !== undefined) details.httpStatus = init.httpStatus;
     if (init.providerCode !== undefined) details.providerCode = init.providerCode;

@@ -126,7 +126,8 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
   },
   {
     name: 'dingtalk',
-    comment: 'DingTalk legacy gettoken (GET oapi.dingtalk.com/gettoken): the same token, its expiry extended.',
+    comment:
+      'DingTalk legacy gettoken (GET oapi.dingtalk.com/gettoken): the same token, its expiry extended.',
     keys: { key_1: 'appkey', key_2: 'appsecret' },
     config: {
       url: 'https://oapi.dingtalk.com/gettoken',

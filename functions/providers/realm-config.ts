@@ -25,7 +25,18 @@ export const MAX_LIFETIME_MS = 366 * DAY_MS;
  */
 function strictObject<T extends z.ZodRawShape>(shape: T) {
   const known = new Set(Object.keys(shape));
-  return z
+  // zod silently drops an own "__proto__" key (JSON.parse makes one); refuse it like any unknown field.
+  const refuseProtoKey = (input: unknown, ctx: z.RefinementCtx): unknown => {
+    if (
+      input !== null &&
+      typeof input === 'object' &&
+      Object.prototype.hasOwnProperty.call(input, '__proto__')
+    ) {
+      ctx.addIssue({ code: 'custom', message: 'Unknown field', path: ['__proto__'] });
+    }
+    return input;
+  };
+  const loose = z
     .looseObject(shape)
     .check(
       z.superRefine(
@@ -39,6 +50,7 @@ function strictObject<T extends z.ZodRawShape>(shape: T) {
       ),
     )
     .transform((value) => value as unknown as z.output<z.ZodObject<T>>);
+  return z.preprocess(refuseProtoKey, loose);
 }
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -199,7 +211,11 @@ export const realmConfigSchema = strictObject(realmConfigShape)
         path: ['expires_in_path'],
       });
     }
-    if (config.error_path === undefined && config.success_values !== undefined && config.success_values.length) {
+    if (
+      config.error_path === undefined &&
+      config.success_values !== undefined &&
+      config.success_values.length
+    ) {
       ctx.addIssue({ code: 'custom', message: 'needs error_path', path: ['success_values'] });
     }
   })

@@ -18,7 +18,6 @@ export interface BuiltRequest {
 export const USER_AGENT = 'token-server';
 
 /** Header values may hold visible ASCII, spaces, tabs and obs-text; never CR, LF, NUL or other controls. */
-// eslint-disable-next-line no-control-regex
 const BAD_HEADER_VALUE = /[^\t\u0020-\u007e\u0080-\u00ff]/;
 
 function encodeQuery(pairs: Array<[string, string]>): string {

@@ -44,7 +44,8 @@ export interface FetchTokenOptions {
   resolve?: ResolveAll;
 }
 
-const ABORTED = Symbol('aborted');
+/** Rejection marker for the deadline race (never leaves this module). */
+const ABORTED = new Error('aborted');
 
 function agentFor(target: UpstreamTarget): http.Agent {
   const options: http.AgentOptions = { keepAlive: false };
@@ -64,7 +65,7 @@ function causes(err: unknown): ErrorLike[] {
   const chain: ErrorLike[] = [];
   let current: unknown = err;
   while (current !== null && typeof current === 'object' && chain.length < 5) {
-    chain.push(current as ErrorLike);
+    chain.push(current);
     current = (current as ErrorLike).cause;
   }
   return chain;
@@ -74,7 +75,8 @@ function failureFromError(err: unknown, host: string): ProviderFailure {
   const chain = causes(err);
   const tooLarge = chain.some(
     (e) =>
-      e.type === 'max-size' || (typeof e.message === 'string' && e.message.includes('`Content-Length` is over the limit')),
+      e.type === 'max-size' ||
+      (typeof e.message === 'string' && e.message.includes('`Content-Length` is over the limit')),
   );
   if (tooLarge) {
     return new ProviderFailure({
@@ -90,7 +92,9 @@ function failureFromError(err: unknown, host: string): ProviderFailure {
       message: `Upstream ${host} answered with a redirect, which is not followed`,
     });
   }
-  const code = chain.map((e) => e.code).find((c): c is string => typeof c === 'string' && /^[A-Z0-9_]+$/.test(c));
+  const code = chain
+    .map((e) => e.code)
+    .find((c): c is string => typeof c === 'string' && /^[A-Z0-9_]+$/.test(c));
   return new ProviderFailure({
     kind: 'transient',
     reason: 'network',
@@ -140,7 +144,7 @@ export async function fetchToken(
   const deadline = new Promise<never>((_, reject) => {
     controller.signal.addEventListener('abort', () => reject(ABORTED), { once: true });
   });
-  let agent: http.Agent | undefined;
+  const held: { agent?: http.Agent } = {};
 
   let response: GaxiosResponse<string>;
   try {
@@ -150,7 +154,8 @@ export async function fetchToken(
         ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
       });
       if (controller.signal.aborted) throw ABORTED;
-      agent = agentFor(target);
+      const agent = agentFor(target);
+      held.agent = agent;
       return request<string>({
         url: target.url.toString(),
         method: built.method,
@@ -188,7 +193,7 @@ export async function fetchToken(
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', cancel);
-    (agent as http.Agent | undefined)?.destroy();
+    held.agent?.destroy();
   }
 
   const text = typeof response.data === 'string' ? response.data : '';

@@ -98,7 +98,8 @@ function parseIPv6(text: string): number[] | undefined {
   } else {
     groups = [...toGroups(head), ...tail];
   }
-  if (groups.length !== 8 || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff)) return undefined;
+  if (groups.length !== 8 || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff))
+    return undefined;
   return groups;
 }
 
@@ -190,7 +191,10 @@ function hostOf(url: URL): string {
  * connects to exactly that one (see pinnedLookup). With allowPrivate: http(s) to anywhere, unpinned.
  * Refusals are INVALID_ARGUMENT (field config.url); a failed DNS lookup is a transient ProviderFailure.
  */
-export async function assertUpstreamAllowed(raw: string, options: UpstreamGuardOptions): Promise<UpstreamTarget> {
+export async function assertUpstreamAllowed(
+  raw: string,
+  options: UpstreamGuardOptions,
+): Promise<UpstreamTarget> {
   const url = checkUpstreamUrl(raw, options);
   const host = hostOf(url);
   if (options.allowPrivate) return { url, host };

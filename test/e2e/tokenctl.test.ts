@@ -139,7 +139,7 @@ describe('tokenctl against a running tokenServer', function () {
       assert.ok(names.includes(name), `preset ${name}`);
     }
     const table = await tokenctl(['realm', 'presets'], admin);
-    assert.match(table.stdout, /^NAME +COMMENT +METHOD +URL\n/);
+    assert.match(table.stdout, /^NAME +KEYS +COMMENT\n/);
   });
 
   it('realm create (options and --preset), get and list', async () => {

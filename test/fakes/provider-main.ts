@@ -19,10 +19,13 @@ export function parseProviderArgs(argv: readonly string[]): ProviderMainOptions 
   const options: ProviderMainOptions = { port: 0, latencyMs: 0 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const value = inline ?? argv[++i];
     const number = Number(value);
-    if (value === undefined || !Number.isInteger(number) || number < 0) throw new Error(`${flag} needs a whole number`);
+    if (value === undefined || !Number.isInteger(number) || number < 0)
+      throw new Error(`${flag} needs a whole number`);
     if (flag === '--port' && number <= 65535) options.port = number;
     else if (flag === '--latency') options.latencyMs = number;
     else throw new Error(`unknown option ${flag} (use --port N --latency MS)`);

@@ -299,11 +299,17 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     return Buffer.concat(chunks).toString('utf8');
   }
 
-  function send(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
+  function send(
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: http.OutgoingHttpHeaders = {},
+  ): void {
     if (res.destroyed) return;
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     res.writeHead(status, {
-      'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+      'Content-Type':
+        typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
       'Content-Length': Buffer.byteLength(text),
       ...headers,
     });
@@ -324,12 +330,16 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       case 'dingtalk':
         return [200, { errcode: numeric, errmsg: `${WECHAT_MESSAGES[code] ?? 'error'} rid: ${rid()}` }];
       case 'feishu':
-        return [
-          code === '99991400' ? 429 : 200,
-          { code: numeric, msg: FEISHU_MESSAGES[code] ?? 'error' },
-        ];
+        return [code === '99991400' ? 429 : 200, { code: numeric, msg: FEISHU_MESSAGES[code] ?? 'error' }];
       case 'dingtalk_v1':
-        return [400, { code, message: code === 'invalidClientIdOrSecret' ? '无效的clientId或者clientSecret' : 'error', requestid: rid() }];
+        return [
+          400,
+          {
+            code,
+            message: code === 'invalidClientIdOrSecret' ? '无效的clientId或者clientSecret' : 'error',
+            requestid: rid(),
+          },
+        ];
       case 'oauth2':
         if (code === 'invalid_client' && extra.basicAuth === true) {
           return [
@@ -355,7 +365,11 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     }
   }
 
-  function successBody(family: Family, token: string | undefined, lifetime: number | string | null): JsonObject {
+  function successBody(
+    family: Family,
+    token: string | undefined,
+    lifetime: number | string | null,
+  ): JsonObject {
     const body: JsonObject = {};
     const put = (tokenField: string, lifetimeField: string): void => {
       if (token !== undefined) body[tokenField] = token;
@@ -438,8 +452,12 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       return true;
     }
     if (mode === 'html' || mode === 'html502') {
-      const page = '<!DOCTYPE html><html><head><title>Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
-      res.writeHead(mode === 'html' ? 200 : 502, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(page) });
+      const page =
+        '<!DOCTYPE html><html><head><title>Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
+      res.writeHead(mode === 'html' ? 200 : 502, {
+        'Content-Type': 'text/html',
+        'Content-Length': Buffer.byteLength(page),
+      });
       res.end(page);
       return true;
     }
@@ -451,7 +469,13 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     return false;
   }
 
-  function credentialId(family: Family, query: Record<string, string>, json: Record<string, unknown>, form: URLSearchParams, basic: FakeCredential | undefined): string | undefined {
+  function credentialId(
+    family: Family,
+    query: Record<string, string>,
+    json: Record<string, unknown>,
+    form: URLSearchParams,
+    basic: FakeCredential | undefined,
+  ): string | undefined {
     const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
     switch (family) {
       case 'wechat':
@@ -496,7 +520,8 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     if (family === 'wechat_stable' || family === 'dingtalk_v1' || family === 'feishu') {
       try {
         const parsed = JSON.parse(body) as unknown;
-        if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
+        if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+          json = parsed as Record<string, unknown>;
         else jsonOk = false;
       } catch {
         jsonOk = false;
@@ -529,7 +554,12 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       const [status, errBody, headers] = errorAnswer(family, code, { basicAuth: basic !== undefined });
       send(res, status, errBody, headers);
     };
-    const lookup = (givenId: string | undefined, secret: string | undefined, badId: string, badSecret: string): FakeCredential | undefined => {
+    const lookup = (
+      givenId: string | undefined,
+      secret: string | undefined,
+      badId: string,
+      badSecret: string,
+    ): FakeCredential | undefined => {
       const cred = state.credentials.find((c) => c.id === givenId);
       if (cred === undefined) {
         fail(badId);
@@ -556,7 +586,8 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
         if (req.method !== 'POST') return fail('43002');
         if (!jsonOk) return fail('47001');
         if (json.grant_type !== 'client_credential') return fail('40002');
-        if (typeof json.force_refresh !== 'undefined' && typeof json.force_refresh !== 'boolean') return fail('47001');
+        if (typeof json.force_refresh !== 'undefined' && typeof json.force_refresh !== 'boolean')
+          return fail('47001');
         cred = lookup(str(json.appid), str(json.secret), '40013', '40125');
         break;
       case 'wecom':
@@ -569,7 +600,12 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
         break;
       case 'dingtalk_v1':
         if (req.method !== 'POST' || !jsonOk) return fail('invalidParameter');
-        cred = lookup(str(json.appKey), str(json.appSecret), 'invalidClientIdOrSecret', 'invalidClientIdOrSecret');
+        cred = lookup(
+          str(json.appKey),
+          str(json.appSecret),
+          'invalidClientIdOrSecret',
+          'invalidClientIdOrSecret',
+        );
         break;
       case 'feishu':
         if (req.method !== 'POST' || !jsonOk) return fail('10003');
@@ -577,9 +613,12 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
         break;
       case 'oauth2': {
         if (req.method !== 'POST') return fail('invalid_request');
-        if (!/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) return fail('invalid_request');
+        if (!/^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? ''))
+          return fail('invalid_request');
         if (form.get('grant_type') !== 'client_credentials') return fail('unsupported_grant_type');
-        const bodyCred = form.has('client_id') ? { id: form.get('client_id') ?? '', secret: form.get('client_secret') ?? '' } : undefined;
+        const bodyCred = form.has('client_id')
+          ? { id: form.get('client_id') ?? '', secret: form.get('client_secret') ?? '' }
+          : undefined;
         if (basic !== undefined && bodyCred !== undefined) return fail('invalid_request');
         const given = basic ?? bodyCred;
         if (given === undefined) return fail('invalid_client');
@@ -624,7 +663,10 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
         issued = live ?? issue(path, state, cred.id, lifetime);
         break;
       case 'feishu':
-        issued = live !== undefined && live.expiresAt - t >= FEISHU_REISSUE_MS ? live : issue(path, state, cred.id, lifetime);
+        issued =
+          live !== undefined && live.expiresAt - t >= FEISHU_REISSUE_MS
+            ? live
+            : issue(path, state, cred.id, lifetime);
         break;
       case 'dingtalk':
       case 'dingtalk_v1':
@@ -670,7 +712,9 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       return [...routes.values()].flatMap((s) => s.requests).sort((a, b) => a.at - b.at);
     },
     setCredentials(route, credentials) {
-      stateOf(route).credentials = (Array.isArray(credentials) ? credentials : [credentials]).map((c) => ({ ...c }));
+      stateOf(route).credentials = (Array.isArray(credentials) ? credentials : [credentials]).map((c) => ({
+        ...c,
+      }));
     },
     credentials(preset, index = 0) {
       const cred = stateOf(preset).credentials[index];
@@ -722,7 +766,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
 export function realmFor(presetName: string, fakeUrl: string): JsonObject {
   const preset = getPreset(presetName);
   if (preset === undefined) throw new Error(`unknown preset ${presetName}`);
-  const original = new URL(String(preset.config.url));
+  const original = new URL(typeof preset.config.url === 'string' ? preset.config.url : '');
   const path = (FAKE_PATHS as Record<string, string | undefined>)[presetName] ?? original.pathname;
   return { ...preset.config, url: `${fakeUrl.replace(/\/+$/, '')}${path}${original.search}` };
 }

@@ -16,6 +16,8 @@ const WECOM_CONFIG = {
   error_message_path: 'errmsg',
 };
 
+const WECOM_KEYS = { key_1: 'corpid', key_2: 'corpsecret' };
+
 /** POST /api/realm answers the stored realm, as the server does. */
 function echoRealm(server: RecordingServer): void {
   server.on('POST', '/api/realm', (req) => ({ body: req.body }));
@@ -165,7 +167,7 @@ describe('tokenctl realm', () => {
     it('--preset: reads GET /api/preset ({data: {list}}) and posts that config', async () => {
       server.on('GET', '/api/preset', {
         body: listBody([
-          { name: 'wecom', comment: 'WeCom gettoken', config: WECOM_CONFIG },
+          { name: 'wecom', comment: 'WeCom gettoken', keys: WECOM_KEYS, config: WECOM_CONFIG },
           { name: 'dingtalk', comment: 'DingTalk', config: { url: 'https://oapi.dingtalk.com/gettoken' } },
         ]),
       });
@@ -183,6 +185,10 @@ describe('tokenctl realm', () => {
         comment: 'WeCom gettoken',
         config: WECOM_CONFIG,
       });
+      assert.match(
+        result.stdout,
+        /\nIts secrets hold key_1=corpid key_2=corpsecret:\n {2}tokenctl secret add --realm wecom_main --key NAME --stdin\n$/,
+      );
     });
 
     it('--preset: also accepts presets as an object name → {comment, config}, and --comment wins', async () => {
@@ -444,10 +450,10 @@ describe('tokenctl realm', () => {
     assert.equal(server.requests[0]?.method, 'DELETE');
   });
 
-  it('presets: a table of name, comment, method and URL', async () => {
+  it('presets: a table of name, the keys a secret holds, and comment', async () => {
     server.on('GET', '/api/preset', {
       body: listBody([
-        { name: 'wecom', comment: 'WeCom gettoken', config: WECOM_CONFIG },
+        { name: 'wecom', comment: 'WeCom gettoken', keys: WECOM_KEYS, config: WECOM_CONFIG },
         {
           name: 'feishu_tenant',
           comment: 'Feishu',
@@ -458,9 +464,9 @@ describe('tokenctl realm', () => {
     const result = await run(['realm', 'presets'], { env: envFor(server) });
     assert.equal(
       result.stdout,
-      'NAME           COMMENT         METHOD  URL\n' +
-        'wecom          WeCom gettoken  GET     https://qyapi.weixin.qq.com/cgi-bin/gettoken\n' +
-        'feishu_tenant  Feishu          POST    https://open.feishu.cn/t\n',
+      'NAME           KEYS                           COMMENT\n' +
+        'wecom          key_1=corpid key_2=corpsecret  WeCom gettoken\n' +
+        'feishu_tenant                                 Feishu\n',
     );
   });
 });

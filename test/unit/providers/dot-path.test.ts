@@ -35,7 +35,14 @@ describe('providers/dot-path', () => {
     expect(getByPath({}, 'constructor')).to.equal(undefined);
     expect(getByPath({}, 'constructor.prototype')).to.equal(undefined);
     expect(getByPath(() => 1, 'prototype')).to.equal(undefined);
-    for (const bad of ['__proto__', 'a.__proto__', 'constructor', 'a.constructor.b', 'prototype', 'x.prototype']) {
+    for (const bad of [
+      '__proto__',
+      'a.__proto__',
+      'constructor',
+      'a.constructor.b',
+      'prototype',
+      'x.prototype',
+    ]) {
       expect(dotPathProblem(bad), bad).to.be.a('string');
       expect(() => parseDotPath(bad), bad).to.throw();
     }

@@ -33,30 +33,48 @@ const SECRET_TOKEN = 'TOKEN-THAT-MUST-NOT-LEAK';
 
 describe('providers/extract', () => {
   it('reads the token and the lifetime in seconds', () => {
-    expect(extractToken(cfg(), 200, JSON.stringify({ access_token: 'tok', expires_in: 7200 }))).to.deep.equal({
-      token: 'tok',
-      lifetimeMs: 7_200_000,
-    });
+    expect(extractToken(cfg(), 200, JSON.stringify({ access_token: 'tok', expires_in: 7200 }))).to.deep.equal(
+      {
+        token: 'tok',
+        lifetimeMs: 7_200_000,
+      },
+    );
   });
 
   it('reads a lifetime in milliseconds, from a nested path, and as a numeric string', () => {
     const config = cfg({ token_path: 'data.token', expires_in_path: 'data.ttl', expires_in_unit: 'ms' });
-    expect(extractToken(config, 201, JSON.stringify({ data: { token: 't', ttl: 90_000 } })).lifetimeMs).to.equal(90_000);
-    expect(extractToken(cfg(), 200, JSON.stringify({ access_token: 't', expires_in: '7200' })).lifetimeMs).to.equal(
-      7_200_000,
-    );
+    expect(
+      extractToken(config, 201, JSON.stringify({ data: { token: 't', ttl: 90_000 } })).lifetimeMs,
+    ).to.equal(90_000);
+    expect(
+      extractToken(cfg(), 200, JSON.stringify({ access_token: 't', expires_in: '7200' })).lifetimeMs,
+    ).to.equal(7_200_000);
   });
 
   it('accepts an error code that is a success value, comparing loosely', () => {
-    expect(extractToken(cfg(), 200, JSON.stringify({ errcode: 0, errmsg: 'ok', access_token: 't', expires_in: 60 })).token).to.equal('t');
-    expect(extractToken(cfg(), 200, JSON.stringify({ errcode: '0', access_token: 't', expires_in: 60 })).token).to.equal('t');
+    expect(
+      extractToken(
+        cfg(),
+        200,
+        JSON.stringify({ errcode: 0, errmsg: 'ok', access_token: 't', expires_in: 60 }),
+      ).token,
+    ).to.equal('t');
+    expect(
+      extractToken(cfg(), 200, JSON.stringify({ errcode: '0', access_token: 't', expires_in: 60 })).token,
+    ).to.equal('t');
     const okString = cfg({ error_path: 'status', success_values: ['ok', 'OK'] });
-    expect(extractToken(okString, 200, JSON.stringify({ status: 'OK', access_token: 't', expires_in: 60 })).token).to.equal('t');
-    expect(extractToken(cfg(), 200, JSON.stringify({ errcode: null, access_token: 't', expires_in: 60 })).token).to.equal('t');
+    expect(
+      extractToken(okString, 200, JSON.stringify({ status: 'OK', access_token: 't', expires_in: 60 })).token,
+    ).to.equal('t');
+    expect(
+      extractToken(cfg(), 200, JSON.stringify({ errcode: null, access_token: 't', expires_in: 60 })).token,
+    ).to.equal('t');
   });
 
   it('turns a provider error code in an HTTP-200 body into a permanent failure with code, message and hint', () => {
-    const f = failureOf(() => extractToken(cfg(), 200, JSON.stringify({ errcode: 40164, errmsg: 'invalid ip 1.2.3.4' })));
+    const f = failureOf(() =>
+      extractToken(cfg(), 200, JSON.stringify({ errcode: 40164, errmsg: 'invalid ip 1.2.3.4' })),
+    );
     expect(f.code).to.equal('UPSTREAM_ERROR');
     expect(f.status).to.equal(502);
     expect(f.kind).to.equal('permanent');
@@ -74,7 +92,9 @@ describe('providers/extract', () => {
   });
 
   it('classifies transient_error_values as transient, loosely', () => {
-    expect(failureOf(() => extractToken(cfg(), 200, '{"errcode":-1,"errmsg":"system busy"}')).kind).to.equal('transient');
+    expect(failureOf(() => extractToken(cfg(), 200, '{"errcode":-1,"errmsg":"system busy"}')).kind).to.equal(
+      'transient',
+    );
     expect(failureOf(() => extractToken(cfg(), 200, '{"errcode":"-1"}')).kind).to.equal('transient');
     expect(failureOf(() => extractToken(cfg(), 200, '{"errcode":40013}')).kind).to.equal('permanent');
   });
@@ -93,7 +113,9 @@ describe('providers/extract', () => {
       [302, 'permanent'],
     ];
     for (const [status, kind] of cases) {
-      const f = failureOf(() => extractToken(cfg(), status, JSON.stringify({ access_token: SECRET_TOKEN, expires_in: 7200 })));
+      const f = failureOf(() =>
+        extractToken(cfg(), status, JSON.stringify({ access_token: SECRET_TOKEN, expires_in: 7200 })),
+      );
       expect(f.kind, String(status)).to.equal(kind);
       expect(f.httpStatus).to.equal(status);
       expect(f.message).to.include(String(status)).and.not.include(SECRET_TOKEN);
@@ -102,8 +124,15 @@ describe('providers/extract', () => {
   });
 
   it('reads a provider error from a non-2xx JSON body (DingTalk v1, OAuth2)', () => {
-    const ding = cfg({ error_path: 'code', success_values: [], error_message_path: 'message', token_path: 'accessToken' });
-    const f = failureOf(() => extractToken(ding, 400, '{"code":"invalidClientIdOrSecret","message":"bad client","requestid":"r"}'));
+    const ding = cfg({
+      error_path: 'code',
+      success_values: [],
+      error_message_path: 'message',
+      token_path: 'accessToken',
+    });
+    const f = failureOf(() =>
+      extractToken(ding, 400, '{"code":"invalidClientIdOrSecret","message":"bad client","requestid":"r"}'),
+    );
     expect(f.kind).to.equal('permanent');
     expect(f.providerCode).to.equal('invalidClientIdOrSecret');
     expect(f.providerMessage).to.equal('bad client');
@@ -117,7 +146,9 @@ describe('providers/extract', () => {
     const g = failureOf(() => extractToken(oauth, 401, '{"error":"invalid_client"}'));
     expect(g.providerCode).to.equal('invalid_client');
     expect(g.kind).to.equal('permanent');
-    expect(failureOf(() => extractToken(oauth, 400, '{"error":"temporarily_unavailable"}')).kind).to.equal('transient');
+    expect(failureOf(() => extractToken(oauth, 400, '{"error":"temporarily_unavailable"}')).kind).to.equal(
+      'transient',
+    );
   });
 
   it('says "not JSON" with the length, never the body', () => {
@@ -125,7 +156,10 @@ describe('providers/extract', () => {
     const f = failureOf(() => extractToken(cfg(), 200, html));
     expect(f.reason).to.equal('not_json');
     expect(f.kind).to.equal('permanent');
-    expect(f.message).to.include('not JSON').and.include(`${html.length} bytes`).and.not.include(SECRET_TOKEN);
+    expect(f.message)
+      .to.include('not JSON')
+      .and.include(`${html.length} bytes`)
+      .and.not.include(SECRET_TOKEN);
     const g = failureOf(() => extractToken(cfg(), 502, html));
     expect(g.kind).to.equal('transient');
     expect(g.message).to.include('not JSON').and.not.include(SECRET_TOKEN);
@@ -150,41 +184,52 @@ describe('providers/extract', () => {
       ['tok\nen', 'bad_token'],
     ];
     for (const [token, reason] of cases) {
-      const f = failureOf(() => extractToken(cfg(), 200, JSON.stringify({ access_token: token, expires_in: 7200 })));
+      const f = failureOf(() =>
+        extractToken(cfg(), 200, JSON.stringify({ access_token: token, expires_in: 7200 })),
+      );
       expect(f.reason, JSON.stringify(token)?.slice(0, 20)).to.equal(reason);
       expect(f.kind).to.equal('permanent');
     }
-    expect(extractToken(cfg(), 200, JSON.stringify({ access_token: 'x'.repeat(MAX_TOKEN_BYTES), expires_in: 1 })).token).to.have.length(
-      MAX_TOKEN_BYTES,
-    );
+    expect(
+      extractToken(cfg(), 200, JSON.stringify({ access_token: 'x'.repeat(MAX_TOKEN_BYTES), expires_in: 1 }))
+        .token,
+    ).to.have.length(MAX_TOKEN_BYTES);
   });
 
   it('refuses an unusable lifetime: zero, negative, not a number, or over 366 days', () => {
     for (const lifetime of [0, -1, 'soon', '', true, 1e12, 366 * 86_400 + 1, [7200], '7200s']) {
-      const f = failureOf(() => extractToken(cfg(), 200, JSON.stringify({ access_token: SECRET_TOKEN, expires_in: lifetime })));
+      const f = failureOf(() =>
+        extractToken(cfg(), 200, JSON.stringify({ access_token: SECRET_TOKEN, expires_in: lifetime })),
+      );
       expect(f.reason, String(lifetime)).to.equal('bad_lifetime');
       expect(f.message).to.not.include(SECRET_TOKEN);
     }
-    expect(extractToken(cfg(), 200, JSON.stringify({ access_token: 't', expires_in: 366 * 86_400 })).lifetimeMs).to.equal(
-      366 * 86_400_000,
-    );
+    expect(
+      extractToken(cfg(), 200, JSON.stringify({ access_token: 't', expires_in: 366 * 86_400 })).lifetimeMs,
+    ).to.equal(366 * 86_400_000);
   });
 
   it('uses default_expires_in when the answer has no lifetime, and fails without one', () => {
     const withDefault = cfg({ default_expires_in: 3600 });
     expect(extractToken(withDefault, 200, '{"access_token":"t"}').lifetimeMs).to.equal(3_600_000);
-    expect(extractToken(withDefault, 200, '{"access_token":"t","expires_in":null}').lifetimeMs).to.equal(3_600_000);
-    expect(extractToken(withDefault, 200, '{"access_token":"t","expires_in":60}').lifetimeMs).to.equal(60_000);
-    expect(failureOf(() => extractToken(withDefault, 200, '{"access_token":"t","expires_in":-5}')).reason).to.equal(
-      'bad_lifetime',
+    expect(extractToken(withDefault, 200, '{"access_token":"t","expires_in":null}').lifetimeMs).to.equal(
+      3_600_000,
     );
+    expect(extractToken(withDefault, 200, '{"access_token":"t","expires_in":60}').lifetimeMs).to.equal(
+      60_000,
+    );
+    expect(
+      failureOf(() => extractToken(withDefault, 200, '{"access_token":"t","expires_in":-5}')).reason,
+    ).to.equal('bad_lifetime');
     expect(failureOf(() => extractToken(cfg(), 200, '{"access_token":"t"}')).reason).to.equal('no_lifetime');
     const noPath = parseRealmConfig({ ...WECHAT, expires_in_path: undefined, default_expires_in: 60 });
     expect(extractToken(noPath, 200, '{"access_token":"t","expires_in":99999}').lifetimeMs).to.equal(60_000);
   });
 
   it('keeps provider messages short and free of control characters', () => {
-    const f = failureOf(() => extractToken(cfg(), 200, JSON.stringify({ errcode: 1, errmsg: `a\r\nb${'x'.repeat(1000)}` })));
+    const f = failureOf(() =>
+      extractToken(cfg(), 200, JSON.stringify({ errcode: 1, errmsg: `a\r\nb${'x'.repeat(1000)}` })),
+    );
     expect(f.providerMessage?.startsWith('a b')).to.equal(true);
     expect(f.providerMessage?.length).to.be.at.most(301);
   });

@@ -20,7 +20,10 @@ describe('test/fakes/providers', function () {
     await fake.close();
   });
 
-  async function fetch(preset: FakePresetName, values = fake.credentials(preset)): Promise<{ token: string; lifetimeMs: number }> {
+  async function fetch(
+    preset: FakePresetName,
+    values = fake.credentials(preset),
+  ): Promise<{ token: string; lifetimeMs: number }> {
     return fetchToken(parseRealmConfig(realmFor(preset, fake.url)), values, PRIVATE);
   }
 
@@ -50,9 +53,9 @@ describe('test/fakes/providers', function () {
 
   it('Feishu: the same token until less than 30 minutes remain', async () => {
     const a = await fetch('feishu_tenant');
-    fake.advanceTime(5_400_000); // 30 min left
+    fake.advanceTime(5_390_000); // 30 min 10 s left
     expect((await fetch('feishu_tenant')).token).to.equal(a.token);
-    fake.advanceTime(1_000);
+    fake.advanceTime(11_000);
     const c = await fetch('feishu_tenant');
     expect(c.token).to.not.equal(a.token);
     expect(c.lifetimeMs).to.equal(7_200_000);
@@ -114,7 +117,10 @@ describe('test/fakes/providers', function () {
     other.setMode('wecom', 'hang');
     other.failNext('dingtalk', 'trickle');
     const url = other.url;
-    const pending = [`${url}/cgi-bin/gettoken?corpid=x&corpsecret=y`, `${url}/gettoken?appkey=x&appsecret=y`].map(
+    const pending = [
+      `${url}/cgi-bin/gettoken?corpid=x&corpsecret=y`,
+      `${url}/gettoken?appkey=x&appsecret=y`,
+    ].map(
       (u) =>
         new Promise<string>((resolve) => {
           http
@@ -153,7 +159,10 @@ describe('test/fakes/providers', function () {
   });
 
   it('provider-main parses --port and --latency', () => {
-    expect(parseProviderArgs(['--port', '8099', '--latency', '0'])).to.deep.equal({ port: 8099, latencyMs: 0 });
+    expect(parseProviderArgs(['--port', '8099', '--latency', '0'])).to.deep.equal({
+      port: 8099,
+      latencyMs: 0,
+    });
     expect(parseProviderArgs(['--port=0', '--latency=25'])).to.deep.equal({ port: 0, latencyMs: 25 });
     expect(parseProviderArgs([])).to.deep.equal({ port: 0, latencyMs: 0 });
     expect(() => parseProviderArgs(['--port', 'x'])).to.throw();

@@ -41,7 +41,9 @@ describe('providers/presets', () => {
     expect(presetConfig('oauth2_client_credentials')?.default_expires_in).to.equal(3600);
     expect(presetConfig('oauth2_client_credentials_basic')?.content_type).to.equal('form');
     const stable = getPreset('wechat_stable');
-    const force = (stable?.config.arguments as Array<{ name: string; value: unknown }>).find((a) => a.name === 'force_refresh');
+    const force = (stable?.config.arguments as Array<{ name: string; value: unknown }>).find(
+      (a) => a.name === 'force_refresh',
+    );
     expect(force?.value).to.equal(false);
   });
 
@@ -55,7 +57,9 @@ describe('providers/presets', () => {
         expect.fail('expected a failure');
       } catch (err) {
         expect(err).to.be.instanceOf(ProviderFailure);
-        expect((err as ProviderFailure).hint, String(code)).to.include('VPC').and.include('Cloud NAT');
+        expect((err as ProviderFailure).hint, String(code))
+          .to.include('VPC')
+          .and.include('Cloud NAT');
       }
     }
     expect(wecom.error_hints['60020']).to.include('Cloud NAT');

@@ -95,9 +95,15 @@ describe('providers/realm-config', () => {
   });
 
   it('defaults success_values to [0] only when error_path is set, and keeps an explicit []', () => {
-    expect(parseRealmConfig(with_({ success_values: undefined as unknown as number })).success_values).to.deep.equal([0]);
+    expect(
+      parseRealmConfig(with_({ success_values: undefined as unknown as number })).success_values,
+    ).to.deep.equal([0]);
     expect(parseRealmConfig(with_({ success_values: [] })).success_values).to.deep.equal([]);
-    expect(parseRealmConfig(with_({ success_values: ['ok', 0, true] })).success_values).to.deep.equal(['ok', 0, true]);
+    expect(parseRealmConfig(with_({ success_values: ['ok', 0, true] })).success_values).to.deep.equal([
+      'ok',
+      0,
+      true,
+    ]);
   });
 
   it('normalises the method to upper case', () => {
@@ -120,13 +126,21 @@ describe('providers/realm-config', () => {
       [with_({ arguments: [{ name: '', place: 'url', value: 'x' }] }), 'config.arguments[0].name'],
       [with_({ arguments: [{ name: 'a', place: 'url', value: { x: 1 } }] }), 'config.arguments[0].value'],
       [
-        with_({ arguments: [{ name: 'a', place: 'url', value: 'x' }, { name: 'b', place: 'url', value: '$key_10' }] }),
+        with_({
+          arguments: [
+            { name: 'a', place: 'url', value: 'x' },
+            { name: 'b', place: 'url', value: '$key_10' },
+          ],
+        }),
         'config.arguments[1].value',
       ],
       [with_({ arguments: [{ name: 'a', place: 'url', value: '$key_0' }] }), 'config.arguments[0].value'],
       [with_({ arguments: [{ name: 'a', place: 'url', value: '${key_12}' }] }), 'config.arguments[0].value'],
       [with_({ arguments: [{ name: 'a', place: 'url', value: '${nope}' }] }), 'config.arguments[0].value'],
-      [with_({ arguments: [{ name: 'X-A', place: 'header', value: 'a\r\nInjected: 1' }] }), 'config.arguments[0].value'],
+      [
+        with_({ arguments: [{ name: 'X-A', place: 'header', value: 'a\r\nInjected: 1' }] }),
+        'config.arguments[0].value',
+      ],
       [with_({ arguments: [{ name: 'X-A', place: 'header', value: 'a\nb' }] }), 'config.arguments[0].value'],
       [with_({ arguments: [{ name: 'X-A\r\nB', place: 'header', value: 'v' }] }), 'config.arguments[0].name'],
       [with_({ arguments: [{ name: 'Bad Name', place: 'header', value: 'v' }] }), 'config.arguments[0].name'],
@@ -142,7 +156,10 @@ describe('providers/realm-config', () => {
         }),
         'config.arguments[1].name',
       ],
-      [with_({ arguments: [{ name: 'a', place: 'url', value: 'x', extra: true }] }), 'config.arguments[0].extra'],
+      [
+        with_({ arguments: [{ name: 'a', place: 'url', value: 'x', extra: true }] }),
+        'config.arguments[0].extra',
+      ],
       [with_({ token_path: '__proto__.polluted' }), 'config.token_path'],
       [with_({ token_path: 'data.constructor' }), 'config.token_path'],
       [with_({ expires_in_path: 'a.prototype.b' }), 'config.expires_in_path'],
@@ -170,12 +187,17 @@ describe('providers/realm-config', () => {
     ];
     for (const [config, field] of cases) {
       const json = JSON.parse(JSON.stringify(config)) as JsonObject;
-      expect(fieldsOf(() => parseRealmConfig(json)), field).to.include(field);
+      expect(
+        fieldsOf(() => parseRealmConfig(json)),
+        field,
+      ).to.include(field);
     }
   });
 
   it('rejects unknown fields at every level, each by name, together with other issues', () => {
-    const fields = fieldsOf(() => parseRealm({ id: 'ok', config: { ...BASE, method: 'PUT', colour: 'red' }, owner: 'me' }));
+    const fields = fieldsOf(() =>
+      parseRealm({ id: 'ok', config: { ...BASE, method: 'PUT', colour: 'red' }, owner: 'me' }),
+    );
     expect(fields).to.include.members(['owner', 'config.colour', 'config.method']);
   });
 
@@ -187,12 +209,16 @@ describe('providers/realm-config', () => {
   });
 
   it('accepts default_expires_in instead of expires_in_path', () => {
-    const config = parseRealmConfig(with_({ expires_in_path: undefined as unknown as string, default_expires_in: 3600 }));
+    const config = parseRealmConfig(
+      with_({ expires_in_path: undefined as unknown as string, default_expires_in: 3600 }),
+    );
     expect(config.default_expires_in).to.equal(3600);
   });
 
   it('uses the prefix it is given in field names', () => {
-    expect(fieldsOf(() => parseRealmConfig(with_({ method: 'PUT' }), 'presets.x'))).to.deep.equal(['presets.x.method']);
+    expect(fieldsOf(() => parseRealmConfig(with_({ method: 'PUT' }), 'presets.x'))).to.deep.equal([
+      'presets.x.method',
+    ]);
   });
 
   it('checks realm ids and secret keys', () => {

@@ -116,7 +116,9 @@ describe('providers/request', () => {
       }),
       VALUES,
     );
-    expect(req.headers.Authorization).to.equal(`Basic ${Buffer.from('app id&=1:sec/ret+ü').toString('base64')}`);
+    expect(req.headers.Authorization).to.equal(
+      `Basic ${Buffer.from('app id&=1:sec/ret+ü').toString('base64')}`,
+    );
     expect(req.headers['X-Api-Key']).to.equal('read write');
     expect(req.headers.accept).to.equal('application/vnd.x+json');
     expect(req.headers.Accept).to.equal(undefined);
@@ -136,7 +138,9 @@ describe('providers/request', () => {
       } catch (err) {
         expect(err).to.be.instanceOf(AppError);
         expect((err as AppError).code).to.equal('INVALID_ARGUMENT');
-        expect((err as AppError).message).to.include('X-Token').and.not.include(bad);
+        expect((err as AppError).message)
+          .to.include('X-Token')
+          .and.not.include(bad);
       }
     }
   });

@@ -24,7 +24,9 @@ describe('providers/template', () => {
   it('substitutes $key_N and ${key_N}', () => {
     expect(renderTemplate('$key_1', VALUES, 'appid')).to.equal('wx-appid');
     expect(renderTemplate('Bearer ${key_2}', VALUES, 'Authorization')).to.equal('Bearer s3cr3t-value');
-    expect(renderTemplate('${key_1}x$key_2/$key_3', VALUES, 'a')).to.equal('wx-appidxs3cr3t-value/client_credential');
+    expect(renderTemplate('${key_1}x$key_2/$key_3', VALUES, 'a')).to.equal(
+      'wx-appidxs3cr3t-value/client_credential',
+    );
     expect(renderTemplate('$key_1abc', VALUES, 'a')).to.equal('wx-appidabc');
   });
 
@@ -44,7 +46,9 @@ describe('providers/template', () => {
   });
 
   it('refuses a Basic user name containing ":"', () => {
-    const err = appErrorOf(() => renderTemplate('${basic:key_1:key_2}', { key_1: 'a:b', key_2: 'pw' }, 'Authorization'));
+    const err = appErrorOf(() =>
+      renderTemplate('${basic:key_1:key_2}', { key_1: 'a:b', key_2: 'pw' }, 'Authorization'),
+    );
     expect(err.code).to.equal('INVALID_ARGUMENT');
     expect(err.message).to.include('key_1').and.not.include('a:b');
   });
@@ -72,18 +76,40 @@ describe('providers/template', () => {
   });
 
   it('reports malformed references', () => {
-    for (const bad of ['$key_0', '$key_10', '$key_', '$key_x', '${key_10}', '${key_1', '${foo}', '${basic:key_1}', '${ key_1 }']) {
+    for (const bad of [
+      '$key_0',
+      '$key_10',
+      '$key_',
+      '$key_x',
+      '${key_10}',
+      '${key_1',
+      '${foo}',
+      '${basic:key_1}',
+      '${ key_1 }',
+    ]) {
       expect(templateProblem(bad), bad).to.be.a('string');
       expect(() => parseTemplate(bad), bad).to.throw();
       expect(appErrorOf(() => renderTemplate(bad, VALUES, 'arg')).code, bad).to.equal('INVALID_ARGUMENT');
     }
-    for (const good of ['$key_1', '${key_9}', 'x$key_9y', '${basic:key_1:key_9}', '$', '$$', '${}x'.slice(3)]) {
+    for (const good of [
+      '$key_1',
+      '${key_9}',
+      'x$key_9y',
+      '${basic:key_1:key_9}',
+      '$',
+      '$$',
+      '${}x'.slice(3),
+    ]) {
       expect(templateProblem(good), good).to.equal(undefined);
     }
   });
 
   it('lists referenced keys once, in order of appearance', () => {
-    expect(templateKeys('$key_3 ${key_1} $key_3 ${basic:key_2:key_1}')).to.deep.equal(['key_3', 'key_1', 'key_2']);
+    expect(templateKeys('$key_3 ${key_1} $key_3 ${basic:key_2:key_1}')).to.deep.equal([
+      'key_3',
+      'key_1',
+      'key_2',
+    ]);
     expect(templateKeys('literal')).to.deep.equal([]);
   });
 });

@@ -10,7 +10,13 @@ import { ProviderFailure } from '../../../functions/providers/failure';
 import { parseRealmConfig, type RealmConfig } from '../../../functions/providers/realm-config';
 import { fetchToken } from '../../../functions/providers/upstream';
 import type { JsonObject } from '../../../functions/store/types';
-import { realmFor, startFakeProvider, type FakeMode, type FakePresetName, type FakeProvider } from '../../fakes/providers';
+import {
+  realmFor,
+  startFakeProvider,
+  type FakeMode,
+  type FakePresetName,
+  type FakeProvider,
+} from '../../fakes/providers';
 
 const PRIVATE = { allowPrivate: true };
 
@@ -160,11 +166,15 @@ describe('providers/upstream fetchToken against the fake provider', function () 
   describe('WeChat / WeCom specifics', () => {
     it('40013 in an HTTP-200 body is permanent, -1 transient', async () => {
       fake.failNext('wechat_offiaccount', 'errcode:40013');
-      const f = await failureOf(fetchToken(configFor('wechat_offiaccount'), fake.credentials('wechat_offiaccount'), PRIVATE));
+      const f = await failureOf(
+        fetchToken(configFor('wechat_offiaccount'), fake.credentials('wechat_offiaccount'), PRIVATE),
+      );
       expect(f.details).to.deep.include({ httpStatus: 200, providerCode: '40013', transient: false });
       expect(f.providerMessage).to.include('invalid appid');
       fake.failNext('wechat_offiaccount', 'errcode:-1');
-      const g = await failureOf(fetchToken(configFor('wechat_offiaccount'), fake.credentials('wechat_offiaccount'), PRIVATE));
+      const g = await failureOf(
+        fetchToken(configFor('wechat_offiaccount'), fake.credentials('wechat_offiaccount'), PRIVATE),
+      );
       expect(g.details).to.deep.include({ providerCode: '-1', transient: true });
     });
 
@@ -206,15 +216,25 @@ describe('providers/upstream fetchToken against the fake provider', function () 
 
   describe('OAuth2 specifics', () => {
     it('sends Basic credentials in the header and not in the body (basic preset)', async () => {
-      await fetchToken(configFor('oauth2_client_credentials_basic'), fake.credentials('oauth2_client_credentials_basic'), PRIVATE);
+      await fetchToken(
+        configFor('oauth2_client_credentials_basic'),
+        fake.credentials('oauth2_client_credentials_basic'),
+        PRIVATE,
+      );
       const [req] = fake.requests('oauth2_client_credentials_basic');
-      expect(req?.headers.authorization).to.equal(`Basic ${Buffer.from('client-1:client-secret-1').toString('base64')}`);
+      expect(req?.headers.authorization).to.equal(
+        `Basic ${Buffer.from('client-1:client-secret-1').toString('base64')}`,
+      );
       expect(new URLSearchParams(req?.body).has('client_secret')).to.equal(false);
       expect(new URLSearchParams(req?.body).has('scope')).to.equal(false);
     });
 
     it('sends the optional scope when key_3 is set', async () => {
-      await fetchToken(configFor('oauth2_client_credentials'), { ...fake.credentials('oauth2_client_credentials'), key_3: 'read:x' }, PRIVATE);
+      await fetchToken(
+        configFor('oauth2_client_credentials'),
+        { ...fake.credentials('oauth2_client_credentials'), key_3: 'read:x' },
+        PRIVATE,
+      );
       const [req] = fake.requests('oauth2_client_credentials');
       const form = new URLSearchParams(req?.body);
       expect(form.get('scope')).to.equal('read:x');
@@ -224,7 +244,11 @@ describe('providers/upstream fetchToken against the fake provider', function () 
 
     it('falls back to default_expires_in (3600 s) when expires_in is absent', async () => {
       fake.setLifetime('oauth2_client_credentials', null);
-      const result = await fetchToken(configFor('oauth2_client_credentials'), fake.credentials('oauth2_client_credentials'), PRIVATE);
+      const result = await fetchToken(
+        configFor('oauth2_client_credentials'),
+        fake.credentials('oauth2_client_credentials'),
+        PRIVATE,
+      );
       expect(result.lifetimeMs).to.equal(3_600_000);
       const [req] = fake.requests('oauth2_client_credentials');
       expect(req).to.not.equal(undefined);
@@ -232,13 +256,29 @@ describe('providers/upstream fetchToken against the fake provider', function () 
 
     it('invalid_client is 401 with Basic and 400 with body credentials, both permanent', async () => {
       const basic = await failureOf(
-        fetchToken(configFor('oauth2_client_credentials_basic'), { key_1: 'client-1', key_2: 'nope-nope' }, PRIVATE),
+        fetchToken(
+          configFor('oauth2_client_credentials_basic'),
+          { key_1: 'client-1', key_2: 'nope-nope' },
+          PRIVATE,
+        ),
       );
-      expect([basic.httpStatus, basic.providerCode, basic.kind]).to.deep.equal([401, 'invalid_client', 'permanent']);
+      expect([basic.httpStatus, basic.providerCode, basic.kind]).to.deep.equal([
+        401,
+        'invalid_client',
+        'permanent',
+      ]);
       const body = await failureOf(
-        fetchToken(configFor('oauth2_client_credentials'), { key_1: 'client-1', key_2: 'nope-nope' }, PRIVATE),
+        fetchToken(
+          configFor('oauth2_client_credentials'),
+          { key_1: 'client-1', key_2: 'nope-nope' },
+          PRIVATE,
+        ),
       );
-      expect([body.httpStatus, body.providerCode, body.kind]).to.deep.equal([400, 'invalid_client', 'permanent']);
+      expect([body.httpStatus, body.providerCode, body.kind]).to.deep.equal([
+        400,
+        'invalid_client',
+        'permanent',
+      ]);
       expect(body.providerMessage).to.be.a('string');
     });
   });
@@ -246,12 +286,20 @@ describe('providers/upstream fetchToken against the fake provider', function () 
   describe('Feishu / DingTalk specifics', () => {
     it('Feishu: a code in an HTTP-200 body is an error with its msg', async () => {
       fake.failNext('feishu_tenant', 'errcode:10003');
-      const f = await failureOf(fetchToken(configFor('feishu_tenant'), fake.credentials('feishu_tenant'), PRIVATE));
-      expect(f.details).to.deep.include({ httpStatus: 200, providerCode: '10003', providerMessage: 'invalid param' });
+      const f = await failureOf(
+        fetchToken(configFor('feishu_tenant'), fake.credentials('feishu_tenant'), PRIVATE),
+      );
+      expect(f.details).to.deep.include({
+        httpStatus: 200,
+        providerCode: '10003',
+        providerMessage: 'invalid param',
+      });
     });
 
     it('DingTalk v1: non-2xx JSON errors carry code and message', async () => {
-      const f = await failureOf(fetchToken(configFor('dingtalk_v1'), { key_1: 'x-app', key_2: 'x-secret' }, PRIVATE));
+      const f = await failureOf(
+        fetchToken(configFor('dingtalk_v1'), { key_1: 'x-app', key_2: 'x-secret' }, PRIVATE),
+      );
       expect(f.httpStatus).to.equal(400);
       expect(f.providerCode).to.equal('invalidClientIdOrSecret');
       expect(f.providerMessage).to.be.a('string').and.not.equal('');
@@ -275,7 +323,9 @@ describe('providers/upstream fetchToken against the fake provider', function () 
     it('the caller may shorten the timeout (timeoutMs)', async () => {
       fake.failNext('wecom', 'hang');
       const started = Date.now();
-      const f = await failureOf(fetchToken(configFor('wecom', { timeout_ms: 10_000 }), creds(), { ...PRIVATE, timeoutMs: 200 }));
+      const f = await failureOf(
+        fetchToken(configFor('wecom', { timeout_ms: 10_000 }), creds(), { ...PRIVATE, timeoutMs: 200 }),
+      );
       expect(f.code).to.equal('UPSTREAM_TIMEOUT');
       expect(Date.now() - started).to.be.below(1500);
     });
@@ -286,7 +336,9 @@ describe('providers/upstream fetchToken against the fake provider', function () 
       const f = await failureOf(fetchToken(configFor('wecom', { timeout_ms: 500 }), creds(), PRIVATE));
       expect(f.code).to.equal('UPSTREAM_TIMEOUT');
       expect(f.kind).to.equal('transient');
-      expect(Date.now() - started).to.be.at.least(490).and.below(2000);
+      expect(Date.now() - started)
+        .to.be.at.least(490)
+        .and.below(2000);
     });
 
     it('latency under the timeout is fine', async () => {
@@ -380,7 +432,9 @@ describe('providers/upstream fetchToken against the fake provider', function () 
       fake.failNext('wecom', 'hang');
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 100);
-      const f = await failureOf(fetchToken(configFor('wecom'), creds(), { ...PRIVATE, signal: controller.signal }));
+      const f = await failureOf(
+        fetchToken(configFor('wecom'), creds(), { ...PRIVATE, signal: controller.signal }),
+      );
       expect([f.kind, f.reason]).to.deep.equal(['transient', 'aborted']);
     });
 
@@ -390,11 +444,15 @@ describe('providers/upstream fetchToken against the fake provider', function () 
       // the fake's message does not echo; check redaction through a message that does
       const echo = http.createServer((_req, res) => {
         res.setHeader('Content-Type', 'application/json');
-        res.end(JSON.stringify({ errcode: 40001, errmsg: 'invalid corpsecret ww-corpsecret-1 for ww-corpid-1' }));
+        res.end(
+          JSON.stringify({ errcode: 40001, errmsg: 'invalid corpsecret ww-corpsecret-1 for ww-corpid-1' }),
+        );
       });
       await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
       const port = (echo.address() as AddressInfo).port;
-      const f = await failureOf(fetchToken({ ...config, url: `http://127.0.0.1:${port}/cgi-bin/gettoken` }, creds(), PRIVATE));
+      const f = await failureOf(
+        fetchToken({ ...config, url: `http://127.0.0.1:${port}/cgi-bin/gettoken` }, creds(), PRIVATE),
+      );
       echo.close();
       expect(f.providerMessage).to.equal('invalid corpsecret **** for ****');
       expect(f.message).to.not.include('ww-corpsecret-1');

@@ -111,7 +111,9 @@ describe('providers/url-guard', () => {
         { address: '203.119.0.1', family: 4 },
         { address: '10.0.0.8', family: 4 },
       ]);
-      await refusal('https://v6.example.com/', async () => [{ address: '::ffff:169.254.169.254', family: 6 }]);
+      await refusal('https://v6.example.com/', async () => [
+        { address: '::ffff:169.254.169.254', family: 6 },
+      ]);
       await refusal('https://v6.example.com/', async () => [{ address: 'fd00::5', family: 6 }]);
     });
   });
@@ -135,7 +137,13 @@ describe('providers/url-guard', () => {
       expect(named.address).to.equal('2400:da00::1');
       expect(named.family).to.equal(6);
       expect(named.url.toString()).to.equal('https://api.weixin.qq.com/cgi-bin/token?x=1');
-      for (const ok of ['https://8.8.8.8/', 'https://[::ffff:8.8.8.8]/', 'https://172.32.0.1/', 'https://11.0.0.1/', 'https://example.com:8443/t']) {
+      for (const ok of [
+        'https://8.8.8.8/',
+        'https://[::ffff:8.8.8.8]/',
+        'https://172.32.0.1/',
+        'https://11.0.0.1/',
+        'https://example.com:8443/t',
+      ]) {
         expect(() => checkUpstreamUrl(ok, { allowPrivate: false }), ok).to.not.throw();
       }
     });
@@ -146,7 +154,12 @@ describe('providers/url-guard', () => {
         resolved = true;
         return [];
       };
-      for (const url of ['http://127.0.0.1:8099/cgi-bin/token', 'https://localhost/', 'http://[::1]/', 'http://169.254.169.254/']) {
+      for (const url of [
+        'http://127.0.0.1:8099/cgi-bin/token',
+        'https://localhost/',
+        'http://[::1]/',
+        'http://169.254.169.254/',
+      ]) {
         const target = await assertUpstreamAllowed(url, { allowPrivate: true, resolve: spy });
         expect(target.address, url).to.equal(undefined);
       }
@@ -173,7 +186,16 @@ describe('providers/url-guard', () => {
   });
 
   it('classifies addresses', () => {
-    for (const priv of ['127.0.0.1', '::1', '[::1]', '10.1.1.1', 'fe80::1%eth0', '::ffff:192.168.0.1', 'garbage', '']) {
+    for (const priv of [
+      '127.0.0.1',
+      '::1',
+      '[::1]',
+      '10.1.1.1',
+      'fe80::1%eth0',
+      '::ffff:192.168.0.1',
+      'garbage',
+      '',
+    ]) {
       expect(isPrivateAddress(priv), priv).to.equal(true);
     }
     for (const pub of ['8.8.8.8', '1.1.1.1', '2001:4860:4860::8888', '::ffff:8.8.8.8', '2002:808:808::1']) {

@@ -1,0 +1,128 @@
+/**
+ * `npm start`: the whole service on this machine, offline. Starts the Firestore emulator (or falls
+ * back to the memory store, saying so), a fake WeChat-style provider, and both functions on fixed
+ * ports; prints their URLs and the admin key; stops everything on Ctrl-C.
+ */
+import { generateAdminKey, generateMasterKey } from '../functions/keys/keys';
+import { startFakeProvider } from '../test/fakes/providers';
+import { startEmulator, type FirestoreEmulator } from '../test/helpers/emulator';
+import { startFunction, stopAllChildren, type FunctionProcess } from '../test/helpers/processes';
+
+const DEMO = { id: 'wx-demo-appid', secret: 'wx-demo-secret' };
+
+function port(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a port number (1-65535)`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const ports = {
+    server: port(env.TOKEN_SERVER_PORT, 8080, 'TOKEN_SERVER_PORT'),
+    cache: port(env.TOKEN_SERVER_CACHE_PORT, 8081, 'TOKEN_SERVER_CACHE_PORT'),
+    fake: port(env.FAKE_PROVIDER_PORT, 8099, 'FAKE_PROVIDER_PORT'),
+  };
+  const adminKey = env.TOKEN_SERVER_ADMIN_KEY || generateAdminKey();
+  const masterKey = env.TOKEN_SERVER_MASTER_KEY || generateMasterKey();
+  const projectId = env.GOOGLE_CLOUD_PROJECT || 'demo-token-server';
+
+  let emulator: FirestoreEmulator | undefined;
+  let emulatorHost = env.FIRESTORE_EMULATOR_HOST || undefined;
+  let store: 'firestore' | 'memory' = env.TOKEN_SERVER_STORE === 'memory' ? 'memory' : 'firestore';
+  let storeNote: string;
+  if (store === 'memory') {
+    storeNote = 'memory store (TOKEN_SERVER_STORE=memory)';
+  } else if (emulatorHost !== undefined) {
+    storeNote = `Firestore emulator at ${emulatorHost} (FIRESTORE_EMULATOR_HOST)`;
+  } else {
+    try {
+      process.stdout.write('Starting the Firestore emulator...\n');
+      emulator = await startEmulator();
+      emulatorHost = emulator.host;
+      storeNote = `Firestore emulator at ${emulatorHost} (started here; data is lost on exit)`;
+    } catch (err) {
+      store = 'memory';
+      storeNote =
+        'memory store: the Firestore emulator could not be started, so each function keeps its own data ' +
+        '(use tokenServer for the quick start)';
+      process.stderr.write(`${(err as Error).message.split('\n')[0]}\n`);
+    }
+  }
+
+  const fake = await startFakeProvider({ port: ports.fake });
+  fake.setCredentials('wechat_offiaccount', DEMO);
+
+  const childEnv: NodeJS.ProcessEnv = { ...env };
+  for (const name of Object.keys(childEnv)) if (name.startsWith('TOKEN_SERVER_')) delete childEnv[name];
+  Object.assign(childEnv, {
+    GOOGLE_CLOUD_PROJECT: projectId,
+    GCLOUD_PROJECT: projectId,
+    METADATA_SERVER_DETECTION: 'none',
+    TOKEN_SERVER_STORE: store,
+    TOKEN_SERVER_ADMIN_KEY: adminKey,
+    TOKEN_SERVER_MASTER_KEY: masterKey,
+    TOKEN_SERVER_ALLOW_PRIVATE_UPSTREAMS: 'true',
+    TOKEN_SERVER_LOG_LEVEL: env.TOKEN_SERVER_LOG_LEVEL || 'info',
+  });
+  if (store === 'firestore' && emulatorHost !== undefined) childEnv.FIRESTORE_EMULATOR_HOST = emulatorHost;
+  else delete childEnv.FIRESTORE_EMULATOR_HOST;
+
+  // Function logs (structured JSON) go to stderr with a prefix, as the test harness does.
+  process.env.TEST_ECHO_LOGS = '1';
+  let functions: FunctionProcess[];
+  try {
+    functions = await Promise.all([
+      startFunction({ target: 'tokenServer', env: childEnv, port: ports.server }),
+      startFunction({ target: 'tokenServerCache', env: childEnv, port: ports.cache }),
+    ]);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    await shutdown(fake.close.bind(fake), emulator, 1);
+    return;
+  }
+  const [server, cache] = functions as [FunctionProcess, FunctionProcess];
+
+  process.stdout.write(
+    [
+      '',
+      'token-server is running:',
+      `  tokenServer       ${server.url}`,
+      `  tokenServerCache  ${cache.url}`,
+      `  fake provider     ${fake.url}   (WeChat /cgi-bin/token: appid ${DEMO.id}, secret ${DEMO.secret})`,
+      `  store             ${storeNote}`,
+      `  admin key         ${env.TOKEN_SERVER_ADMIN_KEY ? '(from TOKEN_SERVER_ADMIN_KEY)' : adminKey}`,
+      '',
+      `  export ADMIN='${env.TOKEN_SERVER_ADMIN_KEY ? '$TOKEN_SERVER_ADMIN_KEY' : adminKey}'`,
+      `  curl -s ${server.url}/healthz`,
+      '  (README "Quick start" creates a realm, adds a secret and gets a token with curl.)',
+      '',
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+
+  const stop = (): void => {
+    process.stdout.write('\nStopping...\n');
+    void shutdown(fake.close.bind(fake), emulator, 0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function shutdown(
+  closeFake: () => Promise<void>,
+  emulator: FirestoreEmulator | undefined,
+  code: number,
+): Promise<void> {
+  await stopAllChildren();
+  await closeFake().catch(() => undefined);
+  if (emulator?.owned === true) await emulator.stop().catch(() => undefined);
+  process.exit(code);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  void stopAllChildren().then(() => process.exit(1));
+});
