@@ -22,7 +22,7 @@ export type Query = Record<string, string | number | boolean | undefined>;
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** Checks a server base URL before any request: http(s) only (a usage error otherwise). */
-export function parseBaseUrl(raw: string): URL {
+function parseBaseUrl(raw: string): URL {
   let url: URL;
   try {
     url = new URL(raw);

@@ -49,7 +49,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 /** --json after the subcommand or before it. */
-export function isJson(cmd: Command): boolean {
+function isJson(cmd: Command): boolean {
   return cmd.opts<ConnectionFlags>().json === true || rootOf(cmd).opts<ConnectionFlags>().json === true;
 }
 

@@ -64,7 +64,7 @@ export function exitCodeForServerError(status: number, code: string): ExitCode {
  * request: its exit code comes from the error table (INVALID_ARGUMENT → 2), its message names each
  * offending field.
  */
-export function fromAppError(err: AppError): CliError {
+export function fromAppError(err: AppError, what: string): CliError {
   const issues = err.details?.issues;
   const lines = Array.isArray(issues)
     ? issues.map((i: unknown) => {
@@ -72,7 +72,7 @@ export function fromAppError(err: AppError): CliError {
         return `  ${String(issue.field)}: ${String(issue.message)}`;
       })
     : [];
-  return new CliError(lines.length > 0 ? `Invalid realm:\n${lines.join('\n')}` : err.message, {
+  return new CliError(lines.length > 0 ? `Invalid ${what}:\n${lines.join('\n')}` : err.message, {
     code: err.code,
     exitCode: ERROR_CODES[err.code].exit,
     cause: err,

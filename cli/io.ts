@@ -18,9 +18,9 @@ export interface CliIo {
 }
 
 /** Larger input than this is refused: the server takes at most 64 KiB bodies anyway. */
-export const MAX_INPUT_BYTES = 64 * 1024;
+const MAX_INPUT_BYTES = 64 * 1024;
 
-export async function readStream(stream: AsyncIterable<Buffer | string>): Promise<string> {
+async function readStream(stream: AsyncIterable<Buffer | string>): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {

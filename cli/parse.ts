@@ -3,20 +3,25 @@
  * and never reaches the server. Credential values are never part of a message.
  */
 import { InvalidArgumentError } from 'commander';
+import { ARGUMENT_PLACES, realmIdSchema, type ArgumentPlace } from '../functions/providers/realm-config';
+import { KEY_NAMES, type KeyName } from '../functions/providers/template';
 import { usageError } from './errors';
 
-/** SPEC §4: realm ids and secret keys. */
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const ID_RULE = '1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit';
 
+/** SPEC §4: realm ids and secret keys, by the server's own schema. */
+function isId(value: string): boolean {
+  return realmIdSchema.safeParse(value).success;
+}
+
 export function checkId(value: string, what: string): string {
-  if (!ID_PATTERN.test(value)) throw usageError(`${what} "${value}" is not valid: ${ID_RULE}.`);
+  if (!isId(value)) throw usageError(`${what} "${value}" is not valid: ${ID_RULE}.`);
   return value;
 }
 
 /** A commander option parser for ids. */
 export function idOption(value: string): string {
-  if (!ID_PATTERN.test(value)) throw new InvalidArgumentError(`Expected ${ID_RULE}.`);
+  if (!isId(value)) throw new InvalidArgumentError(`Expected ${ID_RULE}.`);
   return value;
 }
 
@@ -33,9 +38,6 @@ export function repeatable<T>(
 ): (value: string, previous: T[] | undefined) => T[] {
   return (value, previous) => [...(previous ?? []), parse(value)];
 }
-
-export const ARGUMENT_PLACES = ['url', 'body', 'header'] as const;
-export type ArgumentPlace = (typeof ARGUMENT_PLACES)[number];
 
 export interface RealmArgument {
   name: string;
@@ -94,28 +96,16 @@ export function parseScope(spec: string): Scope {
   if (parts.length !== 2 || realm === undefined || key === undefined) {
     throw new InvalidArgumentError('Expected REALM/KEY, e.g. wxgzh/wxgzh_secret or wxgzh/* (quote the *).');
   }
-  if (!ID_PATTERN.test(realm))
-    throw new InvalidArgumentError(`The realm "${realm}" is not valid: ${ID_RULE}.`);
-  if (key !== '*' && !ID_PATTERN.test(key)) {
+  if (!isId(realm)) throw new InvalidArgumentError(`The realm "${realm}" is not valid: ${ID_RULE}.`);
+  if (key !== '*' && !isId(key)) {
     throw new InvalidArgumentError(`The key "${key}" is not valid: ${ID_RULE}, or *.`);
   }
   return { realm, key };
 }
 
-export const KEY_NAMES = [
-  'key_1',
-  'key_2',
-  'key_3',
-  'key_4',
-  'key_5',
-  'key_6',
-  'key_7',
-  'key_8',
-  'key_9',
-] as const;
-export type Credentials = Partial<Record<(typeof KEY_NAMES)[number], string>>;
+export type Credentials = Partial<Record<KeyName, string>>;
 
-function keyName(n: string): (typeof KEY_NAMES)[number] {
+function keyName(n: string): KeyName {
   const name = KEY_NAMES[Number(n) - 1];
   if (name === undefined) throw usageError(`There is no key_${n}: credentials are key_1 .. key_9.`);
   return name;

@@ -24,12 +24,12 @@ function otherFields(obj: JsonRecord, skip: ReadonlySet<string>, now: number): F
 }
 
 /** `appid=url:$key_1`: the --arg syntax of `realm create`. */
-export function formatArgument(arg: unknown): string {
+function formatArgument(arg: unknown): string {
   if (!isRecord(arg)) return asText(arg);
   return `${asText(arg.name)}=${asText(arg.place)}:${asText(arg.value)}`;
 }
 
-export function configFields(config: unknown, now: number): Fields {
+function configFields(config: unknown, now: number): Fields {
   if (!isRecord(config)) return [['config', asText(config)]];
   const fields: Fields = [];
   if (config.url !== undefined) fields.push(['url', asText(config.url)]);

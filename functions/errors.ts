@@ -4,6 +4,11 @@
  * generic 500 in http/respond.ts without internals.
  */
 
+/**
+ * status: the HTTP status the server answers with. exit: tokenctl's exit code when the CLI raises
+ * this error itself, before any request (e.g. it validates a realm file: 2). Whatever the code, an
+ * error *answered by the server* exits 1, and 401 or an unreachable server exits 3 (SPEC §7).
+ */
 export const ERROR_CODES = {
   INVALID_ARGUMENT: { status: 400, exit: 2 },
   INVALID_JSON: { status: 400, exit: 2 },

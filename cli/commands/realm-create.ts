@@ -70,7 +70,7 @@ function checkUpstreamUrl(raw: string): string {
 }
 
 /** The config described by the manual options, in the field order of SPEC §4. */
-export function configFromOptions(opts: Options): JsonRecord {
+function configFromOptions(opts: Options): JsonRecord {
   const missing = [
     opts.url === undefined ? '--url' : undefined,
     opts.tokenPath === undefined ? '--token-path' : undefined,
@@ -105,7 +105,7 @@ export function configFromOptions(opts: Options): JsonRecord {
  * A file holding a Realm ({id?, comment?, config}, as `realm get --json` writes it) or only its
  * config ({url, ...}). Read-only fields (created_at, updated_at) are left behind.
  */
-export async function realmFromFile(
+async function realmFromFile(
   io: CliIo,
   path: string,
   id: string,
@@ -157,7 +157,7 @@ function checkRealm(io: CliIo, realm: { id: string; comment: string; config: Jso
   try {
     parsed = parseRealm(realm);
   } catch (err) {
-    if (err instanceof AppError) throw fromAppError(err);
+    if (err instanceof AppError) throw fromAppError(err, 'realm');
     throw err;
   }
   if (referencedKeys(parsed.config).length === 0) {

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { apiPath } from '../api';
 import { addConnectionOptions, connect, emit, examples } from '../common';
+import { KEY_NAMES } from '../../functions/providers/template';
 import { usageError } from '../errors';
 import type { CliIo } from '../io';
 import { warn } from '../output';
@@ -13,7 +14,6 @@ import {
   checkCredentials,
   credentialsFromEnv,
   idOption,
-  KEY_NAMES,
   parseCredentialsText,
   type Credentials,
 } from '../parse';

@@ -7,7 +7,7 @@ import { formatTime, renderTable, truncate } from '../output';
 import { asText, field, isRecord, readList } from '../shapes';
 
 /** `UPSTREAM_ERROR: invalid appid` from {code, message, ...}, a string, or nothing (`-`). */
-export function formatLastError(value: unknown): string {
+function formatLastError(value: unknown): string {
   if (value === undefined || value === null || value === '') return '-';
   if (isRecord(value)) {
     const code = asText(value.code);
@@ -17,7 +17,7 @@ export function formatLastError(value: unknown): string {
   return truncate(asText(value), 60);
 }
 
-export const STATUS_HEADERS = [
+const STATUS_HEADERS = [
   'REALM',
   'KEY',
   'EXPIRES',
@@ -27,7 +27,7 @@ export const STATUS_HEADERS = [
   'CALLS TODAY',
 ];
 
-export function statusRows(body: unknown, now: number): string[][] {
+function statusRows(body: unknown, now: number): string[][] {
   return readList(body)
     .list.filter(isRecord)
     .map((s) => [
