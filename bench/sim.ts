@@ -62,6 +62,7 @@ export interface SimOptions {
 
 export interface Sim {
   clock: ManualClock;
+  store: MemoryStore;
   provider: SimProvider;
   instances: SimInstance[];
   keys: string[];
@@ -79,7 +80,14 @@ export async function createSim(o: SimOptions): Promise<Sim> {
   const keys = Array.from({ length: o.secrets }, (_, i) => `s${String(i).padStart(5, '0')}`);
   for (const key of keys) {
     await store.putSecret(
-      { realm: SIM_REALM, key, values: { key_1: key, key_2: 'x' }, rev: 'r1', createdAt: now, updatedAt: now },
+      {
+        realm: SIM_REALM,
+        key,
+        values: { key_1: key, key_2: 'x' },
+        rev: 'r1',
+        createdAt: now,
+        updatedAt: now,
+      },
       (cur) => freshState(SIM_REALM, key, 'r1', cur),
     );
   }
@@ -98,7 +106,7 @@ export async function createSim(o: SimOptions): Promise<Sim> {
     const front = kind === 'tokenServerCache' ? new EdgeCache(engine, clock) : engine;
     return { id, kind, get: (key) => front.getToken({ realm: SIM_REALM, key }) };
   });
-  return { clock, provider, instances, keys, startedAt: now };
+  return { clock, store, provider, instances, keys, startedAt: now };
 }
 
 export interface TrafficOptions {

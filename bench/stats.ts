@@ -41,7 +41,10 @@ export function latencySummary(valuesMs: readonly number[]): LatencySummary {
  * The largest number of events in any window of windowMs (sliding: every window that starts at an
  * event), and that count as a rate per second.
  */
-export function peakInWindow(timesMs: readonly number[], windowMs: number): { count: number; perSecond: number } {
+export function peakInWindow(
+  timesMs: readonly number[],
+  windowMs: number,
+): { count: number; perSecond: number } {
   const sorted = [...timesMs].sort((a, b) => a - b);
   let best = 0;
   let end = 0;

@@ -202,6 +202,7 @@ export function registerRealmCreate(realm: Command, io: CliIo): void {
     'after',
     `
 Give exactly one of --preset, --file, or --url with --token-path and --expires-in-path.
+With --preset, --url replaces the preset's provider URL (another host, a proxy, a local fake).
 Here --url is the provider's URL; give the token-server URL with TOKENCTL_URL, or before the
 subcommand: tokenctl --url http://127.0.0.1:8080 realm create ...
 ${examples(
@@ -217,9 +218,12 @@ ${examples(
     const opts = command.opts<Options>();
     const id = checkId(idArg, 'Realm id');
     // --method has a default: it counts as given only when typed.
+    // With --preset, --url alone replaces the preset's URL (Lark vs Feishu hosts, a proxy, a local fake).
     const manual = MANUAL.filter(
       ([name]) =>
-        opts[name] !== undefined && (name !== 'method' || command.getOptionValueSource('method') === 'cli'),
+        opts[name] !== undefined &&
+        (name !== 'method' || command.getOptionValueSource('method') === 'cli') &&
+        !(name === 'url' && opts.preset !== undefined),
     );
     const sources = [
       opts.preset !== undefined ? '--preset' : undefined,
@@ -256,6 +260,7 @@ ${examples(
       api = connect(command, io, { serverUrl: false });
       const preset = await presetConfig(api, opts.preset);
       ({ comment, config } = preset);
+      if (opts.url !== undefined) config = { ...config, url: checkUpstreamUrl(opts.url) };
       const keys = formatPresetKeys(preset);
       if (keys !== '') {
         keysHint = `\nIts secrets hold ${keys}:\n  tokenctl secret add --realm ${id} --key NAME --stdin\n`;

@@ -191,6 +191,33 @@ describe('tokenctl realm', () => {
       );
     });
 
+    it('--preset with --url: posts the preset config with its provider URL replaced', async () => {
+      server.on('GET', '/api/preset', {
+        body: listBody([
+          { name: 'wecom', comment: 'WeCom gettoken', keys: WECOM_KEYS, config: WECOM_CONFIG },
+        ]),
+      });
+      echoRealm(server);
+      const result = await run(
+        [
+          'realm',
+          'create',
+          'wecom_main',
+          '--preset',
+          'wecom',
+          '--url',
+          'http://127.0.0.1:9/cgi-bin/gettoken',
+        ],
+        { env: envFor(server) },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(server.requests[1]?.body, {
+        id: 'wecom_main',
+        comment: 'WeCom gettoken',
+        config: { ...WECOM_CONFIG, url: 'http://127.0.0.1:9/cgi-bin/gettoken' },
+      });
+    });
+
     it('--preset: also accepts presets as an object name → {comment, config}, and --comment wins', async () => {
       server.on('GET', '/api/preset', {
         body: { data: { wecom: { comment: 'WeCom', config: WECOM_CONFIG } } },
@@ -345,10 +372,7 @@ describe('tokenctl realm', () => {
 
     it('refuses mixed sources and incomplete options, before any request', async () => {
       const cases: Array<[string[], RegExp]> = [
-        [
-          ['--preset', 'wecom', '--url', 'https://server.test'],
-          /not several \(got --preset, --url\)\. Here --url is the provider's URL/,
-        ],
+        [['--preset', 'wecom', '--token-path', 't'], /not several \(got --preset, --token-path\)/],
         [['--preset', 'wecom', '--file', 'f.json'], /not several \(got --preset, --file\)/],
         [
           ['--url', 'https://p.test/t', '--token-path', 't'],
