@@ -182,6 +182,8 @@ export interface StartFunctionOptions {
   port?: number;
   /** How long to wait for GET /healthz to answer 200. Default 30 s. */
   timeoutMs?: number;
+  /** 'listening': any HTTP answer to /healthz will do (for processes expected to be unhealthy). */
+  waitFor?: 'healthy' | 'listening';
 }
 
 export interface FunctionProcess {
@@ -254,7 +256,7 @@ export async function startFunction(options: StartFunctionOptions): Promise<Func
     if (exitInfo !== undefined) {
       throw describe(`exited before it was ready (code ${exitInfo.code}, signal ${exitInfo.signal})`);
     }
-    if (await isHealthy(url)) break;
+    if (await isHealthy(url, options.waitFor ?? 'healthy')) break;
     if (Date.now() - started > timeoutMs) {
       await tracked.stop(1000);
       throw describe(`did not answer GET /healthz with 200 within ${timeoutMs} ms`);
@@ -274,11 +276,11 @@ export async function startFunction(options: StartFunctionOptions): Promise<Func
   };
 }
 
-async function isHealthy(url: string): Promise<boolean> {
+async function isHealthy(url: string, waitFor: 'healthy' | 'listening'): Promise<boolean> {
   try {
     const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
     await res.arrayBuffer();
-    return res.status === 200;
+    return waitFor === 'listening' || res.status === 200;
   } catch {
     return false;
   }
