@@ -191,4 +191,34 @@ describe('token engine across function processes (emulator)', function () {
     expect(again.body.error.details).to.include({ negativeCache: true });
     expect(fake.calls()).to.equal(1);
   });
+
+  it('retries transient failures (errcode -1, HTTP 500, a timeout) and then serves the token', async () => {
+    await seedSecret({ timeout_ms: 1000 });
+    const [server] = await start(['tokenServer']);
+    fake.setLatency(0);
+    fake.failNext('wechat_offiaccount', 'busy', 1);
+    fake.failNext('wechat_offiaccount', 'http500', 1);
+    fake.failNext('wechat_offiaccount', 'hang', 1);
+    const r = await request<TokenBody>(tokenUrl(server!), { bearer: env.adminKey });
+    expect(r.status, r.text).to.equal(200);
+    expect(fake.calls()).to.equal(4);
+    expect(r.body.token).to.equal(fake.currentToken('wechat_offiaccount'));
+  });
+
+  for (const code of ['40013', '40164', '45009']) {
+    it(`does not retry permanent error ${code}, and remembers it`, async () => {
+      await seedSecret();
+      const [server] = await start(['tokenServer']);
+      fake.setLatency(0);
+      fake.setMode('wechat_offiaccount', `errcode:${code}`);
+      for (let i = 0; i < 3; i++) {
+        const r = await request<{ error: { details: Record<string, unknown> } }>(tokenUrl(server!), {
+          bearer: env.adminKey,
+        });
+        expect(r.status).to.equal(502);
+        expect(r.body.error.details).to.include({ providerCode: code, transient: false });
+      }
+      expect(fake.calls()).to.equal(1);
+    });
+  }
 });

@@ -1,5 +1,5 @@
 /** An engine on the memory store with a manual clock and a scripted provider, for deterministic tests. */
-import { ManualClock, type Random } from '../../../functions/clock';
+import { ManualClock, type Clock, type Random } from '../../../functions/clock';
 import { TokenEngine, type Fetcher } from '../../../functions/engine/engine';
 import { freshState } from '../../../functions/engine/state';
 import { ProviderFailure } from '../../../functions/providers/failure';
@@ -102,7 +102,7 @@ export function seededRandom(seed = 42): Random {
 
 export function makeEngine(
   store: Store,
-  clock: ManualClock,
+  clock: Clock,
   provider: ScriptedProvider,
   opts: { instanceId?: string; leaseMs?: number; waitMs?: number; random?: Random } = {},
 ): TokenEngine {
