@@ -21,6 +21,8 @@ export interface Config {
   waitMs: number;
   /** How long a client-key lookup is cached in memory (revocation takes at most this long). */
   clientCacheMs: number;
+  /** How long one Firestore operation may take before the request answers 503 UNAVAILABLE. */
+  storeTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Host:port of a Secret Manager endpoint speaking REST over plain HTTP (tests, local fakes). */
   secretManagerEndpoint: string | undefined;
@@ -85,6 +87,7 @@ const envSchema = z
     TOKEN_SERVER_LEASE_MS: intMs(15_000, 500, 600_000),
     TOKEN_SERVER_WAIT_MS: intMs(20_000, 0, 600_000),
     TOKEN_SERVER_CLIENT_CACHE_MS: intMs(30_000, 0, 60_000),
+    TOKEN_SERVER_STORE_TIMEOUT_MS: intMs(10_000, 100, 60_000),
     TOKEN_SERVER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', '']).optional(),
     TOKEN_SERVER_SECRET_MANAGER_ENDPOINT: z.string().optional(),
   })
@@ -114,6 +117,19 @@ export function isBase64Key(v: string): boolean {
   return Buffer.from(v, 'base64').length === 32;
 }
 
+/**
+ * Secret values injected by Firebase (`defineSecret`) arrive exactly as stored, and
+ * `gcloud secrets create --data-file` often stores a trailing newline: keys are read without it.
+ */
+function withKeysTrimmed(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of ['TOKEN_SERVER_ADMIN_KEY', 'TOKEN_SERVER_MASTER_KEY'] as const) {
+    const value = out[name];
+    if (value !== undefined) out[name] = value.replace(/[\r\n]+$/, '');
+  }
+  return out;
+}
+
 function keySource(value: string | undefined, secret: string | undefined): KeySource {
   if (nonEmpty(value)) return { kind: 'value', value };
   if (nonEmpty(secret)) return { kind: 'secret', name: secret };
@@ -125,7 +141,7 @@ function keySource(value: string | undefined, secret: string | undefined): KeySo
  * never repeats a value, since some of them are keys.
  */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse(withKeysTrimmed(env));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new AppError('NOT_READY', `Invalid configuration: ${problems.join('; ')}`, {
@@ -144,6 +160,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseMs: e.TOKEN_SERVER_LEASE_MS,
     waitMs: e.TOKEN_SERVER_WAIT_MS,
     clientCacheMs: e.TOKEN_SERVER_CLIENT_CACHE_MS,
+    storeTimeoutMs: e.TOKEN_SERVER_STORE_TIMEOUT_MS,
     logLevel: e.TOKEN_SERVER_LOG_LEVEL || 'info',
     secretManagerEndpoint: nonEmpty(e.TOKEN_SERVER_SECRET_MANAGER_ENDPOINT)
       ? e.TOKEN_SERVER_SECRET_MANAGER_ENDPOINT

@@ -18,10 +18,15 @@ export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): strin
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    field: formatPath(issue.path, prefix),
-    message: issue.message,
-  }));
+  // A strict object reports all its unknown fields as one issue; name each of them instead.
+  const issues = result.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          field: formatPath([...issue.path, key], prefix),
+          message: 'Unknown field',
+        }))
+      : [{ field: formatPath(issue.path, prefix), message: issue.message }],
+  );
   const summary = issues
     .slice(0, 5)
     .map((i) => `${i.field}: ${i.message}`)

@@ -11,7 +11,7 @@ import { ProviderFailure } from '../providers/failure';
 import { parseRealmConfig, type RealmConfig } from '../providers/realm-config';
 import { fetchToken } from '../providers/upstream';
 import type { Store } from '../store/store';
-import type { SecretRecord, TokenError, TokenLease, TokenState } from '../store/types';
+import type { SecretRecord, TokenError, TokenLease, TokenState, TokenSummary } from '../store/types';
 import { withRetries, RetriesExhausted } from './retry';
 import { refreshAtFor } from './schedule';
 import { SingleFlight } from './single-flight';
@@ -20,6 +20,7 @@ import {
   decide,
   isDue,
   serveDeadline,
+  summaryUsable,
   usable,
   type Decision,
   type Mode,
@@ -441,7 +442,7 @@ export class TokenEngine {
     const states = await this.o.store.listTokenStates();
     const summary: RefreshSummary = { refreshed: 0, failed: 0, skipped: 0 };
     const due = states.filter((s) => {
-      const wanted = usable(s, now) ? isDue(s, now) : !(s.lastError?.permanent ?? false);
+      const wanted = summaryUsable(s, now) ? isDue(s, now) : !(s.lastError?.permanent ?? false);
       if (!wanted) summary.skipped++;
       return wanted;
     });
@@ -490,11 +491,11 @@ export interface StatusEntry {
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
-export function toStatus(s: TokenState, now: number): StatusEntry {
+export function toStatus(s: TokenSummary, now: number): StatusEntry {
   return {
     realm: s.realm,
     key: s.key,
-    has_token: usable(s, now),
+    has_token: summaryUsable(s, now),
     generation: s.generation,
     expires_at: iso(s.expiresAt),
     refresh_at: iso(s.refreshAt),

@@ -3,7 +3,7 @@
  * a lease atomically) and outside one (to poll while waiting), so both see the same rules.
  */
 import { AppError } from '../errors';
-import type { TokenError, TokenLease, TokenState } from '../store/types';
+import type { TokenError, TokenLease, TokenState, TokenSummary } from '../store/types';
 
 /** A token with less than this left is not worth handing out. */
 export const MIN_SERVE_MS = 1_000;
@@ -37,7 +37,7 @@ export function utcDay(now: number): string {
   return new Date(now).toISOString().slice(0, 10);
 }
 
-export function callsToday(state: TokenState | null, now: number): number {
+export function callsToday(state: Pick<TokenState, 'callsDay' | 'callsToday'> | null, now: number): number {
   return state?.callsDay === utcDay(now) ? (state.callsToday ?? 0) : 0;
 }
 
@@ -60,7 +60,12 @@ export function usable(state: TokenState | null, now: number): state is TokenSta
   );
 }
 
-export function isDue(state: TokenState, now: number): boolean {
+/** The same test on a listing entry, which carries no token (nothing is decrypted for listings). */
+export function summaryUsable(summary: TokenSummary, now: number): boolean {
+  return summary.hasToken && summary.expiresAt !== undefined && summary.expiresAt - now >= MIN_SERVE_MS;
+}
+
+export function isDue(state: Pick<TokenState, 'refreshAt'>, now: number): boolean {
   return state.refreshAt !== undefined && now >= state.refreshAt;
 }
 
@@ -93,7 +98,7 @@ export function freshState(
   realm: string,
   key: string,
   secretRev: string,
-  current: TokenState | null,
+  current: Pick<TokenState, 'generation' | 'callsDay' | 'callsToday'> | null,
 ): TokenState {
   return {
     realm,

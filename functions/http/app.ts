@@ -7,9 +7,11 @@ import { AppError } from '../errors';
 import { log } from '../log';
 import type { Runtime } from '../runtime';
 import { assertInScope, authenticateAny, requireAdmin } from './auth';
+import { installFrameworkErrorReplies } from './framework-errors';
 import { headerValue, parseRequest } from './parse-request';
 import { errorReply, sendReply } from './respond';
 import { findRoute } from './router';
+import { traceFields, type TraceFields } from './trace';
 import type { ParsedRequest, Reply, Route, RouteContext, RouteLogFields } from './types';
 
 export interface HandlerOptions {
@@ -27,14 +29,18 @@ function stripFunctionName(path: string, name: string): string {
   return path;
 }
 
-function traceOf(req: Request, runtime: Runtime | undefined): string | undefined {
-  const header = headerValue(req.headers['x-cloud-trace-context']);
-  const traceId = header?.split('/')[0];
-  if (traceId === undefined || traceId === '' || runtime === undefined) return undefined;
-  return `projects/${runtime.config.projectId}/traces/${traceId}`;
+function traceOf(req: Request, runtime: Runtime | undefined): TraceFields {
+  if (runtime === undefined) return {};
+  const headers = {
+    cloudTraceContext: headerValue(req.headers['x-cloud-trace-context']),
+    traceparent: headerValue(req.headers.traceparent),
+  };
+  return traceFields(headers, runtime.config.projectId);
 }
 
 export function createHandler(options: HandlerOptions): HttpHandler {
+  // Requests the Functions Framework refuses before this handler runs get our JSON errors too.
+  installFrameworkErrorReplies();
   return async (req, res) => {
     const started = process.hrtime.bigint();
     const logFields: RouteLogFields = {};
@@ -80,7 +86,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
         source: logFields.source,
         code: errorCode,
         requestId: parsed?.requestId,
-        'logging.googleapis.com/trace': traceOf(req, runtime),
+        ...traceOf(req, runtime),
       },
     );
   };

@@ -14,6 +14,13 @@ export function normalisePath(path: string): string {
   return path === '' ? '/' : path;
 }
 
+/** The 413 for a body over MAX_BODY_BYTES (size: what was declared or read, when known). */
+export function bodyTooLarge(size: number | undefined): AppError {
+  return new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes`, {
+    details: { limit: MAX_BODY_BYTES, ...(size === undefined ? {} : { size }) },
+  });
+}
+
 function parseQuery(url: string): Record<string, string> {
   const q = url.indexOf('?');
   const query: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -39,11 +46,7 @@ function parseBody(req: Request): unknown {
   const declared = Number(req.headers['content-length'] ?? '0');
   const raw = rawBodyOf(req);
   const size = Math.max(Number.isFinite(declared) ? declared : 0, raw?.length ?? 0);
-  if (size > MAX_BODY_BYTES) {
-    throw new AppError('PAYLOAD_TOO_LARGE', `The request body is larger than ${MAX_BODY_BYTES} bytes`, {
-      details: { limit: MAX_BODY_BYTES, size },
-    });
-  }
+  if (size > MAX_BODY_BYTES) throw bodyTooLarge(size);
   if (raw === undefined || raw.length === 0) {
     // The framework consumed nothing (no body), or parsed an empty body.
     return req.body !== undefined &&

@@ -1,14 +1,21 @@
 /** The one place where outcomes become HTTP responses. Unknown errors become a generic 500. */
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { AppError } from '../errors';
 import { log } from '../log';
 import type { Reply } from './types';
 
-export function sendReply(res: Response, reply: Reply): void {
-  res.status(reply.status ?? 200);
-  res.set('Cache-Control', 'no-store');
-  for (const [k, v] of Object.entries(reply.headers ?? {})) res.set(k, v);
-  res.type('application/json').send(JSON.stringify(reply.body));
+/**
+ * Node's own response API, so that it serves an Express response and a bare one alike (the
+ * framework's early refusals in framework-errors.ts answer before Express has set up the response).
+ */
+export function sendReply(res: ServerResponse, reply: Reply): void {
+  const body = Buffer.from(JSON.stringify(reply.body), 'utf8');
+  res.statusCode = reply.status ?? 200;
+  res.setHeader('Cache-Control', 'no-store');
+  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', body.length);
+  res.end(body);
 }
 
 export function errorReply(err: unknown, requestId: string): { reply: Reply; error: AppError } {

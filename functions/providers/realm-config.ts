@@ -20,22 +20,28 @@ export const MAX_LIFETIME_MS = 366 * DAY_MS;
 // building blocks
 
 /**
- * Like z.strictObject, but each unknown field is its own issue whose path names it
- * (`config.expire_in_path: Unknown field`), reported together with the other issues.
+ * zod silently drops an own "__proto__" key (JSON.parse makes one) from objects and records, while the
+ * input object, with the key, is what gets stored: a preprocess step that refuses it instead.
  */
-function strictObject<T extends z.ZodRawShape>(shape: T) {
-  const known = new Set(Object.keys(shape));
-  // zod silently drops an own "__proto__" key (JSON.parse makes one); refuse it like any unknown field.
-  const refuseProtoKey = (input: unknown, ctx: z.RefinementCtx): unknown => {
+function refuseProtoKey(message: string) {
+  return (input: unknown, ctx: z.RefinementCtx): unknown => {
     if (
       input !== null &&
       typeof input === 'object' &&
       Object.prototype.hasOwnProperty.call(input, '__proto__')
     ) {
-      ctx.addIssue({ code: 'custom', message: 'Unknown field', path: ['__proto__'] });
+      ctx.addIssue({ code: 'custom', message, path: ['__proto__'] });
     }
     return input;
   };
+}
+
+/**
+ * Like z.strictObject, but each unknown field is its own issue whose path names it
+ * (`config.expire_in_path: Unknown field`), reported together with the other issues.
+ */
+function strictObject<T extends z.ZodRawShape>(shape: T) {
+  const known = new Set(Object.keys(shape));
   const loose = z
     .looseObject(shape)
     .check(
@@ -50,7 +56,7 @@ function strictObject<T extends z.ZodRawShape>(shape: T) {
       ),
     )
     .transform((value) => value as unknown as z.output<z.ZodObject<T>>);
-  return z.preprocess(refuseProtoKey, loose);
+  return z.preprocess(refuseProtoKey('Unknown field'), loose);
 }
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -106,9 +112,14 @@ function urlProblem(raw: string): string | undefined {
 const codeValueSchema = z.union([z.string().max(128), z.number(), z.boolean()]);
 export type CodeValue = z.output<typeof codeValueSchema>;
 
+/** Firestore reserves field names of the form __name__, and a stored realm keeps hint keys as field names. */
+const RESERVED_FIELD_NAME = /^__.*__$/;
+const RESERVED_HINT_KEY = 'must not be of the form __name__ (reserved)';
+
 const hintKeySchema = z
   .string()
-  .regex(/^-?[A-Za-z0-9_.]{1,64}$/, 'must be a provider code (letters, digits, _ . and a leading -)');
+  .regex(/^-?[A-Za-z0-9_.]{1,64}$/, 'must be a provider code (letters, digits, _ . and a leading -)')
+  .refine((key) => !RESERVED_FIELD_NAME.test(key), RESERVED_HINT_KEY);
 
 export const ARGUMENT_PLACES = ['url', 'body', 'header'] as const;
 export type ArgumentPlace = (typeof ARGUMENT_PLACES)[number];
@@ -178,7 +189,9 @@ const realmConfigShape = {
   flush_min_interval_ms: z.number().int().min(0).max(3_600_000).default(10_000),
   negative_cache_ms: z.number().int().min(0).max(DAY_MS).default(60_000),
   reissue_window_ms: z.number().int().min(0).max(MAX_LIFETIME_MS).optional(),
-  error_hints: z.record(hintKeySchema, z.string().min(1).max(1000)).default({}),
+  error_hints: z
+    .preprocess(refuseProtoKey(RESERVED_HINT_KEY), z.record(hintKeySchema, z.string().min(1).max(1000)))
+    .default({}),
 };
 
 export const realmConfigSchema = strictObject(realmConfigShape)

@@ -130,6 +130,34 @@ export function missingKeys(value: string, values: SecretValues): KeyName[] {
 }
 
 /**
+ * The credential material a literal puts on the wire: each referenced value as it is, and each HTTP
+ * Basic blob (base64 of "user:password"), which is as secret as the values it is made of. Missing
+ * values are left out. For redacting what a provider echoes back.
+ */
+export function secretParts(value: string, values: SecretValues): string[] {
+  let parts: TemplatePart[];
+  try {
+    parts = parseTemplate(value);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const part of parts) {
+    if (part.kind === 'key') {
+      const found = present(values, part.key);
+      if (found !== undefined) out.push(found);
+    } else if (part.kind === 'basic') {
+      const user = present(values, part.user);
+      const password = present(values, part.password);
+      if (user !== undefined && password !== undefined) {
+        out.push(Buffer.from(`${user}:${password}`, 'utf8').toString('base64'));
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * The literal with every reference replaced. A missing value is an INVALID_ARGUMENT naming the
  * argument and the key (never any value).
  */

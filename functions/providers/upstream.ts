@@ -27,7 +27,7 @@ import { extractToken, type ExtractedToken } from './extract';
 import { ProviderFailure } from './failure';
 import type { RealmConfig } from './realm-config';
 import { buildRequest } from './request';
-import type { SecretValues } from './template';
+import { secretParts, type SecretValues } from './template';
 import { assertUpstreamAllowed, pinnedLookup, type ResolveAll, type UpstreamTarget } from './url-guard';
 
 /** Largest response body read from a provider. */
@@ -102,11 +102,22 @@ function failureFromError(err: unknown, host: string): ProviderFailure {
   });
 }
 
-/** Replaces every credential value (4+ characters) in provider-supplied text with ****. */
-function redactorFor(values: SecretValues): (text: string) => string {
-  const secrets = Object.values(values)
-    .filter((v): v is string => typeof v === 'string' && v.length >= 4)
-    .sort((a, b) => b.length - a.length);
+/**
+ * Replaces every credential value (4+ characters) in provider-supplied text with ****: each value, the
+ * derived forms the realm's arguments put on the wire (HTTP Basic blobs), and each of those as a
+ * query string or form body spells it, since a provider may echo any part of the request.
+ */
+function redactorFor(config: RealmConfig, values: SecretValues): (text: string) => string {
+  const raw = Object.values(values).filter((v): v is string => typeof v === 'string');
+  for (const arg of config.arguments) {
+    if (typeof arg.value === 'string') raw.push(...secretParts(arg.value, values));
+  }
+  const spelled = raw.flatMap((v) => [
+    v,
+    encodeURIComponent(v),
+    new URLSearchParams({ v }).toString().slice(2),
+  ]);
+  const secrets = [...new Set(spelled)].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
   return (text) => secrets.reduce((out, secret) => out.split(secret).join('****'), text);
 }
 
@@ -130,7 +141,7 @@ export async function fetchToken(
   } catch {
     // the schema guarantees a URL; the guard reports it otherwise
   }
-  const redact = redactorFor(values);
+  const redact = redactorFor(config, values);
 
   const controller = new AbortController();
   let timedOut = false;

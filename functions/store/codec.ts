@@ -4,7 +4,7 @@
  */
 import type { Sealer } from './seal';
 import { COLLECTIONS, secretDocId } from './store';
-import type { ClientRecord, RealmRecord, SecretRecord, TokenState } from './types';
+import type { ClientRecord, RealmRecord, SecretRecord, TokenState, TokenSummary } from './types';
 
 export type Doc = Record<string, unknown>;
 
@@ -71,6 +71,11 @@ export function decodeTokenState(d: Doc, sealer: Sealer): TokenState {
   const state = { ...d } as unknown as TokenState;
   if (typeof d.token === 'string') state.token = sealer.open(d.token, tokenPath(state.realm, state.key));
   return state;
+}
+
+export function decodeTokenSummary(d: Doc): TokenSummary {
+  const { token, ...rest } = d;
+  return { ...(rest as unknown as Omit<TokenState, 'token'>), hasToken: typeof token === 'string' };
 }
 
 export function encodeClient(c: ClientRecord): Doc {

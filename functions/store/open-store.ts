@@ -9,8 +9,14 @@ import type { Store } from './store';
 
 const configured = new Set<string>();
 
+/**
+ * gRPC reconnects with exponential backoff up to 120 s by default: after an outage, an instance
+ * could keep failing for up to two minutes after Firestore is back. Capped here so it recovers soon.
+ */
+const MAX_RECONNECT_BACKOFF_MS = 2_000;
+
 export function openStore(
-  config: Pick<Config, 'store' | 'projectId'>,
+  config: Pick<Config, 'store' | 'projectId'> & Partial<Pick<Config, 'storeTimeoutMs'>>,
   sealer: Sealer,
   appName = 'token-server',
 ): Store {
@@ -20,8 +26,13 @@ export function openStore(
   const db = getFirestore(app);
   if (!configured.has(appName)) {
     // settings() may be called once per Firestore instance, before its first use.
-    db.settings({ ignoreUndefinedProperties: true });
+    db.settings({
+      ignoreUndefinedProperties: true,
+      'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
+    });
     configured.add(appName);
   }
-  return new FirestoreStore(db, sealer);
+  return new FirestoreStore(db, sealer, {
+    ...(config.storeTimeoutMs === undefined ? {} : { timeoutMs: config.storeTimeoutMs }),
+  });
 }

@@ -3,7 +3,15 @@
  * memory) pass one contract suite (test/emulator/store-contract.ts). Every operation that must be
  * atomic is one method here, so callers never hand-roll a read-then-write.
  */
-import type { ClientRecord, Page, PageRequest, RealmRecord, SecretRecord, TokenState } from './types';
+import type {
+  ClientRecord,
+  Page,
+  PageRequest,
+  RealmRecord,
+  SecretRecord,
+  TokenState,
+  TokenSummary,
+} from './types';
 
 /** What a mutator decides: write `next` (null deletes, undefined leaves as is) and return `result`. */
 export interface Mutation<R> {
@@ -33,11 +41,12 @@ export interface Store {
   getSecret(realm: string, key: string): Promise<SecretRecord | null>;
   /**
    * Atomically: checks that the realm exists, writes the secret, and replaces its token state with
-   * resetToken(current) (the caller discards the cached token but may keep counters).
+   * resetToken(current) (the caller discards the cached token but may keep counters). The current
+   * state is given without its token, so a token sealed under an older master key cannot block it.
    */
   putSecret(
     secret: SecretRecord,
-    resetToken: (current: TokenState | null) => TokenState | null,
+    resetToken: (current: TokenSummary | null) => TokenState | null,
   ): Promise<PutSecretOutcome>;
   /** Ordered by document id (realm:key). */
   listSecrets(page: PageRequest & { realm?: string }): Promise<Page<SecretRecord>>;
@@ -47,7 +56,8 @@ export interface Store {
   getTokenState(realm: string, key: string): Promise<TokenState | null>;
   /** Read-modify-write of one token state in a transaction. */
   mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R>;
-  listTokenStates(): Promise<TokenState[]>;
+  /** Every token state, without the tokens (nothing is decrypted). */
+  listTokenStates(): Promise<TokenSummary[]>;
 
   putClient(client: ClientRecord): Promise<void>;
   getClient(id: string): Promise<ClientRecord | null>;

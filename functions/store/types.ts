@@ -76,6 +76,12 @@ export interface TokenState {
   lastRefreshAt?: number;
 }
 
+/**
+ * A token state without the token: what listings (status, the scheduled refresh) need. Reading it
+ * opens nothing, so one document sealed under another master key cannot break a listing.
+ */
+export type TokenSummary = Omit<TokenState, 'token'> & { hasToken: boolean };
+
 export interface ClientScope {
   realm: string;
   /** A secret key, or "*" for every key of the realm. */

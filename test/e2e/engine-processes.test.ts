@@ -73,7 +73,14 @@ describe('token engine across function processes (emulator)', function () {
     fake.setLatency(300);
   });
 
-  afterEach(async () => {
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      // What the processes said about it (unexpected errors carry the class and message).
+      for (const p of procs) {
+        for (const line of p.logs.filter((l) => /ERROR|unexpected/.test(l)))
+          process.stderr.write(`[${p.target}] ${line}\n`);
+      }
+    }
     await Promise.all(procs.map((p) => p.stop()));
     procs = [];
   });

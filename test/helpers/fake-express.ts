@@ -4,6 +4,7 @@
  * what the framework's body parsers produce: a JSON body parsed into `body`, its bytes in `rawBody`.
  */
 import type { Request, Response } from 'express';
+import { recordExchange } from './leak-registry';
 
 export interface FakeRequestOptions {
   method?: string;
@@ -63,6 +64,20 @@ export function fakeResponse(): { res: Response; result: () => FakeResponse } {
   const headers: Record<string, string> = {};
   let text = '';
   const res = {
+    get statusCode() {
+      return status;
+    },
+    set statusCode(code: number) {
+      status = code;
+    },
+    setHeader(name: string, value: string | number) {
+      headers[name.toLowerCase()] = String(value);
+      return res;
+    },
+    end(body?: unknown) {
+      if (body !== undefined) res.send(body);
+      return res;
+    },
     status(code: number) {
       status = code;
       return res;
@@ -104,5 +119,20 @@ export async function callHandler(
 ): Promise<FakeResponse> {
   const { res, result } = fakeResponse();
   await handler(fakeRequest(options), res);
-  return result();
+  const answer = result();
+  const requestBody =
+    options.body === undefined
+      ? undefined
+      : typeof options.body === 'string' || Buffer.isBuffer(options.body)
+        ? options.body
+        : JSON.stringify(options.body);
+  // The run-wide leak check (leak-registry.ts) sees in-process exchanges too.
+  recordExchange({
+    method: options.method ?? 'GET',
+    url: options.url,
+    requestBody,
+    status: answer.status,
+    text: answer.text,
+  });
+  return answer;
 }

@@ -1,5 +1,6 @@
 /** A small JSON request helper for tests, on Node's global fetch. */
 import { request as httpRequest } from 'node:http';
+import { recordExchange } from './leak-registry';
 
 export interface RequestOptions {
   /** Default GET. */
@@ -47,15 +48,20 @@ export async function request<T = unknown>(
 
   const method = (options.method ?? 'GET').toUpperCase();
   const timeoutMs = options.timeoutMs ?? 30_000;
+  let answer: JsonResponse<T>;
   if (body !== undefined && (method === 'GET' || method === 'HEAD')) {
     // fetch refuses a GET with a body; the API accepts one (the original design sent them).
-    return rawRequest<T>(url, method, headers, body, timeoutMs);
+    answer = await rawRequest<T>(url, method, headers, body, timeoutMs);
+  } else {
+    const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    const text = await res.text();
+    const responseHeaders: Record<string, string> = {};
+    res.headers.forEach((value, name) => (responseHeaders[name] = value));
+    answer = { status: res.status, headers: responseHeaders, body: parseJson(text) as T, text };
   }
-  const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-  const text = await res.text();
-  const responseHeaders: Record<string, string> = {};
-  res.headers.forEach((value, name) => (responseHeaders[name] = value));
-  return { status: res.status, headers: responseHeaders, body: parseJson(text) as T, text };
+  // The run-wide leak check (leak-registry.ts) sees every exchange.
+  recordExchange({ method, url, requestBody: body, status: answer.status, text: answer.text });
+  return answer;
 }
 
 function rawRequest<T>(

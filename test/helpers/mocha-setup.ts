@@ -1,9 +1,11 @@
 /**
  * Mocha root hooks (required by .mocharc.json). Test processes never probe the GCE metadata server
  * and always use a `demo-` project, even when mocha is run directly instead of through run-tests;
- * after the last test, any function process or emulator a suite forgot to stop is stopped.
+ * after the last test, any function process or emulator a suite forgot to stop is stopped, and the
+ * run-wide leak check (leak-registry.ts) runs over every log line and response body of the run.
  */
 import { setLogSink } from '../../functions/log';
+import { findLeaks, recordLogSource, registryCounts } from './leak-registry';
 import { stopAllChildren, TEST_PROJECT_ID } from './processes';
 
 /**
@@ -12,6 +14,7 @@ import { stopAllChildren, TEST_PROJECT_ID } from './processes';
  */
 export const capturedLogLines: string[] = [];
 if (process.env.TEST_ECHO_LOGS !== '1') setLogSink((line) => capturedLogLines.push(line));
+recordLogSource('this mocha process', capturedLogLines);
 
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 process.env.GOOGLE_CLOUD_PROJECT ??= TEST_PROJECT_ID;
@@ -19,5 +22,20 @@ process.env.GOOGLE_CLOUD_PROJECT ??= TEST_PROJECT_ID;
 export const mochaHooks = {
   async afterAll(): Promise<void> {
     await stopAllChildren();
+    // The run-wide leak check over every log line and response body (test/helpers/leak-registry.ts).
+    const leaks = findLeaks();
+    const seen = registryCounts();
+    const secrets = Object.entries(seen.secrets)
+      .map(([kind, n]) => `${n} ${kind}s`)
+      .join(', ');
+    console.log(
+      `  leak check: ${secrets} against ${seen.responses} responses and ${seen.logLines} log lines: ` +
+        (leaks.length === 0 ? 'none leaked' : `${leaks.length} leaks`),
+    );
+    if (leaks.length > 0) {
+      throw new Error(
+        `Secrets leaked during the test run (${leaks.length}):\n${leaks.slice(0, 20).join('\n')}`,
+      );
+    }
   },
 };

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { recordLogSource, registerSecret } from './leak-registry';
 import { getFreePort, LOOPBACK } from './ports';
 
 export interface ExitInfo {
@@ -238,6 +239,8 @@ export async function startFunction(options: StartFunctionOptions): Promise<Func
   );
   let spawnError: Error | undefined;
   tracked.child.once('error', (err) => (spawnError = err));
+  // Every line any function process writes is part of the run-wide leak check.
+  recordLogSource(`${options.target} on port ${port}`, logs);
   readLines(tracked.child, (line) => {
     logs.push(line);
     if (echo) process.stderr.write(`[${options.target}:${port}] ${line}\n`);
@@ -324,6 +327,8 @@ export function testEnv(options: TestEnvOptions = {}): TestEnv {
   const projectId = process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
   const adminKey = randomBytes(32).toString('base64url');
   const masterKey = randomBytes(32).toString('base64');
+  registerSecret(adminKey, 'admin key', 'testEnv()');
+  registerSecret(masterKey, 'master key', 'testEnv()');
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (name.startsWith('TOKEN_SERVER_') || name === 'FIRESTORE_EMULATOR_HOST') continue;

@@ -25,7 +25,7 @@ const scopeSchema = exactObject({
   }),
 });
 
-const clientBodySchema = exactObject({
+export const clientBodySchema = exactObject({
   name: z
     .string()
     .trim()
@@ -39,9 +39,10 @@ const clientBodySchema = exactObject({
     .max(MAX_SCOPES, `must have at most ${MAX_SCOPES} scopes`),
 });
 
-const listQuerySchema = exactObject(pagingShape);
-const idParamsSchema = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'is not a client id'),
+export const listQuerySchema = exactObject(pagingShape);
+export const idParamsSchema = z.strictObject({
+  // Firestore reserves document ids of the form __name__: such an id would be a 500, not a 404.
+  id: z.string().regex(/^(?!__.*__$)[A-Za-z0-9_-]{1,64}$/, 'is not a client id'),
 });
 
 function dedupe(scopes: ClientScope[]): ClientScope[] {

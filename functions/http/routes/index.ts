@@ -2,6 +2,7 @@
 import type { Route } from '../types';
 import { clientRoutes } from './clients';
 import { healthRoute } from './health';
+import { openApiRoute } from './openapi';
 import { refreshRoute, statusRoute } from './operations';
 import { presetRoutes } from './presets';
 import { realmRoutes } from './realms';
@@ -11,6 +12,7 @@ import { tokenRoutes } from './token';
 export function fullRoutes(): Route[] {
   return [
     healthRoute,
+    openApiRoute({ tokenServer: fullRoutes, tokenServerCache: cacheRoutes }),
     ...tokenRoutes('database'),
     statusRoute,
     refreshRoute,

@@ -13,7 +13,9 @@ export const statusRoute: Route = {
   },
 };
 
-const refreshSchema = z.object({ concurrency: z.coerce.number().int().min(1).max(64).optional() }).strict();
+export const refreshSchema = z
+  .object({ concurrency: z.coerce.number().int().min(1).max(64).optional() })
+  .strict();
 
 export const refreshRoute: Route = {
   method: 'POST',

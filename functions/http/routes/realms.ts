@@ -8,16 +8,17 @@ import { exactObject } from '../../admin/schema';
 import { realmView } from '../../admin/views';
 import { AppError } from '../../errors';
 import { parseRealm, realmIdSchema } from '../../providers/realm-config';
+import { checkUpstreamUrl } from '../../providers/url-guard';
 import type { JsonObject, RealmRecord } from '../../store/types';
 import { parseOrThrow } from '../../validation';
 import { ok, type Route } from '../types';
 
-const listQuerySchema = exactObject({
+export const listQuerySchema = exactObject({
   ...pagingShape,
   keyword: z.string().max(200).optional(),
 });
 
-const idParamsSchema = z.strictObject({ id: realmIdSchema });
+export const idParamsSchema = z.strictObject({ id: realmIdSchema });
 
 /** Fields the API answers but a client cannot set: accepted and ignored, so a GET can be POSTed back. */
 const READ_ONLY_FIELDS = ['created_at', 'updated_at'];
@@ -64,6 +65,8 @@ export const putRealmRoute: Route = {
     }
     const realm = parseRealm(withoutReadOnly(req.body));
     logFields.realm = realm.id;
+    // Refused now rather than at every token request (which checks again, resolving the host name).
+    checkUpstreamUrl(realm.config.url, { allowPrivate: runtime.config.allowPrivateUpstreams });
     const existing = await runtime.store.getRealm(realm.id);
     const now = runtime.clock.now();
     const record: RealmRecord = {

@@ -24,7 +24,7 @@ const valueSchema = z
   .min(1, 'must not be empty')
   .max(MAX_VALUE_LENGTH, `must be at most ${MAX_VALUE_LENGTH} characters`);
 
-const secretBodySchema = exactObject({
+export const secretBodySchema = exactObject({
   realm: realmIdSchema,
   key: realmIdSchema,
   ...(Object.fromEntries(KEY_NAMES.map((name) => [name, valueSchema.optional()])) as Record<
@@ -33,8 +33,8 @@ const secretBodySchema = exactObject({
   >),
 });
 
-const listQuerySchema = exactObject({ ...pagingShape, realm: realmIdSchema.optional() });
-const secretParamsSchema = z.strictObject({ realm: realmIdSchema, key: realmIdSchema });
+export const listQuerySchema = exactObject({ ...pagingShape, realm: realmIdSchema.optional() });
+export const secretParamsSchema = z.strictObject({ realm: realmIdSchema, key: realmIdSchema });
 
 /** Every secret route reads or writes sealed values: without a master key it is closed (503). */
 function requireMasterKey(runtime: Runtime): void {

@@ -1,14 +1,23 @@
 /**
  * The Firestore store (firebase-admin). Coordination happens in transactions; a token hit is one
  * document read. Timestamps are stored as epoch milliseconds so that both stores compare them alike.
+ *
+ * Every operation is bounded by a deadline and an unreachable database becomes one error: while
+ * Firestore is down the client retries internally for a minute or more, so without a deadline a
+ * request would hang until the function times out; instead it answers 503 UNAVAILABLE with
+ * Retry-After. An operation cut off by the deadline may still complete later (a transaction cannot be
+ * called back): the engine tolerates that, since leases expire and token writes carry a version.
  */
 import type { Firestore, DocumentReference } from 'firebase-admin/firestore';
+import { AppError } from '../../errors';
+import { log } from '../../log';
 import type { Sealer } from '../seal';
 import {
   decodeClient,
   decodeRealm,
   decodeSecret,
   decodeTokenState,
+  decodeTokenSummary,
   encodeClient,
   encodeRealm,
   encodeSecret,
@@ -25,15 +34,88 @@ import {
   type Store,
   type TokenMutator,
 } from '../store';
-import type { ClientRecord, Page, PageRequest, RealmRecord, SecretRecord, TokenState } from '../types';
+import type {
+  ClientRecord,
+  Page,
+  PageRequest,
+  RealmRecord,
+  SecretRecord,
+  TokenState,
+  TokenSummary,
+} from '../types';
+
+/** Default bound on one store operation (TOKEN_SERVER_STORE_TIMEOUT_MS). */
+export const DEFAULT_STORE_TIMEOUT_MS = 10_000;
+/** Retry-After (seconds) of an UNAVAILABLE answer. */
+const RETRY_AFTER_S = 5;
+
+const NOT_REACHABLE = 'The database is not reachable right now; try again shortly';
+
+/**
+ * gRPC status codes that mean "not now" rather than "wrong" (name, and what the caller is told):
+ * UNAVAILABLE (unreachable), DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED (quota) and ABORTED (a transaction
+ * that lost to concurrent changes more often than the client retries it).
+ */
+const TRANSIENT_GRPC_CODES: ReadonlyMap<number, [string, string]> = new Map([
+  [4, ['DEADLINE_EXCEEDED', NOT_REACHABLE]],
+  [8, ['RESOURCE_EXHAUSTED', 'The database is over its quota right now; try again shortly']],
+  [10, ['ABORTED', 'Too many concurrent changes to the same item; try again shortly']],
+  [14, ['UNAVAILABLE', NOT_REACHABLE]],
+]);
+
+function grpcCodeOf(err: unknown): number | undefined {
+  const code = err !== null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function unavailable(op: string, reason: string, message = NOT_REACHABLE): AppError {
+  log('WARNING', `store unavailable: ${op} (${reason})`, { event: 'store_unavailable', op, reason });
+  return new AppError('UNAVAILABLE', message, { retryAfter: RETRY_AFTER_S });
+}
+
+export interface FirestoreStoreOptions {
+  /** How long one operation may take before it answers UNAVAILABLE (ms). */
+  timeoutMs?: number;
+}
 
 export class FirestoreStore implements Store {
   readonly kind = 'firestore' as const;
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly db: Firestore,
     private readonly sealer: Sealer,
-  ) {}
+    options: FirestoreStoreOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  }
+
+  /** One store operation: bounded by the deadline, unreachable-database errors as UNAVAILABLE. */
+  private async run<T>(op: string, work: () => Promise<T>): Promise<T> {
+    const pending = work();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(unavailable(op, `no answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([pending, deadline]);
+    } catch (err) {
+      if (err instanceof AppError) {
+        // The deadline won: whatever the abandoned call ends with later is of no interest.
+        if (err.code === 'UNAVAILABLE') pending.catch(() => undefined);
+        throw err;
+      }
+      const code = grpcCodeOf(err);
+      const known = code === undefined ? undefined : TRANSIENT_GRPC_CODES.get(code);
+      if (known !== undefined) throw unavailable(op, known[0], known[1]);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   private realmRef(id: string): DocumentReference {
     return this.db.collection(COLLECTIONS.realms).doc(id);
@@ -48,133 +130,169 @@ export class FirestoreStore implements Store {
     return this.db.collection(COLLECTIONS.clients).doc(id);
   }
 
-  async getRealm(id: string): Promise<RealmRecord | null> {
-    const snap = await this.realmRef(id).get();
-    return snap.exists ? decodeRealm(snap.data() as Doc) : null;
-  }
-
-  async putRealm(realm: RealmRecord): Promise<void> {
-    await this.realmRef(realm.id).set(encodeRealm(realm));
-  }
-
-  async listRealms(page: PageRequest & { keyword?: string }): Promise<Page<RealmRecord>> {
-    // Firestore has no substring search; realms are few, so filter in memory.
-    const snap = await this.db.collection(COLLECTIONS.realms).orderBy('id').get();
-    const all = snap.docs.map((d) => decodeRealm(d.data())).filter((r) => matchesKeyword(r, page.keyword));
-    return pageOf(all, page);
-  }
-
-  async deleteRealm(id: string): Promise<DeleteRealmOutcome> {
-    return this.db.runTransaction(async (tx) => {
-      const realm = await tx.get(this.realmRef(id));
-      if (!realm.exists) return 'not_found';
-      const users = await tx.get(this.db.collection(COLLECTIONS.secrets).where('realm', '==', id).limit(1));
-      if (!users.empty) return 'in_use';
-      tx.delete(this.realmRef(id));
-      return 'deleted';
+  getRealm(id: string): Promise<RealmRecord | null> {
+    return this.run('getRealm', async () => {
+      const snap = await this.realmRef(id).get();
+      return snap.exists ? decodeRealm(snap.data() as Doc) : null;
     });
   }
 
-  async getSecret(realm: string, key: string): Promise<SecretRecord | null> {
-    const snap = await this.secretRef(realm, key).get();
-    return snap.exists ? decodeSecret(snap.data() as Doc, this.sealer) : null;
+  putRealm(realm: RealmRecord): Promise<void> {
+    return this.run('putRealm', async () => {
+      await this.realmRef(realm.id).set(encodeRealm(realm));
+    });
   }
 
-  async putSecret(
+  listRealms(page: PageRequest & { keyword?: string }): Promise<Page<RealmRecord>> {
+    return this.run('listRealms', async () => {
+      // Firestore has no substring search; realms are few, so filter in memory.
+      const snap = await this.db.collection(COLLECTIONS.realms).orderBy('id').get();
+      const all = snap.docs.map((d) => decodeRealm(d.data())).filter((r) => matchesKeyword(r, page.keyword));
+      return pageOf(all, page);
+    });
+  }
+
+  deleteRealm(id: string): Promise<DeleteRealmOutcome> {
+    return this.run('deleteRealm', async () => {
+      return this.db.runTransaction(async (tx) => {
+        const realm = await tx.get(this.realmRef(id));
+        if (!realm.exists) return 'not_found';
+        const users = await tx.get(this.db.collection(COLLECTIONS.secrets).where('realm', '==', id).limit(1));
+        if (!users.empty) return 'in_use';
+        tx.delete(this.realmRef(id));
+        return 'deleted';
+      });
+    });
+  }
+
+  getSecret(realm: string, key: string): Promise<SecretRecord | null> {
+    return this.run('getSecret', async () => {
+      const snap = await this.secretRef(realm, key).get();
+      return snap.exists ? decodeSecret(snap.data() as Doc, this.sealer) : null;
+    });
+  }
+
+  putSecret(
     secret: SecretRecord,
-    resetToken: (current: TokenState | null) => TokenState | null,
+    resetToken: (current: TokenSummary | null) => TokenState | null,
   ): Promise<PutSecretOutcome> {
-    const encoded = encodeSecret(secret, this.sealer);
-    return this.db.runTransaction(async (tx) => {
-      const [realm, existing, token] = await tx.getAll(
-        this.realmRef(secret.realm),
-        this.secretRef(secret.realm, secret.key),
-        this.tokenRef(secret.realm, secret.key),
-      );
-      if (!realm?.exists) return 'no_realm';
-      const current = token?.exists ? decodeTokenState(token.data() as Doc, this.sealer) : null;
-      const next = resetToken(current);
-      tx.set(this.secretRef(secret.realm, secret.key), encoded);
-      if (next === null) tx.delete(this.tokenRef(secret.realm, secret.key));
-      else tx.set(this.tokenRef(secret.realm, secret.key), encodeTokenState(next, this.sealer));
-      return existing?.exists ? 'replaced' : 'created';
+    return this.run('putSecret', async () => {
+      const encoded = encodeSecret(secret, this.sealer);
+      return this.db.runTransaction(async (tx) => {
+        const [realm, existing, token] = await tx.getAll(
+          this.realmRef(secret.realm),
+          this.secretRef(secret.realm, secret.key),
+          this.tokenRef(secret.realm, secret.key),
+        );
+        if (!realm?.exists) return 'no_realm';
+        const current = token?.exists ? decodeTokenSummary(token.data() as Doc) : null;
+        const next = resetToken(current);
+        tx.set(this.secretRef(secret.realm, secret.key), encoded);
+        if (next === null) tx.delete(this.tokenRef(secret.realm, secret.key));
+        else tx.set(this.tokenRef(secret.realm, secret.key), encodeTokenState(next, this.sealer));
+        return existing?.exists ? 'replaced' : 'created';
+      });
     });
   }
 
-  async listSecrets(page: PageRequest & { realm?: string }): Promise<Page<SecretRecord>> {
-    let query = this.db.collection(COLLECTIONS.secrets).orderBy('__name__');
-    if (page.realm !== undefined) {
-      query = this.db.collection(COLLECTIONS.secrets).where('realm', '==', page.realm).orderBy('__name__');
-    }
-    const [count, snap] = await Promise.all([
-      query.count().get(),
-      query.offset(page.offset).limit(page.limit).get(),
-    ]);
-    return {
-      total: count.data().count,
-      list: snap.docs.map((d) => decodeSecret(d.data(), this.sealer)),
-    };
-  }
-
-  async deleteSecret(realm: string, key: string): Promise<boolean> {
-    return this.db.runTransaction(async (tx) => {
-      const snap = await tx.get(this.secretRef(realm, key));
-      tx.delete(this.tokenRef(realm, key));
-      if (!snap.exists) return false;
-      tx.delete(this.secretRef(realm, key));
-      return true;
+  listSecrets(page: PageRequest & { realm?: string }): Promise<Page<SecretRecord>> {
+    return this.run('listSecrets', async () => {
+      let query = this.db.collection(COLLECTIONS.secrets).orderBy('__name__');
+      if (page.realm !== undefined) {
+        query = this.db.collection(COLLECTIONS.secrets).where('realm', '==', page.realm).orderBy('__name__');
+      }
+      const [count, snap] = await Promise.all([
+        query.count().get(),
+        query.offset(page.offset).limit(page.limit).get(),
+      ]);
+      return {
+        total: count.data().count,
+        list: snap.docs.map((d) => decodeSecret(d.data(), this.sealer)),
+      };
     });
   }
 
-  async getTokenState(realm: string, key: string): Promise<TokenState | null> {
-    const snap = await this.tokenRef(realm, key).get();
-    return snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null;
-  }
-
-  async mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R> {
-    const ref = this.tokenRef(realm, key);
-    return this.db.runTransaction(async (tx) => {
-      const snap = await tx.get(ref);
-      const { next, result } = mutator(
-        snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
-      );
-      if (next === null) tx.delete(ref);
-      else if (next !== undefined) tx.set(ref, encodeTokenState(next, this.sealer));
-      return result;
+  deleteSecret(realm: string, key: string): Promise<boolean> {
+    return this.run('deleteSecret', async () => {
+      return this.db.runTransaction(async (tx) => {
+        const snap = await tx.get(this.secretRef(realm, key));
+        tx.delete(this.tokenRef(realm, key));
+        if (!snap.exists) return false;
+        tx.delete(this.secretRef(realm, key));
+        return true;
+      });
     });
   }
 
-  async listTokenStates(): Promise<TokenState[]> {
-    const snap = await this.db.collection(COLLECTIONS.tokens).orderBy('__name__').get();
-    return snap.docs.map((d) => decodeTokenState(d.data(), this.sealer));
+  getTokenState(realm: string, key: string): Promise<TokenState | null> {
+    return this.run('getTokenState', async () => {
+      const snap = await this.tokenRef(realm, key).get();
+      return snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null;
+    });
   }
 
-  async putClient(client: ClientRecord): Promise<void> {
-    await this.clientRef(client.id).set(encodeClient(client));
+  mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R> {
+    return this.run('mutateTokenState', async () => {
+      const ref = this.tokenRef(realm, key);
+      return this.db.runTransaction(async (tx) => {
+        const snap = await tx.get(ref);
+        const { next, result } = mutator(
+          snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
+        );
+        if (next === null) tx.delete(ref);
+        else if (next !== undefined) tx.set(ref, encodeTokenState(next, this.sealer));
+        return result;
+      });
+    });
   }
 
-  async getClient(id: string): Promise<ClientRecord | null> {
-    const snap = await this.clientRef(id).get();
-    return snap.exists ? decodeClient(snap.data() as Doc) : null;
+  listTokenStates(): Promise<TokenSummary[]> {
+    return this.run('listTokenStates', async () => {
+      const snap = await this.db.collection(COLLECTIONS.tokens).orderBy('__name__').get();
+      return snap.docs.map((d) => decodeTokenSummary(d.data()));
+    });
   }
 
-  async findClientByKeyHash(keyHash: string): Promise<ClientRecord | null> {
-    const snap = await this.db.collection(COLLECTIONS.clients).where('keyHash', '==', keyHash).limit(1).get();
-    const doc = snap.docs[0];
-    return doc === undefined ? null : decodeClient(doc.data());
+  putClient(client: ClientRecord): Promise<void> {
+    return this.run('putClient', async () => {
+      await this.clientRef(client.id).set(encodeClient(client));
+    });
   }
 
-  async listClients(): Promise<ClientRecord[]> {
-    const snap = await this.db.collection(COLLECTIONS.clients).orderBy('createdAt').get();
-    return snap.docs.map((d) => decodeClient(d.data()));
+  getClient(id: string): Promise<ClientRecord | null> {
+    return this.run('getClient', async () => {
+      const snap = await this.clientRef(id).get();
+      return snap.exists ? decodeClient(snap.data() as Doc) : null;
+    });
   }
 
-  async deleteClient(id: string): Promise<boolean> {
-    return this.db.runTransaction(async (tx) => {
-      const snap = await tx.get(this.clientRef(id));
-      if (!snap.exists) return false;
-      tx.delete(this.clientRef(id));
-      return true;
+  findClientByKeyHash(keyHash: string): Promise<ClientRecord | null> {
+    return this.run('findClientByKeyHash', async () => {
+      const snap = await this.db
+        .collection(COLLECTIONS.clients)
+        .where('keyHash', '==', keyHash)
+        .limit(1)
+        .get();
+      const doc = snap.docs[0];
+      return doc === undefined ? null : decodeClient(doc.data());
+    });
+  }
+
+  listClients(): Promise<ClientRecord[]> {
+    return this.run('listClients', async () => {
+      const snap = await this.db.collection(COLLECTIONS.clients).orderBy('createdAt').get();
+      return snap.docs.map((d) => decodeClient(d.data()));
+    });
+  }
+
+  deleteClient(id: string): Promise<boolean> {
+    return this.run('deleteClient', async () => {
+      return this.db.runTransaction(async (tx) => {
+        const snap = await tx.get(this.clientRef(id));
+        if (!snap.exists) return false;
+        tx.delete(this.clientRef(id));
+        return true;
+      });
     });
   }
 

@@ -9,6 +9,7 @@ import {
   decodeRealm,
   decodeSecret,
   decodeTokenState,
+  decodeTokenSummary,
   encodeClient,
   encodeRealm,
   encodeSecret,
@@ -24,7 +25,15 @@ import {
   type Store,
   type TokenMutator,
 } from '../store';
-import type { ClientRecord, Page, PageRequest, RealmRecord, SecretRecord, TokenState } from '../types';
+import type {
+  ClientRecord,
+  Page,
+  PageRequest,
+  RealmRecord,
+  SecretRecord,
+  TokenState,
+  TokenSummary,
+} from '../types';
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
@@ -66,16 +75,14 @@ export class MemoryStore implements Store {
 
   async putSecret(
     secret: SecretRecord,
-    resetToken: (current: TokenState | null) => TokenState | null,
+    resetToken: (current: TokenSummary | null) => TokenState | null,
   ): Promise<PutSecretOutcome> {
     if (!this.realms.has(secret.realm)) return 'no_realm';
     const id = secretDocId(secret.realm, secret.key);
     const encoded = encodeSecret(secret, this.sealer);
     const existed = this.secrets.has(id);
     const current = this.tokens.get(id);
-    const next = resetToken(
-      current === undefined ? null : decodeTokenState(structuredClone(current), this.sealer),
-    );
+    const next = resetToken(current === undefined ? null : decodeTokenSummary(structuredClone(current)));
     const nextDoc = next === null ? null : encodeTokenState(next, this.sealer);
     this.secrets.set(id, encoded);
     if (nextDoc === null) this.tokens.delete(id);
@@ -116,9 +123,9 @@ export class MemoryStore implements Store {
     return result;
   }
 
-  async listTokenStates(): Promise<TokenState[]> {
+  async listTokenStates(): Promise<TokenSummary[]> {
     return [...this.tokens.values()]
-      .map((d) => decodeTokenState(structuredClone(d), this.sealer))
+      .map((d) => decodeTokenSummary(structuredClone(d)))
       .sort((a, b) => compare(secretDocId(a.realm, a.key), secretDocId(b.realm, b.key)));
   }
 

@@ -458,6 +458,40 @@ describe('providers/upstream fetchToken against the fake provider', function () 
       expect(f.message).to.not.include('ww-corpsecret-1');
     });
 
+    it('redacts derived credentials too: an echoed HTTP Basic blob, and URL-encoded values', async () => {
+      const values = { key_1: 'client id/1', key_2: 'p@ss+word=1' };
+      const blob = Buffer.from(`${values.key_1}:${values.key_2}`).toString('base64');
+      const echo = http.createServer((req, res) => {
+        res.setHeader('Content-Type', 'application/json');
+        res.end(
+          JSON.stringify({
+            errcode: 40001,
+            errmsg: `bad ${req.headers.authorization ?? ''} at ${req.url ?? ''}`,
+          }),
+        );
+      });
+      await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+      const port = (echo.address() as AddressInfo).port;
+      const config = parseRealmConfig({
+        url: `http://127.0.0.1:${port}/token`,
+        method: 'GET',
+        arguments: [
+          { name: 'Authorization', place: 'header', value: 'Basic ${basic:key_1:key_2}' },
+          { name: 'secret', place: 'url', value: '$key_2' },
+        ],
+        token_path: 'access_token',
+        expires_in_path: 'expires_in',
+        error_path: 'errcode',
+        error_message_path: 'errmsg',
+      });
+      const f = await failureOf(fetchToken(config, values, PRIVATE));
+      echo.close();
+      expect(f.providerMessage).to.equal('bad Basic **** at /token?secret=****');
+      for (const secret of [blob, values.key_2, encodeURIComponent(values.key_2)]) {
+        expect(JSON.stringify(f.toBody())).to.not.include(secret);
+      }
+    });
+
     it('refuses a private upstream unless allowPrivate', async () => {
       try {
         await fetchToken(configFor('wecom'), creds(), { allowPrivate: false });

@@ -1,0 +1,126 @@
+/**
+ * A Store that counts the Firestore document reads and writes its calls cost, as Firestore bills
+ * them: a document get is 1 read; a query is 1 read per document returned (at least 1); a
+ * transaction costs 1 read per document read on every attempt (Firestore re-runs contended
+ * transactions, and so the mutator, which is where they are counted) and 1 write per document
+ * written when it commits.
+ */
+import type { Store, TokenMutator } from '../functions/store/store';
+import type { TokenState } from '../functions/store/types';
+
+export interface Counts {
+  reads: number;
+  writes: number;
+  transactions: number;
+  /** Calls per Store method. */
+  calls: Record<string, number>;
+}
+
+export function emptyCounts(): Counts {
+  return { reads: 0, writes: 0, transactions: 0, calls: {} };
+}
+
+export class CountingStore implements Store {
+  counts: Counts = emptyCounts();
+
+  constructor(private readonly inner: Store) {}
+
+  get kind(): Store['kind'] {
+    return this.inner.kind;
+  }
+
+  /** The counts so far, and a fresh start. */
+  take(): Counts {
+    const c = this.counts;
+    this.counts = emptyCounts();
+    return c;
+  }
+
+  private count(method: string, reads: number, writes = 0): void {
+    this.counts.calls[method] = (this.counts.calls[method] ?? 0) + 1;
+    this.counts.reads += reads;
+    this.counts.writes += writes;
+  }
+
+  async getRealm(...a: Parameters<Store['getRealm']>) {
+    this.count('getRealm', 1);
+    return this.inner.getRealm(...a);
+  }
+  async putRealm(...a: Parameters<Store['putRealm']>) {
+    this.count('putRealm', 0, 1);
+    return this.inner.putRealm(...a);
+  }
+  async listRealms(...a: Parameters<Store['listRealms']>) {
+    const page = await this.inner.listRealms(...a);
+    this.count('listRealms', Math.max(1, page.total));
+    return page;
+  }
+  async deleteRealm(...a: Parameters<Store['deleteRealm']>) {
+    this.count('deleteRealm', 2, 1);
+    return this.inner.deleteRealm(...a);
+  }
+  async getSecret(...a: Parameters<Store['getSecret']>) {
+    this.count('getSecret', 1);
+    return this.inner.getSecret(...a);
+  }
+  async putSecret(...a: Parameters<Store['putSecret']>) {
+    this.count('putSecret', 3, 2);
+    return this.inner.putSecret(...a);
+  }
+  async listSecrets(...a: Parameters<Store['listSecrets']>) {
+    const page = await this.inner.listSecrets(...a);
+    this.count('listSecrets', Math.max(1, page.list.length) + 1);
+    return page;
+  }
+  async deleteSecret(...a: Parameters<Store['deleteSecret']>) {
+    this.count('deleteSecret', 1, 2);
+    return this.inner.deleteSecret(...a);
+  }
+  async getTokenState(...a: Parameters<Store['getTokenState']>) {
+    this.count('getTokenState', 1);
+    return this.inner.getTokenState(...a);
+  }
+  async mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R> {
+    this.counts.calls.mutateTokenState = (this.counts.calls.mutateTokenState ?? 0) + 1;
+    this.counts.transactions++;
+    let wrote = false;
+    const result = await this.inner.mutateTokenState(realm, key, (current: TokenState | null) => {
+      // Every attempt reads the document once.
+      this.counts.reads++;
+      const m = mutator(current);
+      wrote = m.next !== undefined;
+      return m;
+    });
+    if (wrote) this.counts.writes++;
+    return result;
+  }
+  async listTokenStates() {
+    const all = await this.inner.listTokenStates();
+    this.count('listTokenStates', Math.max(1, all.length));
+    return all;
+  }
+  async putClient(...a: Parameters<Store['putClient']>) {
+    this.count('putClient', 0, 1);
+    return this.inner.putClient(...a);
+  }
+  async getClient(...a: Parameters<Store['getClient']>) {
+    this.count('getClient', 1);
+    return this.inner.getClient(...a);
+  }
+  async findClientByKeyHash(...a: Parameters<Store['findClientByKeyHash']>) {
+    this.count('findClientByKeyHash', 1);
+    return this.inner.findClientByKeyHash(...a);
+  }
+  async listClients() {
+    const all = await this.inner.listClients();
+    this.count('listClients', Math.max(1, all.length));
+    return all;
+  }
+  async deleteClient(...a: Parameters<Store['deleteClient']>) {
+    this.count('deleteClient', 1, 1);
+    return this.inner.deleteClient(...a);
+  }
+  async close() {
+    return this.inner.close();
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * `npm run bench`: the benchmarks of SPEC §9 in one run. Starts what it needs (the Firestore
+ * emulator, a fake provider with 50 ms latency, function processes), runs five scenarios, stops
+ * everything, prints a table (every figure beside a baseline measured in the same run) and writes
+ * bench/results/latest.json (and latest.md, the table for the README).
+ *
+ *   node lib/bench/index.js [--duration 10] [--warmup 3] [--only hit,stampede,expiry,day,cost]
+ *                           [--source DIR]
+ *
+ * --source serves tokenServer and tokenServerCache in the process scenarios (hit, stampede) from
+ * another build (a folder with a package.json whose main is the functions' index.js), to measure a
+ * patch beside the same baselines; the in-process scenarios always use this checkout.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setLogSink } from '../functions/log';
+import { findEmulatorJar } from '../test/helpers/emulator';
+import { repoRoot, stopAllChildren } from '../test/helpers/processes';
+import { markdownTable, textTable, type Row } from './report';
+import { startStack, type Stack } from './stack';
+import { costPerRequest, costRows, type CostResult } from './scenarios/cost';
+import { hitRows, hitThroughput, type HitResult } from './scenarios/hit-throughput';
+import { massExpiry, massExpiryRows, type MassExpiryResult } from './scenarios/mass-expiry';
+import { stampede, stampedeRows, type StampedeResult } from './scenarios/stampede';
+import { steadyDay, steadyDayRows, type SteadyDayResult } from './scenarios/steady-day';
+
+const SCENARIOS = ['hit', 'stampede', 'expiry', 'day', 'cost'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+/** Seed of the simulations' random sources: the same seed gives the same simulated results. */
+const SEED = 20_261_124;
+const PROVIDER_LATENCY_MS = 50;
+
+interface Options {
+  source: string | undefined;
+  durationS: number;
+  warmupS: number;
+  only: Set<Scenario>;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '3' },
+      only: { type: 'string', default: SCENARIOS.join(',') },
+      source: { type: 'string' },
+    },
+    strict: true,
+  });
+  const seconds = (v: string, name: string, min: number) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number of seconds ≥ ${min}`);
+    return n;
+  };
+  const only = new Set<Scenario>();
+  for (const name of values.only.split(',').map((s) => s.trim())) {
+    if (!(SCENARIOS as readonly string[]).includes(name)) {
+      throw new Error(`--only: unknown scenario ${name} (use ${SCENARIOS.join(', ')})`);
+    }
+    only.add(name as Scenario);
+  }
+  return {
+    source: values.source === undefined ? undefined : resolve(values.source),
+    durationS: seconds(values.duration, 'duration', 1),
+    warmupS: seconds(values.warmup, 'warmup', 0),
+    only,
+  };
+}
+
+function versionOf(pkg: string): string {
+  try {
+    const manifest = JSON.parse(
+      readFileSync(join(repoRoot(), 'node_modules', pkg, 'package.json'), 'utf8'),
+    ) as {
+      version?: string;
+    };
+    return manifest.version ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+function machine(stack: Stack | undefined): Record<string, unknown> {
+  const cpu = cpus();
+  let emulator = 'not started';
+  if (stack !== undefined) {
+    if (!stack.emulator.owned) emulator = `external at ${stack.emulator.host} (FIRESTORE_EMULATOR_HOST)`;
+    else {
+      try {
+        emulator = findEmulatorJar();
+      } catch {
+        emulator = 'started here';
+      }
+    }
+  }
+  return {
+    cpuModel: cpu[0]?.model ?? '?',
+    cores: cpu.length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    os: `${platform()} ${release()}`,
+    node: process.version,
+    firestoreEmulator: emulator,
+    packages: {
+      '@google-cloud/functions-framework': versionOf('@google-cloud/functions-framework'),
+      'firebase-functions': versionOf('firebase-functions'),
+      'firebase-admin': versionOf('firebase-admin'),
+      autocannon: versionOf('autocannon'),
+    },
+    note:
+      `The load generator (autocannon, its own process), the function process under test, the Firestore ` +
+      `emulator (a JVM) and this process share these ${cpu.length} cores, with whatever else runs on the machine ` +
+      `(see loadAverage1m per run).`,
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const started = Date.now();
+  const resultsDir = join(repoRoot(), 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  // In-process engines (simulations, cost counting) log like the deployed ones; not wanted here.
+  setLogSink(() => undefined);
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+
+  const needsStack = ['hit', 'stampede', 'cost'].some((s) => options.only.has(s as Scenario));
+  // The emulator starts while the simulations (which need nothing) run.
+  const stackPromise = needsStack ? startStack(PROVIDER_LATENCY_MS) : undefined;
+  stackPromise?.catch(() => undefined);
+  let stack: Stack | undefined;
+  const results: {
+    hitThroughput?: HitResult;
+    stampede?: StampedeResult;
+    massExpiry?: MassExpiryResult;
+    steadyDay?: SteadyDayResult;
+    cost?: CostResult;
+  } = {};
+  const rows: Row[] = [];
+  try {
+    if (options.only.has('expiry')) {
+      say('3/5 mass expiry (simulated, injected clock)...');
+      results.massExpiry = await massExpiry(SEED);
+    }
+    if (options.only.has('day')) {
+      say('4/5 a simulated day at steady load (injected clock)...');
+      results.steadyDay = await steadyDay(SEED);
+    }
+    stack = await stackPromise;
+    if (stack !== undefined) {
+      if (options.only.has('hit')) {
+        say(
+          `1/5 hit throughput: 4 functions, autocannon -c 50, ${options.warmupS} s warmup + 2 × ${options.durationS} s each...`,
+        );
+        results.hitThroughput = await hitThroughput(stack, {
+          ...(options.source === undefined ? {} : { source: options.source }),
+          connections: 50,
+          durationS: options.durationS,
+          warmupS: options.warmupS,
+          resultsDir,
+        });
+      }
+      if (options.only.has('stampede')) {
+        say('2/5 stampede: 4 function processes, 500 concurrent requests, 5 rounds...');
+        results.stampede = await stampede(stack, {
+          ...(options.source === undefined ? {} : { source: options.source }),
+          processes: ['tokenServer', 'tokenServer', 'tokenServerCache', 'tokenServerCache'],
+          requests: 500,
+          rounds: 5,
+          resultsDir,
+        });
+      }
+      if (options.only.has('cost')) {
+        say('5/5 Firestore reads and writes per request...');
+        results.cost = await costPerRequest(stack);
+      }
+    }
+  } finally {
+    if (stack === undefined && stackPromise !== undefined) stack = await stackPromise.catch(() => undefined);
+    await stack?.stop();
+    await stopAllChildren();
+  }
+
+  if (results.hitThroughput) rows.push(...hitRows(results.hitThroughput));
+  if (results.stampede) rows.push(...stampedeRows(results.stampede));
+  if (results.massExpiry) rows.push(...massExpiryRows(results.massExpiry));
+  if (results.steadyDay) rows.push(...steadyDayRows(results.steadyDay));
+  if (results.cost) rows.push(...costRows(results.cost));
+
+  const totalSeconds = Math.round((Date.now() - started) / 100) / 10;
+  const date = new Date().toISOString();
+  const info = machine(stack);
+  const output = {
+    date,
+    totalSeconds,
+    machine: info,
+    settings: {
+      providerLatencyMs: PROVIDER_LATENCY_MS,
+      simulationSeed: SEED,
+      durationS: options.durationS,
+      warmupS: options.warmupS,
+      scenarios: [...options.only],
+      functionsSource: options.source ?? 'this checkout',
+    },
+    table: rows,
+    scenarios: results,
+  };
+  // Only a full run of this checkout, with runs of the issue's length, replaces latest.json.
+  const complete =
+    options.only.size === SCENARIOS.length && options.source === undefined && options.durationS >= 10;
+  const name = complete
+    ? 'latest'
+    : `partial-${[...options.only].join('-')}${options.source === undefined ? '' : '-other-source'}${options.durationS >= 10 ? '' : '-short'}`;
+  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify(output, null, 2)}\n`);
+  writeFileSync(
+    join(resultsDir, `${name}.md`),
+    `${markdownTable(rows)}\n\n${date}, ${String(info.cpuModel)}, ${String(info.cores)} cores, Node ${process.version}; ` +
+      `total ${totalSeconds} s.\n`,
+  );
+  say('');
+  say(textTable(rows));
+  say('');
+  say(
+    `${String(info.cores)} cores (${String(info.cpuModel)}), shared by the load generator, the function and the emulator.`,
+  );
+  say(
+    `Total ${totalSeconds} s. Results: bench/results/${name}.json (CPU profiles: bench/results/hit-*.cpuprofile).`,
+  );
+  if (rows.some((r) => r.verdict === 'missed')) {
+    say('Some targets were missed: see docs/bench.md for why.');
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,152 @@
+/**
+ * The HTTP API's response bodies as zod schemas: the source of the response schemas in the OpenAPI
+ * document (http/openapi.ts), and what the OpenAPI test checks real responses against, so that a
+ * response that changes without its schema fails a test. Strict objects: an undocumented field fails.
+ */
+import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from '../errors';
+import { KEY_NAMES } from '../providers/template';
+
+const timestamp = z.iso.datetime();
+const count = z.number().int().min(0);
+const jsonObject = z.record(z.string(), z.unknown());
+
+/** `{"data": ..., "success": "ok"}`, the original design's envelope (types.ts ok()). */
+function okEnvelope<T extends z.ZodType>(data: T) {
+  return z.strictObject({ data, success: z.literal('ok') });
+}
+
+/** A page of a list in the envelope: `{"data": {"list": [...], "total": N}, "success": "ok"}`. */
+function listEnvelope<T extends z.ZodType>(item: T) {
+  return okEnvelope(z.strictObject({ list: z.array(item), total: count }));
+}
+
+export const errorResponseSchema = z.strictObject({
+  error: z.strictObject({
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    details: jsonObject.optional(),
+  }),
+});
+
+export const healthResponseSchema = z.strictObject({
+  ok: z.literal(true),
+  store: z.enum(['firestore', 'memory']),
+});
+
+export const tokenResponseSchema = z.strictObject({
+  token: z.string().min(1),
+  expires_in: count.describe('Milliseconds for which the app may use the token'),
+  expires_at: timestamp.describe('The same moment as an ISO-8601 time'),
+  source: z.enum(['memory', 'database', 'upstream']),
+});
+
+export const realmViewSchema = z.strictObject({
+  id: z.string(),
+  comment: z.string(),
+  config: jsonObject.describe('The realm config as it was posted (defaults are applied when it is used)'),
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+
+const maskedValue = z.string().endsWith('****').describe('Masked: at most the first 4 characters, then ****');
+
+const secretViewShape = {
+  realm: z.string(),
+  key: z.string(),
+  ...(Object.fromEntries(KEY_NAMES.map((name) => [name, maskedValue.optional()])) as Record<
+    (typeof KEY_NAMES)[number],
+    z.ZodOptional<typeof maskedValue>
+  >),
+  created_at: timestamp,
+  updated_at: timestamp,
+};
+
+export const secretViewSchema = z.strictObject(secretViewShape);
+
+export const secretSavedSchema = z.strictObject({
+  ...secretViewShape,
+  warnings: z.array(z.string()).describe('What token requests with this secret would lack'),
+});
+
+const scopeSchema = z.strictObject({ realm: z.string(), key: z.string() });
+
+const clientViewShape = {
+  id: z.string(),
+  name: z.string(),
+  scopes: z.array(scopeSchema),
+  created_at: timestamp,
+};
+
+export const clientViewSchema = z.strictObject(clientViewShape);
+
+export const clientCreatedSchema = z.strictObject({
+  ...clientViewShape,
+  client_key: z.string().min(1).describe('Shown only in this response; stored only as a hash'),
+});
+
+export const presetSchema = z.strictObject({
+  name: z.string(),
+  comment: z.string(),
+  keys: z.record(z.string(), z.string()).describe('key_N → what the secret value is'),
+  config: jsonObject,
+});
+
+export const statusEntrySchema = z.strictObject({
+  realm: z.string(),
+  key: z.string(),
+  has_token: z.boolean(),
+  generation: count,
+  expires_at: timestamp.nullable(),
+  refresh_at: timestamp.nullable(),
+  last_refresh_at: timestamp.nullable(),
+  last_error: z
+    .strictObject({
+      at: timestamp,
+      code: z.string(),
+      message: z.string(),
+      http_status: z.number().int().optional(),
+      provider_code: z.string().optional(),
+      provider_message: z.string().optional(),
+      permanent: z.boolean(),
+    })
+    .nullable(),
+  blocked_until: timestamp.nullable(),
+  refreshing: z.boolean(),
+  calls_today: count,
+});
+
+export const refreshSummarySchema = z.strictObject({ refreshed: count, failed: count, skipped: count });
+
+export const deletedSchema = okEnvelope(z.strictObject({ deleted: z.literal(true) }));
+
+/** Checked loosely here; its structure is what the OpenAPI test checks. */
+export const openApiDocumentSchema = z.looseObject({
+  openapi: z.string(),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: jsonObject,
+});
+
+/** The response components of the document, by name. */
+export const RESPONSE_COMPONENTS = {
+  Error: errorResponseSchema,
+  Health: healthResponseSchema,
+  Token: tokenResponseSchema,
+  Realm: realmViewSchema,
+  RealmResponse: okEnvelope(realmViewSchema),
+  RealmList: listEnvelope(realmViewSchema),
+  Secret: secretViewSchema,
+  SecretResponse: okEnvelope(secretViewSchema),
+  SecretSaved: okEnvelope(secretSavedSchema),
+  SecretList: listEnvelope(secretViewSchema),
+  Client: clientViewSchema,
+  ClientCreated: okEnvelope(clientCreatedSchema),
+  ClientList: listEnvelope(clientViewSchema),
+  Preset: presetSchema,
+  PresetList: listEnvelope(presetSchema),
+  StatusEntry: statusEntrySchema,
+  StatusList: listEnvelope(statusEntrySchema),
+  RefreshSummary: okEnvelope(refreshSummarySchema),
+  Deleted: deletedSchema,
+  OpenApiDocument: openApiDocumentSchema,
+} as const;

@@ -1,0 +1,507 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API (GET /api/openapi.json), generated so that it cannot
+ * drift from the code:
+ * - operations come from the route tables themselves (method, path, auth → security), and building
+ *   the document fails when a route has no entry in OPERATIONS or an entry has no route;
+ * - request schemas are z.toJSONSchema of the zod schemas the routes parse with (exported by the
+ *   route files), response schemas are those of api-schemas.ts, which the OpenAPI test checks real
+ *   responses against.
+ */
+import { z } from 'zod';
+import { realmSchema } from '../providers/realm-config';
+import { RESPONSE_COMPONENTS } from './api-schemas';
+import * as clients from './routes/clients';
+import * as operations from './routes/operations';
+import * as realms from './routes/realms';
+import * as secrets from './routes/secrets';
+import { tokenRequestSchema } from './routes/token';
+import type { Auth, Route } from './types';
+
+export const OPENAPI_VERSION = '3.1.1';
+/** The API's version: package.json's (the OpenAPI test keeps them equal). */
+export const API_VERSION = '0.1.0';
+
+export type FunctionName = 'tokenServer' | 'tokenServerCache';
+export type RouteTables = Readonly<Record<FunctionName, readonly Route[]>>;
+export type JsonSchema = z.core.JSONSchema.BaseSchema;
+
+// ---------------------------------------------------------------------------------------------------
+// JSON Schema generation
+
+/** A field name no schema defines: an object that reports it as an issue rejects unknown fields. */
+const PROBE_FIELD = 'openapi_unknown_field_probe';
+
+/**
+ * Says what an object schema really does where z.toJSONSchema cannot see it: objects that reject
+ * unknown fields with a refinement (admin/schema.ts exactObject) get `additionalProperties: false`,
+ * and `required` lists the fields whose absence is an issue (a preprocessed field is otherwise
+ * listed as optional). Both are found by parsing a probe with the schema itself, so they are true.
+ */
+function describeObject(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: JsonSchema }): void {
+  const schema = ctx.zodSchema;
+  if (!(schema instanceof z.ZodObject)) return;
+  const result = schema.safeParse({ [PROBE_FIELD]: true });
+  const issues = result.success ? [] : result.error.issues;
+  const rejectsUnknown = issues.some(
+    (i) => i.path[0] === PROBE_FIELD || (i.code === 'unrecognized_keys' && i.keys.includes(PROBE_FIELD)),
+  );
+  if (rejectsUnknown) ctx.jsonSchema.additionalProperties = false;
+  const required = Object.keys(schema.shape).filter((name) =>
+    issues.some((i) => i.path.length === 1 && i.path[0] === name),
+  );
+  if (required.length > 0) ctx.jsonSchema.required = required;
+  else delete ctx.jsonSchema.required;
+}
+
+/** How every schema of the document is made from zod: request shapes (io: input), JSON Schema 2020-12. */
+export const JSON_SCHEMA_OPTIONS = {
+  target: 'draft-2020-12',
+  io: 'input',
+  override: describeObject,
+} satisfies z.core.ToJSONSchemaParams;
+
+/** A plain copy without `$schema`/`$id`: OpenAPI 3.1 schemas are 2020-12 by default. */
+function plain(schema: JsonSchema): JsonSchema {
+  const { $schema: _dialect, $id: _id, ...rest } = JSON.parse(JSON.stringify(schema)) as JsonSchema;
+  return rest;
+}
+
+/** z.toJSONSchema with the document's options, as it appears in the document. */
+export function jsonSchemaOf(schema: z.ZodType): JsonSchema {
+  return plain(z.toJSONSchema(schema, JSON_SCHEMA_OPTIONS));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Components
+
+/** The request bodies, each the very schema its route parses with. */
+export const REQUEST_COMPONENTS = {
+  TokenRequest: tokenRequestSchema,
+  RealmInput: realmSchema,
+  SecretInput: secrets.secretBodySchema,
+  ClientInput: clients.clientBodySchema,
+  RefreshRequest: operations.refreshSchema,
+} as const;
+
+export const COMPONENTS = { ...REQUEST_COMPONENTS, ...RESPONSE_COMPONENTS } as const;
+export type ComponentName = keyof typeof COMPONENTS;
+
+const componentRef = (name: ComponentName) => ({ $ref: `#/components/schemas/${name}` });
+
+function componentSchemas(): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(COMPONENTS)) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, {
+    ...JSON_SCHEMA_OPTIONS,
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  return Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, plain(schema)]));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Operations
+
+type Tag = 'token' | 'realms' | 'secrets' | 'clients' | 'operations' | 'meta';
+
+const TAGS: ReadonlyArray<{ name: Tag; description: string }> = [
+  { name: 'token', description: 'Tokens for apps (client key or admin key)' },
+  { name: 'realms', description: 'Upstream provider definitions (admin)' },
+  { name: 'secrets', description: 'Credentials at a provider, stored encrypted, answered masked (admin)' },
+  { name: 'clients', description: 'App credentials scoped to realm/key pairs (admin)' },
+  { name: 'operations', description: 'Status and refresh (admin)' },
+  { name: 'meta', description: 'Health and this document (no authentication)' },
+];
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 502 | 503 | 504;
+
+export interface OperationDoc {
+  operationId: string;
+  tag: Tag;
+  summary: string;
+  description?: string;
+  /** Object schema whose fields are the path parameters (`:id` in the route pattern). */
+  path?: z.ZodType;
+  /** Object schema whose fields are the query parameters. */
+  query?: z.ZodType;
+  body?: { component: ComponentName; required: boolean };
+  success: { status: number; description: string; component: ComponentName };
+  /** Errors beyond those every such route can answer (input → 400, auth → 401/403/503, body → 413/415). */
+  errors?: readonly ErrorStatus[];
+}
+
+/** Every route of both functions, by `METHOD /pattern`. */
+export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
+  'GET /healthz': {
+    operationId: 'health',
+    tag: 'meta',
+    summary: 'Liveness',
+    description: 'Does not touch the store.',
+    success: { status: 200, description: 'Alive', component: 'Health' },
+  },
+  'GET /api/openapi.json': {
+    operationId: 'getOpenApi',
+    tag: 'meta',
+    summary: 'This OpenAPI 3.1 document',
+    success: { status: 200, description: 'The document', component: 'OpenApiDocument' },
+  },
+  'GET /api/token': {
+    operationId: 'getToken',
+    tag: 'token',
+    summary: 'Get a token (query string)',
+    description:
+      'The current token of a secret, fetched from the provider at most once per due time across all ' +
+      'instances. `flush=true` asks for a token fetched now (concurrent flushes cause one upstream call; ' +
+      'within `flush_min_interval_ms` of the last fetch, that token is returned). `invalid_token` reports a ' +
+      'token the provider rejected: it is refreshed only if it is still current. On tokenServerCache, a hit ' +
+      'is answered from instance memory (`source: memory`).',
+    query: tokenRequestSchema,
+    success: { status: 200, description: 'The token', component: 'Token' },
+    errors: [404, 429, 502, 503, 504],
+  },
+  'POST /api/token': {
+    operationId: 'postToken',
+    tag: 'token',
+    summary: 'Get a token (JSON body)',
+    description: 'As `GET /api/token`, with the fields in a JSON body.',
+    body: { component: 'TokenRequest', required: true },
+    success: { status: 200, description: 'The token', component: 'Token' },
+    errors: [404, 429, 502, 503, 504],
+  },
+  'GET /api/status': {
+    operationId: 'getStatus',
+    tag: 'operations',
+    summary: 'Status of every secret’s token (never the token itself)',
+    success: { status: 200, description: 'One entry per secret', component: 'StatusList' },
+  },
+  'POST /api/refresh': {
+    operationId: 'refreshDue',
+    tag: 'operations',
+    summary: 'Refresh every due token',
+    description:
+      'For Cloud Scheduler; the scheduled function tokenServerRefresh runs the same code every minute. ' +
+      '`concurrency` (query or body) bounds the refreshes running at once (default 8).',
+    query: operations.refreshSchema,
+    body: { component: 'RefreshRequest', required: false },
+    success: {
+      status: 200,
+      description: 'Counts of refreshed, failed and skipped secrets',
+      component: 'RefreshSummary',
+    },
+  },
+  'GET /api/realm': {
+    operationId: 'listRealms',
+    tag: 'realms',
+    summary: 'List realms',
+    description: '`keyword` matches the id or the comment.',
+    query: realms.listQuerySchema,
+    success: { status: 200, description: 'A page of realms', component: 'RealmList' },
+  },
+  'POST /api/realm': {
+    operationId: 'putRealm',
+    tag: 'realms',
+    summary: 'Create or replace a realm',
+    description:
+      'The read-only fields `created_at` and `updated_at` of a realm as answered are accepted and ignored, ' +
+      'so that a realm can be fetched, edited and posted back.',
+    body: { component: 'RealmInput', required: true },
+    success: { status: 200, description: 'The stored realm', component: 'RealmResponse' },
+  },
+  'GET /api/realm/:id': {
+    operationId: 'getRealm',
+    tag: 'realms',
+    summary: 'Get a realm',
+    path: realms.idParamsSchema,
+    success: { status: 200, description: 'The realm', component: 'RealmResponse' },
+    errors: [404],
+  },
+  'DELETE /api/realm/:id': {
+    operationId: 'deleteRealm',
+    tag: 'realms',
+    summary: 'Delete a realm',
+    description: 'Refused (409) while secrets still use it.',
+    path: realms.idParamsSchema,
+    success: { status: 200, description: 'Deleted', component: 'Deleted' },
+    errors: [404, 409],
+  },
+  'GET /api/preset': {
+    operationId: 'listPresets',
+    tag: 'realms',
+    summary: 'The built-in provider presets',
+    description: 'Each a ready realm `config`, and what each `key_N` of a secret is.',
+    success: { status: 200, description: 'Every preset', component: 'PresetList' },
+  },
+  'POST /api/secret': {
+    operationId: 'putSecret',
+    tag: 'secrets',
+    summary: 'Create or replace a secret',
+    description:
+      'Values are encrypted at rest and answered masked. Replacing a secret discards its cached token and ' +
+      'a remembered permanent provider error.',
+    body: { component: 'SecretInput', required: true },
+    success: { status: 200, description: 'The secret, masked, with warnings', component: 'SecretSaved' },
+    errors: [404],
+  },
+  'GET /api/secret': {
+    operationId: 'listSecrets',
+    tag: 'secrets',
+    summary: 'List secrets (masked)',
+    query: secrets.listQuerySchema,
+    success: { status: 200, description: 'A page of secrets', component: 'SecretList' },
+  },
+  'GET /api/secret/:realm/:key': {
+    operationId: 'getSecret',
+    tag: 'secrets',
+    summary: 'Get a secret (masked)',
+    path: secrets.secretParamsSchema,
+    success: { status: 200, description: 'The secret, masked', component: 'SecretResponse' },
+    errors: [404],
+  },
+  'DELETE /api/secret/:realm/:key': {
+    operationId: 'deleteSecret',
+    tag: 'secrets',
+    summary: 'Delete a secret and its token',
+    path: secrets.secretParamsSchema,
+    success: { status: 200, description: 'Deleted', component: 'Deleted' },
+    errors: [404],
+  },
+  'POST /api/client': {
+    operationId: 'createClient',
+    tag: 'clients',
+    summary: 'Create a client (app credentials)',
+    description: 'The answer carries `client_key`: the only time it is shown.',
+    body: { component: 'ClientInput', required: true },
+    success: { status: 201, description: 'The client and its key', component: 'ClientCreated' },
+    errors: [404],
+  },
+  'GET /api/client': {
+    operationId: 'listClients',
+    tag: 'clients',
+    summary: 'List clients (without keys)',
+    query: clients.listQuerySchema,
+    success: { status: 200, description: 'A page of clients', component: 'ClientList' },
+  },
+  'DELETE /api/client/:id': {
+    operationId: 'revokeClient',
+    tag: 'clients',
+    summary: 'Revoke a client',
+    description: 'Takes effect within the client cache time (at most 60 s) on every instance.',
+    path: clients.idParamsSchema,
+    success: { status: 200, description: 'Revoked', component: 'Deleted' },
+    errors: [404],
+  },
+};
+
+const ERROR_DESCRIPTIONS: Readonly<Record<ErrorStatus, string>> = {
+  400: 'Invalid request: `error.details.field` names the first offending field, `error.details.issues` every issue',
+  401: 'Missing or wrong bearer key',
+  403: 'The client key is valid but not scoped to this realm/key',
+  404: 'Not found',
+  409: 'Conflict with the current state',
+  413: 'The body is larger than 64 KiB',
+  415: 'The body is not JSON',
+  429: 'The secret’s daily upstream-call budget is spent and no valid token is cached (`Retry-After`)',
+  502: 'The provider failed; `error.details` carries its HTTP status and error code/message',
+  503: 'Not ready (a key is not configured, or configuration is invalid) or still refreshing (`Retry-After`)',
+  504: 'The provider timed out',
+};
+
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } },
+};
+
+const SECURITY: Readonly<Record<Auth, Array<Record<string, string[]>>>> = {
+  none: [],
+  admin: [{ adminKey: [] }],
+  token: [{ clientKey: [] }, { adminKey: [] }],
+};
+
+// ---------------------------------------------------------------------------------------------------
+// The document
+
+export interface OpenApiParameter {
+  name: string;
+  in: 'query' | 'path';
+  required: boolean;
+  schema: JsonSchema;
+}
+
+export interface OpenApiResponse {
+  description: string;
+  headers?: Record<string, unknown>;
+  content: { 'application/json': { schema: { $ref: string } } };
+}
+
+export interface OpenApiOperation {
+  operationId: string;
+  tags: Tag[];
+  summary: string;
+  description?: string;
+  security: Array<Record<string, string[]>>;
+  parameters?: OpenApiParameter[];
+  requestBody?: { required: boolean; content: { 'application/json': { schema: { $ref: string } } } };
+  responses: Record<string, OpenApiResponse>;
+  /** Which functions serve this operation. */
+  'x-functions': FunctionName[];
+}
+
+export type HttpMethod = 'get' | 'post' | 'delete';
+
+export interface OpenApiDocument {
+  openapi: string;
+  info: {
+    title: string;
+    version: string;
+    description: string;
+    license: { name: string; identifier: string };
+  };
+  tags: Array<{ name: Tag; description: string }>;
+  paths: Record<string, Partial<Record<HttpMethod, OpenApiOperation>>>;
+  components: {
+    schemas: Record<string, JsonSchema>;
+    securitySchemes: Record<
+      'adminKey' | 'clientKey',
+      { type: 'http'; scheme: 'bearer'; description: string }
+    >;
+  };
+}
+
+const DESCRIPTION = [
+  'A broker for third-party API access tokens, served by two Cloud Functions: **tokenServer** (every ',
+  'operation) and **tokenServerCache** (the token route and health, with an in-instance memory cache); ',
+  '`x-functions` says which serve an operation. Paths are relative to the function URL ',
+  '(`https://REGION-PROJECT.cloudfunctions.net/tokenServer` or its `run.app` URL).\n\n',
+  'Bodies are JSON, at most 64 KiB. Unknown fields and query parameters are refused (400) rather than ',
+  'ignored. Every error is `{"error": {"code", "message", "details"?}}`.',
+].join('');
+
+/** `/api/realm/:id` → `/api/realm/{id}`. */
+export function openApiPath(pattern: string): string {
+  return pattern.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+}
+
+function parametersOf(schema: z.ZodType, where: 'query' | 'path'): OpenApiParameter[] {
+  const json = jsonSchemaOf(schema);
+  const required = new Set(json.required ?? []);
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: where,
+    required: where === 'path' || required.has(name),
+    schema: property as JsonSchema,
+  }));
+}
+
+function errorStatuses(route: Route, doc: OperationDoc): ErrorStatus[] {
+  const statuses = new Set<ErrorStatus>(doc.errors ?? []);
+  if (doc.path !== undefined || doc.query !== undefined || doc.body !== undefined) statuses.add(400);
+  if (doc.body !== undefined) {
+    statuses.add(413);
+    statuses.add(415);
+  }
+  if (route.auth !== 'none') {
+    statuses.add(401);
+    statuses.add(503);
+  }
+  if (route.auth === 'token') statuses.add(403);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+function operationOf(route: Route, doc: OperationDoc, functions: FunctionName[]): OpenApiOperation {
+  const pathNames = [...route.pattern.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]);
+  const parameters = [
+    ...(doc.path === undefined ? [] : parametersOf(doc.path, 'path')),
+    ...(doc.query === undefined ? [] : parametersOf(doc.query, 'query')),
+  ];
+  const documented = parameters.filter((p) => p.in === 'path').map((p) => p.name);
+  if (documented.join() !== pathNames.join()) {
+    throw new Error(
+      `OpenAPI: ${route.method} ${route.pattern} documents path parameters [${documented.join()}]`,
+    );
+  }
+  const json = (name: ComponentName) => ({ 'application/json': { schema: componentRef(name) } });
+  const responses: Record<string, OpenApiResponse> = {
+    [String(doc.success.status)]: {
+      description: doc.success.description,
+      content: json(doc.success.component),
+    },
+  };
+  for (const status of errorStatuses(route, doc)) {
+    responses[String(status)] = {
+      description: ERROR_DESCRIPTIONS[status],
+      ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}),
+      content: json('Error'),
+    };
+  }
+  responses.default = {
+    description: 'Unexpected error (a generic message with a request id)',
+    content: json('Error'),
+  };
+  return {
+    operationId: doc.operationId,
+    tags: [doc.tag],
+    summary: doc.summary,
+    ...(doc.description === undefined ? {} : { description: doc.description }),
+    security: SECURITY[route.auth],
+    ...(parameters.length === 0 ? {} : { parameters }),
+    ...(doc.body === undefined
+      ? {}
+      : { requestBody: { required: doc.body.required, content: json(doc.body.component) } }),
+    responses,
+    'x-functions': functions,
+  };
+}
+
+/**
+ * The document for these route tables. Throws when a route has no entry in OPERATIONS, an entry
+ * has no route, or one route is protected differently in two functions.
+ */
+export function buildOpenApiDocument(tables: RouteTables): OpenApiDocument {
+  const found = new Map<string, { route: Route; functions: FunctionName[] }>();
+  for (const [fn, routes] of Object.entries(tables) as Array<[FunctionName, readonly Route[]]>) {
+    for (const route of routes) {
+      const id = `${route.method} ${route.pattern}`;
+      const seen = found.get(id);
+      if (seen === undefined) found.set(id, { route, functions: [fn] });
+      else if (seen.route.auth !== route.auth) throw new Error(`OpenAPI: ${id} differs in authentication`);
+      else if (!seen.functions.includes(fn)) seen.functions.push(fn);
+    }
+  }
+  const undocumented = [...found.keys()].filter((id) => OPERATIONS[id] === undefined);
+  const stale = Object.keys(OPERATIONS).filter((id) => !found.has(id));
+  if (undocumented.length > 0 || stale.length > 0) {
+    throw new Error(
+      `OpenAPI: routes without a description: [${undocumented.join(', ')}]; descriptions without a route: [${stale.join(', ')}]`,
+    );
+  }
+  const paths: OpenApiDocument['paths'] = {};
+  for (const [id, { route, functions }] of found) {
+    const doc = OPERATIONS[id] as OperationDoc;
+    const item = (paths[openApiPath(route.pattern)] ??= {});
+    item[route.method.toLowerCase() as HttpMethod] = operationOf(route, doc, functions);
+  }
+  return {
+    openapi: OPENAPI_VERSION,
+    info: {
+      title: 'token-server',
+      version: API_VERSION,
+      description: DESCRIPTION,
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    tags: [...TAGS],
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      securitySchemes: {
+        adminKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The admin key (TOKEN_SERVER_ADMIN_KEY): every route, including the token route',
+        },
+        clientKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A client key (POST /api/client), scoped to realm/key pairs: the token route only',
+        },
+      },
+    },
+  };
+}

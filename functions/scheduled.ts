@@ -1,0 +1,87 @@
+/**
+ * The scheduled refresh: Cloud Scheduler invokes tokenServerRefresh every minute, and it refreshes
+ * every due token through TokenEngine.refreshDue, the code path of POST /api/refresh. Traffic
+ * refreshes due tokens too; the schedule makes sure that idle secrets stay fresh, so that the first
+ * request after a quiet hour is a hit and not a wait for the provider.
+ */
+import type { RefreshSummary } from './engine/engine';
+import { AppError } from './errors';
+import { log } from './log';
+import type { Runtime } from './runtime';
+
+/** At most this many refreshes run at once in one scheduled run (as POST /api/refresh's default). */
+export const SCHEDULED_REFRESH_CONCURRENCY = 8;
+
+/** What Cloud Scheduler tells the function (firebase-functions' ScheduledEvent). */
+export interface ScheduledRun {
+  jobName?: string;
+  scheduleTime: string;
+}
+
+function elapsedMs(started: bigint): number {
+  return Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100;
+}
+
+/**
+ * One scheduled run. Provider failures are not errors of the run (the engine logs each one and
+ * /api/status shows it); a run that cannot work at all (no master key) throws, so that the job is
+ * marked failed in Cloud Scheduler.
+ */
+export async function runScheduledRefresh(
+  runtime: Runtime,
+  run: ScheduledRun,
+  concurrency = SCHEDULED_REFRESH_CONCURRENCY,
+): Promise<RefreshSummary> {
+  const started = process.hrtime.bigint();
+  if (runtime.keys.masterKey === undefined) {
+    const message =
+      runtime.keys.problems.masterKey ?? 'No master key is configured: tokens cannot be refreshed';
+    log('ERROR', `scheduled refresh not ready: ${message}`, {
+      event: 'scheduled_refresh',
+      outcome: 'not_ready',
+      job: run.jobName,
+      scheduleTime: run.scheduleTime,
+    });
+    throw new AppError('NOT_READY', message);
+  }
+  const summary = await runtime.engine.refreshDue(concurrency);
+  const busy = summary.refreshed + summary.failed > 0;
+  log(
+    summary.failed > 0 ? 'WARNING' : busy ? 'INFO' : 'DEBUG',
+    `scheduled refresh: ${summary.refreshed} refreshed, ${summary.failed} failed, ${summary.skipped} skipped`,
+    {
+      event: 'scheduled_refresh',
+      outcome: summary.failed > 0 ? 'partial' : 'ok',
+      refreshed: summary.refreshed,
+      failed: summary.failed,
+      skipped: summary.skipped,
+      latencyMs: elapsedMs(started),
+      job: run.jobName,
+      scheduleTime: run.scheduleTime,
+      instance: runtime.instanceId,
+    },
+  );
+  return summary;
+}
+
+/** The onSchedule handler: the instance's runtime (built once), then one run. */
+export function scheduledRefresh(runtime: () => Promise<Runtime>): (run: ScheduledRun) => Promise<void> {
+  return async (run) => {
+    let rt: Runtime;
+    try {
+      rt = await runtime();
+    } catch (err) {
+      // Configuration errors name variables, never values (config.ts).
+      const code = err instanceof AppError ? err.code : 'INTERNAL';
+      log('ERROR', `scheduled refresh not ready: ${err instanceof Error ? err.message : code}`, {
+        event: 'scheduled_refresh',
+        outcome: 'not_ready',
+        code,
+        job: run.jobName,
+        scheduleTime: run.scheduleTime,
+      });
+      throw err;
+    }
+    await runScheduledRefresh(rt, run);
+  };
+}

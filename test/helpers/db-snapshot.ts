@@ -1,0 +1,35 @@
+/**
+ * Every document of the test project in the shared Firestore emulator, as one comparable value: a
+ * test takes a snapshot before something hostile happens and asserts it is unchanged afterwards.
+ */
+import { getApps, initializeApp } from 'firebase-admin/app';
+import { getFirestore, type Firestore } from 'firebase-admin/firestore';
+import { TEST_PROJECT_ID } from './processes';
+
+const APP_NAME = 'db-snapshot';
+
+/** A Firestore client of its own (FIRESTORE_EMULATOR_HOST decides where it points). */
+export function snapshotClient(projectId = TEST_PROJECT_ID): Firestore {
+  const app = getApps().find((a) => a.name === APP_NAME) ?? initializeApp({ projectId }, APP_NAME);
+  return getFirestore(app);
+}
+
+function stable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stable);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) out[key] = stable((value as Record<string, unknown>)[key]);
+    return out;
+  }
+  return value;
+}
+
+/** Document path → its data (keys sorted), over every top-level collection. */
+export async function snapshotDatabase(db: Firestore = snapshotClient()): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const collection of await db.listCollections()) {
+    const snap = await collection.get();
+    for (const doc of snap.docs) out[doc.ref.path] = stable(doc.data());
+  }
+  return stable(out) as Record<string, unknown>;
+}

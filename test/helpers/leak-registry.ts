@@ -1,0 +1,169 @@
+/**
+ * The whole test run's leak check (SPEC §4: no response, error or log line ever contains a credential
+ * value, a client key after its creation, or the admin or master key; tokens appear only in the token
+ * route's response bodies).
+ *
+ * What is captured, for the whole mocha run:
+ * - every log line of every function process started by startFunction, and every in-process log line
+ *   that reaches the default sink (mocha-setup's capturedLogLines);
+ * - every response body read through test/helpers/http.ts, raw-http.ts and fake-express.ts.
+ * What is a secret, registered as it goes by:
+ * - the admin and master keys of every testEnv();
+ * - every key_N value POSTed to /api/secret through those helpers;
+ * - every client_key answered by POST /api/client (allowed in that one response only);
+ * - every token answered by /api/token (allowed in token-route responses only);
+ * - whatever a test registers itself (registerSecret).
+ * Values shorter than MIN_LENGTH, and values that are part of a built-in preset (public literals
+ * such as "client_credential"), are not registered: they would match by coincidence.
+ *
+ * mocha-setup's root afterAll hook calls findLeaks() and fails the run on any finding.
+ */
+import { presetList } from '../../functions/providers/presets';
+
+export type SecretKind = 'admin key' | 'master key' | 'credential' | 'client key' | 'token';
+
+export const MIN_LENGTH = 12;
+
+interface Registered {
+  value: string;
+  kind: SecretKind;
+  /** Where it came from, for the report. */
+  origin: string;
+  /** The response that may carry it (a client key's creation), by index into `responses`. */
+  allowedIn?: number;
+}
+
+interface RecordedResponse {
+  method: string;
+  url: string;
+  status: number;
+  text: string;
+}
+
+interface LogSource {
+  name: string;
+  lines: readonly string[];
+}
+
+const secrets = new Map<string, Registered>();
+const responses: RecordedResponse[] = [];
+const logSources: LogSource[] = [];
+let publicText: string | undefined;
+
+/** Text that is public by definition: the built-in presets (their literals are not credentials). */
+function isPublic(value: string): boolean {
+  publicText ??= JSON.stringify(presetList());
+  return publicText.includes(value);
+}
+
+export function registerSecret(value: string, kind: SecretKind, origin: string, allowedIn?: number): void {
+  if (value.length < MIN_LENGTH || secrets.has(value) || isPublic(value)) return;
+  secrets.set(value, { value, kind, origin, ...(allowedIn === undefined ? {} : { allowedIn }) });
+}
+
+/** A live array of log lines (it may keep growing after this call). */
+export function recordLogSource(name: string, lines: readonly string[]): void {
+  logSources.push({ name, lines });
+}
+
+function pathOf(url: string): string {
+  try {
+    return new URL(url, 'http://x').pathname;
+  } catch {
+    return url;
+  }
+}
+
+function isTokenRoute(url: string): boolean {
+  return /\/api\/token\/?$/.test(pathOf(url));
+}
+
+function parse(text: string | Buffer | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(Buffer.isBuffer(text) ? text.toString('utf8') : text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One request and its answer, as a test helper saw it: records the response body, and registers the
+ * secrets that the exchange shows (credentials sent, client keys and tokens answered).
+ */
+export function recordExchange(exchange: {
+  method: string;
+  url: string;
+  requestBody?: string | Buffer | undefined;
+  status: number;
+  text: string;
+}): void {
+  const method = exchange.method.toUpperCase();
+  const path = pathOf(exchange.url);
+  const index =
+    responses.push({ method, url: exchange.url, status: exchange.status, text: exchange.text }) - 1;
+  const where = `${method} ${path}`;
+  if (method === 'POST' && /\/api\/secret\/?$/.test(path)) {
+    const body = parse(exchange.requestBody);
+    if (body !== null && typeof body === 'object') {
+      for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
+        if (/^key_\d+$/.test(name) && typeof value === 'string') registerSecret(value, 'credential', where);
+      }
+    }
+  }
+  if (exchange.status < 200 || exchange.status > 299) return;
+  const answer = parse(exchange.text) as { data?: { client_key?: unknown }; token?: unknown } | undefined;
+  if (method === 'POST' && /\/api\/client\/?$/.test(path)) {
+    const key = answer?.data?.client_key;
+    if (typeof key === 'string') registerSecret(key, 'client key', where, index);
+  }
+  if (isTokenRoute(exchange.url) && typeof answer?.token === 'string') {
+    registerSecret(answer.token, 'token', where);
+  }
+}
+
+/** Every place a registered secret shows up where it must not; empty when there is none. */
+export function findLeaks(): string[] {
+  const found: string[] = [];
+  const report = (s: Registered, where: string) =>
+    found.push(`the ${s.kind} registered by ${s.origin} (${s.value.slice(0, 4)}…) appears in ${where}`);
+  const logs = logSources.map((source) => ({ name: source.name, text: source.lines.join('\n') }));
+  // One pass over everything per secret; only a hit is looked at response by response.
+  const allResponses = responses.map((r) => r.text).join('\n');
+  for (const s of secrets.values()) {
+    for (const log of logs) {
+      if (!log.text.includes(s.value)) continue;
+      const line = log.text.split('\n').findIndex((l) => l.includes(s.value));
+      report(s, `the log of ${log.name}, line ${line + 1}`);
+    }
+    if (!allResponses.includes(s.value)) continue;
+    responses.forEach((r, i) => {
+      if (i === s.allowedIn) return;
+      if (s.kind === 'token' && isTokenRoute(r.url)) return;
+      if (r.text.includes(s.value))
+        report(s, `the response to ${r.method} ${r.url.slice(0, 120)} (${r.status})`);
+    });
+  }
+  return found;
+}
+
+/** How much the registry holds (the leak test asserts it saw the run). */
+export function registryCounts(): {
+  secrets: Record<SecretKind, number>;
+  responses: number;
+  logLines: number;
+} {
+  const counts: Record<SecretKind, number> = {
+    'admin key': 0,
+    'master key': 0,
+    credential: 0,
+    'client key': 0,
+    token: 0,
+  };
+  for (const s of secrets.values()) counts[s.kind]++;
+  return {
+    secrets: counts,
+    responses: responses.length,
+    logLines: logSources.reduce((n, s) => n + s.lines.length, 0),
+  };
+}
