@@ -8,7 +8,7 @@ import { onRequest } from 'firebase-functions/v2/https';
 import { onSchedule } from 'firebase-functions/v2/scheduler';
 import { createHandler } from './http/app';
 import { cacheRoutes, fullRoutes } from './http/routes';
-import { getRuntime } from './runtime';
+import { getRuntime, readyRuntime } from './runtime';
 import { scheduledRefresh } from './scheduled';
 
 /**
@@ -38,7 +38,7 @@ export const tokenServer = onRequest(
     invoker: 'public',
     secrets: [adminKey, masterKey],
   },
-  createHandler({ name: 'tokenServer', routes: fullRoutes(), runtime }),
+  createHandler({ name: 'tokenServer', routes: fullRoutes(), runtime, readyRuntime: () => readyRuntime() }),
 );
 
 /** The app-facing edge: the token route behind an in-instance memory cache, so a hit reads nothing. */
@@ -52,7 +52,12 @@ export const tokenServerCache = onRequest(
     invoker: 'public',
     secrets: [adminKey, masterKey],
   },
-  createHandler({ name: 'tokenServerCache', routes: cacheRoutes(), runtime }),
+  createHandler({
+    name: 'tokenServerCache',
+    routes: cacheRoutes(),
+    runtime,
+    readyRuntime: () => readyRuntime(),
+  }),
 );
 
 /**

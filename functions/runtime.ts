@@ -67,6 +67,18 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
 }
 
 let shared: { runtime: Promise<Runtime>; at: number } | undefined;
+/** shared's runtime once it has resolved (undefined while it is being created or was dropped). */
+let settled: { runtime: Runtime; at: number } | undefined;
+
+/**
+ * The instance's runtime when it is ready and getRuntime() would return it as it is, without a
+ * promise; undefined otherwise (the caller then awaits getRuntime()).
+ */
+export function readyRuntime(now = Date.now()): Runtime | undefined {
+  if (settled === undefined || shared === undefined) return undefined;
+  if (keysFromSecretManagerFailed(settled.runtime) && now - settled.at > KEY_RETRY_MS) return undefined;
+  return settled.runtime;
+}
 
 /** How soon an instance whose Secret Manager read failed tries again (IAM changes take a while). */
 const KEY_RETRY_MS = 30_000;
@@ -91,14 +103,22 @@ export async function getRuntime(env: NodeJS.ProcessEnv = process.env): Promise<
     const current = shared;
     const runtime = await current.runtime;
     if (!(keysFromSecretManagerFailed(runtime) && now - current.at > KEY_RETRY_MS)) return runtime;
-    if (shared === current) shared = undefined;
+    if (shared === current) {
+      shared = undefined;
+      settled = undefined;
+    }
   }
   if (shared === undefined) {
     const attempt = { runtime: (async () => createRuntime(parseConfig(env)))(), at: now };
     shared = attempt;
-    attempt.runtime.catch(() => {
-      if (shared === attempt) shared = undefined;
-    });
+    attempt.runtime.then(
+      (runtime) => {
+        if (shared === attempt) settled = { runtime, at: attempt.at };
+      },
+      () => {
+        if (shared === attempt) shared = undefined;
+      },
+    );
   }
   return shared.runtime;
 }

@@ -23,17 +23,22 @@ export class EdgeCache {
     private readonly maxEntries = 10_000,
   ) {}
 
-  async getToken(req: TokenRequest): Promise<ServedToken> {
-    const id = `${req.realm}\u0000${req.key}`;
-    if (req.flush !== true && req.invalidToken === undefined) {
-      const entry = this.entries.get(id);
-      const now = this.clock.now();
-      if (entry !== undefined && now < entry.checkAt && entry.served.deadline - now >= MIN_SERVE_MS) {
-        return { ...entry.served, source: 'memory' };
-      }
+  /** A memory hit, synchronously; undefined when the engine must be asked. */
+  peek(req: TokenRequest): ServedToken | undefined {
+    if (req.flush === true || req.invalidToken !== undefined) return undefined;
+    const entry = this.entries.get(`${req.realm}\u0000${req.key}`);
+    const now = this.clock.now();
+    if (entry !== undefined && now < entry.checkAt && entry.served.deadline - now >= MIN_SERVE_MS) {
+      return { ...entry.served, source: 'memory' };
     }
+    return undefined;
+  }
+
+  async getToken(req: TokenRequest): Promise<ServedToken> {
+    const hit = this.peek(req);
+    if (hit !== undefined) return hit;
     const served = await this.engine.getToken(req);
-    this.remember(id, served);
+    this.remember(`${req.realm}\u0000${req.key}`, served);
     return served;
   }
 

@@ -6,7 +6,7 @@ import type { Request, Response } from 'express';
 import { AppError } from '../errors';
 import { log } from '../log';
 import type { Runtime } from '../runtime';
-import { assertInScope, authenticateAny, requireAdmin } from './auth';
+import { assertInScope, authenticateAny, requireAdmin, type Principal } from './auth';
 import { installFrameworkErrorReplies } from './framework-errors';
 import { headerValue, parseRequest } from './parse-request';
 import { errorReply, sendReply } from './respond';
@@ -19,9 +19,11 @@ export interface HandlerOptions {
   name: string;
   routes: readonly Route[];
   runtime: () => Promise<Runtime>;
+  /** The runtime when it is ready, without a promise (runtime.ts readyRuntime). */
+  readyRuntime?: () => Runtime | undefined;
 }
 
-export type HttpHandler = (req: Request, res: Response) => Promise<void>;
+export type HttpHandler = (req: Request, res: Response) => void | Promise<void>;
 
 function stripFunctionName(path: string, name: string): string {
   if (path === `/${name}`) return '/';
@@ -41,54 +43,86 @@ function traceOf(req: Request, runtime: Runtime | undefined): TraceFields {
 export function createHandler(options: HandlerOptions): HttpHandler {
   // Requests the Functions Framework refuses before this handler runs get our JSON errors too.
   installFrameworkErrorReplies();
-  return async (req, res) => {
+  return (req, res) => {
     const started = process.hrtime.bigint();
     const logFields: RouteLogFields = {};
     let parsed: ParsedRequest | undefined;
     let runtime: Runtime | undefined;
     let routePattern = 'unmatched';
-    let reply: Reply;
-    let errorCode: string | undefined;
+
+    const finish = (reply: Reply, errorCode?: string): void => {
+      sendReply(res, reply);
+      const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const status = reply.status ?? 200;
+      log(
+        status >= 500 ? 'ERROR' : status >= 400 ? 'WARNING' : 'INFO',
+        `${req.method} ${routePattern} ${status}`,
+        {
+          event: 'request',
+          function: options.name,
+          method: req.method,
+          route: routePattern,
+          status,
+          latencyMs: Math.round(latencyMs * 100) / 100,
+          realm: logFields.realm,
+          key: logFields.key,
+          source: logFields.source,
+          code: errorCode,
+          requestId: parsed?.requestId,
+          ...traceOf(req, runtime),
+        },
+      );
+    };
+    const fail = (err: unknown): void => {
+      const out = errorReply(err, parsed?.requestId ?? 'unknown');
+      finish(out.reply, out.error.code);
+    };
+    const answer = (out: Reply | Promise<Reply>): void | Promise<void> =>
+      out instanceof Promise ? out.then((reply) => finish(reply), fail) : finish(out);
+
+    let route: Route;
+    /** A client-key lookup the fast path started (the slow path continues with it). */
+    let lookup: Promise<Principal> | undefined;
     try {
       parsed = parseRequest(req);
       parsed.path = stripFunctionName(parsed.path, options.name);
-      const { route, params } = findRoute(options.routes, parsed.method, parsed.path);
+      const found = findRoute(options.routes, parsed.method, parsed.path);
+      route = found.route;
       routePattern = route.pattern;
-      parsed.params = params;
-      runtime = await options.runtime();
-      if (route.auth === 'admin') requireAdmin(parsed, runtime);
-      const ctx: RouteContext = { req: parsed, runtime, logFields };
+      parsed.params = found.params;
+      // The fast path: a ready runtime and a cached caller answer without a single await (every
+      // promise costs microseconds inside the Functions Framework's per-request domain).
+      runtime = options.readyRuntime?.();
+      if (runtime !== undefined) {
+        if (route.auth === 'admin') requireAdmin(parsed, runtime);
+        const ctx: RouteContext = { req: parsed, runtime, logFields };
+        if (route.auth !== 'token') return answer(route.handle(ctx));
+        const principal = authenticateAny(parsed, runtime);
+        if (principal instanceof Promise) {
+          lookup = principal;
+        } else {
+          ctx.authorize = (realm, key) => assertInScope(principal, realm, key);
+          return answer(route.handle(ctx));
+        }
+      }
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    const ready = runtime;
+    const slow = async (): Promise<Reply> => {
+      const rt = ready ?? (await options.runtime());
+      runtime = rt;
+      const p = parsed;
+      if (route.auth === 'admin') requireAdmin(p, rt);
+      const ctx: RouteContext = { req: p, runtime: rt, logFields };
       if (route.auth === 'token') {
-        const principal = await authenticateAny(parsed, runtime);
+        const principal = await (lookup ?? authenticateAny(p, rt));
         ctx.authorize = (realm, key) => assertInScope(principal, realm, key);
       }
-      reply = await route.handle(ctx);
-    } catch (err) {
-      const out = errorReply(err, parsed?.requestId ?? 'unknown');
-      reply = out.reply;
-      errorCode = out.error.code;
-    }
-    sendReply(res, reply);
-    const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
-    const status = reply.status ?? 200;
-    log(
-      status >= 500 ? 'ERROR' : status >= 400 ? 'WARNING' : 'INFO',
-      `${req.method} ${routePattern} ${status}`,
-      {
-        event: 'request',
-        function: options.name,
-        method: req.method,
-        route: routePattern,
-        status,
-        latencyMs: Math.round(latencyMs * 100) / 100,
-        realm: logFields.realm,
-        key: logFields.key,
-        source: logFields.source,
-        code: errorCode,
-        requestId: parsed?.requestId,
-        ...traceOf(req, runtime),
-      },
-    );
+      return route.handle(ctx);
+    };
+    return answer(slow());
   };
 }
 

@@ -3,6 +3,7 @@
  * client key scoped to the realm/key asked for. Client lookups are cached per instance for at most
  * clientCacheMs, which bounds how long a revoked key keeps working.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors';
 import { constantTimeEqual, hashClientKey } from '../keys/keys';
 import type { Runtime } from '../runtime';
@@ -53,6 +54,12 @@ export class ClientKeyCache {
     private readonly maxEntries = 10_000,
   ) {}
 
+  /** The cached lookup: a client, null (a known-unknown key), or undefined when not cached. */
+  peek(keyHash: string, now: number): ClientRecord | null | undefined {
+    const hit = this.entries.get(keyHash);
+    return hit !== undefined && hit.until > now ? hit.client : undefined;
+  }
+
   async lookup(
     keyHash: string,
     now: number,
@@ -76,18 +83,42 @@ export class ClientKeyCache {
   }
 }
 
-export async function authenticateAny(req: ParsedRequest, runtime: Runtime): Promise<Principal> {
+const adminKeyHashes = new WeakMap<Runtime, Buffer | null>();
+
+/** The admin key's hash (as client keys are hashed), once per runtime; null without an admin key. */
+function adminKeyHash(runtime: Runtime): Buffer | null {
+  let hash = adminKeyHashes.get(runtime);
+  if (hash === undefined) {
+    const key = runtime.keys.adminKey;
+    hash = key === undefined ? null : Buffer.from(hashClientKey(key), 'hex');
+    adminKeyHashes.set(runtime, hash);
+  }
+  return hash;
+}
+
+/**
+ * The caller of a token route: the admin key or a client key. One SHA-256 of the bearer serves both
+ * the constant-time comparison with the admin key and the client-key lookup; the answer comes
+ * without a promise when the lookup is cached (the hit path: see http/app.ts), with one only when
+ * the store must be asked.
+ */
+export function authenticateAny(req: ParsedRequest, runtime: Runtime): Principal | Promise<Principal> {
   const given = bearerOf(req);
   if (given === undefined)
     throw new AppError('UNAUTHENTICATED', 'Missing Authorization: Bearer <client key>');
-  const admin = runtime.keys.adminKey;
-  if (admin !== undefined && constantTimeEqual(given, admin)) return { kind: 'admin' };
   const keyHash = hashClientKey(given);
-  const client = await runtime.clientCache.lookup(keyHash, runtime.clock.now(), () =>
-    runtime.store.findClientByKeyHash(keyHash),
-  );
-  if (client === null) throw new AppError('UNAUTHENTICATED', 'The client key is not valid');
-  return { kind: 'client', client };
+  const admin = adminKeyHash(runtime);
+  if (admin !== null && timingSafeEqual(Buffer.from(keyHash, 'hex'), admin)) return { kind: 'admin' };
+  const principal = (client: ClientRecord | null): Principal => {
+    if (client === null) throw new AppError('UNAUTHENTICATED', 'The client key is not valid');
+    return { kind: 'client', client };
+  };
+  const now = runtime.clock.now();
+  const cached = runtime.clientCache.peek(keyHash, now);
+  if (cached !== undefined) return principal(cached);
+  return runtime.clientCache
+    .lookup(keyHash, now, () => runtime.store.findClientByKeyHash(keyHash))
+    .then(principal);
 }
 
 export function assertInScope(principal: Principal, realm: string, key: string): void {

@@ -44,7 +44,8 @@ export interface Route {
   /** `/api/realm/:id` — segments starting with ':' are parameters. */
   pattern: string;
   auth: Auth;
-  handle(ctx: RouteContext): Promise<Reply>;
+  /** A plain Reply when it can answer at once (no promise, no await: see app.ts). */
+  handle(ctx: RouteContext): Reply | Promise<Reply>;
 }
 
 /** `{"data": ..., "success": "ok"}`, the original design's list envelope. */

@@ -114,7 +114,7 @@ export function fakeResponse(): { res: Response; result: () => FakeResponse } {
 
 /** Calls an Express-style handler with a fake request and answers what it sent. */
 export async function callHandler(
-  handler: (req: Request, res: Response) => Promise<void>,
+  handler: (req: Request, res: Response) => void | Promise<void>,
   options: FakeRequestOptions,
 ): Promise<FakeResponse> {
   const { res, result } = fakeResponse();

@@ -52,7 +52,7 @@ function input(ctx: RouteContext): unknown {
 }
 
 function handler(useEdgeCache: boolean) {
-  return async (ctx: RouteContext): Promise<Reply> => {
+  return (ctx: RouteContext): Reply | Promise<Reply> => {
     const body = parseOrThrow(tokenRequestSchema, input(ctx));
     ctx.logFields.realm = body.realm;
     ctx.logFields.key = body.key;
@@ -64,11 +64,15 @@ function handler(useEdgeCache: boolean) {
       flush: body.flush === true,
       ...(body.invalid_token === undefined ? {} : { invalidToken: body.invalid_token }),
     };
-    const served = useEdgeCache
-      ? await ctx.runtime.edgeCache.getToken(request)
-      : await ctx.runtime.engine.getToken(request);
-    ctx.logFields.source = served.source;
-    return tokenReply(served, ctx.runtime.clock.now());
+    const answer = (served: ServedToken): Reply => {
+      ctx.logFields.source = served.source;
+      return tokenReply(served, ctx.runtime.clock.now());
+    };
+    const hit = useEdgeCache ? ctx.runtime.edgeCache.peek(request) : undefined;
+    if (hit !== undefined) return answer(hit);
+    return (
+      useEdgeCache ? ctx.runtime.edgeCache.getToken(request) : ctx.runtime.engine.getToken(request)
+    ).then(answer);
   };
 }
 
