@@ -229,7 +229,7 @@ async function main(): Promise<void> {
     `Total ${totalSeconds} s. Results: bench/results/${name}.json (CPU profiles: bench/results/hit-*.cpuprofile).`,
   );
   if (rows.some((r) => r.verdict === 'missed')) {
-    say('Some targets were missed: see docs/bench.md for why.');
+    say('Some targets were missed: see README.md "Benchmarks" for why.');
   }
 }
 

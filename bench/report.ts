@@ -54,7 +54,7 @@ export function textTable(rows: readonly Row[]): string {
   ].join('\n');
 }
 
-/** The same table in Markdown (for docs/bench.md). */
+/** The same table in Markdown (for the README). */
 export function markdownTable(rows: readonly Row[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   return [

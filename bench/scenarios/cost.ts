@@ -243,7 +243,7 @@ export async function costPerRequest(stack: Stack): Promise<CostResult> {
   await inner.close();
   return {
     method:
-      'in-process: the deployed handlers and runtime on the Firestore emulator through a counting Store; a get = 1 read, a query = 1 read per document (min 1), a transaction = 1 read per attempt + 1 write per document written',
+      'in-process: the deployed handlers and runtime on the Firestore emulator through a counting Store; a get = 1 read, a query = 1 read per document (min 1), a read-modify-write = 1 read per attempt + 1 write when it writes',
     paths,
     refreshConstant: {
       reads: refreshReads,

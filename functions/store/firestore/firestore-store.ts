@@ -237,7 +237,7 @@ export class FirestoreStore implements Store {
    * was absent; update()/delete() with a lastUpdateTime precondition otherwise), else decide again.
    * For one document this is as atomic as a transaction, but it holds no locks: a crowd of
    * instances deciding at once costs a re-read for the losers instead of lock waits (which stall
-   * the emulator for 2-3 s: docs/bench.md), and a decision that writes nothing costs one read.
+   * the emulator for 2-3 s: README "Benchmarks"), and a decision that writes nothing costs one read.
    */
   mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R> {
     return this.run('mutateTokenState', async () => {
