@@ -46,6 +46,26 @@ const OAUTH2_HINTS: JsonObject = {
   unauthorized_client: 'This client may not use the client_credentials grant.',
 };
 
+/** RFC 6749 §4.4 token request, form-encoded; the presets differ only in how the client authenticates. */
+function oauth2Config(args: JsonObject[]): JsonObject {
+  return {
+    url: 'https://auth.example.com/oauth2/token',
+    method: 'POST',
+    content_type: 'form',
+    arguments: args,
+    token_path: 'access_token',
+    expires_in_path: 'expires_in',
+    expires_in_unit: 's',
+    default_expires_in: 3600,
+    error_path: 'error',
+    success_values: [],
+    error_message_path: 'error_description',
+    // RFC 6749 §5.2 has no "busy" code; temporarily_unavailable comes from §4.1.2.1.
+    transient_error_values: ['temporarily_unavailable'],
+    error_hints: OAUTH2_HINTS,
+  };
+}
+
 const PRESET_DEFINITIONS: readonly Preset[] = [
   {
     name: 'wechat_offiaccount',
@@ -222,27 +242,12 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
       'OAuth2 client credentials (RFC 6749 §4.4), client_id/client_secret in the form body. Set the token ' +
       'endpoint as url. key_3 (scope) is optional. Without expires_in in the answer, 3600 s is assumed.',
     keys: { key_1: 'client_id', key_2: 'client_secret', key_3: 'scope (optional)' },
-    config: {
-      url: 'https://auth.example.com/oauth2/token',
-      method: 'POST',
-      content_type: 'form',
-      arguments: [
-        { name: 'grant_type', place: 'body', value: 'client_credentials' },
-        { name: 'client_id', place: 'body', value: '$key_1' },
-        { name: 'client_secret', place: 'body', value: '$key_2' },
-        { name: 'scope', place: 'body', value: '$key_3', optional: true },
-      ],
-      token_path: 'access_token',
-      expires_in_path: 'expires_in',
-      expires_in_unit: 's',
-      default_expires_in: 3600,
-      error_path: 'error',
-      success_values: [],
-      error_message_path: 'error_description',
-      // RFC 6749 §5.2 has no "busy" code; temporarily_unavailable comes from §4.1.2.1.
-      transient_error_values: ['temporarily_unavailable'],
-      error_hints: OAUTH2_HINTS,
-    },
+    config: oauth2Config([
+      { name: 'grant_type', place: 'body', value: 'client_credentials' },
+      { name: 'client_id', place: 'body', value: '$key_1' },
+      { name: 'client_secret', place: 'body', value: '$key_2' },
+      { name: 'scope', place: 'body', value: '$key_3', optional: true },
+    ]),
   },
   {
     name: 'oauth2_client_credentials_basic',
@@ -251,25 +256,11 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
       '(Authorization: Basic ${basic:key_1:key_2}). Set the token endpoint as url. key_3 (scope) is ' +
       'optional. Without expires_in in the answer, 3600 s is assumed.',
     keys: { key_1: 'client_id', key_2: 'client_secret', key_3: 'scope (optional)' },
-    config: {
-      url: 'https://auth.example.com/oauth2/token',
-      method: 'POST',
-      content_type: 'form',
-      arguments: [
-        { name: 'Authorization', place: 'header', value: 'Basic ${basic:key_1:key_2}' },
-        { name: 'grant_type', place: 'body', value: 'client_credentials' },
-        { name: 'scope', place: 'body', value: '$key_3', optional: true },
-      ],
-      token_path: 'access_token',
-      expires_in_path: 'expires_in',
-      expires_in_unit: 's',
-      default_expires_in: 3600,
-      error_path: 'error',
-      success_values: [],
-      error_message_path: 'error_description',
-      transient_error_values: ['temporarily_unavailable'],
-      error_hints: OAUTH2_HINTS,
-    },
+    config: oauth2Config([
+      { name: 'Authorization', place: 'header', value: 'Basic ${basic:key_1:key_2}' },
+      { name: 'grant_type', place: 'body', value: 'client_credentials' },
+      { name: 'scope', place: 'body', value: '$key_3', optional: true },
+    ]),
   },
 ];
 
