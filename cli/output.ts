@@ -4,6 +4,7 @@
  * stderr. Text that came from the server is cleaned of control characters before it reaches a
  * terminal.
  */
+import stringWidth from 'string-width';
 import { CliError } from './errors';
 
 export interface Out {
@@ -39,38 +40,12 @@ export function clean(text: string): string {
 }
 
 /**
- * Terminal columns a string takes: East Asian wide and fullwidth characters (CJK, Hangul, fullwidth
- * forms, most emoji) take two, combining marks none. Good enough for realm comments in Chinese.
+ * Terminal columns a string takes, by string-width (Unicode East Asian Width and emoji
+ * presentation, grapheme by grapheme): CJK and emoji take two, combining marks and zero-width
+ * joiners none, an emoji with a skin-tone modifier is one emoji.
  */
 export function displayWidth(text: string): number {
-  let width = 0;
-  for (const ch of text) {
-    const cp = ch.codePointAt(0) ?? 0;
-    if ((cp >= 0x300 && cp <= 0x36f) || cp === 0x200b || cp === 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f)) {
-      continue;
-    }
-    width += isWide(cp) ? 2 : 1;
-  }
-  return width;
-}
-
-function isWide(cp: number): boolean {
-  return (
-    (cp >= 0x1100 && cp <= 0x115f) ||
-    (cp >= 0x2e80 && cp <= 0x303e) ||
-    (cp >= 0x3041 && cp <= 0x33ff) ||
-    (cp >= 0x3400 && cp <= 0x4dbf) ||
-    (cp >= 0x4e00 && cp <= 0x9fff) ||
-    (cp >= 0xa000 && cp <= 0xa4cf) ||
-    (cp >= 0xac00 && cp <= 0xd7a3) ||
-    (cp >= 0xf900 && cp <= 0xfaff) ||
-    (cp >= 0xfe30 && cp <= 0xfe4f) ||
-    (cp >= 0xff00 && cp <= 0xff60) ||
-    (cp >= 0xffe0 && cp <= 0xffe6) ||
-    (cp >= 0x1f300 && cp <= 0x1f64f) ||
-    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
-    (cp >= 0x20000 && cp <= 0x3fffd)
-  );
+  return stringWidth(text);
 }
 
 function pad(text: string, width: number): string {

@@ -30,10 +30,6 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, value);
-}
-
 export interface AppErrorOptions {
   details?: Record<string, unknown>;
   /** Seconds, sent as Retry-After (503 and 429). */
@@ -68,12 +64,4 @@ export class AppError extends Error {
       },
     };
   }
-}
-
-export function statusOf(code: ErrorCode): number {
-  return ERROR_CODES[code].status;
-}
-
-export function exitCodeOf(code: ErrorCode): number {
-  return ERROR_CODES[code].exit;
 }

@@ -3,7 +3,6 @@
  * respond, with one structured log line per request.
  */
 import type { Request, Response } from 'express';
-import { AppError } from '../errors';
 import { log } from '../log';
 import type { Runtime } from '../runtime';
 import { assertInScope, authenticateAny, requireAdmin, type Principal } from './auth';
@@ -124,9 +123,4 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     };
     return answer(slow());
   };
-}
-
-/** For routes that need a token-route principal check: throws if the route forgot to authorise. */
-export function notAuthorised(): never {
-  throw new AppError('INTERNAL', 'Route did not authorise the request');
 }

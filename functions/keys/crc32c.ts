@@ -1,6 +1,7 @@
 /**
- * CRC-32C (Castagnoli), the checksum Secret Manager sends with each payload (`dataCrc32c`). Node 20
- * has no built-in for it (zlib.crc32 is plain CRC-32 and arrives only in Node 22).
+ * CRC-32C (Castagnoli), the checksum Secret Manager sends with each payload (`dataCrc32c`). Node has
+ * no built-in for it: `zlib.crc32` (Node 20.15+ and 22) computes plain CRC-32 (IEEE polynomial), a
+ * different checksum.
  */
 
 const TABLE = (() => {

@@ -5,6 +5,7 @@
  */
 import type { CallOptions } from 'google-gax';
 import { AppError } from '../errors';
+import { GrpcStatus, grpcStatusName } from '../grpc-status';
 import { crc32c } from './crc32c';
 
 export interface ReadSecretOptions {
@@ -24,29 +25,6 @@ export type ReadSecret = (name: string, options?: ReadSecretOptions) => Promise<
 
 const DEFAULT_TIMEOUT_MS = 20_000;
 
-/** gRPC status names by number (fixed by the gRPC specification). */
-const GRPC_CODES = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-] as const;
-const UNAVAILABLE = 14;
-const RESOURCE_EXHAUSTED = 8;
-
 const HINTS: Record<string, string> = {
   NOT_FOUND: 'check the project, secret and version, and that the version is enabled',
   PERMISSION_DENIED:
@@ -63,7 +41,7 @@ function callOptions(timeoutMs: number): CallOptions {
   return {
     timeout: timeoutMs,
     retry: {
-      retryCodes: [UNAVAILABLE, RESOURCE_EXHAUSTED],
+      retryCodes: [GrpcStatus.UNAVAILABLE, GrpcStatus.RESOURCE_EXHAUSTED],
       backoffSettings: {
         initialRetryDelayMillis: 250,
         retryDelayMultiplier: 2,
@@ -90,7 +68,7 @@ function describeError(err: unknown): { reason: string; text: string } {
   if (!(err instanceof Error)) return { reason: 'UNKNOWN', text: 'unknown error' };
   const e = err as Error & { code?: unknown; details?: unknown };
   let reason = 'UNKNOWN';
-  if (typeof e.code === 'number') reason = GRPC_CODES[e.code] ?? `code ${e.code}`;
+  if (typeof e.code === 'number') reason = grpcStatusName(e.code) ?? `code ${e.code}`;
   else if (typeof e.code === 'string' && e.code !== '') reason = e.code;
   let text = typeof e.details === 'string' && e.details !== '' ? e.details : e.message;
   // grpc-js prefixes the server's message with "5 NOT_FOUND: ".

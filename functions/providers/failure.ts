@@ -99,11 +99,3 @@ export class ProviderFailure extends AppError {
 export function isTransientStatus(status: number): boolean {
   return status >= 500 || status === 429 || status === 408;
 }
-
-/**
- * Whether an error thrown by fetchToken is worth retrying. Only transient ProviderFailures are; every
- * other error (a permanent provider answer, a realm/secret mismatch, a refused upstream URL) is not.
- */
-export function isTransientFailure(err: unknown): boolean {
-  return err instanceof ProviderFailure && err.kind === 'transient';
-}

@@ -66,6 +66,29 @@ function oauth2Config(args: JsonObject[]): JsonObject {
   };
 }
 
+/** Feishu and Lark run one API on two hosts: tenant_access_token/internal, the same on both. */
+function feishuTenantConfig(host: string): JsonObject {
+  return {
+    url: `https://${host}/open-apis/auth/v3/tenant_access_token/internal`,
+    method: 'POST',
+    content_type: 'json',
+    arguments: [
+      { name: 'app_id', place: 'body', value: '$key_1' },
+      { name: 'app_secret', place: 'body', value: '$key_2' },
+    ],
+    token_path: 'tenant_access_token',
+    expires_in_path: 'expire',
+    expires_in_unit: 's',
+    error_path: 'code',
+    success_values: [0],
+    error_message_path: 'msg',
+    // A token is handed back unchanged until its last 30 minutes.
+    reissue_window_ms: 1_800_000,
+    // 99991400: request rate limited (answered with HTTP 429, transient by status anyway).
+    transient_error_values: [99991400],
+  };
+}
+
 const PRESET_DEFINITIONS: readonly Preset[] = [
   {
     name: 'wechat_offiaccount',
@@ -195,46 +218,13 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
       'Feishu tenant_access_token/internal (self-built app). The same token is handed back until less ' +
       'than 30 minutes of its life remain, so refreshing earlier is pointless.',
     keys: { key_1: 'app_id', key_2: 'app_secret' },
-    config: {
-      url: 'https://open.feishu.cn/open-apis/auth/v3/tenant_access_token/internal',
-      method: 'POST',
-      content_type: 'json',
-      arguments: [
-        { name: 'app_id', place: 'body', value: '$key_1' },
-        { name: 'app_secret', place: 'body', value: '$key_2' },
-      ],
-      token_path: 'tenant_access_token',
-      expires_in_path: 'expire',
-      expires_in_unit: 's',
-      error_path: 'code',
-      success_values: [0],
-      error_message_path: 'msg',
-      reissue_window_ms: 1_800_000,
-      // 99991400: request rate limited (answered with HTTP 429, transient by status anyway).
-      transient_error_values: [99991400],
-    },
+    config: feishuTenantConfig('open.feishu.cn'),
   },
   {
     name: 'lark_tenant',
     comment: 'Lark (international Feishu) tenant_access_token/internal on open.larksuite.com.',
     keys: { key_1: 'app_id', key_2: 'app_secret' },
-    config: {
-      url: 'https://open.larksuite.com/open-apis/auth/v3/tenant_access_token/internal',
-      method: 'POST',
-      content_type: 'json',
-      arguments: [
-        { name: 'app_id', place: 'body', value: '$key_1' },
-        { name: 'app_secret', place: 'body', value: '$key_2' },
-      ],
-      token_path: 'tenant_access_token',
-      expires_in_path: 'expire',
-      expires_in_unit: 's',
-      error_path: 'code',
-      success_values: [0],
-      error_message_path: 'msg',
-      reissue_window_ms: 1_800_000,
-      transient_error_values: [99991400],
-    },
+    config: feishuTenantConfig('open.larksuite.com'),
   },
   {
     name: 'oauth2_client_credentials',

@@ -7,6 +7,7 @@
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
+import * as ipaddr from 'ipaddr.js';
 import { AppError } from '../errors';
 import { ProviderFailure } from './failure';
 
@@ -47,101 +48,40 @@ function refuse(reason: string): never {
 // ---------------------------------------------------------------------------------------------------
 // addresses
 
-function parseIPv4(text: string): [number, number, number, number] | undefined {
-  if (!net.isIPv4(text)) return undefined;
-  const parts = text.split('.').map(Number);
-  return [parts[0] ?? 0, parts[1] ?? 0, parts[2] ?? 0, parts[3] ?? 0];
-}
-
-function isPrivateIPv4([a, b, c]: [number, number, number, number]): boolean {
-  return (
-    a === 0 || // "this network"
-    a === 10 ||
-    (a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
-    a === 127 ||
-    (a === 169 && b === 254) || // link-local, incl. the metadata server 169.254.169.254
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 0 && (c === 0 || c === 2)) || // IETF protocol assignments, TEST-NET-1
-    (a === 192 && b === 88 && c === 99) || // 6to4 relay anycast
-    (a === 192 && b === 168) ||
-    (a === 198 && (b === 18 || b === 19)) || // benchmarking
-    (a === 198 && b === 51 && c === 100) || // TEST-NET-2
-    (a === 203 && b === 0 && c === 113) || // TEST-NET-3
-    a >= 224 // multicast, reserved, broadcast
-  );
-}
-
-/** The eight 16-bit groups of an IPv6 address (zone id ignored), or undefined if it is not one. */
-function parseIPv6(text: string): number[] | undefined {
-  const bare = text.replace(/%.*$/, '');
-  if (!net.isIPv6(bare)) return undefined;
-  let head = bare;
-  const tail: number[] = [];
-  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
-  if (dotted) {
-    const v4 = parseIPv4(dotted[2] ?? '');
-    if (!v4) return undefined;
-    head = `${dotted[1] ?? ''}`;
-    if (head.endsWith(':') && !head.endsWith('::')) head = head.slice(0, -1);
-    tail.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+/**
+ * ipaddr.js names the special-purpose ranges of both families (RFC 6890 and its IANA registries);
+ * only `unicast` is a public address. An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is judged by the
+ * IPv4 address it carries.
+ */
+function isPublicParsed(ip: ipaddr.IPv4 | ipaddr.IPv6, text: string): boolean {
+  if (ip.kind() === 'ipv6') {
+    const v6 = ip as ipaddr.IPv6;
+    if (v6.range() === 'ipv4Mapped') {
+      // ipaddr.js 2.5 also parses the deprecated IPv4-compatible form (::a.b.c.d) as mapped
+      // (::ffff:a.b.c.d); a mapped address spells its ffff group, a compatible one does not.
+      return /ffff/i.test(text) && isPublicParsed(v6.toIPv4Address(), '');
+    }
+    // The rest of ::/96 (reserved, and IPv4-compatible addresses in any other spelling).
+    if (v6.parts.slice(0, 6).every((part) => part === 0)) return false;
   }
-  const toGroups = (part: string): number[] =>
-    part === '' ? [] : part.split(':').map((group) => Number.parseInt(group, 16));
-  const doubleColon = head.indexOf('::');
-  let groups: number[];
-  if (doubleColon >= 0) {
-    const left = toGroups(head.slice(0, doubleColon));
-    const right = toGroups(head.slice(doubleColon + 2));
-    const fill = 8 - tail.length - left.length - right.length;
-    if (fill < 0) return undefined;
-    groups = [...left, ...new Array<number>(fill).fill(0), ...right, ...tail];
-  } else {
-    groups = [...toGroups(head), ...tail];
-  }
-  if (groups.length !== 8 || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff))
-    return undefined;
-  return groups;
-}
-
-function v4From(high: number, low: number): [number, number, number, number] {
-  return [high >> 8, high & 0xff, low >> 8, low & 0xff];
-}
-
-function isPrivateIPv6(g: number[]): boolean {
-  const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0] = g;
-  const zeroUpTo = (n: number): boolean => g.slice(0, n).every((x) => x === 0);
-  if (zeroUpTo(8)) return true; // ::
-  if (zeroUpTo(7) && g7 === 1) return true; // ::1
-  if (zeroUpTo(5) && g5 === 0xffff) return isPrivateIPv4(v4From(g6, g7)); // ::ffff:a.b.c.d (mapped)
-  if (zeroUpTo(4) && g4 === 0xffff && g5 === 0) return isPrivateIPv4(v4From(g6, g7)); // ::ffff:0:a.b.c.d
-  if (zeroUpTo(6)) return true; // ::a.b.c.d (deprecated IPv4-compatible) and other reserved ::/96
-  if (g0 === 0x64 && g1 === 0xff9b) {
-    // NAT64: the well-known prefix embeds an IPv4 address; the local-use prefix 64:ff9b:1::/48 is private.
-    if (g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return isPrivateIPv4(v4From(g6, g7));
-    return true;
-  }
-  if (g0 === 0x2002) return isPrivateIPv4(v4From(g1, g2)); // 6to4
-  if (g0 === 0x2001 && g1 === 0) return true; // Teredo (tunnels to an obfuscated IPv4 address)
-  if (g0 === 0x2001 && g1 === 0xdb8) return true; // documentation
-  if (g0 === 0x100 && g1 === 0 && g2 === 0 && g3 === 0) return true; // discard-only
-  if ((g0 & 0xfe00) === 0xfc00) return true; // unique local fc00::/7
-  if ((g0 & 0xffc0) === 0xfe80) return true; // link-local fe80::/10
-  if ((g0 & 0xffc0) === 0xfec0) return true; // site-local fec0::/10 (deprecated)
-  if ((g0 & 0xff00) === 0xff00) return true; // multicast
-  return false;
+  return ip.range() === 'unicast';
 }
 
 /**
- * Whether an IP address (IPv4, or IPv6 with or without brackets) is loopback, private, link-local,
- * reserved or otherwise not a public unicast address. Anything that does not parse counts as private.
+ * Whether an IP address (IPv4, or IPv6 with or without brackets or zone id) is loopback, private,
+ * link-local, reserved or otherwise not a public unicast address. Anything that does not parse as a
+ * plain dotted-quad IPv4 or an IPv6 address counts as private.
  */
 export function isPrivateAddress(address: string): boolean {
   const text = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-  const v4 = parseIPv4(text);
-  if (v4) return isPrivateIPv4(v4);
-  const v6 = parseIPv6(text);
-  if (v6) return isPrivateIPv6(v6);
-  return true;
+  const bare = text.replace(/%.*$/, '');
+  // net.isIP first: ipaddr.js also accepts legacy IPv4 spellings (octal, hex, fewer parts).
+  if (net.isIP(bare) === 0) return true;
+  try {
+    return !isPublicParsed(ipaddr.parse(bare), bare);
+  } catch {
+    return true;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

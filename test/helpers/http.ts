@@ -1,6 +1,6 @@
-/** A small JSON request helper for tests, on Node's global fetch. */
-import { request as httpRequest } from 'node:http';
+/** A small JSON request helper for tests, on Node's global fetch (rawHttp for a GET with a body). */
 import { recordExchange } from './leak-registry';
+import { rawHttp } from './raw-http';
 
 export interface RequestOptions {
   /** Default GET. */
@@ -48,49 +48,25 @@ export async function request<T = unknown>(
 
   const method = (options.method ?? 'GET').toUpperCase();
   const timeoutMs = options.timeoutMs ?? 30_000;
-  let answer: JsonResponse<T>;
   if (body !== undefined && (method === 'GET' || method === 'HEAD')) {
     // fetch refuses a GET with a body; the API accepts one (the original design sent them).
-    answer = await rawRequest<T>(url, method, headers, body, timeoutMs);
-  } else {
-    const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-    const text = await res.text();
-    const responseHeaders: Record<string, string> = {};
-    res.headers.forEach((value, name) => (responseHeaders[name] = value));
-    answer = { status: res.status, headers: responseHeaders, body: parseJson(text) as T, text };
-  }
-  // The run-wide leak check (leak-registry.ts) sees every exchange.
-  recordExchange({ method, url, requestBody: body, status: answer.status, text: answer.text });
-  return answer;
-}
-
-function rawRequest<T>(
-  url: string,
-  method: string,
-  headers: Record<string, string>,
-  body: string | Buffer,
-  timeoutMs: number,
-): Promise<JsonResponse<T>> {
-  return new Promise((resolve, reject) => {
-    // Node's client frames a GET body neither by length nor by chunks unless told the length.
-    const framed = { ...headers, 'content-length': String(Buffer.byteLength(body)) };
-    const req = httpRequest(url, { method, headers: framed, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const responseHeaders: Record<string, string> = {};
-        for (const [name, value] of Object.entries(res.headers)) {
-          if (value !== undefined) responseHeaders[name] = Array.isArray(value) ? value.join(', ') : value;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: responseHeaders, body: parseJson(text) as T, text });
-      });
+    const target = new URL(url);
+    const raw = await rawHttp(target.origin, {
+      method,
+      path: `${target.pathname}${target.search}`,
+      headers,
+      body,
+      timeoutMs,
     });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out after ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(body);
-  });
+    return { status: raw.status, headers: raw.headers, body: parseJson(raw.text) as T, text: raw.text };
+  }
+  const res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  const responseHeaders: Record<string, string> = {};
+  res.headers.forEach((value, name) => (responseHeaders[name] = value));
+  // The run-wide leak check (leak-registry.ts) sees every exchange (rawHttp records its own).
+  recordExchange({ method, url, requestBody: body, status: res.status, text });
+  return { status: res.status, headers: responseHeaders, body: parseJson(text) as T, text };
 }
 
 function parseJson(text: string): unknown {

@@ -69,6 +69,14 @@ describe('tokenctl output', () => {
     assert.equal(displayWidth('e\u0301'), 1);
   });
 
+  it('displayWidth: emoji take two columns, a skin-tone modifier adds none', () => {
+    assert.equal(displayWidth('🚀'), 2);
+    assert.equal(displayWidth('☕'), 2);
+    assert.equal(displayWidth('✅'), 2);
+    assert.equal(displayWidth('👍🏽'), 2);
+    assert.equal(displayWidth('ok ✅'), 5);
+  });
+
   it('formatTime and formatRelative', () => {
     const now = Date.parse('2026-11-24T06:00:00.000Z');
     assert.equal(formatTime('2026-11-24T08:00:00.000Z', now), '2026-11-24 08:00:00Z (in 2h)');

@@ -40,70 +40,37 @@ interface PresetCase {
   busy: { code?: string; status: number };
 }
 
+type Answer = [code: string, status: number];
+
+/** One row per preset: lifetime, then the provider code and HTTP status of each error kind. */
+function row(
+  preset: FakePresetName,
+  lifetimeMs: number,
+  bad: Answer,
+  perm: Answer,
+  busy: Answer,
+): PresetCase {
+  return {
+    preset,
+    lifetimeMs,
+    badSecret: { code: bad[0], status: bad[1] },
+    permanent: { mode: `errcode:${perm[0]}`, code: perm[0], status: perm[1] },
+    busy: { code: busy[0], status: busy[1] },
+  };
+}
+
+// prettier-ignore
 const CASES: PresetCase[] = [
-  {
-    preset: 'wechat_offiaccount',
-    lifetimeMs: 7_200_000,
-    badSecret: { code: '40125', status: 200 },
-    permanent: { mode: 'errcode:40013', code: '40013', status: 200 },
-    busy: { code: '-1', status: 200 },
-  },
-  {
-    preset: 'wechat_stable',
-    lifetimeMs: 7_200_000,
-    badSecret: { code: '40125', status: 200 },
-    permanent: { mode: 'errcode:45009', code: '45009', status: 200 },
-    busy: { code: '-1', status: 200 },
-  },
-  {
-    preset: 'wecom',
-    lifetimeMs: 7_200_000,
-    badSecret: { code: '40001', status: 200 },
-    permanent: { mode: 'errcode:40013', code: '40013', status: 200 },
-    busy: { code: '-1', status: 200 },
-  },
-  {
-    preset: 'dingtalk',
-    lifetimeMs: 7_200_000,
-    badSecret: { code: '40089', status: 200 },
-    permanent: { mode: 'errcode:40089', code: '40089', status: 200 },
-    busy: { code: '-1', status: 200 },
-  },
-  {
-    preset: 'dingtalk_v1',
-    lifetimeMs: 7_200_000,
-    badSecret: { code: 'invalidClientIdOrSecret', status: 400 },
-    permanent: { mode: 'errcode:Forbidden.AccessDenied', code: 'Forbidden.AccessDenied', status: 400 },
-    busy: { code: 'ServiceUnavailable', status: 503 },
-  },
-  {
-    preset: 'feishu_tenant',
-    lifetimeMs: 7_200_000,
-    badSecret: { code: '10014', status: 200 },
-    permanent: { mode: 'errcode:10003', code: '10003', status: 200 },
-    busy: { code: '99991400', status: 429 },
-  },
-  {
-    preset: 'lark_tenant',
-    lifetimeMs: 7_200_000,
-    badSecret: { code: '10014', status: 200 },
-    permanent: { mode: 'errcode:10003', code: '10003', status: 200 },
-    busy: { code: '99991400', status: 429 },
-  },
-  {
-    preset: 'oauth2_client_credentials',
-    lifetimeMs: 3_600_000,
-    badSecret: { code: 'invalid_client', status: 400 },
-    permanent: { mode: 'errcode:unauthorized_client', code: 'unauthorized_client', status: 400 },
-    busy: { code: 'temporarily_unavailable', status: 503 },
-  },
-  {
-    preset: 'oauth2_client_credentials_basic',
-    lifetimeMs: 3_600_000,
-    badSecret: { code: 'invalid_client', status: 401 },
-    permanent: { mode: 'errcode:invalid_scope', code: 'invalid_scope', status: 400 },
-    busy: { code: 'temporarily_unavailable', status: 503 },
-  },
+  //   preset                             lifetime    wrong secret                   permanent error                        busy
+  row('wechat_offiaccount',              7_200_000, ['40125', 200],                 ['40013', 200],                        ['-1', 200]),
+  row('wechat_stable',                   7_200_000, ['40125', 200],                 ['45009', 200],                        ['-1', 200]),
+  row('wecom',                           7_200_000, ['40001', 200],                 ['40013', 200],                        ['-1', 200]),
+  row('dingtalk',                        7_200_000, ['40089', 200],                 ['40089', 200],                        ['-1', 200]),
+  row('dingtalk_v1',                     7_200_000, ['invalidClientIdOrSecret', 400], ['Forbidden.AccessDenied', 400],     ['ServiceUnavailable', 503]),
+  row('feishu_tenant',                   7_200_000, ['10014', 200],                 ['10003', 200],                        ['99991400', 429]),
+  row('lark_tenant',                     7_200_000, ['10014', 200],                 ['10003', 200],                        ['99991400', 429]),
+  row('oauth2_client_credentials',       3_600_000, ['invalid_client', 400],        ['unauthorized_client', 400],          ['temporarily_unavailable', 503]),
+  row('oauth2_client_credentials_basic', 3_600_000, ['invalid_client', 401],        ['invalid_scope', 400],                ['temporarily_unavailable', 503]),
 ];
 
 describe('providers/upstream fetchToken against the fake provider', function () {

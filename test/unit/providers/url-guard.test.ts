@@ -198,8 +198,28 @@ describe('providers/url-guard', () => {
     ]) {
       expect(isPrivateAddress(priv), priv).to.equal(true);
     }
-    for (const pub of ['8.8.8.8', '1.1.1.1', '2001:4860:4860::8888', '::ffff:8.8.8.8', '2002:808:808::1']) {
+    for (const pub of ['8.8.8.8', '1.1.1.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) {
       expect(isPrivateAddress(pub), pub).to.equal(false);
+    }
+  });
+
+  it('refuses the special-purpose ranges ipaddr.js knows, and IPv4-compatible IPv6 (::a.b.c.d)', () => {
+    for (const special of [
+      '2002:808:808::1', // 6to4, even of a public IPv4 address: a tunnel relay decides where it goes
+      '64:ff9b::8.8.8.8', // NAT64 of a public address: the translator is on someone's network
+      '64:ff9b:1::1', // NAT64 local use
+      '::ffff:0:8.8.8.8', // IPv4-translated (RFC 6145)
+      '2001:20::1', // ORCHIDv2
+      '5f00::1', // SRv6 SIDs
+      '3fff::1', // documentation (RFC 9637)
+      '::8.8.8.8', // deprecated IPv4-compatible form
+      '100.64.0.1',
+      '198.18.0.1',
+      '240.0.0.1',
+      '0.1.2.3',
+      '0x7f.1', // a legacy IPv4 spelling is not an address here
+    ]) {
+      expect(isPrivateAddress(special), special).to.equal(true);
     }
   });
 
