@@ -32,3 +32,27 @@ export function refreshAtFor(
   }
   return Math.floor(Math.max(at, fetchedAt));
 }
+
+/**
+ * The provider handed back the token already stored (same-token providers: WeCom, Feishu,
+ * DingTalk, `stable_token`), with its remaining life. Recomputing the due time from that shrinking
+ * remainder would make each answer fall due sooner than the last (a cascade of calls). Instead the
+ * next attempt goes where a new token can come back: the start of the configured reissue window
+ * when that is still ahead, else the end of the token's life. `answeredBy` is a store time no
+ * earlier than the provider's answer, so `answeredBy + remainingMs` is no earlier than the real
+ * end: an attempt from then on cannot get the same token again.
+ */
+export function sameTokenDue(
+  answeredBy: number,
+  expiresAt: number,
+  remainingMs: number,
+  options: ScheduleOptions = {},
+): { refreshAt: number; reissueAt: number } {
+  const window = options.reissueWindowMs;
+  if (window !== undefined && window > 0) {
+    const windowStart = expiresAt - window + 1_000;
+    if (windowStart > answeredBy + 1_000) return { refreshAt: windowStart, reissueAt: windowStart };
+  }
+  const end = answeredBy + Math.max(0, remainingMs);
+  return { refreshAt: end, reissueAt: end };
+}

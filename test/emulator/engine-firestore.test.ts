@@ -45,14 +45,14 @@ describe('token engine on Firestore (emulator)', function () {
     expect(new Set(results.map((r) => r.token))).to.deep.equal(new Set(['tok-1']));
   });
 
-  it('rejects the write of a slow holder whose lease lapsed and was taken over', async () => {
+  it('rejects the write of a slow holder whose lease lapsed (by Firestore time) and was taken over', async () => {
     const slow = deferred();
     const provider = new ScriptedProvider().then({ token: 'old', gate: slow.promise }, { token: 'new' });
-    const a = makeEngine(store, clock, provider, { instanceId: 'a', leaseMs: 5_000 });
-    const b = makeEngine(store, clock, provider, { instanceId: 'b', leaseMs: 5_000, waitMs: 0 });
+    const a = makeEngine(store, systemClock, provider, { instanceId: 'a', leaseMs: 1_500 });
+    const b = makeEngine(store, systemClock, provider, { instanceId: 'b', leaseMs: 5_000, waitMs: 0 });
     const pa = a.getToken({ realm: 'wx', key: 's1' });
     while (provider.calls === 0) await new Promise((r) => setTimeout(r, 10));
-    clock.advance(6_000);
+    await new Promise((r) => setTimeout(r, 1_700)); // a's lease lapses in store time
     expect((await b.getToken({ realm: 'wx', key: 's1' })).token).to.equal('new');
     slow.resolve();
     expect((await pa).token).to.equal('new');

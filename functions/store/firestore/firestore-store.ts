@@ -1,6 +1,9 @@
 /**
- * The Firestore store (firebase-admin). Coordination happens in transactions; a token hit is one
- * document read. Timestamps are stored as epoch milliseconds so that both stores compare them alike.
+ * The Firestore store (firebase-admin). A token's state changes by compare-and-set on its one
+ * document (mutateTokenState); changes spanning documents (secrets with their token state, realm
+ * deletion) are transactions. A token hit is one document read, and every token read answers the
+ * read's readTime: the store's clock, which the engine judges time by. Timestamps are stored as
+ * epoch milliseconds so that both stores compare them alike.
  *
  * Every operation is bounded by a deadline and an unreachable database becomes one error: while
  * Firestore is down the client retries internally for a minute or more, so without a deadline a
@@ -9,6 +12,7 @@
  * called back): the engine tolerates that, since leases expire and token writes carry a version.
  */
 import { FieldValue, type Firestore, type DocumentReference } from 'firebase-admin/firestore';
+import { systemClock, systemRandom, type Clock, type Random } from '../../clock';
 import { AppError } from '../../errors';
 import { log } from '../../log';
 import type { Sealer } from '../seal';
@@ -33,6 +37,7 @@ import {
   type PutSecretOutcome,
   type Store,
   type TokenMutator,
+  type TokenRead,
 } from '../store';
 import type {
   ClientRecord,
@@ -76,11 +81,20 @@ function unavailable(op: string, reason: string, message = NOT_REACHABLE): AppEr
 export interface FirestoreStoreOptions {
   /** How long one operation may take before it answers UNAVAILABLE (ms). */
   timeoutMs?: number;
+  /** Paces the compare-and-set's re-decisions after a conflict (a local delay, not a judgement). */
+  clock?: Clock;
+  /** Jitter of those re-decisions. */
+  random?: Random;
 }
+
+/** A compare-and-set that lost to another writer is decided again at most this often. */
+const MAX_CAS_ATTEMPTS = 20;
 
 export class FirestoreStore implements Store {
   readonly kind = 'firestore' as const;
   private readonly timeoutMs: number;
+  private readonly clock: Clock;
+  private readonly random: Random;
 
   constructor(
     private readonly db: Firestore,
@@ -88,6 +102,8 @@ export class FirestoreStore implements Store {
     options: FirestoreStoreOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? systemRandom;
   }
 
   /** One store operation: bounded by the deadline, unreachable-database errors as UNAVAILABLE. */
@@ -224,17 +240,25 @@ export class FirestoreStore implements Store {
     });
   }
 
-  getTokenState(realm: string, key: string): Promise<TokenState | null> {
+  async getTokenState(realm: string, key: string): Promise<TokenState | null> {
+    return (await this.readTokenState(realm, key)).state;
+  }
+
+  readTokenState(realm: string, key: string): Promise<TokenRead> {
     return this.run('getTokenState', async () => {
       const snap = await this.tokenRef(realm, key).get();
-      return snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null;
+      return {
+        state: snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
+        now: snap.readTime.toMillis(),
+      };
     });
   }
 
   /**
    * Read-modify-write of one token state as an optimistic compare-and-set rather than a transaction:
-   * read, decide, and write only if the document is still the one that was read (create() when it
-   * was absent; update()/delete() with a lastUpdateTime precondition otherwise), else decide again.
+   * read, decide (with the read's readTime as the store's "now"), and write only if the document is
+   * still the one that was read (create() when it was absent; update()/delete() with a
+   * lastUpdateTime precondition otherwise), else decide again.
    * For one document this is as atomic as a transaction, but it holds no locks: a crowd of
    * instances deciding at once costs a re-read for the losers instead of lock waits (which stall
    * the emulator for 2-3 s: README "Benchmarks"), and a decision that writes nothing costs one read.
@@ -246,6 +270,7 @@ export class FirestoreStore implements Store {
         const snap = await ref.get();
         const { next, result } = mutator(
           snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
+          snap.readTime.toMillis(),
         );
         if (next === undefined) return result;
         try {
@@ -267,8 +292,8 @@ export class FirestoreStore implements Store {
           const code = grpcCodeOf(err);
           // ALREADY_EXISTS / FAILED_PRECONDITION / NOT_FOUND: another instance wrote (or the secret
           // was deleted) in between; decide again on what is there now.
-          if ((code === 5 || code === 6 || code === 9) && attempt < 20) {
-            await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+          if ((code === 5 || code === 6 || code === 9) && attempt < MAX_CAS_ATTEMPTS) {
+            await this.clock.sleep(Math.floor(this.random() * 10 * attempt));
             continue;
           }
           throw err;

@@ -115,10 +115,11 @@ export function makeEngine(
     waitMs: opts.waitMs ?? 20_000,
     allowPrivateUpstreams: true,
     fetcher: provider.fetcher,
-    pollMs: 100,
+    firstPollDelayMs: 100,
   });
 }
 
-export function newStore(): MemoryStore {
-  return new MemoryStore(new Sealer(MASTER));
+/** A memory store whose clock (the store's time) is `clock`; engines may be given other clocks (skew). */
+export function newStore(clock?: Clock): MemoryStore {
+  return new MemoryStore(new Sealer(MASTER), clock);
 }
