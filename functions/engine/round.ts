@@ -39,13 +39,15 @@ export function recordAttempt(
       attemptSince: current.attemptSince ?? now,
     },
     result: { kind: 'recorded', startedAt: now },
+    // The request leaves after the record is committed: the token's life counts from then.
+    stamp: (committedAt) => ({ kind: 'recorded', startedAt: committedAt }),
   };
 }
 
 export interface Fetched {
   token: string;
   lifetimeMs: number;
-  /** Store time of the attempt's record (it started no earlier). */
+  /** Store time the attempt's record was committed (the request left no earlier). */
   startedAt: number;
 }
 
@@ -84,16 +86,25 @@ export function writeToken(
     failures: _failures,
     attemptSince: _since,
     reissueAt: _reissue,
+    sameTokenAnswers: _answers,
     ...kept
   } = current;
   const expiresAt = fetched.startedAt + fetched.lifetimeMs;
   const same = current.token === fetched.token && current.expiresAt !== undefined;
   const renewed = !same || expiresAt > (current.expiresAt ?? 0) + o.renewalToleranceMs;
+  const sameBefore = renewed ? 0 : (current.sameTokenAnswers ?? 0);
   const schedule = renewed
     ? { refreshAt: refreshAtFor(fetched.startedAt, fetched.lifetimeMs, o.random, o) }
-    : sameTokenDue(now, Math.max(expiresAt, current.expiresAt ?? 0), fetched.lifetimeMs, o);
+    : sameTokenDue(now, Math.max(expiresAt, current.expiresAt ?? 0), fetched.lifetimeMs, {
+        ...o,
+        tryHalfway: sameBefore === 0 && current.reissuesAtEnd !== true,
+      });
+  // A halfway attempt got the same token again: this provider hands a token back until its end.
+  const learned = current.reissuesAtEnd === true || (sameBefore > 0 && schedule.reissueAt !== undefined);
   const next = {
     ...kept,
+    ...(renewed ? {} : { sameTokenAnswers: sameBefore + 1 }),
+    ...(learned ? { reissuesAtEnd: true } : {}),
     generation: lease.baseGeneration + 1,
     token: fetched.token,
     fetchedAt: fetched.startedAt,

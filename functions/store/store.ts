@@ -17,6 +17,11 @@ import type {
 export interface Mutation<R> {
   next?: TokenState | null;
   result: R;
+  /**
+   * When given and `next` was written, the answer is stamp(the write's commit time): a store time
+   * no earlier than the read the mutator saw, and no later than the moment the caller resumes.
+   */
+  stamp?: (committedAt: number) => R;
 }
 
 /**

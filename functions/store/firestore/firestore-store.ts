@@ -8,10 +8,15 @@
  * Every operation is bounded by a deadline and an unreachable database becomes one error: while
  * Firestore is down the client retries internally for a minute or more, so without a deadline a
  * request would hang until the function times out; instead it answers 503 UNAVAILABLE with
- * Retry-After. An operation cut off by the deadline may still complete later (a transaction cannot be
+ * Retry-After. An operation cut off by the deadline may still complete later (a write cannot be
  * called back): the engine tolerates that, since leases expire and token writes carry a version.
  */
-import { FieldValue, type Firestore, type DocumentReference } from 'firebase-admin/firestore';
+import {
+  FieldValue,
+  type Firestore,
+  type DocumentReference,
+  type WriteResult,
+} from 'firebase-admin/firestore';
 import { systemClock, systemRandom, type Clock, type Random } from '../../clock';
 import { AppError } from '../../errors';
 import { log } from '../../log';
@@ -268,16 +273,17 @@ export class FirestoreStore implements Store {
       const ref = this.tokenRef(realm, key);
       for (let attempt = 1; ; attempt++) {
         const snap = await ref.get();
-        const { next, result } = mutator(
+        const { next, result, stamp } = mutator(
           snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
           snap.readTime.toMillis(),
         );
         if (next === undefined) return result;
         try {
+          let written: WriteResult | undefined;
           if (!snap.exists || snap.updateTime === undefined) {
-            if (next !== null) await ref.create(encodeTokenState(next, this.sealer));
+            if (next !== null) written = await ref.create(encodeTokenState(next, this.sealer));
           } else if (next === null) {
-            await ref.delete({ lastUpdateTime: snap.updateTime });
+            written = await ref.delete({ lastUpdateTime: snap.updateTime });
           } else {
             const doc = encodeTokenState(next, this.sealer);
             // update() keeps fields it is not given: remove the ones the new state no longer has.
@@ -285,8 +291,9 @@ export class FirestoreStore implements Store {
             for (const field of Object.keys(snap.data() ?? {})) {
               if (!(field in doc)) update[field] = FieldValue.delete();
             }
-            await ref.update(update, { lastUpdateTime: snap.updateTime });
+            written = await ref.update(update, { lastUpdateTime: snap.updateTime });
           }
+          if (stamp !== undefined) return stamp(written?.writeTime.toMillis() ?? snap.readTime.toMillis());
           return result;
         } catch (err) {
           const code = grpcCodeOf(err);

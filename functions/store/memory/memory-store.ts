@@ -128,13 +128,14 @@ export class MemoryStore implements Store {
   async mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R> {
     const id = secretDocId(realm, key);
     const d = this.tokens.get(id);
-    const { next, result } = mutator(
+    const { next, result, stamp } = mutator(
       d === undefined ? null : decodeTokenState(structuredClone(d), this.sealer),
       this.clock.now(),
     );
+    if (next === undefined) return result;
     if (next === null) this.tokens.delete(id);
-    else if (next !== undefined) this.tokens.set(id, encodeTokenState(next, this.sealer));
-    return result;
+    else this.tokens.set(id, encodeTokenState(next, this.sealer));
+    return stamp === undefined ? result : stamp(this.clock.now());
   }
 
   async listTokenStates(): Promise<TokenSummary[]> {
