@@ -238,7 +238,13 @@ export function scenarioHooks(): (options?: ScenarioOptions) => Promise<Realworl
 
 export function describeServed(s: Served, fake?: RealworldProvider): string {
   const info = s.token === undefined ? undefined : fake?.tokenInfo(s.token);
-  const died = info === undefined ? '' : `, token died ${info.diesAt - s.arrivedAt} ms after arrival`;
+  const margin = info === undefined ? 0 : info.diesAt - s.arrivedAt;
+  const died =
+    info === undefined
+      ? ''
+      : margin < 0
+        ? `, arrived ${-margin} ms after the token died`
+        : `, the token dies ${margin} ms after arrival`;
   return (
     `${s.via} sent +${s.sentAt % 100_000} status ${s.status}` +
     (s.token === undefined ? '' : ` ${s.token.slice(0, 10)}… expires_in ${s.expiresIn} source ${s.source}`) +
@@ -293,4 +299,11 @@ export function countBy(values: ReadonlyArray<string | number | undefined>): Rec
   const out: Record<string, number> = {};
   for (const v of values) out[String(v)] = (out[String(v)] ?? 0) + 1;
   return out;
+}
+
+/** A list for an assertion message: the first few entries, and how many more there are. */
+export function firstFew(lines: readonly string[], n = 5): string {
+  if (lines.length === 0) return '(none)';
+  const more = lines.length > n ? `\n  … and ${lines.length - n} more` : '';
+  return `\n  ${lines.slice(0, n).join('\n  ')}${more}`;
 }
