@@ -90,6 +90,9 @@ export class RealworldScenario {
         const sign = offsetSeconds >= 0 ? '+' : '';
         const named = Object.assign(proc, { name: spec.name ?? `${spec.target}@${sign}${offsetSeconds}s` });
         this.procs.push(named);
+        // Warm its Firestore connection (a token request for a secret that does not exist: 404), so
+        // that its first real request is not slowed by connecting.
+        await this.token(named, { realm: 'warm-up', key: 'none' });
         return named;
       }),
     );
