@@ -7,6 +7,8 @@
  * on average: about 23 calls.
  */
 export const BACKOFF_BASE_MS = 2_000;
+/** The shortest backoff there is (the first one, at its lowest). */
+export const BACKOFF_MIN_MS = BACKOFF_BASE_MS / 2;
 export const BACKOFF_MAX_MS = 300_000;
 
 /** The backoff after the `failures`-th failed round in a row (1 for the first). */

@@ -216,6 +216,7 @@ async function endFailedRound(
     return recordFailure(cur, now, r.lease, {
       error: stored,
       negativeMs: r.config.negative_cache_ms,
+      attemptMs: r.config.timeout_ms,
       random,
       ...(lastAttempt !== undefined && answered(lastAttempt.failure)
         ? { answeredAttemptAt: lastAttempt.startedAt }

@@ -5,10 +5,10 @@
  */
 import type { Mutation } from '../store/store';
 import type { TokenError, TokenLease, TokenState } from '../store/types';
-import { BACKOFF_MAX_MS, backoffMs } from './backoff';
+import { BACKOFF_MAX_MS, BACKOFF_MIN_MS, backoffMs } from './backoff';
 import { budgetCheck, countAttempt, type BudgetCheck } from './budget';
 import { refreshAtFor, sameTokenDue, type ScheduleOptions } from './schedule';
-import type { Policy } from './state';
+import { liveUntil, MIN_SERVE_MS, type Policy } from './state';
 
 export type AttemptRecord =
   { kind: 'recorded'; startedAt: number } | { kind: 'lost' } | { kind: Exclude<BudgetCheck, 'ok'> };
@@ -124,6 +124,8 @@ export interface RoundFailure {
   negativeMs: number;
   /** The provider answered the round's last attempt (with an error): that attempt minted nothing. */
   answeredAttemptAt?: number;
+  /** One attempt's time (the realm's timeout): a last try is kept before the stored token ends. */
+  attemptMs: number;
   random: number;
 }
 
@@ -145,6 +147,12 @@ export function recordFailure(
     const failures = (current.failures ?? 0) + 1;
     next.failures = failures;
     next.backoffUntil = now + Math.min(BACKOFF_MAX_MS, backoffMs(failures, f.random));
+    // Never back off past the last chance to replace a still-valid token: one more (background)
+    // attempt is due while it can still be served, so a passing outage need not end in 503s.
+    const lastChance = liveUntil(next) - MIN_SERVE_MS - f.attemptMs;
+    if (next.token !== undefined && lastChance > now + BACKOFF_MIN_MS && lastChance < next.backoffUntil) {
+      next.backoffUntil = lastChance;
+    }
   }
   return { next, result: next };
 }

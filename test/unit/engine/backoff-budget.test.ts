@@ -71,6 +71,27 @@ describe('engine: backoff and budget', () => {
     expect(after?.backoffUntil).to.equal(undefined);
   });
 
+  it('keeps one last attempt before a valid token ends: an outage that ends in time costs no 503', async () => {
+    const store = newStore(clock);
+    await seed(store, clock, 'wx', ['s1'], { ...REALM_CONFIG, timeout_ms: 2_000 });
+    const provider = new ScriptedProvider();
+    provider.lifetimeMs = 30_000;
+    const engine = makeEngine(store, clock, provider);
+    await engine.getToken({ realm: 'wx', key: 's1' });
+    const fetched = (await store.getTokenState('wx', 's1'))!;
+    clock.set(fetched.refreshAt! + 1);
+    provider.then(...Array.from({ length: 4 }, () => ({ fail: 'transient' as const })));
+    const statuses = new Set<string>();
+    while (clock.now() < fetched.expiresAt! + 5_000) {
+      statuses.add(await outcome(engine.getToken({ realm: 'wx', key: 's1' })));
+      await settle(3);
+      clock.advance(200);
+    }
+    // Four failed rounds, the backoff cut short before the token's end, then the fifth succeeded in time.
+    expect(provider.calls).to.equal(1 + 5);
+    expect(statuses).to.deep.equal(new Set(['tok-1', 'tok-6']));
+  });
+
   it('with no valid token, other instances get 503 with Retry-After during the backoff, without a call', async () => {
     const store = newStore(clock);
     await seed(store, clock);
