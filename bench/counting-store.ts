@@ -102,6 +102,10 @@ export class CountingStore implements Store {
     if (wrote) this.counts.writes++;
     return result;
   }
+  async now() {
+    this.count('now', 1);
+    return this.inner.now();
+  }
   async listTokenStates() {
     const all = await this.inner.listTokenStates();
     this.count('listTokenStates', Math.max(1, all.length));

@@ -322,7 +322,7 @@ export class TokenEngine {
 
   /** GET /api/status: never the token itself. */
   async status(): Promise<StatusEntry[]> {
-    const now = this.o.clock.now();
+    const now = await this.o.store.now(); // calls_today, has_token... by the store's day and time
     const states = await this.o.store.listTokenStates();
     return states.map((s) => toStatus(s, now));
   }

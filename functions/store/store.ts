@@ -75,6 +75,8 @@ export interface Store {
    * store's time of its read.
    */
   mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R>;
+  /** The store's time now (Firestore: a read's readTime): for judgements on listings (status). */
+  now(): Promise<number>;
   /** Every token state, without the tokens (nothing is decrypted). */
   listTokenStates(): Promise<TokenSummary[]>;
 

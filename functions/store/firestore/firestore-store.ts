@@ -309,6 +309,14 @@ export class FirestoreStore implements Store {
     });
   }
 
+  now(): Promise<number> {
+    return this.run('now', async () => {
+      // Any read answers the database's time; this document never exists (ids cannot contain ':').
+      const snap = await this.db.collection(COLLECTIONS.tokens).doc(':clock').get();
+      return snap.readTime.toMillis();
+    });
+  }
+
   listTokenStates(): Promise<TokenSummary[]> {
     return this.run('listTokenStates', async () => {
       const snap = await this.db.collection(COLLECTIONS.tokens).orderBy('__name__').get();

@@ -138,6 +138,10 @@ export class MemoryStore implements Store {
     return stamp === undefined ? result : stamp(this.clock.now());
   }
 
+  async now(): Promise<number> {
+    return this.clock.now();
+  }
+
   async listTokenStates(): Promise<TokenSummary[]> {
     return [...this.tokens.values()]
       .map((d) => decodeTokenSummary(structuredClone(d)))
