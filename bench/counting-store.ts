@@ -80,19 +80,31 @@ export class CountingStore implements Store {
     this.count('getTokenState', 1);
     return this.inner.getTokenState(...a);
   }
+  async readTokenState(...a: Parameters<Store['readTokenState']>) {
+    this.count('getTokenState', 1);
+    return this.inner.readTokenState(...a);
+  }
   async mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R> {
     this.counts.calls.mutateTokenState = (this.counts.calls.mutateTokenState ?? 0) + 1;
     this.counts.transactions++;
     let wrote = false;
-    const result = await this.inner.mutateTokenState(realm, key, (current: TokenState | null) => {
-      // Every attempt reads the document once.
-      this.counts.reads++;
-      const m = mutator(current);
-      wrote = m.next !== undefined;
-      return m;
-    });
+    const result = await this.inner.mutateTokenState(
+      realm,
+      key,
+      (current: TokenState | null, now: number) => {
+        // Every attempt reads the document once.
+        this.counts.reads++;
+        const m = mutator(current, now);
+        wrote = m.next !== undefined;
+        return m;
+      },
+    );
     if (wrote) this.counts.writes++;
     return result;
+  }
+  async now() {
+    this.count('now', 1);
+    return this.inner.now();
   }
   async listTokenStates() {
     const all = await this.inner.listTokenStates();

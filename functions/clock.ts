@@ -32,3 +32,8 @@ export class ManualClock implements Clock {
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+/** `base` shifted by `offsetMs`: an instance whose clock is off (tests of store-time judgements). */
+export function skewedClock(base: Clock, offsetMs: number): Clock {
+  return { now: () => base.now() + offsetMs, sleep: (ms) => base.sleep(ms) };
+}

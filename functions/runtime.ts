@@ -39,9 +39,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   setLogLevel(config.logLevel);
   const keys = overrides.keys ?? (await resolveKeys(config));
   const sealer = new Sealer(keys.masterKey);
-  const store = overrides.store ?? openStore(config, sealer);
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
+  const store = overrides.store ?? openStore(config, sealer, 'token-server', { clock, random });
   const instanceId = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const engine = new TokenEngine({
     store,

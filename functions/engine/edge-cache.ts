@@ -2,11 +2,22 @@
  * tokenServerCache's in-instance memory cache in front of the engine. A hit costs no store read. An
  * entry is served until the earliest of: its serving deadline (never past it), its refresh due time
  * (so that a due refresh is noticed), half the overlap after it was observed (providers that kill
- * the previous token), and a maximum age (so replaced credentials are noticed).
+ * the previous token), and a maximum age (so replaced, deleted or re-created credentials are
+ * noticed). All of these are instance-clock times derived from the store's (engine/served.ts).
  */
 import type { Clock } from '../clock';
 import type { ServedToken, TokenEngine, TokenRequest } from './engine';
 import { MIN_SERVE_MS } from './state';
+
+/**
+ * A slower, older answer must not replace a newer token (e.g. one a flush just fetched): within one
+ * credentials revision the generation orders them. Across revisions (the secret was re-posted, or
+ * deleted and created again, and its generation may start over) the later observation wins.
+ */
+function isNewer(kept: ServedToken, incoming: ServedToken): boolean {
+  if (kept.secretRev === incoming.secretRev) return kept.generation > incoming.generation;
+  return kept.observedAt > incoming.observedAt;
+}
 
 interface Entry {
   served: ServedToken;
@@ -44,8 +55,7 @@ export class EdgeCache {
 
   private remember(id: string, served: ServedToken): void {
     const existing = this.entries.get(id);
-    // A slower, older answer must not replace a newer token (e.g. one a flush just fetched).
-    if (existing !== undefined && existing.served.generation > served.generation) return;
+    if (existing !== undefined && isNewer(existing.served, served)) return;
     const now = this.clock.now();
     const limits = [
       served.refreshAt > now ? served.refreshAt : now + 5_000,

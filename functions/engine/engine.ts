@@ -1,47 +1,34 @@
 /**
  * The token engine: serve the stored token while it is valid; otherwise (or when asked to flush)
- * take a refresh lease in a store transaction, call the provider as the only holder, and write the
- * result only if the generation it started from is still current. See README "Token engine".
+ * take a refresh lease by compare-and-set on the token's document, call the provider as the only
+ * holder (holder.ts), and write the result only if the generation it started from is still current.
+ * Every cross-instance judgement uses the store's time of the read it is made on. See README
+ * "Token engine".
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock, Random } from '../clock';
 import { AppError } from '../errors';
-import { log } from '../log';
-import { ProviderFailure } from '../providers/failure';
 import { parseRealmConfig, type RealmConfig } from '../providers/realm-config';
 import { fetchToken } from '../providers/upstream';
 import type { Store } from '../store/store';
-import type { SecretRecord, TokenError, TokenLease, TokenState, TokenSummary } from '../store/types';
-import { withRetries, RetriesExhausted } from './retry';
-import { refreshAtFor } from './schedule';
+import type { SecretRecord, TokenLease, TokenState, TokenSummary } from '../store/types';
+import { runRound } from './holder';
+import { invalidOutcome, servedFrom, type ServedToken } from './served';
 import { SingleFlight } from './single-flight';
 import {
   callsToday,
   decide,
   isDue,
-  serveDeadline,
   summaryUsable,
   usable,
   type Decision,
+  type DecideInput,
   type Mode,
   type Policy,
+  type WaitedLease,
 } from './state';
 
-export type TokenSource = 'memory' | 'database' | 'upstream';
-
-/** A token as served: the deadline is already capped (expiry, and overlap for invalidating providers). */
-export interface ServedToken {
-  token: string;
-  generation: number;
-  /** The latest moment an app may use it. */
-  deadline: number;
-  /** When the store's copy falls due for refresh (the edge cache re-reads then). */
-  refreshAt: number;
-  /** The token was observed as current at this moment. */
-  observedAt: number;
-  overlapMs: number | undefined;
-  source: TokenSource;
-}
+export type { ServedToken, TokenSource, InvalidOutcome } from './served';
 
 export interface TokenRequest {
   realm: string;
@@ -58,15 +45,17 @@ export type Fetcher = (
 
 export interface EngineOptions {
   store: Store;
+  /** The instance's clock: local durations only (waits, timeouts); never a cross-instance judgement. */
   clock: Clock;
   random: Random;
   instanceId: string;
   leaseMs: number;
+  /** How long a request without a valid token waits for another holder before 503. */
   waitMs: number;
   allowPrivateUpstreams: boolean;
   fetcher?: Fetcher;
-  /** Delay between polls while another instance holds the lease. */
-  pollMs?: number;
+  /** The first delay between polls while another instance holds the lease (it doubles to 500 ms). */
+  firstPollDelayMs?: number;
 }
 
 export interface RefreshSummary {
@@ -74,11 +63,6 @@ export interface RefreshSummary {
   failed: number;
   skipped: number;
 }
-
-/** WeChat keeps the previous token alive about 5 minutes after a new fetch. */
-const DEFAULT_OVERLAP_MS = 300_000;
-/** Time kept back from the lease for writing the result. */
-const LEASE_SAFETY_MS = 1_000;
 
 function policyOf(config: RealmConfig): Policy {
   return {
@@ -93,51 +77,42 @@ interface Context {
   policy: Policy;
 }
 
+type LeaseDecision = Extract<Decision, { kind: 'lease' }>;
+
 export class TokenEngine {
   private readonly flights = new SingleFlight<ServedToken>();
   private readonly background = new SingleFlight<'refreshed' | 'failed' | 'skipped'>();
   private readonly fetcher: Fetcher;
-  private readonly pollMs: number;
+  private readonly firstPollDelayMs: number;
 
   constructor(private readonly o: EngineOptions) {
     this.fetcher = o.fetcher ?? fetchToken;
-    this.pollMs = o.pollMs ?? 100;
+    this.firstPollDelayMs = o.firstPollDelayMs ?? 100;
   }
 
   /** Guarantee 2: concurrent identical requests in this instance share one operation. */
   getToken(req: TokenRequest): Promise<ServedToken> {
     const mode: Mode = req.invalidToken !== undefined ? 'invalid' : req.flush === true ? 'flush' : 'get';
     const flightKey = `${mode}\u0000${req.realm}\u0000${req.key}\u0000${req.invalidToken ?? ''}`;
-    return this.flights.run(flightKey, () => this.resolve(req, mode));
+    return this.flights.run(flightKey, async () => {
+      const served = await this.resolve(req, mode);
+      return req.invalidToken === undefined
+        ? served
+        : { ...served, outcome: invalidOutcome(served, req.invalidToken) };
+    });
   }
 
   private async resolve(req: TokenRequest, mode: Mode): Promise<ServedToken> {
     if (mode === 'get') {
-      // The hit path: one read, no transaction.
-      const observedAt = this.o.clock.now();
-      const state = await this.o.store.getTokenState(req.realm, req.key);
-      if (usable(state, observedAt)) {
-        this.maybeRefreshInBackground(state, observedAt);
-        return this.served(state, observedAt, 'database');
+      // The hit path: one read, no compare-and-set.
+      const sentAt = this.o.clock.now();
+      const { state, now } = await this.o.store.readTokenState(req.realm, req.key);
+      if (usable(state, now)) {
+        this.maybeRefreshInBackground(state, now);
+        return servedFrom(state, { sentAt, storeNow: now }, 'database', 'current');
       }
     }
     return this.acquire(req, mode);
-  }
-
-  private served(
-    state: TokenState & { token: string },
-    observedAt: number,
-    source: TokenSource,
-  ): ServedToken {
-    return {
-      token: state.token,
-      generation: state.generation,
-      deadline: serveDeadline(state, observedAt),
-      refreshAt: state.refreshAt ?? state.expiresAt ?? observedAt,
-      observedAt,
-      overlapMs: state.overlapMs,
-      source,
-    };
   }
 
   private async loadContext(realm: string, key: string): Promise<Context> {
@@ -151,33 +126,41 @@ export class TokenEngine {
     return { secret, config, policy: policyOf(config) };
   }
 
+  private decideInput(
+    req: TokenRequest,
+    mode: Mode,
+    ctx: Context,
+    now: number,
+    waited?: WaitedLease,
+  ): DecideInput {
+    return {
+      now,
+      mode,
+      ...(req.invalidToken === undefined ? {} : { invalidToken: req.invalidToken }),
+      secretRev: ctx.secret.rev,
+      policy: ctx.policy,
+      ...(waited === undefined ? {} : { waited }),
+    };
+  }
+
   /** The slow path: wait for, or take, the refresh lease. */
   private async acquire(req: TokenRequest, mode: Mode): Promise<ServedToken> {
     const { realm, key } = req;
     let ctx = await this.loadContext(realm, key);
     const waitDeadline = this.o.clock.now() + this.o.waitMs;
-    let waitedLeaseId: string | undefined;
+    let waited: WaitedLease | undefined;
     let restarts = 0;
-    let pollDelay = this.pollMs;
+    let pollDelay = this.firstPollDelayMs;
     for (;;) {
-      const leaseId = randomUUID();
-      const input = () => ({
-        now: this.o.clock.now(),
-        mode,
-        ...(req.invalidToken === undefined ? {} : { invalidToken: req.invalidToken }),
-        secretRev: ctx.secret.rev,
-        policy: ctx.policy,
-        ...(waitedLeaseId === undefined ? {} : { waitedLeaseId }),
-      });
-      const leaseRequest = { id: leaseId, owner: this.o.instanceId, leaseMs: this.o.leaseMs };
-      const observedAt = this.o.clock.now();
-      const decision = await this.o.store.mutateTokenState<Decision>(realm, key, (current) => {
-        const d = decide(current, input(), realm, key, leaseRequest);
+      const leaseRequest = { id: randomUUID(), owner: this.o.instanceId, leaseMs: this.o.leaseMs };
+      const sentAt = this.o.clock.now();
+      const decision = await this.o.store.mutateTokenState<Decision>(realm, key, (current, now) => {
+        const d = decide(current, this.decideInput(req, mode, ctx, now, waited), realm, key, leaseRequest);
         return d.kind === 'lease' ? { next: d.next, result: d } : { result: d };
       });
       switch (decision.kind) {
         case 'serve':
-          return this.served(decision.state as TokenState & { token: string }, observedAt, 'database');
+          return servedFrom(decision.state, { sentAt, storeNow: decision.now }, 'database', decision.reason);
         case 'fail':
           throw decision.error;
         case 'skip':
@@ -189,11 +172,11 @@ export class TokenEngine {
           ctx = await this.loadContext(realm, key);
           continue;
         case 'lease':
-          return this.refreshAsHolder(ctx, decision.lease, mode);
+          return this.holdLease(ctx, decision, sentAt, mode);
         case 'wait': {
-          waitedLeaseId = decision.lease.id;
-          const waited = await this.waitForHolder(req, mode, ctx, decision.lease, waitDeadline, pollDelay);
-          if (waited !== null) return waited;
+          waited = { id: decision.lease.id, baseGeneration: decision.lease.baseGeneration };
+          const result = await this.waitForHolder(req, mode, ctx, decision.lease, waitDeadline, pollDelay);
+          if (result !== null) return result;
           pollDelay = Math.min(pollDelay * 2, 500);
           continue;
         }
@@ -202,8 +185,8 @@ export class TokenEngine {
   }
 
   /**
-   * Poll (reads, not transactions) until the holder writes, fails, or its lease lapses. Returns the
-   * served token, or null when it is time to try the transaction again.
+   * Poll (reads, not compare-and-sets) until the lease we wait for ends: its token, its error, or
+   * (lapsed, changed hands, credentials changed) null to decide again with a compare-and-set.
    */
   private async waitForHolder(
     req: TokenRequest,
@@ -213,192 +196,69 @@ export class TokenEngine {
     waitDeadline: number,
     pollMs: number,
   ): Promise<ServedToken | null> {
+    const waited = { id: lease.id, baseGeneration: lease.baseGeneration };
+    let leaseLeftMs = 1_000;
     for (let delay = pollMs; ; delay = Math.min(delay * 2, 500)) {
-      const now = this.o.clock.now();
-      if (now >= waitDeadline) {
+      const local = this.o.clock.now();
+      if (local >= waitDeadline) {
         throw new AppError(
           'REFRESH_IN_PROGRESS',
           `Another instance is refreshing ${req.realm}/${req.key}; try again shortly`,
           {
-            retryAfter: Math.max(1, Math.ceil((lease.until - now) / 1000)),
+            retryAfter: Math.max(1, Math.ceil(leaseLeftMs / 1000)),
             details: { realm: req.realm, key: req.key },
           },
         );
       }
       await this.o.clock.sleep(
-        Math.min(delay + Math.floor(this.o.random() * 50), Math.max(1, waitDeadline - now)),
+        Math.min(delay + Math.floor(this.o.random() * 50), Math.max(1, waitDeadline - local)),
       );
-      const observedAt = this.o.clock.now();
-      const state = await this.o.store.getTokenState(req.realm, req.key);
-      const d = decide(
-        state,
-        {
-          now: observedAt,
-          mode,
-          ...(req.invalidToken === undefined ? {} : { invalidToken: req.invalidToken }),
-          secretRev: ctx.secret.rev,
-          policy: ctx.policy,
-          waitedLeaseId: lease.id,
-        },
-        req.realm,
-        req.key,
-        { id: 'poll', owner: this.o.instanceId, leaseMs: this.o.leaseMs },
-      );
-      if (d.kind === 'serve')
-        return this.served(d.state as TokenState & { token: string }, observedAt, 'database');
+      const sentAt = this.o.clock.now();
+      const { state, now } = await this.o.store.readTokenState(req.realm, req.key);
+      leaseLeftMs = lease.until - now;
+      const d = decide(state, this.decideInput(req, mode, ctx, now, waited), req.realm, req.key, {
+        id: 'poll',
+        owner: this.o.instanceId,
+        leaseMs: this.o.leaseMs,
+      });
+      if (d.kind === 'serve') return servedFrom(d.state, { sentAt, storeNow: now }, 'database', d.reason);
       if (d.kind === 'fail') throw d.error;
       if (d.kind === 'wait' && d.lease.id === lease.id) continue;
-      // Lease lapsed or changed hands, credentials changed: go back to the transaction.
       return null;
     }
   }
 
-  /** Only the lease holder gets here: call the provider, then write if still current. */
-  private async refreshAsHolder(ctx: Context, lease: TokenLease, mode: Mode): Promise<ServedToken> {
-    const { realm, key } = ctx.secret;
-    const deadline = lease.until - LEASE_SAFETY_MS;
-    const timeoutMs = ctx.config.timeout_ms;
-    let outcome;
-    try {
-      outcome = await withRetries(
-        (attemptTimeout) =>
-          this.fetcher(ctx.config, ctx.secret.values, {
-            allowPrivate: this.o.allowPrivateUpstreams,
-            timeoutMs: attemptTimeout,
-          }),
-        { deadline, perAttemptMs: timeoutMs, clock: this.o.clock, random: this.o.random },
-      );
-    } catch (err) {
-      const exhausted = err instanceof RetriesExhausted ? err : new RetriesExhausted(err, 1);
-      return this.recordFailure(ctx, lease, exhausted, mode);
-    }
-    const { value, attempts, startedAt } = outcome;
-    const now = this.o.clock.now();
-    const next: TokenState = {
-      realm,
-      key,
-      secretRev: ctx.secret.rev,
-      generation: lease.baseGeneration + 1,
-      token: value.token,
-      fetchedAt: startedAt,
-      expiresAt: startedAt + value.lifetimeMs,
-      refreshAt: refreshAtFor(startedAt, value.lifetimeMs, this.o.random(), {
-        ...(ctx.config.reissue_window_ms === undefined
-          ? {}
-          : { reissueWindowMs: ctx.config.reissue_window_ms }),
-      }),
-      ...(ctx.config.invalidates_previous
-        ? { overlapMs: ctx.config.overlap_ms > 0 ? ctx.config.overlap_ms : DEFAULT_OVERLAP_MS }
-        : {}),
-      lastRefreshAt: now,
-    };
-    const written = await this.o.store.mutateTokenState(realm, key, (current) => {
-      // Guarantee 1: accept only if we still hold the lease and nothing newer was written.
-      if (
-        current === null ||
-        current.lease?.id !== lease.id ||
-        current.generation !== lease.baseGeneration ||
-        current.secretRev !== ctx.secret.rev
-      ) {
-        return { result: false };
-      }
-      const extra = attempts - 1;
-      return {
-        next: {
-          ...next,
-          callsDay: current.callsDay,
-          callsToday: (current.callsToday ?? 0) + extra,
-        },
-        result: true,
-      };
-    });
-    if (written) {
-      log('INFO', `refreshed ${realm}/${key}`, {
-        event: 'token_refreshed',
-        realm,
-        key,
-        generation: next.generation,
-        attempts,
-        lifetimeMs: value.lifetimeMs,
-        instance: this.o.instanceId,
+  /** The one place where the provider call is chosen for a secret. */
+  private callFor(ctx: Context): (timeoutMs: number) => Promise<{ token: string; lifetimeMs: number }> {
+    return (timeoutMs) =>
+      this.fetcher(ctx.config, ctx.secret.values, {
+        allowPrivate: this.o.allowPrivateUpstreams,
+        timeoutMs,
       });
-      return this.served(next as TokenState & { token: string }, startedAt, 'upstream');
-    }
-    log('WARNING', `discarded a token for ${realm}/${key}: a newer one was written meanwhile`, {
-      event: 'token_write_rejected',
-      realm,
-      key,
-      baseGeneration: lease.baseGeneration,
-      instance: this.o.instanceId,
-    });
-    const observedAt = this.o.clock.now();
-    const state = await this.o.store.getTokenState(realm, key);
-    if (usable(state, observedAt)) return this.served(state, observedAt, 'database');
-    throw new AppError(
-      'REFRESH_IN_PROGRESS',
-      `The token for ${realm}/${key} is being refreshed; try again shortly`,
-      {
-        retryAfter: 1,
-      },
-    );
   }
 
-  private async recordFailure(
-    ctx: Context,
-    lease: TokenLease,
-    exhausted: RetriesExhausted,
-    mode: Mode,
-  ): Promise<ServedToken> {
-    const { realm, key } = ctx.secret;
-    const err = exhausted.last;
-    const now = this.o.clock.now();
-    const failure = err instanceof ProviderFailure ? err : undefined;
-    const appError =
-      err instanceof AppError ? err : new AppError('UPSTREAM_ERROR', 'The provider call failed');
-    const permanent =
-      failure !== undefined ? failure.kind === 'permanent' : appError.code !== 'UPSTREAM_TIMEOUT';
-    const stored: TokenError = {
-      at: now,
-      code: appError.code,
-      message: appError.message,
-      permanent,
-      leaseId: lease.id,
-      ...(failure?.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
-      ...(failure?.providerCode === undefined ? {} : { providerCode: failure.providerCode }),
-      ...(failure?.providerMessage === undefined ? {} : { providerMessage: failure.providerMessage }),
-    };
-    const negativeMs = ctx.config.negative_cache_ms;
-    const current = await this.o.store.mutateTokenState(realm, key, (cur) => {
-      if (cur === null || cur.lease?.id !== lease.id) return { result: cur };
-      const { lease: _released, ...rest } = cur;
-      const next: TokenState = {
-        ...rest,
-        lastError: stored,
-        callsToday: (cur.callsToday ?? 0) + Math.max(0, exhausted.attempts - 1),
-        ...(permanent && negativeMs > 0 ? { blockedUntil: now + negativeMs } : {}),
-      };
-      return { next, result: next };
+  /** We hold the lease: run the round (holder.ts). */
+  private holdLease(ctx: Context, decision: LeaseDecision, sentAt: number, mode: Mode): Promise<ServedToken> {
+    return runRound(this.o, {
+      realm: ctx.secret.realm,
+      key: ctx.secret.key,
+      secretRev: ctx.secret.rev,
+      config: ctx.config,
+      policy: ctx.policy,
+      lease: decision.lease,
+      leaseRead: { sentAt, storeNow: decision.now },
+      hadToken: decision.hadToken,
+      reissueAt: decision.next.reissueAt,
+      mode,
+      call: this.callFor(ctx),
     });
-    log(permanent ? 'ERROR' : 'WARNING', `refresh failed for ${realm}/${key}: ${appError.code}`, {
-      event: 'token_refresh_failed',
-      realm,
-      key,
-      code: appError.code,
-      httpStatus: stored.httpStatus,
-      providerCode: stored.providerCode,
-      permanent,
-      attempts: exhausted.attempts,
-      instance: this.o.instanceId,
-    });
-    // Stale-if-error: a still-valid token is better than an error (not when the app reported it invalid).
-    if (mode !== 'invalid' && usable(current, now)) return this.served(current, now, 'database');
-    throw appError;
   }
 
   private maybeRefreshInBackground(state: TokenState, now: number): void {
     if (!isDue(state, now)) return;
     if (state.lease !== undefined && state.lease.until > now) return;
     if (state.blockedUntil !== undefined && state.blockedUntil > now) return;
+    if (state.backoffUntil !== undefined && state.backoffUntil > now) return;
     // Traffic never waits for a due refresh while the token is valid: it runs beside the request.
     this.refreshOne(state.realm, state.key).catch(() => undefined);
   }
@@ -413,10 +273,11 @@ export class TokenEngine {
         return 'skipped';
       }
       const leaseRequest = { id: randomUUID(), owner: this.o.instanceId, leaseMs: this.o.leaseMs };
-      const decision = await this.o.store.mutateTokenState<Decision>(realm, key, (current) => {
+      const sentAt = this.o.clock.now();
+      const decision = await this.o.store.mutateTokenState<Decision>(realm, key, (current, now) => {
         const d = decide(
           current,
-          { now: this.o.clock.now(), mode: 'refresh', secretRev: ctx.secret.rev, policy: ctx.policy },
+          { now, mode: 'refresh', secretRev: ctx.secret.rev, policy: ctx.policy },
           realm,
           key,
           leaseRequest,
@@ -425,7 +286,7 @@ export class TokenEngine {
       });
       if (decision.kind !== 'lease') return 'skipped';
       try {
-        const served = await this.refreshAsHolder(ctx, decision.lease, 'refresh');
+        const served = await this.holdLease(ctx, decision, sentAt, 'refresh');
         return served.source === 'upstream' ? 'refreshed' : 'failed';
       } catch {
         return 'failed';
@@ -461,7 +322,7 @@ export class TokenEngine {
 
   /** GET /api/status: never the token itself. */
   async status(): Promise<StatusEntry[]> {
-    const now = this.o.clock.now();
+    const now = await this.o.store.now(); // calls_today, has_token... by the store's day and time
     const states = await this.o.store.listTokenStates();
     return states.map((s) => toStatus(s, now));
   }

@@ -32,3 +32,38 @@ export function refreshAtFor(
   }
   return Math.floor(Math.max(at, fetchedAt));
 }
+
+/**
+ * The provider handed back the token already stored (same-token providers: WeCom, Feishu,
+ * DingTalk, `stable_token`), with its remaining life. Recomputing the due time from that shrinking
+ * remainder would make each answer fall due sooner than the last (a cascade of calls). Instead the
+ * next attempt goes where a new token can come back:
+ * - the start of the configured reissue window, when that is still ahead;
+ * - else, the first time in this token's life (and unless this provider is known to hand a token
+ *   back until its very end), halfway through what remains: providers re-issue within a window
+ *   before the end (Feishu 30 min, stable_token 5 min) that the realm need not know;
+ * - else the end of the token's life (`reissueAt`: an attempt before it is not sent).
+ * `answeredBy` is a store time no earlier than the provider's answer, so `answeredBy + remainingMs`
+ * is no earlier than the real end.
+ */
+export function sameTokenDue(
+  answeredBy: number,
+  expiresAt: number,
+  remainingMs: number,
+  options: ScheduleOptions & { tryHalfway?: boolean } = {},
+): { refreshAt: number; reissueAt?: number } {
+  const window = options.reissueWindowMs;
+  if (window !== undefined && window > 0) {
+    const windowStart = expiresAt - window + 1_000;
+    if (windowStart > answeredBy + 1_000) return { refreshAt: windowStart };
+  }
+  const left = Math.max(0, remainingMs);
+  if (options.tryHalfway === true && left / 2 >= 2 * MIN_SERVE_LEAD_MS) {
+    return { refreshAt: Math.floor(answeredBy + left / 2) };
+  }
+  const end = answeredBy + left;
+  return { refreshAt: end, reissueAt: end };
+}
+
+/** Below this (×2) a halfway attempt is not worth it: go to the end. */
+const MIN_SERVE_LEAD_MS = 1_000;

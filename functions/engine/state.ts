@@ -1,9 +1,13 @@
 /**
- * Pure decisions over a token's state. The engine runs decide() inside a store transaction (to take
- * a lease atomically) and outside one (to poll while waiting), so both see the same rules.
+ * Pure decisions over a token's state, judged at the store's time `now` (never an instance clock).
+ * The engine runs decide() inside a compare-and-set on the token document (to take a lease
+ * atomically) and on plain reads (to poll while waiting), so both see the same rules.
  */
 import { AppError } from '../errors';
 import type { TokenError, TokenLease, TokenState, TokenSummary } from '../store/types';
+import { budgetCheck, callsToday, flushCallsToday, secondsToNextDay, utcDay } from './budget';
+
+export { callsToday, flushCallsToday, utcDay };
 
 /** A token with less than this left is not worth handing out. */
 export const MIN_SERVE_MS = 1_000;
@@ -15,58 +19,72 @@ export interface Policy {
   dailyBudget: number;
 }
 
+/** The lease a caller waited for: its result (token or error) is what the caller gets. */
+export interface WaitedLease {
+  id: string;
+  baseGeneration: number;
+}
+
 export interface DecideInput {
+  /** Store time of the read this decision is made on. */
   now: number;
   mode: Mode;
   invalidToken?: string;
   secretRev: string;
   policy: Policy;
-  /** The lease id this caller waited on: if it ended in an error, report that error. */
-  waitedLeaseId?: string;
+  waited?: WaitedLease;
 }
 
+/** Why a token is served without a call: the invalid_token outcome is derived from it. */
+export type ServeReason = 'current' | 'fresh' | 'newer' | 'waited' | 'stale' | 'flush_share_used';
+
 export type Decision =
-  | { kind: 'serve'; state: TokenState }
+  | { kind: 'serve'; state: TokenState & { token: string }; now: number; reason: ServeReason }
   | { kind: 'wait'; lease: TokenLease }
-  | { kind: 'lease'; lease: TokenLease; next: TokenState }
+  | { kind: 'lease'; lease: TokenLease; next: TokenState; now: number; hadToken: boolean }
   | { kind: 'fail'; error: AppError }
   | { kind: 'skip'; reason: string }
   | { kind: 'restart' };
 
-export function utcDay(now: number): string {
-  return new Date(now).toISOString().slice(0, 10);
-}
-
-export function callsToday(state: Pick<TokenState, 'callsDay' | 'callsToday'> | null, now: number): number {
-  return state?.callsDay === utcDay(now) ? (state.callsToday ?? 0) : 0;
+/**
+ * The moment the token dies by what the store knows: its expiry, and for providers that kill the
+ * previous token `overlapMs` after a new fetch, the start of the earliest attempt since it was
+ * fetched whose outcome is unknown, plus the overlap (that attempt may have minted a new token,
+ * whatever became of its answer).
+ */
+export function liveUntil(state: Pick<TokenState, 'expiresAt' | 'overlapMs' | 'attemptSince'>): number {
+  const expiresAt = state.expiresAt ?? 0;
+  if (state.overlapMs === undefined || state.attemptSince === undefined) return expiresAt;
+  return Math.min(expiresAt, state.attemptSince + state.overlapMs);
 }
 
 /**
- * The latest moment an app may use this token, observed as current at `observedAt`: its expiry,
- * and for providers that kill the previous token `overlapMs` after a new fetch, observedAt + overlap
- * (a refresh right after the observation kills it no earlier than that).
+ * The latest moment (store time) an app may use this token, observed as current at store time
+ * `now`: liveUntil, and for overlap providers also now + overlap (an attempt starting right after
+ * this read kills the token no earlier than that).
  */
-export function serveDeadline(state: TokenState, observedAt: number): number {
-  const expiresAt = state.expiresAt ?? 0;
-  return state.overlapMs === undefined ? expiresAt : Math.min(expiresAt, observedAt + state.overlapMs);
+export function serveDeadline(state: TokenState, now: number): number {
+  const until = liveUntil(state);
+  return state.overlapMs === undefined ? until : Math.min(until, now + state.overlapMs);
 }
 
 export function usable(state: TokenState | null, now: number): state is TokenState & { token: string } {
-  return (
-    state !== null &&
-    typeof state.token === 'string' &&
-    state.expiresAt !== undefined &&
-    state.expiresAt - now >= MIN_SERVE_MS
-  );
+  return state !== null && typeof state.token === 'string' && liveUntil(state) - now >= MIN_SERVE_MS;
 }
 
 /** The same test on a listing entry, which carries no token (nothing is decrypted for listings). */
 export function summaryUsable(summary: TokenSummary, now: number): boolean {
-  return summary.hasToken && summary.expiresAt !== undefined && summary.expiresAt - now >= MIN_SERVE_MS;
+  return summary.hasToken && liveUntil(summary) - now >= MIN_SERVE_MS;
 }
 
 export function isDue(state: Pick<TokenState, 'refreshAt'>, now: number): boolean {
   return state.refreshAt !== undefined && now >= state.refreshAt;
+}
+
+/** The last token write is younger than flush_min_interval: a flush gets it as it is. */
+export function isFresh(state: TokenState, now: number, policy: Policy): boolean {
+  const storedAt = state.lastRefreshAt ?? state.fetchedAt;
+  return storedAt !== undefined && now - storedAt < policy.flushMinIntervalMs;
 }
 
 function leaseActive(state: TokenState, now: number): state is TokenState & { lease: TokenLease } {
@@ -93,12 +111,55 @@ export function errorFromStored(e: TokenError, extra: Record<string, unknown> = 
   });
 }
 
+/** A 503 while the provider backs off: when to come back, and what it last said. */
+function backingOff(state: TokenState, now: number, realm: string, key: string): AppError {
+  const until = state.backoffUntil ?? now;
+  const last = state.lastError;
+  return new AppError(
+    'UNAVAILABLE',
+    `The provider failed recently for ${realm}/${key}; the next attempt is not before ${new Date(until).toISOString()}`,
+    {
+      retryAfter: Math.max(1, Math.ceil((until - now) / 1000)),
+      details: {
+        realm,
+        key,
+        retryAt: new Date(until).toISOString(),
+        failures: state.failures ?? 1,
+        ...(last === undefined
+          ? {}
+          : {
+              lastError: {
+                code: last.code,
+                httpStatus: last.httpStatus,
+                providerCode: last.providerCode,
+                providerMessage: last.providerMessage,
+              },
+            }),
+      },
+    },
+  );
+}
+
+export function budgetError(
+  policy: Policy,
+  calls: number,
+  now: number,
+  realm: string,
+  key: string,
+): AppError {
+  return new AppError(
+    'QUOTA_EXHAUSTED',
+    `The daily upstream-call budget of ${policy.dailyBudget} for ${realm}/${key} is used up; no more provider calls until 00:00 UTC`,
+    { details: { budget: policy.dailyBudget, callsToday: calls }, retryAfter: secondsToNextDay(now) },
+  );
+}
+
 /** A fresh state for new or replaced credentials: no token, no lease, no error; counters kept. */
 export function freshState(
   realm: string,
   key: string,
   secretRev: string,
-  current: Pick<TokenState, 'generation' | 'callsDay' | 'callsToday'> | null,
+  current: Pick<TokenState, 'generation' | 'callsDay' | 'callsToday' | 'flushCallsToday'> | null,
 ): TokenState {
   return {
     realm,
@@ -107,7 +168,11 @@ export function freshState(
     generation: (current?.generation ?? 0) + 1,
     ...(current?.callsDay === undefined
       ? {}
-      : { callsDay: current.callsDay, callsToday: current.callsToday ?? 0 }),
+      : {
+          callsDay: current.callsDay,
+          callsToday: current.callsToday ?? 0,
+          ...(current.flushCallsToday === undefined ? {} : { flushCallsToday: current.flushCallsToday }),
+        }),
   };
 }
 
@@ -118,8 +183,9 @@ export interface LeaseRequest {
 }
 
 /**
- * What a caller should do now. With `lease` given (inside a transaction) it may take the lease;
- * without (a read-only poll) it answers 'lease' only to say that taking it is worth a transaction.
+ * What a caller should do now. `lease` is the lease it would take: inside a compare-and-set a
+ * 'lease' answer is written as it is; on a read-only poll it only says that taking it is worth a
+ * compare-and-set.
  */
 export function decide(
   current: TokenState | null,
@@ -128,21 +194,37 @@ export function decide(
   key: string,
   lease: LeaseRequest,
 ): Decision {
-  const { now, mode, policy } = input;
+  const { now, mode, policy, waited } = input;
   if (current !== null && current.secretRev !== input.secretRev) return { kind: 'restart' };
   const state: TokenState = current ?? { realm, key, secretRev: input.secretRev, generation: 0 };
   const hasToken = usable(state, now);
+  const serve = (reason: ServeReason): Decision => ({
+    kind: 'serve',
+    state: state as TokenState & { token: string },
+    now,
+    reason,
+  });
+
+  if (waited !== undefined && !(leaseActive(state, now) && state.lease.id === waited.id)) {
+    // The lease we waited for is over: its result is ours, whatever we came for (no re-deciding).
+    if (hasToken && state.generation > waited.baseGeneration) return serve('waited');
+    if (state.lastError?.leaseId === waited.id && !leaseActive(state, now)) {
+      if (hasToken && mode !== 'invalid') return serve('stale');
+      return { kind: 'fail', error: errorFromStored(state.lastError) };
+    }
+  }
 
   if (hasToken) {
-    const fresh = state.fetchedAt !== undefined && now - state.fetchedAt < policy.flushMinIntervalMs;
+    const fresh = isFresh(state, now, policy);
     switch (mode) {
       case 'get':
-        return { kind: 'serve', state };
+        return serve('current');
       case 'flush':
-        if (fresh) return { kind: 'serve', state };
+        if (fresh) return serve('fresh');
         break;
       case 'invalid':
-        if (state.token !== input.invalidToken || fresh) return { kind: 'serve', state };
+        if (state.token !== input.invalidToken) return serve('newer');
+        if (fresh) return serve('fresh');
         break;
       case 'refresh':
         if (!isDue(state, now)) return { kind: 'skip', reason: 'not due' };
@@ -150,20 +232,12 @@ export function decide(
     }
   }
 
-  if (
-    input.waitedLeaseId !== undefined &&
-    state.lastError?.leaseId === input.waitedLeaseId &&
-    !leaseActive(state, now)
-  ) {
-    // The refresh we waited for failed: report its error rather than call the provider again.
-    return { kind: 'fail', error: errorFromStored(state.lastError) };
-  }
   if (leaseActive(state, now)) {
     if (mode === 'refresh') return { kind: 'skip', reason: 'refresh in progress' };
     return { kind: 'wait', lease: state.lease };
   }
   if (state.blockedUntil !== undefined && state.blockedUntil > now && state.lastError !== undefined) {
-    if (hasToken && mode !== 'invalid') return { kind: 'serve', state };
+    if (hasToken && mode !== 'invalid') return serve('stale');
     if (mode === 'refresh') return { kind: 'skip', reason: 'permanent error remembered' };
     return {
       kind: 'fail',
@@ -173,32 +247,26 @@ export function decide(
       }),
     };
   }
-  const calls = callsToday(state, now);
-  if (calls >= policy.dailyBudget) {
-    if (hasToken && mode !== 'invalid') return { kind: 'serve', state };
-    if (mode === 'refresh') return { kind: 'skip', reason: 'daily budget used' };
-    const tomorrow = Date.parse(`${utcDay(now)}T00:00:00.000Z`) + 86_400_000;
-    return {
-      kind: 'fail',
-      error: new AppError(
-        'QUOTA_EXHAUSTED',
-        `The daily upstream-call budget of ${policy.dailyBudget} for ${realm}/${key} is used up; no more provider calls until 00:00 UTC`,
-        {
-          details: { budget: policy.dailyBudget, callsToday: calls },
-          retryAfter: Math.ceil((tomorrow - now) / 1000),
-        },
-      ),
-    };
+  if (state.backoffUntil !== undefined && state.backoffUntil > now) {
+    if (hasToken && mode !== 'invalid') return serve('stale');
+    if (mode === 'refresh') return { kind: 'skip', reason: 'backing off after a failure' };
+    return { kind: 'fail', error: backingOff(state, now, realm, key) };
   }
+  const flush = hasToken && (mode === 'flush' || mode === 'invalid');
+  const budget = budgetCheck(state, now, policy.dailyBudget, flush);
+  if (budget === 'budget_used') {
+    if (hasToken && mode !== 'invalid') return serve('stale');
+    if (mode === 'refresh') return { kind: 'skip', reason: 'daily budget used' };
+    return { kind: 'fail', error: budgetError(policy, callsToday(state, now), now, realm, key) };
+  }
+  // Past their half of the budget, flushes and reports get the current (valid) token.
+  if (budget === 'flush_share_used') return serve('flush_share_used');
   const taken: TokenLease = {
     id: lease.id,
     owner: lease.owner,
     until: now + lease.leaseMs,
     baseGeneration: state.generation,
+    ...(flush ? { flush: true } : {}),
   };
-  return {
-    kind: 'lease',
-    lease: taken,
-    next: { ...state, lease: taken, callsDay: utcDay(now), callsToday: calls + 1 },
-  };
+  return { kind: 'lease', lease: taken, next: { ...state, lease: taken }, now, hadToken: hasToken };
 }

@@ -58,12 +58,13 @@ export function decodeSecret(d: Doc, sealer: Sealer): SecretRecord {
 }
 
 export function encodeTokenState(t: TokenState, sealer: Sealer): Doc {
-  const { token, lease, lastError, ...rest } = t;
+  const { token, lease, lastError, lastAttempt, ...rest } = t;
   return compact({
     ...rest,
     token: token === undefined ? undefined : sealer.seal(token, tokenPath(t.realm, t.key)),
     lease: lease === undefined ? undefined : compact({ ...lease }),
     lastError: lastError === undefined ? undefined : compact({ ...lastError }),
+    lastAttempt: lastAttempt === undefined ? undefined : compact({ ...lastAttempt }),
   });
 }
 

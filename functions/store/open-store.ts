@@ -1,6 +1,7 @@
 /** Opens the configured store: Firestore (emulator when FIRESTORE_EMULATOR_HOST is set) or memory. */
 import { initializeApp, getApps, type App } from 'firebase-admin/app';
 import { getFirestore } from 'firebase-admin/firestore';
+import type { Clock, Random } from '../clock';
 import type { Config } from '../config';
 import { FirestoreStore } from './firestore/firestore-store';
 import { MemoryStore } from './memory/memory-store';
@@ -19,8 +20,10 @@ export function openStore(
   config: Pick<Config, 'store' | 'projectId'> & Partial<Pick<Config, 'storeTimeoutMs'>>,
   sealer: Sealer,
   appName = 'token-server',
+  time: { clock?: Clock; random?: Random } = {},
 ): Store {
-  if (config.store === 'memory') return new MemoryStore(sealer);
+  // The memory store's clock is the store's time; Firestore's is its own (read times).
+  if (config.store === 'memory') return new MemoryStore(sealer, time.clock);
   const app: App =
     getApps().find((a) => a.name === appName) ?? initializeApp({ projectId: config.projectId }, appName);
   const db = getFirestore(app);
@@ -34,5 +37,6 @@ export function openStore(
   }
   return new FirestoreStore(db, sealer, {
     ...(config.storeTimeoutMs === undefined ? {} : { timeoutMs: config.storeTimeoutMs }),
+    ...time,
   });
 }

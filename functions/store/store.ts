@@ -17,13 +17,26 @@ import type {
 export interface Mutation<R> {
   next?: TokenState | null;
   result: R;
+  /**
+   * When given and `next` was written, the answer is stamp(the write's commit time): a store time
+   * no earlier than the read the mutator saw, and no later than the moment the caller resumes.
+   */
+  stamp?: (committedAt: number) => R;
 }
 
 /**
- * A pure function of the current state. It may run more than once (Firestore retries contended
- * transactions), so it must not have side effects.
+ * A pure function of the current state and of the store's time of that read (`now`, epoch ms: the
+ * Firestore read time, or the memory store's clock). It may run more than once (the compare-and-set
+ * decides again when another instance wrote in between), so it must not have side effects.
  */
-export type TokenMutator<R> = (current: TokenState | null) => Mutation<R>;
+export type TokenMutator<R> = (current: TokenState | null, now: number) => Mutation<R>;
+
+/** A token state as read, with the store's time of the read: every cross-instance judgement uses it. */
+export interface TokenRead {
+  state: TokenState | null;
+  /** Store time (epoch ms) at which the document was read; never the instance's clock. */
+  now: number;
+}
 
 export type PutSecretOutcome = 'created' | 'replaced' | 'no_realm';
 export type DeleteRealmOutcome = 'deleted' | 'not_found' | 'in_use';
@@ -54,8 +67,16 @@ export interface Store {
   deleteSecret(realm: string, key: string): Promise<boolean>;
 
   getTokenState(realm: string, key: string): Promise<TokenState | null>;
-  /** Read-modify-write of one token state in a transaction. */
+  /** The same read, with the store's time of the read (what expiry, leases and windows are judged by). */
+  readTokenState(realm: string, key: string): Promise<TokenRead>;
+  /**
+   * Read-modify-write of one token state, atomic for that document (Firestore: a compare-and-set
+   * with a precondition on the read's update time, decided again on conflict). The mutator gets the
+   * store's time of its read.
+   */
   mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R>;
+  /** The store's time now (Firestore: a read's readTime): for judgements on listings (status). */
+  now(): Promise<number>;
   /** Every token state, without the tokens (nothing is decrypted). */
   listTokenStates(): Promise<TokenSummary[]>;
 

@@ -19,6 +19,7 @@ interface TokenBody {
   expires_in: number;
   expires_at: string;
   source: string;
+  outcome?: string;
 }
 
 const REALM = 'wxgzh';
@@ -171,12 +172,17 @@ describe('token engine across function processes (emulator)', function () {
     const renewed = new Set(reports.map((r) => r.body.token));
     expect(renewed.size).to.equal(1);
     expect(renewed.has(flushed)).to.equal(false);
+    // Each report says it led to the refresh, or (arriving after it was stored) that a newer one existed.
+    const outcomes = reports.map((r) => r.body.outcome);
+    expect(outcomes.filter((o) => o !== 'refreshed' && o !== 'newer')).to.deep.equal([]);
+    expect(outcomes).to.include('refreshed');
     // A late report of the old token gets the newer one with no upstream call.
     const late = await request<TokenBody>(
       tokenUrl(servers[1]!, `&invalid_token=${encodeURIComponent(flushed)}`),
       { bearer: env.adminKey },
     );
     expect(late.body.token).to.equal([...renewed][0]);
+    expect(late.body.outcome).to.equal('newer');
     expect(fake.calls()).to.equal(3);
   });
 

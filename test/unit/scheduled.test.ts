@@ -60,7 +60,7 @@ describe('scheduled refresh', function () {
     return createRuntime(config, {
       keys: keys ?? { masterKey, problems: { adminKey: 'not needed here' } },
       clock,
-      store: new MemoryStore(new Sealer(masterKey)),
+      store: new MemoryStore(new Sealer(masterKey), clock),
     });
   }
 

@@ -24,14 +24,20 @@ export const tokenRequestSchema = z
 
 export type TokenRequestBody = z.input<typeof tokenRequestSchema>;
 
+/**
+ * `now` is the instance's clock, which the served deadline is expressed in; `expires_at` is shifted
+ * to the store's clock (the estimate from the read that found the token), so a skewed instance does
+ * not name a skewed moment.
+ */
 export function tokenReply(served: ServedToken, now: number): Reply {
   const expiresIn = Math.max(0, Math.floor(served.deadline - now));
   return {
     body: {
       token: served.token,
       expires_in: expiresIn,
-      expires_at: new Date(now + expiresIn).toISOString(),
+      expires_at: new Date(now + served.storeOffsetMs + expiresIn).toISOString(),
       source: served.source,
+      ...(served.outcome === undefined ? {} : { outcome: served.outcome }),
     },
   };
 }

@@ -1,14 +1,23 @@
 /**
- * The Firestore store (firebase-admin). Coordination happens in transactions; a token hit is one
- * document read. Timestamps are stored as epoch milliseconds so that both stores compare them alike.
+ * The Firestore store (firebase-admin). A token's state changes by compare-and-set on its one
+ * document (mutateTokenState); changes spanning documents (secrets with their token state, realm
+ * deletion) are transactions. A token hit is one document read, and every token read answers the
+ * read's readTime: the store's clock, which the engine judges time by. Timestamps are stored as
+ * epoch milliseconds so that both stores compare them alike.
  *
  * Every operation is bounded by a deadline and an unreachable database becomes one error: while
  * Firestore is down the client retries internally for a minute or more, so without a deadline a
  * request would hang until the function times out; instead it answers 503 UNAVAILABLE with
- * Retry-After. An operation cut off by the deadline may still complete later (a transaction cannot be
+ * Retry-After. An operation cut off by the deadline may still complete later (a write cannot be
  * called back): the engine tolerates that, since leases expire and token writes carry a version.
  */
-import { FieldValue, type Firestore, type DocumentReference } from 'firebase-admin/firestore';
+import {
+  FieldValue,
+  type Firestore,
+  type DocumentReference,
+  type WriteResult,
+} from 'firebase-admin/firestore';
+import { systemClock, systemRandom, type Clock, type Random } from '../../clock';
 import { AppError } from '../../errors';
 import { log } from '../../log';
 import type { Sealer } from '../seal';
@@ -33,6 +42,7 @@ import {
   type PutSecretOutcome,
   type Store,
   type TokenMutator,
+  type TokenRead,
 } from '../store';
 import type {
   ClientRecord,
@@ -76,11 +86,20 @@ function unavailable(op: string, reason: string, message = NOT_REACHABLE): AppEr
 export interface FirestoreStoreOptions {
   /** How long one operation may take before it answers UNAVAILABLE (ms). */
   timeoutMs?: number;
+  /** Paces the compare-and-set's re-decisions after a conflict (a local delay, not a judgement). */
+  clock?: Clock;
+  /** Jitter of those re-decisions. */
+  random?: Random;
 }
+
+/** A compare-and-set that lost to another writer is decided again at most this often. */
+const MAX_CAS_ATTEMPTS = 20;
 
 export class FirestoreStore implements Store {
   readonly kind = 'firestore' as const;
   private readonly timeoutMs: number;
+  private readonly clock: Clock;
+  private readonly random: Random;
 
   constructor(
     private readonly db: Firestore,
@@ -88,6 +107,8 @@ export class FirestoreStore implements Store {
     options: FirestoreStoreOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? systemRandom;
   }
 
   /** One store operation: bounded by the deadline, unreachable-database errors as UNAVAILABLE. */
@@ -224,17 +245,25 @@ export class FirestoreStore implements Store {
     });
   }
 
-  getTokenState(realm: string, key: string): Promise<TokenState | null> {
+  async getTokenState(realm: string, key: string): Promise<TokenState | null> {
+    return (await this.readTokenState(realm, key)).state;
+  }
+
+  readTokenState(realm: string, key: string): Promise<TokenRead> {
     return this.run('getTokenState', async () => {
       const snap = await this.tokenRef(realm, key).get();
-      return snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null;
+      return {
+        state: snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
+        now: snap.readTime.toMillis(),
+      };
     });
   }
 
   /**
    * Read-modify-write of one token state as an optimistic compare-and-set rather than a transaction:
-   * read, decide, and write only if the document is still the one that was read (create() when it
-   * was absent; update()/delete() with a lastUpdateTime precondition otherwise), else decide again.
+   * read, decide (with the read's readTime as the store's "now"), and write only if the document is
+   * still the one that was read (create() when it was absent; update()/delete() with a
+   * lastUpdateTime precondition otherwise), else decide again.
    * For one document this is as atomic as a transaction, but it holds no locks: a crowd of
    * instances deciding at once costs a re-read for the losers instead of lock waits (which stall
    * the emulator for 2-3 s: README "Benchmarks"), and a decision that writes nothing costs one read.
@@ -244,15 +273,17 @@ export class FirestoreStore implements Store {
       const ref = this.tokenRef(realm, key);
       for (let attempt = 1; ; attempt++) {
         const snap = await ref.get();
-        const { next, result } = mutator(
+        const { next, result, stamp } = mutator(
           snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
+          snap.readTime.toMillis(),
         );
         if (next === undefined) return result;
         try {
+          let written: WriteResult | undefined;
           if (!snap.exists || snap.updateTime === undefined) {
-            if (next !== null) await ref.create(encodeTokenState(next, this.sealer));
+            if (next !== null) written = await ref.create(encodeTokenState(next, this.sealer));
           } else if (next === null) {
-            await ref.delete({ lastUpdateTime: snap.updateTime });
+            written = await ref.delete({ lastUpdateTime: snap.updateTime });
           } else {
             const doc = encodeTokenState(next, this.sealer);
             // update() keeps fields it is not given: remove the ones the new state no longer has.
@@ -260,20 +291,29 @@ export class FirestoreStore implements Store {
             for (const field of Object.keys(snap.data() ?? {})) {
               if (!(field in doc)) update[field] = FieldValue.delete();
             }
-            await ref.update(update, { lastUpdateTime: snap.updateTime });
+            written = await ref.update(update, { lastUpdateTime: snap.updateTime });
           }
+          if (stamp !== undefined) return stamp(written?.writeTime.toMillis() ?? snap.readTime.toMillis());
           return result;
         } catch (err) {
           const code = grpcCodeOf(err);
           // ALREADY_EXISTS / FAILED_PRECONDITION / NOT_FOUND: another instance wrote (or the secret
           // was deleted) in between; decide again on what is there now.
-          if ((code === 5 || code === 6 || code === 9) && attempt < 20) {
-            await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+          if ((code === 5 || code === 6 || code === 9) && attempt < MAX_CAS_ATTEMPTS) {
+            await this.clock.sleep(Math.floor(this.random() * 10 * attempt));
             continue;
           }
           throw err;
         }
       }
+    });
+  }
+
+  now(): Promise<number> {
+    return this.run('now', async () => {
+      // Any read answers the database's time; this document never exists (ids cannot contain ':').
+      const snap = await this.db.collection(COLLECTIONS.tokens).doc(':clock').get();
+      return snap.readTime.toMillis();
     });
   }
 

@@ -1,8 +1,10 @@
 /**
  * The embedded store: one process, data lost on exit. It keeps the same encoded (sealed) documents
  * as Firestore would, and each operation runs without an await between its read and its write, so
- * it is atomic on Node's single thread.
+ * it is atomic on Node's single thread. Its clock plays the part of Firestore's read times: the
+ * store's time, which the engine judges leases, expiry and windows by.
  */
+import { systemClock, type Clock } from '../../clock';
 import type { Sealer } from '../seal';
 import {
   decodeClient,
@@ -24,6 +26,7 @@ import {
   type PutSecretOutcome,
   type Store,
   type TokenMutator,
+  type TokenRead,
 } from '../store';
 import type {
   ClientRecord,
@@ -42,7 +45,10 @@ export class MemoryStore implements Store {
   private readonly tokens = new Map<string, Doc>();
   private readonly clients = new Map<string, Doc>();
 
-  constructor(private readonly sealer: Sealer) {}
+  constructor(
+    private readonly sealer: Sealer,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   async getRealm(id: string): Promise<RealmRecord | null> {
     const d = this.realms.get(id);
@@ -108,19 +114,32 @@ export class MemoryStore implements Store {
   }
 
   async getTokenState(realm: string, key: string): Promise<TokenState | null> {
+    return (await this.readTokenState(realm, key)).state;
+  }
+
+  async readTokenState(realm: string, key: string): Promise<TokenRead> {
     const d = this.tokens.get(secretDocId(realm, key));
-    return d === undefined ? null : decodeTokenState(structuredClone(d), this.sealer);
+    return {
+      state: d === undefined ? null : decodeTokenState(structuredClone(d), this.sealer),
+      now: this.clock.now(),
+    };
   }
 
   async mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R> {
     const id = secretDocId(realm, key);
     const d = this.tokens.get(id);
-    const { next, result } = mutator(
+    const { next, result, stamp } = mutator(
       d === undefined ? null : decodeTokenState(structuredClone(d), this.sealer),
+      this.clock.now(),
     );
+    if (next === undefined) return result;
     if (next === null) this.tokens.delete(id);
-    else if (next !== undefined) this.tokens.set(id, encodeTokenState(next, this.sealer));
-    return result;
+    else this.tokens.set(id, encodeTokenState(next, this.sealer));
+    return stamp === undefined ? result : stamp(this.clock.now());
+  }
+
+  async now(): Promise<number> {
+    return this.clock.now();
   }
 
   async listTokenStates(): Promise<TokenSummary[]> {

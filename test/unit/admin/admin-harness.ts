@@ -54,7 +54,11 @@ export async function adminApp(options: AdminAppOptions = {}): Promise<AdminApp>
   const previousSink = setLogSink((line) => logs.push(line));
   const clock = new ManualClock();
   const config = parseConfig({ TOKEN_SERVER_STORE: 'memory', TOKEN_SERVER_LOG_LEVEL: 'debug' });
-  const runtime = await createRuntime(config, { keys, clock, store: new MemoryStore(new Sealer(masterKey)) });
+  const runtime = await createRuntime(config, {
+    keys,
+    clock,
+    store: new MemoryStore(new Sealer(masterKey), clock),
+  });
   const handler = createHandler({ name: 'tokenServer', routes: fullRoutes(), runtime: async () => runtime });
   return {
     runtime,

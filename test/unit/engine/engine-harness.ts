@@ -13,7 +13,8 @@ export const MASTER = Buffer.alloc(32, 7);
 export type Step = {
   token?: string;
   lifetimeMs?: number;
-  fail?: 'transient' | 'permanent';
+  /** 'timeout': no answer in time (it may have minted: the outcome is unknown). */
+  fail?: 'transient' | 'permanent' | 'timeout';
   code?: string;
   gate?: Promise<void>;
 };
@@ -34,6 +35,13 @@ export class ScriptedProvider {
     const n = this.calls;
     const step = this.script.shift() ?? {};
     if (step.gate !== undefined) await step.gate;
+    if (step.fail === 'timeout') {
+      throw new ProviderFailure({
+        code: 'UPSTREAM_TIMEOUT',
+        kind: 'transient',
+        message: 'The provider did not answer in time',
+      });
+    }
     if (step.fail !== undefined) {
       throw new ProviderFailure({
         code: 'UPSTREAM_ERROR',
@@ -45,6 +53,46 @@ export class ScriptedProvider {
       });
     }
     return { token: step.token ?? `tok-${n}`, lifetimeMs: step.lifetimeMs ?? this.lifetimeMs };
+  };
+}
+
+/**
+ * A same-token provider (WeCom, Feishu, `stable_token`): while more than `reissueWindowMs` of its
+ * token's life remains it hands that token back with the remaining life; after that it mints a new
+ * one (the old one living out its life). It knows which of the tokens it issued are alive.
+ */
+export class SameTokenProvider {
+  calls = 0;
+  private current: { token: string; until: number } | undefined;
+  private readonly issued = new Map<string, number>();
+  /** Tokens issued so far (each begins a lifetime). */
+  minted = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    readonly lifetimeMs = 1_000_000,
+    /** Renew the expiry on every call (DingTalk) instead of handing back the remaining life. */
+    private readonly renews = false,
+    /** A new token once less than this remains (0: only once the token has ended). */
+    private readonly reissueWindowMs = 0,
+  ) {}
+
+  alive(token: string): boolean {
+    const until = this.issued.get(token);
+    return until !== undefined && this.clock.now() < until;
+  }
+
+  readonly fetcher: Fetcher = async () => {
+    this.calls++;
+    const now = this.clock.now();
+    if (this.current === undefined || this.current.until - now <= this.reissueWindowMs) {
+      this.current = { token: `same-${++this.minted}`, until: now + this.lifetimeMs };
+      this.issued.set(this.current.token, this.current.until);
+    } else if (this.renews) {
+      this.issued.set(this.current.token, now + this.lifetimeMs);
+      this.current.until = now + this.lifetimeMs;
+    }
+    return { token: this.current.token, lifetimeMs: this.current.until - now };
   };
 }
 
@@ -66,12 +114,19 @@ export const REALM_CONFIG: JsonObject = {
   expires_in_path: 'expires_in',
 };
 
+/** A few turns of the event loop, so that background work (a due refresh) can progress. */
+export async function settle(turns = 10): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+}
+
 export async function seed(
   store: Store,
   clock: ManualClock,
   realm = 'wx',
   keys = ['s1'],
   config: JsonObject = REALM_CONFIG,
+  /** Appended to each secret's rev (a re-created secret gets a new one). */
+  revTag = '',
 ): Promise<void> {
   await store.putRealm({ id: realm, comment: '', config, createdAt: clock.now(), updatedAt: clock.now() });
   for (const key of keys) {
@@ -80,11 +135,11 @@ export async function seed(
         realm,
         key,
         values: { key_1: 'appid-value', key_2: 'secret-value' },
-        rev: `rev-${key}`,
+        rev: `rev-${key}${revTag}`,
         createdAt: clock.now(),
         updatedAt: clock.now(),
       },
-      (cur) => freshState(realm, key, `rev-${key}`, cur),
+      (cur) => freshState(realm, key, `rev-${key}${revTag}`, cur),
     );
   }
 }
@@ -106,6 +161,16 @@ export function makeEngine(
   provider: ScriptedProvider,
   opts: { instanceId?: string; leaseMs?: number; waitMs?: number; random?: Random } = {},
 ): TokenEngine {
+  return engineWith(store, clock, provider.fetcher, opts);
+}
+
+/** The same with any fetcher. */
+export function engineWith(
+  store: Store,
+  clock: Clock,
+  fetcher: Fetcher,
+  opts: { instanceId?: string; leaseMs?: number; waitMs?: number; random?: Random } = {},
+): TokenEngine {
   return new TokenEngine({
     store,
     clock,
@@ -114,11 +179,12 @@ export function makeEngine(
     leaseMs: opts.leaseMs ?? 15_000,
     waitMs: opts.waitMs ?? 20_000,
     allowPrivateUpstreams: true,
-    fetcher: provider.fetcher,
-    pollMs: 100,
+    fetcher,
+    firstPollDelayMs: 100,
   });
 }
 
-export function newStore(): MemoryStore {
-  return new MemoryStore(new Sealer(MASTER));
+/** A memory store whose clock (the store's time) is `clock`; engines may be given other clocks (skew). */
+export function newStore(clock?: Clock): MemoryStore {
+  return new MemoryStore(new Sealer(MASTER), clock);
 }

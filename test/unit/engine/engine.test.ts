@@ -21,7 +21,7 @@ describe('token engine', () => {
   });
 
   it('fetches once, then serves the stored token from the database', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const provider = new ScriptedProvider();
     const engine = makeEngine(store, clock, provider);
@@ -35,7 +35,7 @@ describe('token engine', () => {
   });
 
   it('answers 404 for an unknown secret without calling the provider', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const provider = new ScriptedProvider();
     const err = await rejection(makeEngine(store, clock, provider).getToken({ realm: 'wx', key: 'nope' }));
@@ -44,7 +44,7 @@ describe('token engine', () => {
   });
 
   it('collapses 200 concurrent requests in one instance into one upstream call', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const gate = deferred();
     const provider = new ScriptedProvider().then({ gate: gate.promise });
@@ -58,7 +58,7 @@ describe('token engine', () => {
   });
 
   it('lets only the lease holder call the provider across instances; the others wait and get its token', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const gate = deferred();
     const provider = new ScriptedProvider().then({ gate: gate.promise });
@@ -74,7 +74,7 @@ describe('token engine', () => {
   });
 
   it('never lets a slow holder whose lease lapsed overwrite the newer token written meanwhile', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const slow = deferred();
     const provider = new ScriptedProvider().then({ token: 'old', gate: slow.promise }, { token: 'new' });
@@ -95,7 +95,7 @@ describe('token engine', () => {
   });
 
   it('takes over a lease whose holder died, once it lapses', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const never = new Promise<void>(() => undefined);
     const provider = new ScriptedProvider().then({ gate: never }, { token: 'rescued' });
@@ -109,7 +109,7 @@ describe('token engine', () => {
   });
 
   it('answers 503 with Retry-After when the wait for another holder is over', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const never = new Promise<void>(() => undefined);
     const provider = new ScriptedProvider().then({ gate: never });
@@ -129,7 +129,7 @@ describe('token engine', () => {
   });
 
   it('collapses 100 concurrent flushes into one upstream call, and a flush right after a fetch makes none', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const provider = new ScriptedProvider();
     const engine = makeEngine(store, clock, provider);
@@ -147,7 +147,7 @@ describe('token engine', () => {
   });
 
   it('refreshes on a report of the current token once, and answers a stale report with the newer token', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const provider = new ScriptedProvider();
     const engines = ['a', 'b'].map((id) => makeEngine(store, clock, provider, { instanceId: id }));
@@ -166,7 +166,7 @@ describe('token engine', () => {
   });
 
   it('retries transient errors and succeeds within the budget', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const provider = new ScriptedProvider().then({ fail: 'transient' }, { fail: 'transient' });
     const r = await makeEngine(store, clock, provider).getToken({ realm: 'wx', key: 's1' });
@@ -177,7 +177,7 @@ describe('token engine', () => {
   });
 
   it('does not retry a permanent error, reports the provider code, and remembers it for a while', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const provider = new ScriptedProvider().then({ fail: 'permanent', code: '40164' });
     const engine = makeEngine(store, clock, provider);
@@ -195,7 +195,7 @@ describe('token engine', () => {
   });
 
   it('serves the cached token while valid when a refresh fails (stale-if-error)', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const provider = new ScriptedProvider();
     const engine = makeEngine(store, clock, provider);
@@ -209,18 +209,15 @@ describe('token engine', () => {
   });
 
   it('stops calling the provider past the daily budget: 429 without a valid token', async () => {
-    const store = newStore();
-    await seed(store, clock, 'wx', ['s1'], { ...REALM_CONFIG, daily_budget: 3, flush_min_interval_ms: 0 });
+    const store = newStore(clock);
+    await seed(store, clock, 'wx', ['s1'], { ...REALM_CONFIG, daily_budget: 3 });
     const provider = new ScriptedProvider();
+    provider.lifetimeMs = 60_000;
     const engine = makeEngine(store, clock, provider);
     for (let i = 0; i < 3; i++) {
-      await engine.getToken({ realm: 'wx', key: 's1', flush: true });
-      clock.advance(1_000);
+      expect((await engine.getToken({ realm: 'wx', key: 's1' })).token).to.equal(`tok-${i + 1}`);
+      clock.advance(61_000); // expired: the next request must fetch
     }
-    const served = await engine.getToken({ realm: 'wx', key: 's1', flush: true });
-    expect(served.token).to.equal('tok-3'); // budget used: the valid token is served, no call
-    expect(provider.calls).to.equal(3);
-    clock.advance(7_300_000); // token expired, same UTC day? (start is 00:00, +2 h)
     const err = await rejection(engine.getToken({ realm: 'wx', key: 's1' }));
     expect(err.code).to.equal('QUOTA_EXHAUSTED');
     expect(err.status).to.equal(429);
@@ -228,7 +225,7 @@ describe('token engine', () => {
   });
 
   it('caps the served lifetime at the real remaining life and at the overlap for invalidating providers', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock, 'wx', ['s1'], {
       ...REALM_CONFIG,
       invalidates_previous: true,
@@ -246,7 +243,7 @@ describe('token engine', () => {
   });
 
   it('refreshes a due token in the background while serving the current one at once', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const provider = new ScriptedProvider();
     const engine = makeEngine(store, clock, provider);
@@ -257,6 +254,7 @@ describe('token engine', () => {
     provider.then({ gate: gate.promise });
     const r = await engine.getToken({ realm: 'wx', key: 's1' });
     expect(r).to.include({ token: 'tok-1', source: 'database' }); // did not wait for the provider
+    for (let i = 0; i < 5; i++) await new Promise((res) => setImmediate(res));
     expect(provider.calls).to.equal(2);
     gate.resolve();
     for (let i = 0; i < 5; i++) await new Promise((res) => setImmediate(res));
@@ -265,7 +263,7 @@ describe('token engine', () => {
   });
 
   it('spreads the refreshes of 1,000 secrets fetched at one instant over at least 10% of their lifetime', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     const keys = Array.from({ length: 1000 }, (_, i) => `s${i}`);
     await seed(store, clock, 'wx', keys);
     const provider = new ScriptedProvider();
@@ -279,7 +277,7 @@ describe('token engine', () => {
   });
 
   it('POST /api/refresh refreshes only what is due, with bounded concurrency', async () => {
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock, 'wx', ['a', 'b', 'c']);
     const provider = new ScriptedProvider();
     const engine = makeEngine(store, clock, provider);
@@ -297,7 +295,7 @@ describe('token engine', () => {
 describe('edge cache', () => {
   it('serves hits from memory without a store read, never past the deadline, and replaces a flushed token', async () => {
     const clock = new ManualClock();
-    const store = newStore();
+    const store = newStore(clock);
     await seed(store, clock);
     const provider = new ScriptedProvider();
     const engine = makeEngine(store, clock, provider);
