@@ -24,10 +24,12 @@ export interface Counts {
   transactions: number;
   /** Calls per Store method. */
   calls: Record<string, number>;
+  /** Reads per Store method. */
+  readsBy: Record<string, number>;
 }
 
 export function emptyCounts(): Counts {
-  return { reads: 0, writes: 0, transactions: 0, calls: {} };
+  return { reads: 0, writes: 0, transactions: 0, calls: {}, readsBy: {} };
 }
 
 export class CountingStore implements Store {
@@ -48,6 +50,7 @@ export class CountingStore implements Store {
 
   private count(method: string, reads: number, writes = 0): void {
     this.counts.calls[method] = (this.counts.calls[method] ?? 0) + 1;
+    this.counts.readsBy[method] = (this.counts.readsBy[method] ?? 0) + reads;
     this.counts.reads += reads;
     this.counts.writes += writes;
   }
@@ -98,6 +101,7 @@ export class CountingStore implements Store {
     const result = await this.inner.mutateTokenState(realm, key, (current: TokenState | null) => {
       // Every attempt reads the document once.
       this.counts.reads++;
+      this.counts.readsBy.mutateTokenState = (this.counts.readsBy.mutateTokenState ?? 0) + 1;
       const m = mutator(current);
       wrote = m.next !== undefined;
       return m;

@@ -123,9 +123,6 @@ async function pageOfQuery<T, P>(
   };
 }
 
-/** How many backfilled dueAt writes are in flight at once. */
-const BACKFILL_WRITES_IN_FLIGHT = 50;
-
 export interface FirestoreStoreOptions {
   /** How long one operation may take before it answers UNAVAILABLE (ms). */
   timeoutMs?: number;
@@ -402,21 +399,14 @@ export class FirestoreStore implements Store {
       if (progress?.after !== undefined) query = query.startAfter(progress.after);
       const snap = await query.limit(limit).get();
       const missing = snap.docs.filter((d) => typeof d.get('dueAt') !== 'number');
-      const writer = this.db.bulkWriter({ throttling: { maxOpsPerSecond: 5_000 } });
+      const writer = this.db.bulkWriter();
       // A document written in between got its dueAt from its writer: the precondition skips it.
       writer.onWriteError(() => false);
-      let updated = 0;
-      for (let i = 0; i < missing.length; i += BACKFILL_WRITES_IN_FLIGHT) {
-        await Promise.all(
-          missing.slice(i, i + BACKFILL_WRITES_IN_FLIGHT).map((d) =>
-            writer.update(d.ref, { dueAt: dueAtOfDoc(d.data()) }, { lastUpdateTime: d.updateTime }).then(
-              () => updated++,
-              () => undefined,
-            ),
-          ),
-        );
-      }
+      const writes = missing.map((d) =>
+        writer.update(d.ref, { dueAt: dueAtOfDoc(d.data()) }, { lastUpdateTime: d.updateTime }),
+      );
       await writer.close();
+      const updated = (await Promise.allSettled(writes)).filter((w) => w.status === 'fulfilled').length;
       const last = snap.docs[snap.docs.length - 1];
       const done = snap.docs.length < limit;
       await progressRef.set(
