@@ -182,7 +182,7 @@ async function main(): Promise<void> {
         say(
           '6/6 scheduled refresh at scale: 1,000 / 10,000 (emulator) / 100,000 (memory) secrets, 1 % due...',
         );
-        results.scheduledScale = await scheduledScale(stack);
+        results.scheduledScale = await scheduledScale(stack, say);
       }
     }
   } finally {

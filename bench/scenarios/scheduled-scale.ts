@@ -23,7 +23,7 @@ import { encodeSecret, encodeTokenState } from '../../functions/store/codec';
 import { MemoryStore } from '../../functions/store/memory/memory-store';
 import { openStore } from '../../functions/store/open-store';
 import { Sealer } from '../../functions/store/seal';
-import { COLLECTIONS, secretDocId, type Store } from '../../functions/store/store';
+import { BACKFILL_DOC, COLLECTIONS, secretDocId, type Store } from '../../functions/store/store';
 import type { TokenState } from '../../functions/store/types';
 import { realmFor, startFakeProvider } from '../../test/fakes/providers';
 import { countFirestoreReads } from '../../test/helpers/firestore-reads';
@@ -123,6 +123,8 @@ async function seedFirestore(db: Firestore, secrets: number, due: number, seedin
     void writer.set(db.collection(COLLECTIONS.secrets).doc(id), encodeSecret(secret, seeding.sealer));
     void writer.set(db.collection(COLLECTIONS.tokens).doc(id), encodeTokenState(state, seeding.sealer));
   }
+  // A deployment past its one-time dueAt backfill (the first runs after an upgrade read each token once).
+  void writer.set(db.collection(COLLECTIONS.meta).doc(BACKFILL_DOC), { done: true });
   await writer.close();
 }
 
@@ -158,7 +160,10 @@ async function oneRun(
   };
 }
 
-export async function scheduledScale(stack: Stack): Promise<ScheduledScaleResult> {
+export async function scheduledScale(
+  stack: Stack,
+  say: (line: string) => void = () => undefined,
+): Promise<ScheduledScaleResult> {
   const started = Date.now();
   const sealer = new Sealer(randomBytes(32));
   // One credential the fake accepts, shared by every secret of the scenario.
@@ -184,9 +189,11 @@ export async function scheduledScale(stack: Stack): Promise<ScheduledScaleResult
   try {
     for (const secrets of [1_000, 10_000]) {
       const due = secrets / 100;
+      say(`  seeding ${secrets} secrets on the emulator...`);
       await stack.emulator.clear(stack.env.projectId);
       await realmDoc(stack.fake.url);
       await seedFirestore(db, secrets, due, seeding);
+      say('  one scheduled run...');
       const runtime = await runtimeOn(store);
       // Count the due query's reads apart: it is the part that must not grow with the secrets.
       let scan = 0;
@@ -201,9 +208,11 @@ export async function scheduledScale(stack: Stack): Promise<ScheduledScaleResult
       const run = await oneRun(runtime, () => ({ total: counter.reads, scan }));
       store.listDueTokens = listDue;
       runs.push({ secrets, due, store: 'firestore (emulator)', ...run });
+      say(`  ${JSON.stringify(runs[runs.length - 1])}`);
     }
 
     // 100,000 on the memory store, reads counted as Firestore bills them.
+    say('  seeding 100000 secrets in the memory store...');
     const memory = new CountingStore(new MemoryStore(sealer));
     const now = Date.now();
     await memory.putRealm({
@@ -226,6 +235,7 @@ export async function scheduledScale(stack: Stack): Promise<ScheduledScaleResult
       return { total: c.reads, scan: c.readsBy.listDueTokens ?? 0 };
     });
     runs.push({ secrets, due, store: 'memory (reads counted)', ...run });
+    say(`  ${JSON.stringify(runs[runs.length - 1])}`);
 
     // Throughput by concurrency: 200 due tokens, the fake provider at 50 and 300 ms.
     for (const latencyMs of [50, 300]) {
@@ -247,6 +257,7 @@ export async function scheduledScale(stack: Stack): Promise<ScheduledScaleResult
           seconds: round(seconds, 2),
           refreshesPerSecond: round(summary.refreshed / seconds, 1),
         });
+        say(`  ${JSON.stringify(throughput[throughput.length - 1])}`);
       }
       if (fake !== stack.fake) await fake.close();
     }
