@@ -6,7 +6,17 @@
  * written when it commits.
  */
 import type { Store, TokenMutator } from '../functions/store/store';
-import type { TokenState } from '../functions/store/types';
+import type { Page, TokenState } from '../functions/store/types';
+
+/**
+ * A page read as the Firestore store reads it: the page's documents plus one to learn whether more
+ * follow (a query returning nothing still bills 1), and the count() aggregation for the total
+ * (1 read per 1,000 index entries, at least 1) unless it was not asked for (total -1).
+ */
+function pageReads(page: Page<unknown, unknown>): number {
+  const docs = Math.max(1, page.list.length + (page.next === undefined ? 0 : 1));
+  return docs + (page.total < 0 ? 0 : Math.max(1, Math.ceil(page.total / 1000)));
+}
 
 export interface Counts {
   reads: number;
@@ -14,10 +24,12 @@ export interface Counts {
   transactions: number;
   /** Calls per Store method. */
   calls: Record<string, number>;
+  /** Reads per Store method. */
+  readsBy: Record<string, number>;
 }
 
 export function emptyCounts(): Counts {
-  return { reads: 0, writes: 0, transactions: 0, calls: {} };
+  return { reads: 0, writes: 0, transactions: 0, calls: {}, readsBy: {} };
 }
 
 export class CountingStore implements Store {
@@ -38,6 +50,7 @@ export class CountingStore implements Store {
 
   private count(method: string, reads: number, writes = 0): void {
     this.counts.calls[method] = (this.counts.calls[method] ?? 0) + 1;
+    this.counts.readsBy[method] = (this.counts.readsBy[method] ?? 0) + reads;
     this.counts.reads += reads;
     this.counts.writes += writes;
   }
@@ -52,7 +65,8 @@ export class CountingStore implements Store {
   }
   async listRealms(...a: Parameters<Store['listRealms']>) {
     const page = await this.inner.listRealms(...a);
-    this.count('listRealms', Math.max(1, page.total));
+    // A keyword search reads every realm.
+    this.count('listRealms', a[0].keyword ? Math.max(1, page.total) : pageReads(page));
     return page;
   }
   async deleteRealm(...a: Parameters<Store['deleteRealm']>) {
@@ -69,7 +83,7 @@ export class CountingStore implements Store {
   }
   async listSecrets(...a: Parameters<Store['listSecrets']>) {
     const page = await this.inner.listSecrets(...a);
-    this.count('listSecrets', Math.max(1, page.list.length) + 1);
+    this.count('listSecrets', pageReads(page));
     return page;
   }
   async deleteSecret(...a: Parameters<Store['deleteSecret']>) {
@@ -94,6 +108,7 @@ export class CountingStore implements Store {
       (current: TokenState | null, now: number) => {
         // Every attempt reads the document once.
         this.counts.reads++;
+        this.counts.readsBy.mutateTokenState = (this.counts.readsBy.mutateTokenState ?? 0) + 1;
         const m = mutator(current, now);
         wrote = m.next !== undefined;
         return m;
@@ -111,6 +126,24 @@ export class CountingStore implements Store {
     this.count('listTokenStates', Math.max(1, all.length));
     return all;
   }
+  async listTokenSummaries(...a: Parameters<Store['listTokenSummaries']>) {
+    const page = await this.inner.listTokenSummaries(...a);
+    this.count('listTokenSummaries', pageReads(page));
+    return page;
+  }
+  async listDueTokens(...a: Parameters<Store['listDueTokens']>) {
+    const page = await this.inner.listDueTokens(...a);
+    this.count('listDueTokens', Math.max(1, page.list.length));
+    return page;
+  }
+  async backfillDueTimes(...a: Parameters<Store['backfillDueTimes']>) {
+    const progress = await this.inner.backfillDueTimes(...a);
+    // Once an instance has seen it finished, a call reads nothing; before, the progress marker
+    // and the documents looked at (and writes: the dueAt fields and the marker).
+    const idle = progress.done && progress.scanned === 0;
+    this.count('backfillDueTimes', idle ? 0 : 1 + progress.scanned, idle ? 0 : 1 + progress.updated);
+    return progress;
+  }
   async putClient(...a: Parameters<Store['putClient']>) {
     this.count('putClient', 0, 1);
     return this.inner.putClient(...a);
@@ -123,10 +156,10 @@ export class CountingStore implements Store {
     this.count('findClientByKeyHash', 1);
     return this.inner.findClientByKeyHash(...a);
   }
-  async listClients() {
-    const all = await this.inner.listClients();
-    this.count('listClients', Math.max(1, all.length));
-    return all;
+  async listClients(...a: Parameters<Store['listClients']>) {
+    const page = await this.inner.listClients(...a);
+    this.count('listClients', pageReads(page));
+    return page;
   }
   async deleteClient(...a: Parameters<Store['deleteClient']>) {
     this.count('deleteClient', 1, 1);

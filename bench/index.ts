@@ -4,7 +4,7 @@
  * everything, prints a table (every figure beside a baseline measured in the same run) and writes
  * bench/results/latest.json (and latest.md, the table for the README).
  *
- *   node lib/bench/index.js [--duration 10] [--warmup 3] [--only hit,stampede,expiry,day,cost]
+ *   node lib/bench/index.js [--duration 10] [--warmup 3] [--only hit,stampede,expiry,day,cost,scale]
  *                           [--source DIR]
  *
  * --source serves tokenServer and tokenServerCache in the process scenarios (hit, stampede) from
@@ -23,10 +23,11 @@ import { startStack, type Stack } from './stack';
 import { costPerRequest, costRows, type CostResult } from './scenarios/cost';
 import { hitRows, hitThroughput, type HitResult } from './scenarios/hit-throughput';
 import { massExpiry, massExpiryRows, type MassExpiryResult } from './scenarios/mass-expiry';
+import { scheduledScale, scheduledScaleRows, type ScheduledScaleResult } from './scenarios/scheduled-scale';
 import { stampede, stampedeRows, type StampedeResult } from './scenarios/stampede';
 import { steadyDay, steadyDayRows, type SteadyDayResult } from './scenarios/steady-day';
 
-const SCENARIOS = ['hit', 'stampede', 'expiry', 'day', 'cost'] as const;
+const SCENARIOS = ['hit', 'stampede', 'expiry', 'day', 'cost', 'scale'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Seed of the simulations' random sources: the same seed gives the same simulated results. */
@@ -126,7 +127,7 @@ async function main(): Promise<void> {
   setLogSink(() => undefined);
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  const needsStack = ['hit', 'stampede', 'cost'].some((s) => options.only.has(s as Scenario));
+  const needsStack = ['hit', 'stampede', 'cost', 'scale'].some((s) => options.only.has(s as Scenario));
   // The emulator starts while the simulations (which need nothing) run.
   const stackPromise = needsStack ? startStack(PROVIDER_LATENCY_MS) : undefined;
   stackPromise?.catch(() => undefined);
@@ -137,6 +138,7 @@ async function main(): Promise<void> {
     massExpiry?: MassExpiryResult;
     steadyDay?: SteadyDayResult;
     cost?: CostResult;
+    scheduledScale?: ScheduledScaleResult;
   } = {};
   const rows: Row[] = [];
   try {
@@ -176,6 +178,12 @@ async function main(): Promise<void> {
         say('5/5 Firestore reads and writes per request...');
         results.cost = await costPerRequest(stack);
       }
+      if (options.only.has('scale')) {
+        say(
+          '6/6 scheduled refresh at scale: 1,000 / 10,000 (emulator) / 100,000 (memory) secrets, 1 % due...',
+        );
+        results.scheduledScale = await scheduledScale(stack, say);
+      }
     }
   } finally {
     if (stack === undefined && stackPromise !== undefined) stack = await stackPromise.catch(() => undefined);
@@ -188,6 +196,7 @@ async function main(): Promise<void> {
   if (results.massExpiry) rows.push(...massExpiryRows(results.massExpiry));
   if (results.steadyDay) rows.push(...steadyDayRows(results.steadyDay));
   if (results.cost) rows.push(...costRows(results.cost));
+  if (results.scheduledScale) rows.push(...scheduledScaleRows(results.scheduledScale));
 
   const totalSeconds = Math.round((Date.now() - started) / 100) / 10;
   const date = new Date().toISOString();

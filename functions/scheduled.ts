@@ -1,16 +1,22 @@
 /**
  * The scheduled refresh: Cloud Scheduler invokes tokenServerRefresh every minute, and it refreshes
- * every due token through TokenEngine.refreshDue, the code path of POST /api/refresh. Traffic
- * refreshes due tokens too; the schedule makes sure that idle secrets stay fresh, so that the first
- * request after a quiet hour is a hit and not a wait for the provider.
+ * every due token through TokenEngine.refreshDue, the code path of POST /api/refresh (a query on
+ * the due time: engine/refresh-due.ts). Traffic refreshes due tokens too; the schedule makes sure
+ * that idle secrets stay fresh, so that the first request after a quiet hour is a hit and not a
+ * wait for the provider.
  */
-import type { RefreshSummary } from './engine/engine';
+import { DEFAULT_REFRESH_CONCURRENCY, type DueRunSummary } from './engine/refresh-due';
 import { AppError } from './errors';
 import { log } from './log';
 import type { Runtime } from './runtime';
 
 /** At most this many refreshes run at once in one scheduled run (as POST /api/refresh's default). */
-export const SCHEDULED_REFRESH_CONCURRENCY = 8;
+export const SCHEDULED_REFRESH_CONCURRENCY = DEFAULT_REFRESH_CONCURRENCY;
+/**
+ * A run starts no refresh after this long, so that runs a minute apart rarely overlap (overlapping
+ * is safe: each refresh is a lease); what is left is still due and comes first in the next run.
+ */
+export const SCHEDULED_REFRESH_BUDGET_MS = 45_000;
 
 /** What Cloud Scheduler tells the function (firebase-functions' ScheduledEvent). */
 export interface ScheduledRun {
@@ -31,7 +37,8 @@ export async function runScheduledRefresh(
   runtime: Runtime,
   run: ScheduledRun,
   concurrency = SCHEDULED_REFRESH_CONCURRENCY,
-): Promise<RefreshSummary> {
+  budgetMs = SCHEDULED_REFRESH_BUDGET_MS,
+): Promise<DueRunSummary> {
   const started = process.hrtime.bigint();
   if (runtime.keys.masterKey === undefined) {
     const message =
@@ -44,17 +51,18 @@ export async function runScheduledRefresh(
     });
     throw new AppError('NOT_READY', message);
   }
-  const summary = await runtime.engine.refreshDue(concurrency);
+  const summary = await runtime.engine.refreshDue(concurrency, budgetMs);
   const busy = summary.refreshed + summary.failed > 0;
   log(
     summary.failed > 0 ? 'WARNING' : busy ? 'INFO' : 'DEBUG',
-    `scheduled refresh: ${summary.refreshed} refreshed, ${summary.failed} failed, ${summary.skipped} skipped`,
+    `scheduled refresh: ${summary.refreshed} refreshed, ${summary.failed} failed, ${summary.skipped} skipped${summary.complete ? '' : ' (time budget spent: the next run continues)'}`,
     {
       event: 'scheduled_refresh',
       outcome: summary.failed > 0 ? 'partial' : 'ok',
       refreshed: summary.refreshed,
       failed: summary.failed,
       skipped: summary.skipped,
+      complete: summary.complete,
       latencyMs: elapsedMs(started),
       job: run.jobName,
       scheduleTime: run.scheduleTime,

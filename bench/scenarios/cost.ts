@@ -228,6 +228,7 @@ export async function costPerRequest(stack: Stack): Promise<CostResult> {
       writes: a.writes + b.writes,
       transactions: a.transactions + b.transactions,
       calls: mergeCalls(a.calls, b.calls),
+      readsBy: mergeCalls(a.readsBy, b.readsBy),
     },
   );
 

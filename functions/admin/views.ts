@@ -2,8 +2,17 @@
  * How stored records appear in admin responses. Credential values are masked, never whole, and
  * client key hashes never appear: every route answers through these views, so none can forget.
  */
+import { callsToday, summaryUsable } from '../engine/state';
 import { KEY_NAMES } from '../providers/template';
-import type { ClientRecord, ClientScope, JsonObject, RealmRecord, SecretRecord } from '../store/types';
+import { dueAtOf, NEVER_DUE } from '../store/due-time';
+import type {
+  ClientRecord,
+  ClientScope,
+  JsonObject,
+  RealmRecord,
+  SecretRecord,
+  TokenSummary,
+} from '../store/types';
 
 export const MASK = '****';
 
@@ -79,5 +88,85 @@ export function clientView(client: ClientRecord): ClientView {
     name: client.name,
     scopes: client.scopes.map((s) => ({ realm: s.realm, key: s.key })),
     created_at: new Date(client.createdAt).toISOString(),
+  };
+}
+
+/**
+ * What /api/status says of a secret's token, in one word: `error` when its last refresh failed,
+ * else `due` when the refresh is due (no token yet, or its refresh time has passed), else `ok`.
+ */
+export type TokenStatusState = 'ok' | 'due' | 'error';
+export const TOKEN_STATUS_STATES = ['ok', 'due', 'error'] as const;
+
+export interface StatusEntry {
+  realm: string;
+  key: string;
+  state: TokenStatusState;
+  has_token: boolean;
+  generation: number;
+  expires_at: string | null;
+  refresh_at: string | null;
+  /** When the scheduled refresh looks at it next (null: never on its own, e.g. a wrong secret). */
+  due_at: string | null;
+  last_refresh_at: string | null;
+  last_error: {
+    at: string;
+    code: string;
+    message: string;
+    http_status?: number;
+    provider_code?: string;
+    provider_message?: string;
+    permanent: boolean;
+  } | null;
+  blocked_until: string | null;
+  /** After failed transient rounds: no provider call before this time. */
+  backoff_until: string | null;
+  refreshing: boolean;
+  calls_today: number;
+  // Budget counters (flushes and invalid_token reports against their half of the daily budget):
+  // rendered here, beside calls_today, once the engine stores them.
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+const future = (ms: number | undefined, now: number): string | null =>
+  ms !== undefined && ms > now ? iso(ms) : null;
+
+/** The state word of a token summary at `now`. */
+export function statusState(s: TokenSummary, now: number): TokenStatusState {
+  if (s.lastError !== undefined) return 'error';
+  return dueAtOf(s) <= now ? 'due' : 'ok';
+}
+
+/** A token state as /api/status shows it: never the token itself. */
+export function toStatus(s: TokenSummary & { backoffUntil?: number }, now: number): StatusEntry {
+  const dueAt = dueAtOf(s);
+  return {
+    realm: s.realm,
+    key: s.key,
+    state: statusState(s, now),
+    has_token: summaryUsable(s, now),
+    generation: s.generation,
+    expires_at: iso(s.expiresAt),
+    refresh_at: iso(s.refreshAt),
+    due_at: dueAt >= NEVER_DUE ? null : iso(dueAt),
+    last_refresh_at: iso(s.lastRefreshAt),
+    last_error:
+      s.lastError === undefined
+        ? null
+        : {
+            at: new Date(s.lastError.at).toISOString(),
+            code: s.lastError.code,
+            message: s.lastError.message,
+            ...(s.lastError.httpStatus === undefined ? {} : { http_status: s.lastError.httpStatus }),
+            ...(s.lastError.providerCode === undefined ? {} : { provider_code: s.lastError.providerCode }),
+            ...(s.lastError.providerMessage === undefined
+              ? {}
+              : { provider_message: s.lastError.providerMessage }),
+            permanent: s.lastError.permanent,
+          },
+    blocked_until: future(s.blockedUntil, now),
+    backoff_until: future(s.backoffUntil, now),
+    refreshing: s.lease !== undefined && s.lease.until > now,
+    calls_today: callsToday(s, now),
   };
 }

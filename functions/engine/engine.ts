@@ -11,15 +11,19 @@ import { AppError } from '../errors';
 import { parseRealmConfig, type RealmConfig } from '../providers/realm-config';
 import { fetchToken } from '../providers/upstream';
 import type { Store } from '../store/store';
-import type { SecretRecord, TokenLease, TokenState, TokenSummary } from '../store/types';
+import type { SecretRecord, TokenLease, TokenState } from '../store/types';
 import { runRound } from './holder';
+import {
+  DEFAULT_REFRESH_CONCURRENCY,
+  REFRESH_ROUTE_BUDGET_MS,
+  refreshDueTokens,
+  type DueRunSummary,
+} from './refresh-due';
 import { invalidOutcome, servedFrom, type ServedToken } from './served';
 import { SingleFlight } from './single-flight';
 import {
-  callsToday,
   decide,
   isDue,
-  summaryUsable,
   usable,
   type Decision,
   type DecideInput,
@@ -295,88 +299,19 @@ export class TokenEngine {
   }
 
   /**
-   * POST /api/refresh: every token that is due (or never fetched, unless its last error was
-   * permanent), with at most `concurrency` refreshes at once.
+   * POST /api/refresh and the scheduled refresh: every token that is due (engine/refresh-due.ts:
+   * a query on the due time, in pages, within a time budget), at most `concurrency` at once.
    */
-  async refreshDue(concurrency = 8): Promise<RefreshSummary> {
-    const now = this.o.clock.now();
-    const states = await this.o.store.listTokenStates();
-    const summary: RefreshSummary = { refreshed: 0, failed: 0, skipped: 0 };
-    const due = states.filter((s) => {
-      const wanted = summaryUsable(s, now) ? isDue(s, now) : !(s.lastError?.permanent ?? false);
-      if (!wanted) summary.skipped++;
-      return wanted;
+  refreshDue(
+    concurrency = DEFAULT_REFRESH_CONCURRENCY,
+    budgetMs = REFRESH_ROUTE_BUDGET_MS,
+  ): Promise<DueRunSummary> {
+    return refreshDueTokens({
+      store: this.o.store,
+      clock: this.o.clock,
+      refreshOne: (realm, key) => this.refreshOne(realm, key),
+      concurrency,
+      budgetMs,
     });
-    let next = 0;
-    const worker = async () => {
-      while (next < due.length) {
-        const s = due[next++];
-        if (s === undefined) break;
-        const outcome = await this.refreshOne(s.realm, s.key);
-        summary[outcome]++;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, due.length)) }, worker));
-    return summary;
   }
-
-  /** GET /api/status: never the token itself. */
-  async status(): Promise<StatusEntry[]> {
-    const now = await this.o.store.now(); // calls_today, has_token... by the store's day and time
-    const states = await this.o.store.listTokenStates();
-    return states.map((s) => toStatus(s, now));
-  }
-}
-
-export interface StatusEntry {
-  realm: string;
-  key: string;
-  has_token: boolean;
-  generation: number;
-  expires_at: string | null;
-  refresh_at: string | null;
-  last_refresh_at: string | null;
-  last_error: {
-    at: string;
-    code: string;
-    message: string;
-    http_status?: number;
-    provider_code?: string;
-    provider_message?: string;
-    permanent: boolean;
-  } | null;
-  blocked_until: string | null;
-  refreshing: boolean;
-  calls_today: number;
-}
-
-const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
-
-export function toStatus(s: TokenSummary, now: number): StatusEntry {
-  return {
-    realm: s.realm,
-    key: s.key,
-    has_token: summaryUsable(s, now),
-    generation: s.generation,
-    expires_at: iso(s.expiresAt),
-    refresh_at: iso(s.refreshAt),
-    last_refresh_at: iso(s.lastRefreshAt),
-    last_error:
-      s.lastError === undefined
-        ? null
-        : {
-            at: new Date(s.lastError.at).toISOString(),
-            code: s.lastError.code,
-            message: s.lastError.message,
-            ...(s.lastError.httpStatus === undefined ? {} : { http_status: s.lastError.httpStatus }),
-            ...(s.lastError.providerCode === undefined ? {} : { provider_code: s.lastError.providerCode }),
-            ...(s.lastError.providerMessage === undefined
-              ? {}
-              : { provider_message: s.lastError.providerMessage }),
-            permanent: s.lastError.permanent,
-          },
-    blocked_until: s.blockedUntil !== undefined && s.blockedUntil > now ? iso(s.blockedUntil) : null,
-    refreshing: s.lease !== undefined && s.lease.until > now,
-    calls_today: callsToday(s, now),
-  };
 }

@@ -16,9 +16,20 @@ function okEnvelope<T extends z.ZodType>(data: T) {
   return z.strictObject({ data, success: z.literal('ok') });
 }
 
-/** A page of a list in the envelope: `{"data": {"list": [...], "total": N}, "success": "ok"}`. */
+/**
+ * A page of a list in the envelope: `{"data": {"list": [...], "total": N}, "next_cursor"?, "success": "ok"}`,
+ * next_cursor beside data and absent on the last page (admin/paging.ts).
+ */
 function listEnvelope<T extends z.ZodType>(item: T) {
-  return okEnvelope(z.strictObject({ list: z.array(item), total: count }));
+  return z.strictObject({
+    data: z.strictObject({ list: z.array(item), total: count }),
+    next_cursor: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The `cursor` of the next page; absent on the last page'),
+    success: z.literal('ok'),
+  });
 }
 
 export const errorResponseSchema = z.strictObject({
@@ -95,10 +106,16 @@ export const presetSchema = z.strictObject({
 export const statusEntrySchema = z.strictObject({
   realm: z.string(),
   key: z.string(),
+  state: z
+    .enum(['ok', 'due', 'error'])
+    .describe('error: the last refresh failed; due: a refresh is due; ok: neither'),
   has_token: z.boolean(),
   generation: count,
   expires_at: timestamp.nullable(),
   refresh_at: timestamp.nullable(),
+  due_at: timestamp
+    .nullable()
+    .describe('When the scheduled refresh looks at it next; null: never on its own (a permanent error)'),
   last_refresh_at: timestamp.nullable(),
   last_error: z
     .strictObject({
@@ -112,11 +129,17 @@ export const statusEntrySchema = z.strictObject({
     })
     .nullable(),
   blocked_until: timestamp.nullable(),
+  backoff_until: timestamp.nullable().describe('After failed transient rounds: no provider call before this'),
   refreshing: z.boolean(),
   calls_today: count,
 });
 
-export const refreshSummarySchema = z.strictObject({ refreshed: count, failed: count, skipped: count });
+export const refreshSummarySchema = z.strictObject({
+  refreshed: count,
+  failed: count,
+  skipped: count.describe('Due, but not refreshed now (another instance holds the lease, budget used, ...)'),
+  complete: z.boolean().describe('False when the time budget ran out with due tokens left for the next run'),
+});
 
 export const deletedSchema = okEnvelope(z.strictObject({ deleted: z.literal(true) }));
 

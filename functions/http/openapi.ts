@@ -170,8 +170,14 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'GET /api/status': {
     operationId: 'getStatus',
     tag: 'operations',
-    summary: 'Status of every secret’s token (never the token itself)',
-    success: { status: 200, description: 'One entry per secret', component: 'StatusList' },
+    summary: 'Status of each secret’s token (never the token itself), paged',
+    description:
+      'Without `limit` or `pageSize`, the first 100 entries; `next_cursor` continues. `state` filters after ' +
+      'reading (a token’s state depends on the time): one request reads at most 1,000 token documents, so ' +
+      'a page may hold fewer than `limit` entries and still carry `next_cursor`; `total` counts the entries ' +
+      'before the `state` filter.',
+    query: operations.statusQuerySchema,
+    success: { status: 200, description: 'A page of entries, one per secret', component: 'StatusList' },
   },
   'POST /api/refresh': {
     operationId: 'refreshDue',
@@ -179,7 +185,9 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     summary: 'Refresh every due token',
     description:
       'For Cloud Scheduler; the scheduled function tokenServerRefresh runs the same code every minute. ' +
-      '`concurrency` (query or body) bounds the refreshes running at once (default 8).',
+      'Reads only the due tokens (a query on their due time). `concurrency` (query or body) bounds the ' +
+      'refreshes running at once (default 32); no refresh starts after 30 s, and what is left is still ' +
+      'due for the next run (`complete: false`).',
     query: operations.refreshSchema,
     body: { component: 'RefreshRequest', required: false },
     success: {
@@ -192,7 +200,9 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     operationId: 'listRealms',
     tag: 'realms',
     summary: 'List realms',
-    description: '`keyword` matches the id or the comment.',
+    description:
+      '`keyword` matches the id or the comment. Paged by `limit` and `cursor` (`next_cursor` of the previous ' +
+      'page), or by `page`/`pageSize`.',
     query: realms.listQuerySchema,
     success: { status: 200, description: 'A page of realms', component: 'RealmList' },
   },
@@ -245,6 +255,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     operationId: 'listSecrets',
     tag: 'secrets',
     summary: 'List secrets (masked)',
+    description: 'Paged by `limit` and `cursor`, or by `page`/`pageSize`; `realm` filters.',
     query: secrets.listQuerySchema,
     success: { status: 200, description: 'A page of secrets', component: 'SecretList' },
   },
@@ -277,6 +288,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     operationId: 'listClients',
     tag: 'clients',
     summary: 'List clients (without keys)',
+    description: 'By creation time; paged by `limit` and `cursor`, or by `page`/`pageSize`.',
     query: clients.listQuerySchema,
     success: { status: 200, description: 'A page of clients', component: 'ClientList' },
   },

@@ -2,6 +2,7 @@
  * Domain records ↔ stored documents, shared by both stores so they cannot drift apart. Credential
  * values and tokens are sealed here with the document's path as associated data.
  */
+import { dueAtOf, dueAtOfState } from './due-time';
 import type { Sealer } from './seal';
 import { COLLECTIONS, secretDocId } from './store';
 import type { ClientRecord, RealmRecord, SecretRecord, TokenState, TokenSummary } from './types';
@@ -57,26 +58,51 @@ export function decodeSecret(d: Doc, sealer: Sealer): SecretRecord {
   };
 }
 
+/**
+ * The stored token document. `dueAt` (store/due-time.ts) is derived from the state and written with
+ * every write, so that the scheduled refresh can query it; it is not part of the domain state.
+ */
 export function encodeTokenState(t: TokenState, sealer: Sealer): Doc {
   const { token, lease, lastError, lastAttempt, ...rest } = t;
+  const { dueAt: _stale, ...fields } = rest as typeof rest & { dueAt?: unknown };
   return compact({
-    ...rest,
+    ...fields,
     token: token === undefined ? undefined : sealer.seal(token, tokenPath(t.realm, t.key)),
     lease: lease === undefined ? undefined : compact({ ...lease }),
     lastError: lastError === undefined ? undefined : compact({ ...lastError }),
     lastAttempt: lastAttempt === undefined ? undefined : compact({ ...lastAttempt }),
+    dueAt: dueAtOfState(t),
   });
 }
 
 export function decodeTokenState(d: Doc, sealer: Sealer): TokenState {
-  const state = { ...d } as unknown as TokenState;
+  const { dueAt: _derived, ...rest } = d;
+  const state = rest as unknown as TokenState;
   if (typeof d.token === 'string') state.token = sealer.open(d.token, tokenPath(state.realm, state.key));
   return state;
 }
 
 export function decodeTokenSummary(d: Doc): TokenSummary {
-  const { token, ...rest } = d;
+  const { token, dueAt: _derived, ...rest } = d;
   return { ...(rest as unknown as Omit<TokenState, 'token'>), hasToken: typeof token === 'string' };
+}
+
+/** The fields of a token document the due scan reads (a projection: never the sealed token). */
+export const DUE_ENTRY_FIELDS = ['realm', 'key', 'dueAt'] as const;
+
+export interface DueEntry {
+  realm: string;
+  key: string;
+  dueAt: number;
+}
+
+/** The due time a stored token document should carry (for documents written without one). */
+export function dueAtOfDoc(d: Doc): number {
+  return dueAtOf(decodeTokenSummary(d));
+}
+
+export function decodeDueEntry(d: Doc): DueEntry {
+  return { realm: String(d.realm), key: String(d.key), dueAt: Number(d.dueAt) };
 }
 
 export function encodeClient(c: ClientRecord): Doc {

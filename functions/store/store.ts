@@ -3,7 +3,9 @@
  * memory) pass one contract suite (test/emulator/store-contract.ts). Every operation that must be
  * atomic is one method here, so callers never hand-roll a read-then-write.
  */
+import type { DueEntry } from './codec';
 import type {
+  ClientPosition,
   ClientRecord,
   Page,
   PageRequest,
@@ -38,6 +40,32 @@ export interface TokenRead {
   now: number;
 }
 
+export interface DuePosition {
+  dueAt: number;
+  id: string;
+}
+
+export interface DueQuery {
+  now: number;
+  limit: number;
+  after?: DuePosition;
+}
+
+export interface DuePage {
+  list: DueEntry[];
+  /** Where the next page starts, when this one was full. */
+  next?: DuePosition;
+}
+
+export interface BackfillProgress {
+  /** Documents looked at by this call. */
+  scanned: number;
+  /** Of those, documents that got a `dueAt`. */
+  updated: number;
+  /** Every document has been looked at (now or by an earlier call). */
+  done: boolean;
+}
+
 export type PutSecretOutcome = 'created' | 'replaced' | 'no_realm';
 export type DeleteRealmOutcome = 'deleted' | 'not_found' | 'in_use';
 
@@ -61,7 +89,7 @@ export interface Store {
     secret: SecretRecord,
     resetToken: (current: TokenSummary | null) => TokenState | null,
   ): Promise<PutSecretOutcome>;
-  /** Ordered by document id (realm:key). */
+  /** Ordered by document id (realm:key); positions are document ids. */
   listSecrets(page: PageRequest & { realm?: string }): Promise<Page<SecretRecord>>;
   /** Deletes the secret and its token state together. */
   deleteSecret(realm: string, key: string): Promise<boolean>;
@@ -77,13 +105,37 @@ export interface Store {
   mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R>;
   /** The store's time now (Firestore: a read's readTime): for judgements on listings (status). */
   now(): Promise<number>;
-  /** Every token state, without the tokens (nothing is decrypted). */
+  /**
+   * Every token state, without the tokens (nothing is decrypted). It reads the whole collection:
+   * nothing in the service calls it (status pages with listTokenSummaries, the refresh queries
+   * listDueTokens); it is for tests and one-off tools.
+   */
   listTokenStates(): Promise<TokenSummary[]>;
+  /**
+   * A page of token states without the tokens, by document id (realm:key), of one realm or all.
+   * With `countTotal: false` the total is not counted (answered as -1), for callers that scan on.
+   */
+  listTokenSummaries(
+    page: PageRequest & { realm?: string; countTotal?: boolean },
+  ): Promise<Page<TokenSummary>>;
+  /**
+   * The due scan: token documents with `dueAt <= now`, by due time then id, at most `limit`, after
+   * `after`; only the fields DUE_ENTRY_FIELDS (a projection: reads cost one per entry, and nothing
+   * sealed is transferred).
+   */
+  listDueTokens(query: DueQuery): Promise<DuePage>;
+  /**
+   * Writes `dueAt` on up to `limit` token documents that lack it (written by a version before it
+   * existed), continuing where the previous call stopped (a progress marker in the store). Once
+   * every document has been looked at, it costs one read per call and does nothing.
+   */
+  backfillDueTimes(limit: number): Promise<BackfillProgress>;
 
   putClient(client: ClientRecord): Promise<void>;
   getClient(id: string): Promise<ClientRecord | null>;
   findClientByKeyHash(keyHash: string): Promise<ClientRecord | null>;
-  listClients(): Promise<ClientRecord[]>;
+  /** Ordered by creation time, then id. */
+  listClients(page: PageRequest<ClientPosition>): Promise<Page<ClientRecord, ClientPosition>>;
   deleteClient(id: string): Promise<boolean>;
 
   close(): Promise<void>;
@@ -99,10 +151,40 @@ export const COLLECTIONS = {
   secrets: 'secrets',
   tokens: 'tokens',
   clients: 'clients',
+  /** The store's own bookkeeping (the dueAt backfill's progress). */
+  meta: 'meta',
 } as const;
 
-export function pageOf<T>(all: T[], page: PageRequest): Page<T> {
-  return { list: all.slice(page.offset, page.offset + page.limit), total: all.length };
+/** The document (in COLLECTIONS.meta) where backfillDueTimes keeps its progress. */
+export const BACKFILL_DOC = 'dueAtBackfill';
+
+/**
+ * One page of a list already in its order (the memory store, and Firestore lists filtered in
+ * memory): entries after `after` (by `positionOf`) or from `offset`, at most `limit`, and the
+ * position of the last one when more follow.
+ */
+export function pageOf<T, P = string>(
+  all: T[],
+  page: PageRequest<P>,
+  positionOf: (item: T) => P,
+  compareTo: (item: T, position: P) => number,
+): Page<T, P> {
+  const after = page.after;
+  const start =
+    after === undefined
+      ? (page.offset ?? 0)
+      : (() => {
+          const i = all.findIndex((item) => compareTo(item, after) > 0);
+          return i < 0 ? all.length : i;
+        })();
+  const list = all.slice(start, start + page.limit);
+  const last = list[list.length - 1];
+  const more = start + page.limit < all.length;
+  return { list, total: all.length, ...(more && last !== undefined ? { next: positionOf(last) } : {}) };
+}
+
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function matchesKeyword(realm: RealmRecord, keyword: string | undefined): boolean {

@@ -137,12 +137,29 @@ export interface ClientRecord {
   createdAt: number;
 }
 
-export interface Page<T> {
+/**
+ * A page of a list. `next` is the position of the page's last entry when more follow (absent on
+ * the last page): the next page starts after it.
+ */
+export interface Page<T, P = string> {
   list: T[];
   total: number;
+  next?: P;
 }
 
-export interface PageRequest {
-  offset: number;
+/**
+ * At most `limit` entries, after the position `after` (a cursor: costs reads for this page only),
+ * or from `offset` (the original design's page/pageSize: Firestore bills every skipped document).
+ * Positions are document ids except where a list says otherwise.
+ */
+export interface PageRequest<P = string> {
   limit: number;
+  offset?: number;
+  after?: P;
+}
+
+/** Clients are listed by creation time, then id. */
+export interface ClientPosition {
+  createdAt: number;
+  id: string;
 }

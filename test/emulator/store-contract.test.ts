@@ -54,7 +54,7 @@ function contract(name: string, fresh: () => Promise<Store>, done: () => Promise
       await store.putRealm({ ...realm('a', 'replaced'), updatedAt: 5 });
       expect((await store.getRealm('a'))?.comment).to.equal('replaced');
       const page = await store.listRealms({ offset: 1, limit: 1 });
-      expect(page).to.deep.equal({ total: 3, list: [realm('b', 'WeChat Official')] });
+      expect(page).to.deep.equal({ total: 3, list: [realm('b', 'WeChat Official')], next: 'b' });
       const found = await store.listRealms({ offset: 0, limit: 10, keyword: 'wechat' });
       expect(found.list.map((r) => r.id)).to.deep.equal(['b']);
       expect(
@@ -112,6 +112,106 @@ function contract(name: string, fresh: () => Promise<Store>, done: () => Promise
       expect(await store.deleteSecret('r', 'b')).to.equal(false);
       expect(await store.getTokenState('r', 'b')).to.equal(null);
       expect((await store.listTokenStates()).map((t) => t.key)).to.deep.equal(['a', 'c', 'z']);
+    });
+
+    it('pages every list by cursor: each page after the last entry of the one before, next absent on the last', async () => {
+      for (const id of ['c', 'a', 'b']) await store.putRealm(realm(id));
+      const realms = [await store.listRealms({ limit: 2 })];
+      realms.push(await store.listRealms({ limit: 2, after: realms[0]!.next! }));
+      expect(realms.map((p) => [p.list.map((r) => r.id), p.next, p.total])).to.deep.equal([
+        [['a', 'b'], 'b', 3],
+        [['c'], undefined, 3],
+      ]);
+      expect((await store.listRealms({ limit: 3 })).next).to.equal(undefined);
+      expect((await store.listRealms({ limit: 5, after: 'c' })).list).to.deep.equal([]);
+      // A position that is not an entry (deleted meanwhile) still continues after it.
+      expect((await store.listRealms({ limit: 5, after: 'aa' })).list.map((r) => r.id)).to.deep.equal([
+        'b',
+        'c',
+      ]);
+
+      for (const [r, k] of [
+        ['a', 'x'],
+        ['a', 'y'],
+        ['a', 'z'],
+        ['b', 'x'],
+      ] as const) {
+        await store.putSecret(secret(r, k), (cur) => freshState(r, k, 'r1', cur));
+      }
+      const ofA = await store.listSecrets({ limit: 2, realm: 'a' });
+      expect([ofA.list.map((s) => s.key), ofA.next, ofA.total]).to.deep.equal([['x', 'y'], 'a:y', 3]);
+      const restOfA = await store.listSecrets({ limit: 2, realm: 'a', after: 'a:y' });
+      expect([restOfA.list.map((s) => s.key), restOfA.next]).to.deep.equal([['z'], undefined]);
+      const all = await store.listSecrets({ limit: 10, after: 'a:z' });
+      expect([all.list.map((s) => `${s.realm}/${s.key}`), all.total]).to.deep.equal([['b/x'], 4]);
+      const offset = await store.listSecrets({ limit: 2, offset: 2 });
+      expect(offset.list.map((s) => `${s.realm}/${s.key}`)).to.deep.equal(['a/z', 'b/x']);
+
+      const tokens = await store.listTokenSummaries({ limit: 2, realm: 'a' });
+      expect([tokens.list.map((t) => t.key), tokens.next, tokens.total]).to.deep.equal([
+        ['x', 'y'],
+        'a:y',
+        3,
+      ]);
+      const uncounted = await store.listTokenSummaries({ limit: 5, after: 'a:y', countTotal: false });
+      expect([uncounted.list.map((t) => `${t.realm}/${t.key}`), uncounted.total]).to.deep.equal([
+        ['a/z', 'b/x'],
+        -1,
+      ]);
+
+      for (const [id, createdAt] of [
+        ['c3', 5],
+        ['c1', 5],
+        ['c2', 1],
+      ] as const) {
+        await store.putClient({ id, name: id, scopes: [], keyHash: `h${id}`, createdAt });
+      }
+      const first = await store.listClients({ limit: 2 });
+      expect([first.list.map((c) => c.id), first.next]).to.deep.equal([
+        ['c2', 'c1'],
+        { createdAt: 5, id: 'c1' },
+      ]);
+      const second = await store.listClients({ limit: 2, after: first.next! });
+      expect([second.list.map((c) => c.id), second.next, second.total]).to.deep.equal([['c3'], undefined, 3]);
+    });
+
+    it('finds due tokens by due time in pages, never the ones not due', async () => {
+      const at = (key: string, refreshAt: number): TokenState => ({
+        realm: 'r',
+        key,
+        secretRev: 'x',
+        generation: 1,
+        token: `tok-${key}`,
+        expiresAt: refreshAt + 1_000,
+        refreshAt,
+      });
+      for (const [key, refreshAt] of [
+        ['e', 50],
+        ['d', 10],
+        ['c', 30],
+        ['b', 30],
+        ['late', 500],
+      ] as const) {
+        await store.mutateTokenState('r', key, () => ({ next: at(key, refreshAt), result: null }));
+      }
+      await store.mutateTokenState('r', 'new', () => ({
+        next: { realm: 'r', key: 'new', secretRev: 'x', generation: 0 },
+        result: null,
+      }));
+      const first = await store.listDueTokens({ now: 100, limit: 3 });
+      expect(first.list).to.deep.equal([
+        { realm: 'r', key: 'new', dueAt: 0 },
+        { realm: 'r', key: 'd', dueAt: 10 },
+        { realm: 'r', key: 'b', dueAt: 30 },
+      ]);
+      expect(first.next).to.deep.equal({ dueAt: 30, id: 'r:b' });
+      const second = await store.listDueTokens({ now: 100, limit: 3, after: first.next! });
+      expect(second.list.map((e) => e.key)).to.deep.equal(['c', 'e']);
+      expect(second.next).to.equal(undefined);
+      expect((await store.listDueTokens({ now: 5, limit: 3 })).list.map((e) => e.key)).to.deep.equal(['new']);
+      // Every document of this version carries its due time: nothing to backfill.
+      const progress = await store.backfillDueTimes(100);
+      expect(progress).to.include({ updated: 0, done: true });
     });
 
     it('mutates token state atomically under concurrency (no lost update)', async () => {
@@ -205,7 +305,7 @@ function contract(name: string, fresh: () => Promise<Store>, done: () => Promise
       expect((await store.findClientByKeyHash('h2'))?.id).to.equal('c2');
       expect(await store.findClientByKeyHash('nope')).to.equal(null);
       expect((await store.getClient('c1'))?.scopes).to.deep.equal([{ realm: 'r', key: 'k' }]);
-      expect((await store.listClients()).map((c) => c.id)).to.deep.equal(['c1', 'c2']);
+      expect((await store.listClients({ limit: 10 })).list.map((c) => c.id)).to.deep.equal(['c1', 'c2']);
       expect(await store.deleteClient('c1')).to.equal(true);
       expect(await store.deleteClient('c1')).to.equal(false);
       expect(await store.getClient('c1')).to.equal(null);

@@ -29,7 +29,7 @@ import {
 import { findRoute } from '../../functions/http/router';
 import { cacheRoutes, fullRoutes } from '../../functions/http/routes';
 import * as clients from '../../functions/http/routes/clients';
-import { refreshSchema } from '../../functions/http/routes/operations';
+import { refreshSchema, statusQuerySchema } from '../../functions/http/routes/operations';
 import * as realms from '../../functions/http/routes/realms';
 import * as secrets from '../../functions/http/routes/secrets';
 import { tokenRequestSchema } from '../../functions/http/routes/token';
@@ -50,6 +50,7 @@ const ROUTE_INPUTS: Readonly<Record<string, { body?: z.ZodType; query?: z.ZodTyp
   'GET /api/token': { query: tokenRequestSchema },
   'POST /api/token': { body: tokenRequestSchema },
   'POST /api/refresh': { body: refreshSchema, query: refreshSchema },
+  'GET /api/status': { query: statusQuerySchema },
   'GET /api/realm': { query: realms.listQuerySchema },
   'POST /api/realm': { body: realmSchema },
   'GET /api/realm/:id': { path: realms.idParamsSchema },

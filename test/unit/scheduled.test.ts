@@ -93,9 +93,9 @@ describe('scheduled refresh', function () {
     await seed(runtime, 'wecom', 'wecom');
     const refreshDue = runtime.engine.refreshDue.bind(runtime.engine);
     const concurrencies: Array<number | undefined> = [];
-    runtime.engine.refreshDue = (concurrency) => {
+    runtime.engine.refreshDue = (concurrency, budgetMs) => {
       concurrencies.push(concurrency);
-      return refreshDue(concurrency);
+      return refreshDue(concurrency, budgetMs);
     };
     const handler = scheduledRefresh(async () => runtime);
 
@@ -113,14 +113,24 @@ describe('scheduled refresh', function () {
       job: RUN.jobName,
     });
 
-    // A minute later nothing is due: no upstream call.
+    // A minute later nothing is due: the due query finds nothing, no upstream call.
     clock.advance(60_000);
-    expect(await runScheduledRefresh(runtime, RUN)).to.deep.equal({ refreshed: 0, failed: 0, skipped: 2 });
+    expect(await runScheduledRefresh(runtime, RUN)).to.deep.equal({
+      refreshed: 0,
+      failed: 0,
+      skipped: 0,
+      complete: true,
+    });
     expect(fake.calls()).to.equal(2);
 
     // Two hours minus 30 s later both are due (the latest due time is 60 s before expiry).
     clock.advance(2 * HOUR - 90_000);
-    expect(await runScheduledRefresh(runtime, RUN)).to.deep.equal({ refreshed: 2, failed: 0, skipped: 0 });
+    expect(await runScheduledRefresh(runtime, RUN)).to.deep.equal({
+      refreshed: 2,
+      failed: 0,
+      skipped: 0,
+      complete: true,
+    });
     expect(fake.calls()).to.equal(4);
     expect(await tokenOf(runtime, 'wx')).to.not.equal(first[0]);
     expect(concurrencies).to.deep.equal([
@@ -141,8 +151,16 @@ describe('scheduled refresh', function () {
     expect(await tokenOf(runtime, 'wecom')).to.be.a('string');
     const calls = fake.calls();
 
+    // The wrong secret is never due for the schedule (store/due-time.ts), the other not yet.
     clock.advance(60_000);
-    expect(await runScheduledRefresh(runtime, RUN)).to.deep.equal({ refreshed: 0, failed: 0, skipped: 2 });
+    expect(await runScheduledRefresh(runtime, RUN)).to.deep.equal({
+      refreshed: 0,
+      failed: 0,
+      skipped: 0,
+      complete: true,
+    });
+    clock.advance(30 * 60_000);
+    expect((await runScheduledRefresh(runtime, RUN)).refreshed).to.equal(0);
     expect(fake.calls()).to.equal(calls);
     expect(JSON.stringify(logs)).to.not.include('wrong-secret');
   });

@@ -5,13 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { pageRequest, pagingShape } from '../../admin/paging';
+import { clientPosition, listBody, pageRequest, pagingShape } from '../../admin/paging';
 import { exactObject } from '../../admin/schema';
 import { clientView } from '../../admin/views';
 import { AppError } from '../../errors';
 import { generateClientKey, hashClientKey } from '../../keys/keys';
 import { realmIdSchema } from '../../providers/realm-config';
-import { pageOf } from '../../store/store';
 import type { ClientRecord, ClientScope } from '../../store/types';
 import { parseOrThrow } from '../../validation';
 import { ok, type Route } from '../types';
@@ -102,8 +101,8 @@ export const listClientsRoute: Route = {
   auth: 'admin',
   handle: async ({ req, runtime }) => {
     const q = parseOrThrow(listQuerySchema, { ...req.query });
-    const page = pageOf(await runtime.store.listClients(), pageRequest(q));
-    return ok({ list: page.list.map(clientView), total: page.total });
+    const page = await runtime.store.listClients(pageRequest(q, clientPosition));
+    return { body: listBody(page, page.list.map(clientView)) };
   },
 };
 

@@ -1,15 +1,105 @@
-/** Operations for admins and Cloud Scheduler: status of every token, and refresh of every due one. */
+/**
+ * Operations for admins and Cloud Scheduler: the status of each secret's token (paged, filterable
+ * by realm and state), and the refresh of every due one.
+ */
 import { z } from 'zod';
+import { listBody, pageRequest, pagingShape, secretPosition } from '../../admin/paging';
+import { exactObject } from '../../admin/schema';
+import { statusState, TOKEN_STATUS_STATES, toStatus, type TokenStatusState } from '../../admin/views';
+import { DEFAULT_REFRESH_CONCURRENCY, REFRESH_ROUTE_BUDGET_MS } from '../../engine/refresh-due';
+import { AppError } from '../../errors';
+import { realmIdSchema } from '../../providers/realm-config';
+import { secretDocId, type Store } from '../../store/store';
+import type { Page, PageRequest, TokenSummary } from '../../store/types';
 import { parseOrThrow } from '../../validation';
 import { ok, type Route } from '../types';
+
+/** `/api/status` without limit or pageSize answers this many (SPEC §4.5). */
+export const STATUS_DEFAULT_LIMIT = 100;
+/** With a `state` filter, one request reads at most this many token documents. */
+export const STATUS_SCAN_MAX = 1_000;
+
+export const statusQuerySchema = exactObject({
+  ...pagingShape,
+  realm: realmIdSchema.optional(),
+  state: z
+    .enum(TOKEN_STATUS_STATES, { error: `must be one of ${TOKEN_STATUS_STATES.join(', ')}` })
+    .optional(),
+});
+
+/**
+ * A page of the entries in `state`. The state of a token depends on the time, so it cannot be a
+ * Firestore filter: documents are read in document-id order from the cursor, at most
+ * STATUS_SCAN_MAX per request, and filtered here. A page may so hold fewer than `limit` entries
+ * (even none) and still carry next_cursor: follow it to the end to see every match. `total`
+ * counts the entries before the state filter (of the realm, when given).
+ */
+async function scanByState(
+  store: Store,
+  request: PageRequest,
+  realm: string | undefined,
+  state: TokenStatusState,
+  now: number,
+): Promise<Page<TokenSummary>> {
+  const matches: TokenSummary[] = [];
+  let after = request.after;
+  let scanned = 0;
+  let total = -1;
+  for (;;) {
+    const batch = await store.listTokenSummaries({
+      limit: Math.min(STATUS_SCAN_MAX - scanned, Math.max(2 * request.limit, 100)),
+      ...(after === undefined ? {} : { after }),
+      ...(realm === undefined ? {} : { realm }),
+      countTotal: total < 0,
+    });
+    if (total < 0) total = batch.total;
+    scanned += batch.list.length;
+    for (const s of batch.list) {
+      if (statusState(s, now) !== state) continue;
+      matches.push(s);
+      if (matches.length === request.limit) {
+        const more = s !== batch.list[batch.list.length - 1] || batch.next !== undefined;
+        return { list: matches, total, ...(more ? { next: secretDocId(s.realm, s.key) } : {}) };
+      }
+    }
+    after = batch.next;
+    if (after === undefined) return { list: matches, total };
+    if (scanned >= STATUS_SCAN_MAX) return { list: matches, total, next: after };
+  }
+}
 
 export const statusRoute: Route = {
   method: 'GET',
   pattern: '/api/status',
   auth: 'admin',
-  handle: async ({ runtime }) => {
-    const list = await runtime.engine.status();
-    return ok({ list, total: list.length });
+  handle: async ({ req, runtime, logFields }) => {
+    const q = parseOrThrow(statusQuerySchema, { ...req.query });
+    if (q.realm !== undefined) logFields.realm = q.realm;
+    const request = pageRequest(q, secretPosition, STATUS_DEFAULT_LIMIT);
+    // calls_today, has_token and state by the store's day and time, not this instance's clock.
+    const now = await runtime.store.now();
+    let page: Page<TokenSummary>;
+    if (q.state === undefined) {
+      page = await runtime.store.listTokenSummaries({
+        ...request,
+        ...(q.realm === undefined ? {} : { realm: q.realm }),
+      });
+    } else {
+      if (request.offset !== undefined && request.offset > 0) {
+        throw new AppError(
+          'INVALID_ARGUMENT',
+          'Invalid request: page: with state, page through the list with cursor (next_cursor) instead',
+          { details: { field: 'page' } },
+        );
+      }
+      page = await scanByState(runtime.store, request, q.realm, q.state, now);
+    }
+    return {
+      body: listBody(
+        page,
+        page.list.map((s) => toStatus(s, now)),
+      ),
+    };
   },
 };
 
@@ -23,7 +113,10 @@ export const refreshRoute: Route = {
   auth: 'admin',
   handle: async ({ req, runtime }) => {
     const body = parseOrThrow(refreshSchema, req.body ?? { ...req.query });
-    const summary = await runtime.engine.refreshDue(body.concurrency ?? 8);
+    const summary = await runtime.engine.refreshDue(
+      body.concurrency ?? DEFAULT_REFRESH_CONCURRENCY,
+      REFRESH_ROUTE_BUDGET_MS,
+    );
     return ok(summary);
   },
 };

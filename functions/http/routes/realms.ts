@@ -3,7 +3,7 @@
  * replace, get, delete (refused while secrets use the realm).
  */
 import { z } from 'zod';
-import { pageRequest, pagingShape } from '../../admin/paging';
+import { listBody, pageRequest, pagingShape, realmPosition } from '../../admin/paging';
 import { exactObject } from '../../admin/schema';
 import { realmView } from '../../admin/views';
 import { AppError } from '../../errors';
@@ -42,10 +42,10 @@ export const listRealmsRoute: Route = {
     const q = parseOrThrow(listQuerySchema, { ...req.query });
     const keyword = q.keyword === undefined || q.keyword === '' ? undefined : q.keyword;
     const page = await runtime.store.listRealms({
-      ...pageRequest(q),
+      ...pageRequest(q, realmPosition),
       ...(keyword === undefined ? {} : { keyword }),
     });
-    return ok({ list: page.list.map(realmView), total: page.total });
+    return { body: listBody(page, page.list.map(realmView)) };
   },
 };
 

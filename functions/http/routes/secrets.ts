@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { pageRequest, pagingShape } from '../../admin/paging';
+import { listBody, pageRequest, pagingShape, secretPosition } from '../../admin/paging';
 import { exactObject } from '../../admin/schema';
 import { secretView } from '../../admin/views';
 import { freshState } from '../../engine/state';
@@ -134,10 +134,10 @@ export const listSecretsRoute: Route = {
     requireMasterKey(runtime);
     if (q.realm !== undefined) logFields.realm = q.realm;
     const page = await runtime.store.listSecrets({
-      ...pageRequest(q),
+      ...pageRequest(q, secretPosition),
       ...(q.realm === undefined ? {} : { realm: q.realm }),
     });
-    return ok({ list: page.list.map(secretView), total: page.total });
+    return { body: listBody(page, page.list.map(secretView)) };
   },
 };
 

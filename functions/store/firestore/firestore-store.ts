@@ -12,9 +12,12 @@
  * called back): the engine tolerates that, since leases expire and token writes carry a version.
  */
 import {
+  FieldPath,
   FieldValue,
-  type Firestore,
   type DocumentReference,
+  type DocumentSnapshot,
+  type Firestore,
+  type Query,
   type WriteResult,
 } from 'firebase-admin/firestore';
 import { systemClock, systemRandom, type Clock, type Random } from '../../clock';
@@ -22,7 +25,9 @@ import { AppError } from '../../errors';
 import { log } from '../../log';
 import type { Sealer } from '../seal';
 import {
+  DUE_ENTRY_FIELDS,
   decodeClient,
+  decodeDueEntry,
   decodeRealm,
   decodeSecret,
   decodeTokenState,
@@ -30,21 +35,28 @@ import {
   encodeClient,
   encodeRealm,
   encodeSecret,
+  dueAtOfDoc,
   encodeTokenState,
   type Doc,
 } from '../codec';
 import {
+  BACKFILL_DOC,
   COLLECTIONS,
+  compareStrings,
   matchesKeyword,
   pageOf,
   secretDocId,
+  type BackfillProgress,
   type DeleteRealmOutcome,
+  type DuePage,
+  type DueQuery,
   type PutSecretOutcome,
   type Store,
   type TokenMutator,
   type TokenRead,
 } from '../store';
 import type {
+  ClientPosition,
   ClientRecord,
   Page,
   PageRequest,
@@ -83,6 +95,40 @@ function unavailable(op: string, reason: string, message = NOT_REACHABLE): AppEr
   return new AppError('UNAVAILABLE', message, { retryAfter: RETRY_AFTER_S });
 }
 
+/**
+ * One page of a query ordered by `orderBy` then document id: after a cursor (startAfter: reads for
+ * this page only) or from an offset (Firestore bills the skipped documents too), `limit + 1`
+ * documents to learn whether more follow, and the total by a count() aggregation (billed one read
+ * per 1,000 index entries counted).
+ */
+async function pageOfQuery<T, P>(
+  base: Query,
+  page: { limit: number; offset?: number | undefined; after?: P | undefined; countTotal?: boolean },
+  cursorValues: (after: P) => unknown[],
+  decode: (doc: DocumentSnapshot) => T,
+  positionOf: (doc: DocumentSnapshot) => P,
+): Promise<Page<T, P>> {
+  let query = base;
+  if (page.after !== undefined) query = query.startAfter(...cursorValues(page.after));
+  else if (page.offset !== undefined && page.offset > 0) query = query.offset(page.offset);
+  const [total, snap] = await Promise.all([
+    page.countTotal === false
+      ? -1
+      : base
+          .count()
+          .get()
+          .then((c) => c.data().count),
+    query.limit(page.limit + 1).get(),
+  ]);
+  const docs = snap.docs.slice(0, page.limit);
+  const last = docs[docs.length - 1];
+  return {
+    list: docs.map(decode),
+    total,
+    ...(snap.docs.length > page.limit && last !== undefined ? { next: positionOf(last) } : {}),
+  };
+}
+
 export interface FirestoreStoreOptions {
   /** How long one operation may take before it answers UNAVAILABLE (ms). */
   timeoutMs?: number;
@@ -100,6 +146,8 @@ export class FirestoreStore implements Store {
   private readonly timeoutMs: number;
   private readonly clock: Clock;
   private readonly random: Random;
+  /** Set once this instance has seen the dueAt backfill finished: later calls cost nothing. */
+  private backfillDone = false;
 
   constructor(
     private readonly db: Firestore,
@@ -166,10 +214,25 @@ export class FirestoreStore implements Store {
 
   listRealms(page: PageRequest & { keyword?: string }): Promise<Page<RealmRecord>> {
     return this.run('listRealms', async () => {
-      // Firestore has no substring search; realms are few, so filter in memory.
-      const snap = await this.db.collection(COLLECTIONS.realms).orderBy('id').get();
+      const byId = this.db.collection(COLLECTIONS.realms).orderBy(FieldPath.documentId());
+      if (page.keyword === undefined || page.keyword === '') {
+        return pageOfQuery(
+          byId,
+          page,
+          (after) => [after],
+          (d) => decodeRealm(d.data() as Doc),
+          (d) => d.id,
+        );
+      }
+      // Firestore has no substring search: a keyword search reads every realm (realms are few).
+      const snap = await byId.get();
       const all = snap.docs.map((d) => decodeRealm(d.data())).filter((r) => matchesKeyword(r, page.keyword));
-      return pageOf(all, page);
+      return pageOf(
+        all,
+        page,
+        (r) => r.id,
+        (r, after) => compareStrings(r.id, after),
+      );
     });
   }
 
@@ -217,20 +280,21 @@ export class FirestoreStore implements Store {
   }
 
   listSecrets(page: PageRequest & { realm?: string }): Promise<Page<SecretRecord>> {
-    return this.run('listSecrets', async () => {
-      let query = this.db.collection(COLLECTIONS.secrets).orderBy('__name__');
-      if (page.realm !== undefined) {
-        query = this.db.collection(COLLECTIONS.secrets).where('realm', '==', page.realm).orderBy('__name__');
-      }
-      const [count, snap] = await Promise.all([
-        query.count().get(),
-        query.offset(page.offset).limit(page.limit).get(),
-      ]);
-      return {
-        total: count.data().count,
-        list: snap.docs.map((d) => decodeSecret(d.data(), this.sealer)),
-      };
-    });
+    return this.run('listSecrets', async () =>
+      pageOfQuery(
+        this.byDocId(COLLECTIONS.secrets, page.realm),
+        page,
+        (after) => [after],
+        (d) => decodeSecret(d.data() as Doc, this.sealer),
+        (d) => d.id,
+      ),
+    );
+  }
+
+  /** A collection in document-id order, of one realm or all (an automatic single-field index). */
+  private byDocId(collection: string, realm: string | undefined): Query {
+    const all = this.db.collection(collection);
+    return (realm === undefined ? all : all.where('realm', '==', realm)).orderBy(FieldPath.documentId());
   }
 
   deleteSecret(realm: string, key: string): Promise<boolean> {
@@ -324,6 +388,71 @@ export class FirestoreStore implements Store {
     });
   }
 
+  listTokenSummaries(
+    page: PageRequest & { realm?: string; countTotal?: boolean },
+  ): Promise<Page<TokenSummary>> {
+    return this.run('listTokenSummaries', async () =>
+      pageOfQuery(
+        this.byDocId(COLLECTIONS.tokens, page.realm),
+        page,
+        (after) => [after],
+        (d) => decodeTokenSummary(d.data() as Doc),
+        (d) => d.id,
+      ),
+    );
+  }
+
+  listDueTokens(q: DueQuery): Promise<DuePage> {
+    return this.run('listDueTokens', async () => {
+      let query = this.db
+        .collection(COLLECTIONS.tokens)
+        .where('dueAt', '<=', q.now)
+        .orderBy('dueAt')
+        .orderBy(FieldPath.documentId())
+        .select(...DUE_ENTRY_FIELDS);
+      if (q.after !== undefined) query = query.startAfter(q.after.dueAt, q.after.id);
+      const snap = await query.limit(q.limit).get();
+      const last = snap.docs[snap.docs.length - 1];
+      return {
+        list: snap.docs.map((d) => decodeDueEntry(d.data())),
+        ...(snap.docs.length === q.limit && last !== undefined
+          ? { next: { dueAt: Number(last.get('dueAt')), id: last.id } }
+          : {}),
+      };
+    });
+  }
+
+  backfillDueTimes(limit: number): Promise<BackfillProgress> {
+    return this.run('backfillDueTimes', async () => {
+      if (this.backfillDone) return { scanned: 0, updated: 0, done: true };
+      const progressRef = this.db.collection(COLLECTIONS.meta).doc(BACKFILL_DOC);
+      const progress = (await progressRef.get()).data() as { after?: string; done?: boolean } | undefined;
+      if (progress?.done === true) {
+        this.backfillDone = true;
+        return { scanned: 0, updated: 0, done: true };
+      }
+      let query = this.db.collection(COLLECTIONS.tokens).orderBy(FieldPath.documentId());
+      if (progress?.after !== undefined) query = query.startAfter(progress.after);
+      const snap = await query.limit(limit).get();
+      const missing = snap.docs.filter((d) => typeof d.get('dueAt') !== 'number');
+      const writer = this.db.bulkWriter();
+      // A document written in between got its dueAt from its writer: the precondition skips it.
+      writer.onWriteError(() => false);
+      const writes = missing.map((d) =>
+        writer.update(d.ref, { dueAt: dueAtOfDoc(d.data()) }, { lastUpdateTime: d.updateTime }),
+      );
+      await writer.close();
+      const updated = (await Promise.allSettled(writes)).filter((w) => w.status === 'fulfilled').length;
+      const last = snap.docs[snap.docs.length - 1];
+      const done = snap.docs.length < limit;
+      await progressRef.set(
+        done ? { done: true } : { done: false, ...(last === undefined ? {} : { after: last.id }) },
+      );
+      if (done) this.backfillDone = true;
+      return { scanned: snap.docs.length, updated, done };
+    });
+  }
+
   putClient(client: ClientRecord): Promise<void> {
     return this.run('putClient', async () => {
       await this.clientRef(client.id).set(encodeClient(client));
@@ -349,11 +478,16 @@ export class FirestoreStore implements Store {
     });
   }
 
-  listClients(): Promise<ClientRecord[]> {
-    return this.run('listClients', async () => {
-      const snap = await this.db.collection(COLLECTIONS.clients).orderBy('createdAt').get();
-      return snap.docs.map((d) => decodeClient(d.data()));
-    });
+  listClients(page: PageRequest<ClientPosition>): Promise<Page<ClientRecord, ClientPosition>> {
+    return this.run('listClients', async () =>
+      pageOfQuery(
+        this.db.collection(COLLECTIONS.clients).orderBy('createdAt').orderBy(FieldPath.documentId()),
+        page,
+        (after) => [after.createdAt, after.id],
+        (d) => decodeClient(d.data() as Doc),
+        (d) => ({ createdAt: Number(d.get('createdAt')), id: d.id }),
+      ),
+    );
   }
 
   deleteClient(id: string): Promise<boolean> {

@@ -8,6 +8,7 @@ import { systemClock, type Clock } from '../../clock';
 import type { Sealer } from '../seal';
 import {
   decodeClient,
+  decodeDueEntry,
   decodeRealm,
   decodeSecret,
   decodeTokenState,
@@ -19,16 +20,21 @@ import {
   type Doc,
 } from '../codec';
 import {
+  compareStrings as compare,
   matchesKeyword,
   pageOf,
   secretDocId,
+  type BackfillProgress,
   type DeleteRealmOutcome,
+  type DuePage,
+  type DueQuery,
   type PutSecretOutcome,
   type Store,
   type TokenMutator,
   type TokenRead,
 } from '../store';
 import type {
+  ClientPosition,
   ClientRecord,
   Page,
   PageRequest,
@@ -64,7 +70,12 @@ export class MemoryStore implements Store {
       .map((d) => decodeRealm(structuredClone(d)))
       .filter((r) => matchesKeyword(r, page.keyword))
       .sort((a, b) => compare(a.id, b.id));
-    return pageOf(all, page);
+    return pageOf(
+      all,
+      page,
+      (r) => r.id,
+      (r, after) => compare(r.id, after),
+    );
   }
 
   async deleteRealm(id: string): Promise<DeleteRealmOutcome> {
@@ -97,14 +108,8 @@ export class MemoryStore implements Store {
   }
 
   async listSecrets(page: PageRequest & { realm?: string }): Promise<Page<SecretRecord>> {
-    const docs = [...this.secrets.values()]
-      .filter((d) => page.realm === undefined || d.realm === page.realm)
-      // Document-id order (realm:key), as Firestore lists them.
-      .sort((a, b) =>
-        compare(secretDocId(String(a.realm), String(a.key)), secretDocId(String(b.realm), String(b.key))),
-      );
-    const slice = pageOf(docs, page);
-    return { total: slice.total, list: slice.list.map((d) => decodeSecret(structuredClone(d), this.sealer)) };
+    const slice = byDocId(this.secrets, page);
+    return { ...slice, list: slice.list.map(([, d]) => decodeSecret(structuredClone(d), this.sealer)) };
   }
 
   async deleteSecret(realm: string, key: string): Promise<boolean> {
@@ -148,6 +153,41 @@ export class MemoryStore implements Store {
       .sort((a, b) => compare(secretDocId(a.realm, a.key), secretDocId(b.realm, b.key)));
   }
 
+  async listTokenSummaries(
+    page: PageRequest & { realm?: string; countTotal?: boolean },
+  ): Promise<Page<TokenSummary>> {
+    const slice = byDocId(this.tokens, page);
+    return {
+      ...slice,
+      total: page.countTotal === false ? -1 : slice.total,
+      list: slice.list.map(([, d]) => decodeTokenSummary(structuredClone(d))),
+    };
+  }
+
+  async listDueTokens(query: DueQuery): Promise<DuePage> {
+    const { after } = query;
+    const due = [...this.tokens.entries()]
+      .filter(([, d]) => typeof d.dueAt === 'number' && d.dueAt <= query.now)
+      .map(([id, d]) => ({ id, dueAt: d.dueAt as number, d }))
+      .sort((a, b) => a.dueAt - b.dueAt || compare(a.id, b.id))
+      .filter(
+        (e) => after === undefined || e.dueAt > after.dueAt || (e.dueAt === after.dueAt && e.id > after.id),
+      )
+      .slice(0, query.limit);
+    const last = due[due.length - 1];
+    return {
+      list: due.map((e) => decodeDueEntry(structuredClone(e.d))),
+      ...(due.length === query.limit && last !== undefined
+        ? { next: { dueAt: last.dueAt, id: last.id } }
+        : {}),
+    };
+  }
+
+  /** Every document of a memory store was written by this version's codec (it does not outlive its process). */
+  async backfillDueTimes(_limit: number): Promise<BackfillProgress> {
+    return { scanned: 0, updated: 0, done: true };
+  }
+
   async putClient(client: ClientRecord): Promise<void> {
     this.clients.set(client.id, encodeClient(client));
   }
@@ -162,10 +202,16 @@ export class MemoryStore implements Store {
     return null;
   }
 
-  async listClients(): Promise<ClientRecord[]> {
-    return [...this.clients.values()]
+  async listClients(page: PageRequest<ClientPosition>): Promise<Page<ClientRecord, ClientPosition>> {
+    const all = [...this.clients.values()]
       .map((d) => decodeClient(structuredClone(d)))
       .sort((a, b) => a.createdAt - b.createdAt || compare(a.id, b.id));
+    return pageOf(
+      all,
+      page,
+      (c) => ({ createdAt: c.createdAt, id: c.id }),
+      (c, after) => c.createdAt - after.createdAt || compare(c.id, after.id),
+    );
   }
 
   async deleteClient(id: string): Promise<boolean> {
@@ -175,6 +221,15 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {}
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+/** One page of a collection in document-id order (as Firestore lists it), of one realm or all. */
+function byDocId(docs: Map<string, Doc>, page: PageRequest & { realm?: string }): Page<[string, Doc]> {
+  const all = [...docs.entries()]
+    .filter(([, d]) => page.realm === undefined || d.realm === page.realm)
+    .sort(([a], [b]) => compare(a, b));
+  return pageOf(
+    all,
+    page,
+    ([id]) => id,
+    ([id], after) => compare(id, after),
+  );
 }

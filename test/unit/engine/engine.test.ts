@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { toStatus } from '../../../functions/admin/views';
 import { ManualClock } from '../../../functions/clock';
 import { EdgeCache } from '../../../functions/engine/edge-cache';
 import { AppError } from '../../../functions/errors';
@@ -172,7 +173,7 @@ describe('token engine', () => {
     const r = await makeEngine(store, clock, provider).getToken({ realm: 'wx', key: 's1' });
     expect(r.token).to.equal('tok-3');
     expect(provider.calls).to.equal(3);
-    const status = await makeEngine(store, clock, provider).status();
+    const status = (await store.listTokenStates()).map((s) => toStatus(s, clock.now()));
     expect(status[0]?.calls_today).to.equal(3);
   });
 
@@ -204,7 +205,7 @@ describe('token engine', () => {
     clock.advance(30_000);
     const r = await engine.getToken({ realm: 'wx', key: 's1', flush: true });
     expect(r).to.include({ token: 'tok-1', source: 'database' });
-    const [status] = await engine.status();
+    const [status] = (await store.listTokenStates()).map((s) => toStatus(s, clock.now()));
     expect(status?.last_error).to.include({ provider_code: '45009', permanent: true });
   });
 
@@ -282,9 +283,9 @@ describe('token engine', () => {
     const provider = new ScriptedProvider();
     const engine = makeEngine(store, clock, provider);
     const first = await engine.refreshDue(2); // never fetched → fetched now
-    expect(first).to.deep.equal({ refreshed: 3, failed: 0, skipped: 0 });
-    const none = await engine.refreshDue(2);
-    expect(none).to.deep.equal({ refreshed: 0, failed: 0, skipped: 3 });
+    expect(first).to.deep.equal({ refreshed: 3, failed: 0, skipped: 0, complete: true });
+    const none = await engine.refreshDue(2); // nothing is due: the due query finds nothing
+    expect(none).to.deep.equal({ refreshed: 0, failed: 0, skipped: 0, complete: true });
     clock.advance(7_200_000 - 50_000); // all due now
     const again = await engine.refreshDue(2);
     expect(again.refreshed).to.equal(3);

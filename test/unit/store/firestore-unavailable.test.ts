@@ -38,7 +38,7 @@ describe('store/firestore: an unreachable database', () => {
     const started = Date.now();
     const calls = [
       store.getRealm('r'),
-      store.listClients(),
+      store.listTokenStates(),
       store.mutateTokenState('r', 'k', () => ({ result: 1 })),
       store.putClient({ id: 'c', name: 'n', scopes: [], keyHash: 'h', createdAt: 0 }),
     ];
