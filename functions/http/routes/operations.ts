@@ -9,7 +9,12 @@ export const statusRoute: Route = {
   auth: 'admin',
   handle: async ({ runtime }) => {
     const list = await runtime.engine.status();
-    return ok({ list, total: list.length });
+    const { adminKey, masterKey } = runtime.keys.problems;
+    const problems = {
+      ...(adminKey === undefined ? {} : { admin_key: adminKey }),
+      ...(masterKey === undefined ? {} : { master_key: masterKey }),
+    };
+    return ok({ list, total: list.length, ...(Object.keys(problems).length > 0 ? { problems } : {}) });
   },
 };
 
