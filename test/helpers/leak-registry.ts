@@ -139,32 +139,63 @@ export function recordExchange(exchange: {
   }
 }
 
-/** The runs of FRAGMENT characters of each secret (tokens excepted) worth looking for. */
-function fragmentIndex(): Map<string, Registered> {
+/**
+ * The runs of FRAGMENT characters of each secret (tokens excepted) worth looking for, by run and by
+ * a rolling hash of it, so that a text is scanned without making a string per position.
+ */
+interface FragmentIndex {
+  runs: Map<string, Registered>;
+  hashes: Set<number>;
+}
+
+/** Polynomial hash of FRAGMENT UTF-16 units in 32-bit integer arithmetic (wrapping). */
+const BASE = 65_599;
+const TOP = (() => {
+  let p = 1;
+  for (let i = 1; i < FRAGMENT; i++) p = Math.imul(p, BASE);
+  return p;
+})();
+
+function hashAt(text: string, at: number): number {
+  let h = 0;
+  for (let i = at; i < at + FRAGMENT; i++) h = (Math.imul(h, BASE) + text.charCodeAt(i)) | 0;
+  return h;
+}
+
+function fragmentIndex(): FragmentIndex {
   publicText ??= JSON.stringify(presetList());
-  const index = new Map<string, Registered>();
+  const runs = new Map<string, Registered>();
+  const hashes = new Set<number>();
   for (const s of secrets.values()) {
     if (s.kind === 'token') continue;
     for (let i = 0; i + FRAGMENT <= s.value.length; i++) {
       const run = s.value.slice(i, i + FRAGMENT);
-      if (new Set(run).size < 4 || publicText.includes(run)) continue;
-      if (!index.has(run)) index.set(run, s);
+      if (new Set(run).size < 4 || publicText.includes(run) || runs.has(run)) continue;
+      runs.set(run, s);
+      hashes.add(hashAt(run, 0));
     }
   }
-  return index;
+  return { runs, hashes };
 }
 
-/** The first indexed run in `text`, with the secret it belongs to. */
+/** The first indexed run in `text` (at its offset), with the secret it belongs to. */
 function firstFragment(
   text: string,
-  index: Map<string, Registered>,
+  index: FragmentIndex,
   allowed: (s: Registered) => boolean = () => false,
-): { run: string; secret: Registered } | undefined {
-  for (let i = 0; i + FRAGMENT <= text.length; i++) {
-    const secret = index.get(text.slice(i, i + FRAGMENT));
-    if (secret !== undefined && !allowed(secret)) return { run: text.slice(i, i + FRAGMENT), secret };
+): { run: string; secret: Registered; at: number } | undefined {
+  if (text.length < FRAGMENT) return undefined;
+  let h = hashAt(text, 0);
+  for (let i = 0; ; i++) {
+    if (index.hashes.has(h)) {
+      const run = text.slice(i, i + FRAGMENT);
+      const secret = index.runs.get(run);
+      if (secret !== undefined && !allowed(secret)) return { run, secret, at: i };
+    }
+    if (i + FRAGMENT >= text.length) return undefined;
+    const out = Math.imul(text.charCodeAt(i), TOP);
+    h = (Math.imul((h - out) | 0, BASE) + text.charCodeAt(i + FRAGMENT)) | 0;
   }
-  return undefined;
 }
 
 /** Every place a registered secret shows up where it must not; empty when there is none. */
@@ -196,12 +227,12 @@ export function findLeaks(): string[] {
   }
   // The 8-character rule, over responses, log lines and stored documents, one pass over each text.
   const index = fragmentIndex();
-  if (index.size === 0) return found;
+  if (index.runs.size === 0) return found;
   for (const log of logs) {
-    log.text.split('\n').forEach((line, i) => {
-      const hit = firstFragment(line, index);
-      if (hit !== undefined) report(hit.secret, `the log of ${log.name}, line ${i + 1}`, hit.run);
-    });
+    const hit = firstFragment(log.text, index);
+    if (hit === undefined) continue;
+    const line = log.text.slice(0, hit.at).split('\n').length;
+    report(hit.secret, `the log of ${log.name}, line ${line}`, hit.run);
   }
   responses.forEach((r, i) => {
     const hit = firstFragment(r.text, index, (s) => s.allowedIn === i);
