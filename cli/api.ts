@@ -21,18 +21,42 @@ export type Query = Record<string, string | number | boolean | undefined>;
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
-/** Checks a server base URL before any request: http(s) only (a usage error otherwise). */
+/**
+ * Checks a server base URL before any request: http(s) only, and no user name or password in it
+ * (tokenctl authenticates with the bearer key; userinfo would only end up in messages). A usage
+ * error otherwise, which never repeats the URL.
+ */
 function parseBaseUrl(raw: string): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw usageError(`The server URL "${raw}" is not a valid URL (expected e.g. http://127.0.0.1:8080).`);
+    throw usageError('The server URL is not a valid URL (expected e.g. http://127.0.0.1:8080).');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw usageError(`The server URL must start with http:// or https:// (got "${url.protocol}").`);
   }
+  if (url.username !== '' || url.password !== '') {
+    throw usageError(
+      'The server URL must not contain a user name or password (user:password@): tokenctl sends the admin key instead.',
+    );
+  }
   return url;
+}
+
+/** A URL as messages show it: scheme, host and path; never userinfo, query or fragment. */
+export function displayUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+/** Where a redirect points, as messages show it (resolved against the request URL). */
+function redirectTarget(location: string | null, from: string): string {
+  if (location === null || location === '') return '(no Location header)';
+  try {
+    return displayUrl(new URL(location, from));
+  } catch {
+    return '(an unreadable Location header)';
+  }
 }
 
 /** `/api/realm/<id>` with each segment escaped, so an id can never change the route. */
@@ -98,17 +122,27 @@ export class ApiClient {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
+        // Never followed: a redirect would re-send the admin key and the body (credentials, for
+        // `secret add`) to wherever it points.
+        redirect: 'manual',
       });
       text = await response.text();
     } catch (err) {
       throw this.unreachable(err);
+    }
+    if (response.status >= 300 && response.status < 400) {
+      const target = redirectTarget(response.headers.get('location'), url);
+      throw new CliError(
+        `The server answered a redirect (${response.status}) to ${target}, which tokenctl does not follow (it would send the key and the request there). If that address is the server, use it as --url or TOKENCTL_URL.`,
+        { code: 'REDIRECT', exitCode: EXIT.SERVER_ERROR, status: response.status },
+      );
     }
     const json = parseJson(text);
     if (!response.ok) throw serverError(response, json, text);
     if (text.trim() === '') return null;
     if (json === undefined) {
       throw new CliError(
-        `The server answered ${response.status} with something that is not JSON: is ${this.base.href} a token-server?`,
+        `The server answered ${response.status} with something that is not JSON: is ${displayUrl(this.base)} a token-server?`,
         { code: 'UNEXPECTED_RESPONSE', exitCode: EXIT.SERVER_ERROR, status: response.status },
       );
     }

@@ -47,28 +47,38 @@ export interface RealmArgument {
 
 /**
  * `--arg NAME=PLACE:VALUE`, e.g. `appid=url:$key_1` or `Authorization=header:Bearer ${key_1}`. The
- * name ends at the first `=`, the place at the next `:`; the value is the rest, as it is.
+ * name ends at the first `=`, the place at the next `:`; the value is the rest, as it is. A bad spec
+ * is a usage error that never repeats what was given (a value may be a literal credential; so may
+ * the text where a place was expected), and is not commander's "argument '...' is invalid", which
+ * would quote the whole spec.
  */
 export function parseArgSpec(spec: string): RealmArgument {
   const eq = spec.indexOf('=');
   const colon = eq < 0 ? -1 : spec.indexOf(':', eq + 1);
   if (eq <= 0 || colon < 0) {
-    throw new InvalidArgumentError(
-      'Expected NAME=PLACE:VALUE, e.g. appid=url:$key_1 (PLACE: url, body or header).',
+    throw usageError(
+      'Invalid --arg: expected NAME=PLACE:VALUE, e.g. appid=url:$key_1 (PLACE: url, body or header).',
     );
   }
   const name = spec.slice(0, eq);
   const place = spec.slice(eq + 1, colon);
   const value = spec.slice(colon + 1);
   if (!(ARGUMENT_PLACES as readonly string[]).includes(place)) {
-    throw new InvalidArgumentError(`PLACE must be url, body or header (got "${place}").`);
+    throw usageError(
+      'Invalid --arg: PLACE must be url, body or header (it is what comes between "=" and the next ":").',
+    );
   }
   if (value === '') {
-    throw new InvalidArgumentError(
-      `The value of "${name}" is empty. If you wrote $key_N, single-quote the whole --arg so that the shell does not expand it.`,
+    throw usageError(
+      `Invalid --arg: the value of "${safeName(name)}" is empty. If you wrote $key_N, single-quote the whole --arg so that the shell does not expand it.`,
     );
   }
   return { name, place: place as ArgumentPlace, value };
+}
+
+/** An argument name as a message may show it: a plausible name, or nothing of what was given. */
+function safeName(name: string): string {
+  return /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : '(the argument)';
 }
 
 /** `--success-value 0` → 0; `'"0"'` → "0"; `ok` → "ok": JSON scalars as such, anything else as text. */

@@ -7,9 +7,10 @@ import { systemClock, systemRandom, type Clock, type Random } from './clock';
 import { parseConfig, type Config } from './config';
 import { EdgeCache } from './engine/edge-cache';
 import { TokenEngine } from './engine/engine';
-import { ClientKeyCache } from './http/auth';
+import { ClientKeyCache } from './http/client-key-cache';
 import { resolveKeys, type ResolvedKeys } from './keys/keys';
-import { setLogLevel } from './log';
+import { AppError } from './errors';
+import { log, setLogLevel } from './log';
 import { openStore } from './store/open-store';
 import { Sealer } from './store/seal';
 import type { Store } from './store/store';
@@ -35,9 +36,21 @@ export interface RuntimeOverrides {
   keys?: ResolvedKeys;
 }
 
+/** Why a key is missing goes to the log (and to admins in /api/status), never to strangers. */
+function logKeyProblems(config: Config, keys: ResolvedKeys): void {
+  for (const name of ['adminKey', 'masterKey'] as const) {
+    const problem = keys.problems[name];
+    if (problem === undefined) continue;
+    // A key left unset on purpose (a function that does not need it) is no error.
+    const severity = config[name].kind === 'none' ? 'INFO' : 'ERROR';
+    log(severity, `not ready: ${problem}`, { event: 'keys_not_ready', key: name });
+  }
+}
+
 export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   setLogLevel(config.logLevel);
   const keys = overrides.keys ?? (await resolveKeys(config));
+  if (overrides.keys === undefined) logKeyProblems(config, keys);
   const sealer = new Sealer(keys.masterKey);
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
@@ -64,6 +77,23 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     random,
     instanceId,
   };
+}
+
+/**
+ * A runtime that cannot be built (invalid configuration): the reason, which names variables and
+ * may quote error texts, goes to the log; the caller, who cannot be authenticated without a
+ * runtime, learns only that the service is not ready.
+ */
+function notReady(err: unknown): never {
+  const reason = err instanceof Error ? err.message : String(err);
+  log('ERROR', `not ready: ${reason}`, { event: 'runtime_not_ready' });
+  throw new AppError(
+    'NOT_READY',
+    'The service is not ready: its configuration is invalid (its log says why)',
+    {
+      retryAfter: 30,
+    },
+  );
 }
 
 let shared: { runtime: Promise<Runtime>; at: number } | undefined;
@@ -109,7 +139,7 @@ export async function getRuntime(env: NodeJS.ProcessEnv = process.env): Promise<
     }
   }
   if (shared === undefined) {
-    const attempt = { runtime: (async () => createRuntime(parseConfig(env)))(), at: now };
+    const attempt = { runtime: (async () => createRuntime(parseConfig(env)))().catch(notReady), at: now };
     shared = attempt;
     attempt.runtime.then(
       (runtime) => {

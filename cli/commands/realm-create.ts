@@ -61,7 +61,7 @@ function checkUpstreamUrl(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw usageError(`--url "${raw}" is not a valid URL.`);
+    throw usageError('--url is not a valid URL.');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw usageError('--url must be an https:// (or, for local tests, http://) URL.');

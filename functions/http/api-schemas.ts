@@ -168,7 +168,16 @@ export const RESPONSE_COMPONENTS = {
   Preset: presetSchema,
   PresetList: listEnvelope(presetSchema),
   StatusEntry: statusEntrySchema,
-  StatusList: listEnvelope(statusEntrySchema),
+  StatusList: okEnvelope(
+    z.strictObject({
+      list: z.array(statusEntrySchema),
+      total: count,
+      /** Why a key of this instance is missing (admins only: strangers learn "not ready"). */
+      problems: z
+        .strictObject({ admin_key: z.string().optional(), master_key: z.string().optional() })
+        .optional(),
+    }),
+  ),
   RefreshSummary: okEnvelope(refreshSummarySchema),
   Deleted: deletedSchema,
   OpenApiDocument: openApiDocumentSchema,

@@ -1,7 +1,7 @@
 /**
  * Bearer authentication. Admin routes need the admin key; the token route takes the admin key or a
  * client key scoped to the realm/key asked for. Client lookups are cached per instance for at most
- * clientCacheMs, which bounds how long a revoked key keeps working.
+ * clientCacheMs, which bounds how long a revoked key keeps working (http/client-key-cache.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors';
@@ -20,13 +20,17 @@ export function bearerOf(req: ParsedRequest): string | undefined {
   return m?.[1];
 }
 
+/**
+ * Without an admin key, admin routes are closed: the caller is unknown, so the answer says only
+ * that (no secret path, project or error text); runtime.ts logged why when the keys were read.
+ */
 function adminKeyOrThrow(runtime: Runtime): string {
   const key = runtime.keys.adminKey;
   if (key === undefined) {
     throw new AppError(
       'NOT_READY',
-      runtime.keys.problems.adminKey ??
-        'No admin key is configured (TOKEN_SERVER_ADMIN_KEY or TOKEN_SERVER_ADMIN_KEY_SECRET): admin routes are closed',
+      'Admin routes are not ready: this instance has no usable admin key (its log says why)',
+      { retryAfter: 30 },
     );
   }
   return key;
@@ -39,48 +43,6 @@ export function requireAdmin(req: ParsedRequest, runtime: Runtime): Principal {
   if (!constantTimeEqual(given, expected))
     throw new AppError('UNAUTHENTICATED', 'The admin key is not valid');
   return { kind: 'admin' };
-}
-
-interface CachedClient {
-  client: ClientRecord | null;
-  until: number;
-}
-
-/** Per-instance client-key cache; bounded so that a flood of random keys cannot grow it forever. */
-export class ClientKeyCache {
-  private readonly entries = new Map<string, CachedClient>();
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
-  ) {}
-
-  /** The cached lookup: a client, null (a known-unknown key), or undefined when not cached. */
-  peek(keyHash: string, now: number): ClientRecord | null | undefined {
-    const hit = this.entries.get(keyHash);
-    return hit !== undefined && hit.until > now ? hit.client : undefined;
-  }
-
-  async lookup(
-    keyHash: string,
-    now: number,
-    load: () => Promise<ClientRecord | null>,
-  ): Promise<ClientRecord | null> {
-    const hit = this.entries.get(keyHash);
-    if (hit !== undefined && hit.until > now) return hit.client;
-    const client = await load();
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    // Unknown keys are remembered briefly too, so guessing costs no database read per attempt.
-    this.entries.set(keyHash, {
-      client,
-      until: now + (client === null ? Math.min(this.ttlMs, 5_000) : this.ttlMs),
-    });
-    return client;
-  }
-
-  forget(keyHash?: string): void {
-    if (keyHash === undefined) this.entries.clear();
-    else this.entries.delete(keyHash);
-  }
 }
 
 const adminKeyHashes = new WeakMap<Runtime, Buffer | null>();
@@ -114,11 +76,10 @@ export function authenticateAny(req: ParsedRequest, runtime: Runtime): Principal
     return { kind: 'client', client };
   };
   const now = runtime.clock.now();
-  const cached = runtime.clientCache.peek(keyHash, now);
+  const load = () => runtime.store.findClientByKeyHash(keyHash);
+  const cached = runtime.clientCache.peek(keyHash, now, load);
   if (cached !== undefined) return principal(cached);
-  return runtime.clientCache
-    .lookup(keyHash, now, () => runtime.store.findClientByKeyHash(keyHash))
-    .then(principal);
+  return runtime.clientCache.lookup(keyHash, now, load).then(principal);
 }
 
 export function assertInScope(principal: Principal, realm: string, key: string): void {

@@ -1,6 +1,7 @@
 /**
- * Express request → ParsedRequest: the 64 KiB body limit, JSON-only bodies, and each query
- * parameter at most once. The Functions Framework has already parsed the body; we check its raw form.
+ * Express request → ParsedRequest: the 64 KiB body limit, JSON-only bodies in UTF-8, each query
+ * parameter at most once, and a request id. The body arrives read but unparsed, as `req.rawBody`
+ * (http/framework-errors.ts reads it, bounded, before the Functions Framework sees the request).
  */
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
@@ -37,6 +38,21 @@ function parseQuery(url: string): Record<string, string> {
   return query;
 }
 
+/** What a caller's X-Request-Id may be to be used (and logged) as it is. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The caller's X-Request-Id when it is a sane one (at most 128 of A-Z a-z 0-9 . _ : -), else a new id. */
+export function requestIdOf(headers: Record<string, string | string[] | undefined>): string {
+  const given = headerValue(headers['x-request-id']);
+  return given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Content-Type's charset parameter, lower-cased, when there is one. */
+function charsetOf(type: string): string | undefined {
+  const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(type);
+  return m?.[1]?.toLowerCase();
+}
+
 function rawBodyOf(req: Request): Buffer | undefined {
   const raw = (req as Request & { rawBody?: unknown }).rawBody;
   return Buffer.isBuffer(raw) ? raw : undefined;
@@ -66,13 +82,25 @@ function parseBody(req: Request): unknown {
       },
     );
   }
+  const charset = charsetOf(type);
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be UTF-8 JSON (charset=utf-8)', {
+      details: { field: 'Content-Type' },
+    });
+  }
   if (req.body !== undefined && !Buffer.isBuffer(req.body) && typeof req.body !== 'string')
     return req.body as unknown;
+  let body: unknown;
   try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
+    body = JSON.parse(raw.toString('utf8')) as unknown;
   } catch {
     throw new AppError('INVALID_JSON', 'The request body is not valid JSON');
   }
+  // Strict JSON bodies, as body-parser's: an object or an array, never a bare string, number or null.
+  if (body === null || typeof body !== 'object') {
+    throw new AppError('INVALID_JSON', 'The request body must be a JSON object');
+  }
+  return body;
 }
 
 export function parseRequest(req: Request): ParsedRequest {
@@ -85,7 +113,7 @@ export function parseRequest(req: Request): ParsedRequest {
     body: parseBody(req),
     headers: req.headers,
     params: {},
-    requestId: headerValue(req.headers['x-request-id']) ?? randomUUID(),
+    requestId: requestIdOf(req.headers),
   };
 }
 

@@ -15,9 +15,6 @@ export interface ExtractedToken {
 
 /** Longest token we accept (UTF-8 bytes). WeCom documents up to 512; anything this long is broken. */
 export const MAX_TOKEN_BYTES = 4096;
-const MAX_PROVIDER_TEXT = 300;
-// eslint-disable-next-line no-control-regex
-const CONTROL_RUNS = /[\u0000-\u001f\u007f]+/g;
 
 /** Loose comparison of provider codes: "0" matches 0, "true" matches true. */
 export function codeMatches(list: readonly CodeValue[], value: unknown): boolean {
@@ -31,10 +28,13 @@ export function codeMatches(list: readonly CodeValue[], value: unknown): boolean
   return list.some((candidate) => String(candidate).trim() === text);
 }
 
+/**
+ * A scalar as text, raw: it is redacted, and only then normalised and shortened, in one place
+ * (ProviderFailure.redacted with providers/redact.ts, which upstream.ts applies to every failure).
+ */
 function scalarText(value: unknown): string | undefined {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
-    const clean = String(value).replace(CONTROL_RUNS, ' ').trim();
-    return clean.length > MAX_PROVIDER_TEXT ? `${clean.slice(0, MAX_PROVIDER_TEXT)}…` : clean;
+    return String(value);
   }
   return undefined;
 }
@@ -52,8 +52,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function hintFor(config: RealmConfig, code: string | undefined): string | undefined {
-  if (code === undefined || !Object.prototype.hasOwnProperty.call(config.error_hints, code)) return undefined;
-  return config.error_hints[code];
+  const key = code?.trim();
+  if (key === undefined || !Object.prototype.hasOwnProperty.call(config.error_hints, key)) return undefined;
+  return config.error_hints[key];
 }
 
 /** The provider's error code (as text) at error_path, when one is present and is not a success value. */

@@ -7,6 +7,9 @@ import { AppError } from '../errors';
 
 export type FailureKind = 'transient' | 'permanent';
 
+/** Longest provider code or message kept (after redaction: providers/redact.ts). */
+export const MAX_PROVIDER_TEXT = 300;
+
 /** A machine-readable reason; `details.reason` in the HTTP error body. */
 export type FailureReason =
   | 'timeout'
@@ -78,16 +81,30 @@ export class ProviderFailure extends AppError {
     return this.kind === 'transient';
   }
 
-  /** The same failure with provider text passed through `redact` (used to strip credential values). */
-  redacted(redact: (text: string) => string): ProviderFailure {
+  /**
+   * The same failure with its provider text made safe to keep and show: `clean` redacts credentials
+   * from the raw text first, then normalises and shortens it (providers/redact.ts
+   * cleanProviderText). The message quotes the provider's code and message as they came; the clean
+   * copies take their place before the message itself is cleaned.
+   */
+  redacted(clean: (text: string, maxLength?: number) => string): ProviderFailure {
+    const providerCode = this.providerCode === undefined ? undefined : clean(this.providerCode);
+    const providerMessage = this.providerMessage === undefined ? undefined : clean(this.providerMessage);
+    let message = this.message;
+    for (const [raw, safe] of [
+      [this.providerMessage, providerMessage],
+      [this.providerCode, providerCode],
+    ] as const) {
+      if (raw !== undefined && safe !== undefined && raw !== '') message = message.split(raw).join(safe);
+    }
     const copy = new ProviderFailure({
       kind: this.kind,
       reason: this.reason,
-      message: redact(this.message),
+      message: clean(message, 3 * MAX_PROVIDER_TEXT),
       code: this.code === 'UPSTREAM_TIMEOUT' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR',
       httpStatus: this.httpStatus,
-      providerCode: this.providerCode === undefined ? undefined : redact(this.providerCode),
-      providerMessage: this.providerMessage === undefined ? undefined : redact(this.providerMessage),
+      providerCode,
+      providerMessage,
       hint: this.hint,
     });
     copy.stack = this.stack;

@@ -27,7 +27,8 @@ import { extractToken, type ExtractedToken } from './extract';
 import { ProviderFailure } from './failure';
 import type { RealmConfig } from './realm-config';
 import { buildRequest } from './request';
-import { secretParts, type SecretValues } from './template';
+import { cleanProviderText, redactorFor } from './redact';
+import type { SecretValues } from './template';
 import { assertUpstreamAllowed, pinnedLookup, type ResolveAll, type UpstreamTarget } from './url-guard';
 
 /** Largest response body read from a provider. */
@@ -100,25 +101,6 @@ function failureFromError(err: unknown, host: string): ProviderFailure {
     reason: 'network',
     message: `Upstream request to ${host} failed${code === undefined ? '' : ` (${code})`}`,
   });
-}
-
-/**
- * Replaces every credential value (4+ characters) in provider-supplied text with ****: each value, the
- * derived forms the realm's arguments put on the wire (HTTP Basic blobs), and each of those as a
- * query string or form body spells it, since a provider may echo any part of the request.
- */
-function redactorFor(config: RealmConfig, values: SecretValues): (text: string) => string {
-  const raw = Object.values(values).filter((v): v is string => typeof v === 'string');
-  for (const arg of config.arguments) {
-    if (typeof arg.value === 'string') raw.push(...secretParts(arg.value, values));
-  }
-  const spelled = raw.flatMap((v) => [
-    v,
-    encodeURIComponent(v),
-    new URLSearchParams({ v }).toString().slice(2),
-  ]);
-  const secrets = [...new Set(spelled)].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
-  return (text) => secrets.reduce((out, secret) => out.split(secret).join('****'), text);
 }
 
 /**
@@ -219,7 +201,7 @@ export async function fetchToken(
   try {
     return extractToken(config, response.status, text);
   } catch (err) {
-    if (err instanceof ProviderFailure) throw err.redacted(redact);
+    if (err instanceof ProviderFailure) throw err.redacted((t, max) => cleanProviderText(t, redact, max));
     throw err;
   }
 }

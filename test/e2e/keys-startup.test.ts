@@ -106,16 +106,19 @@ describe('keys at startup (real tokenServer process)', function () {
     expect(r.text).to.not.include('secret-0123456789');
   });
 
-  it('answers 503 naming the variable (not its value) when the configuration is invalid', async () => {
+  it('answers 503 "not ready" when the configuration is invalid; the log names the variable, not its value', async () => {
     const env = testEnv({ overrides: { TOKEN_SERVER_MASTER_KEY: 'not-base64-of-32-bytes' } });
     const server = await startFunction({ target: 'tokenServer', env: env.env, waitFor: 'listening' });
     procs.push(server);
     for (const path of ['/api/realm', '/healthz']) {
       const r = await request<ErrorBody>(`${server.url}${path}`, { bearer: env.adminKey });
       expect(r.status, path).to.equal(503);
-      expect(r.body.error.message).to.include('TOKEN_SERVER_MASTER_KEY');
+      expect(r.body.error.code).to.equal('NOT_READY');
+      // The caller cannot be authenticated without a configuration: it learns only "not ready".
+      expect(r.text).to.not.include('TOKEN_SERVER_MASTER_KEY');
       expect(r.text).to.not.include('not-base64-of-32-bytes');
     }
+    expect(server.logs.join('\n')).to.include('TOKEN_SERVER_MASTER_KEY');
     expect(server.logs.join('\n')).to.not.include('not-base64-of-32-bytes');
   });
 

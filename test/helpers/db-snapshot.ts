@@ -1,9 +1,11 @@
 /**
  * Every document of the test project in the shared Firestore emulator, as one comparable value: a
  * test takes a snapshot before something hostile happens and asserts it is unchanged afterwards.
+ * Each snapshot is also recorded for the run-wide leak check (no secret in any stored document).
  */
 import { getApps, initializeApp } from 'firebase-admin/app';
 import { getFirestore, type Firestore } from 'firebase-admin/firestore';
+import { recordDocuments } from './leak-registry';
 import { TEST_PROJECT_ID } from './processes';
 
 const APP_NAME = 'db-snapshot';
@@ -31,5 +33,8 @@ export async function snapshotDatabase(db: Firestore = snapshotClient()): Promis
     const snap = await collection.get();
     for (const doc of snap.docs) out[doc.ref.path] = stable(doc.data());
   }
-  return stable(out) as Record<string, unknown>;
+  const snapshot = stable(out) as Record<string, unknown>;
+  // Every snapshot is part of the run-wide leak check over stored data (leak-registry.ts).
+  recordDocuments('a database snapshot', snapshot);
+  return snapshot;
 }

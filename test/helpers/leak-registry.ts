@@ -16,6 +16,14 @@
  * Values shorter than MIN_LENGTH, and values that are part of a built-in preset (public literals
  * such as "client_credential"), are not registered: they would match by coincidence.
  *
+ * The rule (SPEC §4): a token must not appear whole outside token-route responses; a credential, a
+ * client key (after its creation), the admin or the master key must not appear at all, not even a
+ * run of FRAGMENT (8) of its characters: every such run is looked for in every response body, log
+ * line and raw Firestore document the run recorded (recordDocuments: db-snapshot.ts records each
+ * snapshot a test takes, emulator.ts each database it clears). Runs that are public text anyway
+ * (found in the built-in presets, such as "corpsecret", an argument name) or that repeat a few
+ * characters ("vvvvvvvv") are not looked for: they would match by coincidence.
+ *
  * mocha-setup's root afterAll hook calls findLeaks() and fails the run on any finding.
  */
 import { presetList } from '../../functions/providers/presets';
@@ -23,6 +31,8 @@ import { presetList } from '../../functions/providers/presets';
 export type SecretKind = 'admin key' | 'master key' | 'credential' | 'client key' | 'token';
 
 export const MIN_LENGTH = 12;
+/** The shortest run of a secret's characters that counts as a leak. */
+export const FRAGMENT = 8;
 
 interface Registered {
   value: string;
@@ -48,6 +58,8 @@ interface LogSource {
 const secrets = new Map<string, Registered>();
 const responses: RecordedResponse[] = [];
 const logSources: LogSource[] = [];
+/** Raw Firestore documents as recorded (JSON text), with where they were seen. */
+const documents: Array<{ name: string; text: string }> = [];
 let publicText: string | undefined;
 
 /** Text that is public by definition: the built-in presets (their literals are not credentials). */
@@ -59,6 +71,11 @@ function isPublic(value: string): boolean {
 export function registerSecret(value: string, kind: SecretKind, origin: string, allowedIn?: number): void {
   if (value.length < MIN_LENGTH || secrets.has(value) || isPublic(value)) return;
   secrets.set(value, { value, kind, origin, ...(allowedIn === undefined ? {} : { allowedIn }) });
+}
+
+/** Raw Firestore documents (any JSON-able value) seen at `name`, for the check over stored data. */
+export function recordDocuments(name: string, docs: unknown): void {
+  documents.push({ name, text: JSON.stringify(docs) });
 }
 
 /** A live array of log lines (it may keep growing after this call). */
@@ -122,11 +139,75 @@ export function recordExchange(exchange: {
   }
 }
 
+/**
+ * The runs of FRAGMENT characters of each secret (tokens excepted) worth looking for, by run and by
+ * a rolling hash of it, so that a text is scanned without making a string per position.
+ */
+interface FragmentIndex {
+  runs: Map<string, Registered>;
+  hashes: Set<number>;
+}
+
+/** Polynomial hash of FRAGMENT UTF-16 units in 32-bit integer arithmetic (wrapping). */
+const BASE = 65_599;
+const TOP = (() => {
+  let p = 1;
+  for (let i = 1; i < FRAGMENT; i++) p = Math.imul(p, BASE);
+  return p;
+})();
+
+function hashAt(text: string, at: number): number {
+  let h = 0;
+  for (let i = at; i < at + FRAGMENT; i++) h = (Math.imul(h, BASE) + text.charCodeAt(i)) | 0;
+  return h;
+}
+
+function fragmentIndex(): FragmentIndex {
+  publicText ??= JSON.stringify(presetList());
+  const runs = new Map<string, Registered>();
+  const hashes = new Set<number>();
+  for (const s of secrets.values()) {
+    if (s.kind === 'token') continue;
+    for (let i = 0; i + FRAGMENT <= s.value.length; i++) {
+      const run = s.value.slice(i, i + FRAGMENT);
+      if (new Set(run).size < 4 || publicText.includes(run) || runs.has(run)) continue;
+      runs.set(run, s);
+      hashes.add(hashAt(run, 0));
+    }
+  }
+  return { runs, hashes };
+}
+
+/** The first indexed run in `text` (at its offset), with the secret it belongs to. */
+function firstFragment(
+  text: string,
+  index: FragmentIndex,
+  allowed: (s: Registered) => boolean = () => false,
+): { run: string; secret: Registered; at: number } | undefined {
+  if (text.length < FRAGMENT) return undefined;
+  let h = hashAt(text, 0);
+  for (let i = 0; ; i++) {
+    if (index.hashes.has(h)) {
+      const run = text.slice(i, i + FRAGMENT);
+      const secret = index.runs.get(run);
+      if (secret !== undefined && !allowed(secret)) return { run, secret, at: i };
+    }
+    if (i + FRAGMENT >= text.length) return undefined;
+    const out = Math.imul(text.charCodeAt(i), TOP);
+    h = (Math.imul((h - out) | 0, BASE) + text.charCodeAt(i + FRAGMENT)) | 0;
+  }
+}
+
 /** Every place a registered secret shows up where it must not; empty when there is none. */
 export function findLeaks(): string[] {
   const found: string[] = [];
-  const report = (s: Registered, where: string) =>
-    found.push(`the ${s.kind} registered by ${s.origin} (${s.value.slice(0, 4)}…) appears in ${where}`);
+  const report = (s: Registered, where: string, run?: string) =>
+    found.push(
+      `the ${s.kind} registered by ${s.origin} (${s.value.slice(0, 4)}…) appears in ${where}` +
+        (run === undefined
+          ? ''
+          : ` (a run of ${FRAGMENT} of its characters, ${JSON.stringify(run.slice(0, 3))}…)`),
+    );
   const logs = logSources.map((source) => ({ name: source.name, text: source.lines.join('\n') }));
   // One pass over everything per secret; only a hit is looked at response by response.
   const allResponses = responses.map((r) => r.text).join('\n');
@@ -144,6 +225,24 @@ export function findLeaks(): string[] {
         report(s, `the response to ${r.method} ${r.url.slice(0, 120)} (${r.status})`);
     });
   }
+  // The 8-character rule, over responses, log lines and stored documents, one pass over each text.
+  const index = fragmentIndex();
+  if (index.runs.size === 0) return found;
+  for (const log of logs) {
+    const hit = firstFragment(log.text, index);
+    if (hit === undefined) continue;
+    const line = log.text.slice(0, hit.at).split('\n').length;
+    report(hit.secret, `the log of ${log.name}, line ${line}`, hit.run);
+  }
+  responses.forEach((r, i) => {
+    const hit = firstFragment(r.text, index, (s) => s.allowedIn === i);
+    if (hit !== undefined)
+      report(hit.secret, `the response to ${r.method} ${r.url.slice(0, 120)} (${r.status})`, hit.run);
+  });
+  for (const d of documents) {
+    const hit = firstFragment(d.text, index);
+    if (hit !== undefined) report(hit.secret, `the stored documents (${d.name})`, hit.run);
+  }
   return found;
 }
 
@@ -152,6 +251,7 @@ export function registryCounts(): {
   secrets: Record<SecretKind, number>;
   responses: number;
   logLines: number;
+  documents: number;
 } {
   const counts: Record<SecretKind, number> = {
     'admin key': 0,
@@ -165,5 +265,6 @@ export function registryCounts(): {
     secrets: counts,
     responses: responses.length,
     logLines: logSources.reduce((n, s) => n + s.lines.length, 0),
+    documents: documents.length,
   };
 }

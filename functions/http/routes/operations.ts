@@ -94,12 +94,18 @@ export const statusRoute: Route = {
       }
       page = await scanByState(runtime.store, request, q.realm, q.state, now);
     }
-    return {
-      body: listBody(
-        page,
-        page.list.map((s) => toStatus(s, now)),
-      ),
+    const body = listBody(
+      page,
+      page.list.map((s) => toStatus(s, now)),
+    );
+    // Why this instance is not ready (a key it cannot read): for admins only, never for strangers.
+    const { adminKey, masterKey } = runtime.keys.problems;
+    const problems = {
+      ...(adminKey === undefined ? {} : { admin_key: adminKey }),
+      ...(masterKey === undefined ? {} : { master_key: masterKey }),
     };
+    if (Object.keys(problems).length > 0) body.problems = problems;
+    return { body };
   },
 };
 

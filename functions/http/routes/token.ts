@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../../errors';
-import type { ServedToken } from '../../engine/engine';
+import type { ServedToken, TokenRequest } from '../../engine/engine';
 import { realmIdSchema } from '../../providers/realm-config';
 import { parseOrThrow } from '../../validation';
 import type { Reply, Route, RouteContext } from '../types';
@@ -74,12 +74,40 @@ function handler(useEdgeCache: boolean) {
       ctx.logFields.source = served.source;
       return tokenReply(served, ctx.runtime.clock.now());
     };
+    const get = (r: TokenRequest): Promise<ServedToken> =>
+      useEdgeCache ? ctx.runtime.edgeCache.getToken(r) : ctx.runtime.engine.getToken(r);
     const hit = useEdgeCache ? ctx.runtime.edgeCache.peek(request) : undefined;
     if (hit !== undefined) return answer(hit);
-    return (
-      useEdgeCache ? ctx.runtime.edgeCache.getToken(request) : ctx.runtime.engine.getToken(request)
-    ).then(answer);
+    if (request.invalidToken !== undefined) {
+      const current = (r: TokenRequest) => ctx.runtime.engine.getToken(r);
+      return reportInvalid(request, request.invalidToken, current, get).then(answer);
+    }
+    return get(request).then(answer);
   };
+}
+
+/**
+ * An invalid_token report costs what a plain request to the store costs unless it names the token
+ * being served: the store's current token is asked for first (one read, shared with every request
+ * for the secret in flight), and only a report of that very token goes on to the report path (a
+ * transaction, and perhaps a provider call). Any other value, an old token or one made up, is
+ * answered with the current token, as the engine's report path would answer it, without more work.
+ * (The memory cache is not asked: it may hold an older token than the store.)
+ */
+async function reportInvalid(
+  request: TokenRequest,
+  invalidToken: string,
+  current: (r: TokenRequest) => Promise<ServedToken>,
+  report: (r: TokenRequest) => Promise<ServedToken>,
+): Promise<ServedToken> {
+  let served: ServedToken | undefined;
+  try {
+    served = await current({ realm: request.realm, key: request.key });
+  } catch {
+    // No current token to compare with: the report path decides (and answers its own error).
+  }
+  if (served !== undefined && served.token !== invalidToken) return served;
+  return report(request);
 }
 
 export function tokenRoutes(where: 'database' | 'memory'): Route[] {

@@ -21,7 +21,15 @@ describe('tokenctl argument parsing', () => {
     });
     assert.deepEqual(parseArgSpec('q=body:a=b'), { name: 'q', place: 'body', value: 'a=b' });
     for (const bad of ['appid', '=url:x', 'appid=url', 'appid=cookie:x', 'appid=url:']) {
-      assert.throws(() => parseArgSpec(bad), InvalidArgumentError, bad);
+      assert.throws(() => parseArgSpec(bad), CliError, bad);
+    }
+    // A literal credential where a place or a value was expected is never repeated.
+    for (const bad of ['client_secret=S3cr3tLiteral:x', 'S3cr3tLiteral', 'a b=url:', 'x=S3cr3tLiteral:']) {
+      assert.throws(
+        () => parseArgSpec(bad),
+        (err: unknown) => err instanceof CliError && !err.message.includes('S3cr3tLiteral'),
+        bad,
+      );
     }
   });
 

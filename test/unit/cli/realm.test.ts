@@ -383,10 +383,7 @@ describe('tokenctl realm', () => {
           /--method must be GET or POST/,
         ],
         [['--token-path', 't', '--expires-in-path', 'e'], /needs --url/],
-        [
-          ['--url', 'not a url', '--token-path', 't', '--expires-in-path', 'e'],
-          /--url "not a url" is not a valid URL/,
-        ],
+        [['--url', 'not a url', '--token-path', 't', '--expires-in-path', 'e'], /--url is not a valid URL/],
         [
           ['--url', 'https://p.test', '--token-path', 't', '--expires-in-path', 'e', '--success-value', '0'],
           /--success-value needs --error-path/,

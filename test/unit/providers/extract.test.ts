@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { extractToken, MAX_TOKEN_BYTES } from '../../../functions/providers/extract';
+import { cleanProviderText } from '../../../functions/providers/redact';
 import { IP_ALLOWLIST_HINT, ProviderFailure } from '../../../functions/providers/failure';
 import { parseRealmConfig, type RealmConfig } from '../../../functions/providers/realm-config';
 import type { JsonObject } from '../../../functions/store/types';
@@ -226,10 +227,12 @@ describe('providers/extract', () => {
     expect(extractToken(noPath, 200, '{"access_token":"t","expires_in":99999}').lifetimeMs).to.equal(60_000);
   });
 
-  it('keeps provider messages short and free of control characters', () => {
-    const f = failureOf(() =>
+  it('keeps provider messages short and free of control characters, once cleaned (after redaction)', () => {
+    const raw = failureOf(() =>
       extractToken(cfg(), 200, JSON.stringify({ errcode: 1, errmsg: `a\r\nb${'x'.repeat(1000)}` })),
     );
+    expect(raw.providerMessage?.length, 'extract keeps the raw text for redaction').to.equal(1004);
+    const f = raw.redacted((text, max) => cleanProviderText(text, (t) => t, max));
     expect(f.providerMessage?.startsWith('a b')).to.equal(true);
     expect(f.providerMessage?.length).to.be.at.most(301);
   });

@@ -421,7 +421,8 @@ describe('providers/upstream fetchToken against the fake provider', function () 
         fetchToken({ ...config, url: `http://127.0.0.1:${port}/cgi-bin/gettoken` }, creds(), PRIVATE),
       );
       echo.close();
-      expect(f.providerMessage).to.equal('invalid corpsecret **** for ****');
+      // "corpsecret" is a run of 10 of the credential's characters: blanked too (SPEC §4).
+      expect(f.providerMessage).to.equal('invalid **** **** for ****');
       expect(f.message).to.not.include('ww-corpsecret-1');
     });
 

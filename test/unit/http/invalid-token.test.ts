@@ -1,0 +1,97 @@
+/**
+ * The work an invalid_token report causes is bounded by what it names: a made-up or old value costs
+ * one plain read (no transaction, no provider call), and only a report of the token being served
+ * goes on to the report path. In-process handler, memory store with counted calls, a fake provider
+ * on loopback counting its calls.
+ */
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { ManualClock } from '../../../functions/clock';
+import { parseConfig } from '../../../functions/config';
+import { createHandler } from '../../../functions/http/app';
+import { fullRoutes } from '../../../functions/http/routes';
+import type { ResolvedKeys } from '../../../functions/keys/keys';
+import { setLogSink } from '../../../functions/log';
+import { createRuntime } from '../../../functions/runtime';
+import { MemoryStore } from '../../../functions/store/memory/memory-store';
+import { Sealer } from '../../../functions/store/seal';
+import { realmFor, startFakeProvider, type FakeProvider } from '../../fakes/providers';
+import { callHandler } from '../../helpers/fake-express';
+
+const ROUTE = 'wechat_offiaccount';
+
+describe('http: invalid_token reports of unknown values', () => {
+  let fake: FakeProvider;
+  let restoreSink: ReturnType<typeof setLogSink> | undefined;
+  before(async () => {
+    fake = await startFakeProvider();
+  });
+  after(async () => {
+    await fake.close();
+  });
+  afterEach(() => {
+    if (restoreSink !== undefined) setLogSink(restoreSink);
+  });
+
+  it('cost one plain read each, never a transaction or a provider call', async () => {
+    restoreSink = setLogSink(() => undefined);
+    const adminKey = randomBytes(32).toString('base64url');
+    const masterKey = randomBytes(32);
+    const keys: ResolvedKeys = { adminKey, masterKey, problems: {} };
+    const store = new MemoryStore(new Sealer(masterKey));
+    const counts = { reads: 0, transactions: 0 };
+    const read = store.getTokenState.bind(store);
+    const mutate = store.mutateTokenState.bind(store);
+    store.getTokenState = (realm, key) => {
+      counts.reads += 1;
+      return read(realm, key);
+    };
+    store.mutateTokenState = (realm, key, mutator) => {
+      counts.transactions += 1;
+      return mutate(realm, key, mutator);
+    };
+    const config = parseConfig({
+      TOKEN_SERVER_STORE: 'memory',
+      TOKEN_SERVER_ALLOW_PRIVATE_UPSTREAMS: 'true',
+    });
+    const clock = new ManualClock(Date.now());
+    const runtime = await createRuntime(config, { keys, store, clock });
+    const handler = createHandler({
+      name: 'tokenServer',
+      routes: fullRoutes(),
+      runtime: async () => runtime,
+    });
+    const call = (method: string, url: string, body?: unknown) =>
+      callHandler(handler, { method, url, bearer: adminKey, ...(body === undefined ? {} : { body }) });
+
+    expect(
+      (await call('POST', '/api/realm', { id: 'wx', config: realmFor(ROUTE, fake.url) })).status,
+    ).to.equal(200);
+    const secret = { realm: 'wx', key: 'main', ...fake.credentials(ROUTE), key_3: 'client_credential' };
+    expect((await call('POST', '/api/secret', secret)).status).to.equal(200);
+    const first = await call('GET', '/api/token?realm=wx&key=main');
+    expect(first.status, first.text).to.equal(200);
+    const token = (first.body as { token: string }).token;
+    expect(fake.calls(ROUTE)).to.equal(1);
+
+    const before = { ...counts };
+    for (let i = 0; i < 50; i++) {
+      const made_up = `made-up-${randomBytes(12).toString('hex')}`;
+      const r = await call('GET', `/api/token?realm=wx&key=main&invalid_token=${made_up}`);
+      expect(r.status, r.text).to.equal(200);
+      expect((r.body as { token: string }).token).to.equal(token);
+    }
+    expect(counts.transactions - before.transactions, 'no transaction for unknown values').to.equal(0);
+    expect(counts.reads - before.reads, 'one read per report').to.equal(50);
+    expect(fake.calls(ROUTE), 'no provider call').to.equal(1);
+
+    // The token being served, reported (once it is no longer brand new): the report path runs, and
+    // a new token comes from the provider.
+    clock.advance(60_000);
+    const reported = await call('POST', '/api/token', { realm: 'wx', key: 'main', invalid_token: token });
+    expect(reported.status, reported.text).to.equal(200);
+    expect((reported.body as { token: string }).token).to.not.equal(token);
+    expect(fake.calls(ROUTE)).to.equal(2);
+    expect(counts.transactions - before.transactions).to.be.at.least(1);
+  });
+});
