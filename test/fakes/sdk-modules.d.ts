@@ -41,7 +41,7 @@ declare module 'wechat-jssdk' {
     jssdk: {
       getAccessToken(): Promise<{ access_token?: string; expires_in?: number; errcode?: number }>;
       getJsApiTicket(accessToken: string): Promise<{ ticket?: string; errcode?: number }>;
-      getSignature(url: string): Promise<{ signature: string; jsapi_ticket?: string; accessToken?: string }>;
+      getSignature(url: string): Promise<{ signature: string }>;
     };
   }
 }
