@@ -21,7 +21,10 @@ export interface BrokerSecret {
   clientKey: string;
 }
 
-/** A WeChat realm at the broker pointed at the platform (caller "broker"), a secret and a client key. */
+/**
+ * A WeChat realm at the broker pointed at the platform (caller `broker-REALM`), a secret, a client key,
+ * and the secret's first token fetched (one token call at the platform).
+ */
 export async function brokerSecretFor(options: {
   adminUrl: string;
   adminKey: string;
@@ -66,6 +69,12 @@ export async function brokerSecretFor(options: {
   );
   const clientKey = client.body.data?.client_key ?? client.body.client_key;
   if (clientKey === undefined) throw new Error(`POST /api/client: ${client.status} ${client.text}`);
+  // A broker in service has a token already: fetch it once, so the apps meet a warm broker.
+  const first = await request(`${options.adminUrl}/api/token?realm=${options.realm}&key=${key}`, {
+    bearer: clientKey,
+    timeoutMs: 60_000,
+  });
+  if (first.status !== 200) throw new Error(`GET /api/token: ${first.status} ${first.text}`);
   return { realm: options.realm, key, clientKey };
 }
 
