@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['lib/**', 'node_modules/**', 'bench/results/**', 'eslint.config.mjs'] },
+  { ignores: ['lib/**', 'client/dist/**', 'node_modules/**', 'bench/results/**', 'eslint.config.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

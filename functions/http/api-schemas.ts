@@ -143,6 +143,31 @@ export const refreshSummarySchema = z.strictObject({
 
 export const deletedSchema = okEnvelope(z.strictObject({ deleted: z.literal(true) }));
 
+/** The WeChat-compatible routes (SPEC §4.6): the provider's own format, always HTTP 200. */
+const seconds = count.describe('Whole seconds for which the app may use it');
+export const compatAnswerSchema = z.union([
+  z.strictObject({ access_token: z.string().min(1), expires_in: seconds }),
+  z.strictObject({
+    errcode: z.literal(0),
+    errmsg: z.literal('ok'),
+    access_token: z.string().min(1),
+    expires_in: seconds,
+  }),
+  z.strictObject({
+    errcode: z.literal(0),
+    errmsg: z.literal('ok'),
+    ticket: z.string().min(1),
+    expires_in: seconds,
+  }),
+  z.strictObject({
+    errcode: z
+      .number()
+      .int()
+      .refine((n) => n !== 0, 'an error is not errcode 0'),
+    errmsg: z.string(),
+  }),
+]);
+
 /** Checked loosely here; its structure is what the OpenAPI test checks. */
 export const openApiDocumentSchema = z.looseObject({
   openapi: z.string(),
@@ -155,6 +180,7 @@ export const RESPONSE_COMPONENTS = {
   Error: errorResponseSchema,
   Health: healthResponseSchema,
   Token: tokenResponseSchema,
+  CompatAnswer: compatAnswerSchema,
   Realm: realmViewSchema,
   RealmResponse: okEnvelope(realmViewSchema),
   RealmList: listEnvelope(realmViewSchema),

@@ -129,6 +129,50 @@ export interface OperationDoc {
   errors?: readonly ErrorStatus[];
 }
 
+/** The WeChat-compatible routes (SPEC §4.6): answered in the provider's format, always HTTP 200. */
+function compatOperations(): Record<string, OperationDoc> {
+  const common = (summary: string, description: string, operationId: string): OperationDoc => ({
+    operationId,
+    tag: 'token',
+    summary,
+    description:
+      `${description} The client key stands where the provider expects the app secret; \`{realm}/{key}\` ` +
+      "names the secret whose token is answered. Every answer is HTTP 200 in the provider's format: " +
+      'errors are `{"errcode", "errmsg"}` (40125 WeChat / 40001 WeCom: wrong client key; 48001: out of ' +
+      "scope; 40013: appid/corpid is not the secret's key_1; the provider's own code when it failed; -1: " +
+      'busy, retry; 45009: daily budget spent). `expires_in` is whole seconds.',
+    path: secrets.secretParamsSchema,
+    success: { status: 200, description: 'The token, or an errcode', component: 'CompatAnswer' },
+  });
+  return {
+    'GET /wechat/:realm/:key/cgi-bin/token': common(
+      'WeChat-compatible getAccessToken',
+      'Query: `grant_type=client_credential`, `appid`, `secret` (the client key).',
+      'compatWechatToken',
+    ),
+    'POST /wechat/:realm/:key/cgi-bin/stable_token': common(
+      'WeChat-compatible stable_token',
+      'JSON body: `grant_type`, `appid`, `secret` (the client key), `force_refresh` (true: a flush).',
+      'compatWechatStableToken',
+    ),
+    'GET /wecom/:realm/:key/cgi-bin/gettoken': common(
+      'WeCom-compatible gettoken',
+      'Query: `corpid`, `corpsecret` (the client key).',
+      'compatWecomToken',
+    ),
+    'GET /wechat/:realm/:key/cgi-bin/ticket/getticket': common(
+      'WeChat-compatible jsapi ticket',
+      'Query: `type=jsapi`, `access_token` (the client key); `{realm}/{key}` is a ticket secret.',
+      'compatWechatTicket',
+    ),
+    'GET /wecom/:realm/:key/cgi-bin/get_jsapi_ticket': common(
+      'WeCom-compatible jsapi ticket',
+      'Query: `access_token` (the client key); `{realm}/{key}` is a ticket secret.',
+      'compatWecomTicket',
+    ),
+  };
+}
+
 /** Every route of both functions, by `METHOD /pattern`. */
 export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'GET /healthz': {
@@ -167,6 +211,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     success: { status: 200, description: 'The token', component: 'Token' },
     errors: [404, 429, 502, 503, 504],
   },
+  ...compatOperations(),
   'GET /api/status': {
     operationId: 'getStatus',
     tag: 'operations',

@@ -92,7 +92,14 @@ function pathOf(url: string): string {
 }
 
 function isTokenRoute(url: string): boolean {
-  return /\/api\/token\/?$/.test(pathOf(url));
+  const path = pathOf(url);
+  // The token route, and the WeChat-compatible routes of SPEC §4.6, answer tokens.
+  return (
+    /\/api\/token\/?$/.test(path) ||
+    /\/(wechat|wecom)\/[^/]+\/[^/]+\/cgi-bin\/(token|stable_token|gettoken|ticket\/getticket|get_jsapi_ticket)\/?$/.test(
+      path,
+    )
+  );
 }
 
 function parse(text: string | Buffer | undefined): unknown {

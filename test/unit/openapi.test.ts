@@ -62,6 +62,11 @@ const ROUTE_INPUTS: Readonly<Record<string, { body?: z.ZodType; query?: z.ZodTyp
   'POST /api/client': { body: clients.clientBodySchema },
   'GET /api/client': { query: clients.listQuerySchema },
   'DELETE /api/client/:id': { path: clients.idParamsSchema },
+  'GET /wechat/:realm/:key/cgi-bin/token': { path: secrets.secretParamsSchema },
+  'POST /wechat/:realm/:key/cgi-bin/stable_token': { path: secrets.secretParamsSchema },
+  'GET /wecom/:realm/:key/cgi-bin/gettoken': { path: secrets.secretParamsSchema },
+  'GET /wechat/:realm/:key/cgi-bin/ticket/getticket': { path: secrets.secretParamsSchema },
+  'GET /wecom/:realm/:key/cgi-bin/get_jsapi_ticket': { path: secrets.secretParamsSchema },
 };
 
 const PROBE = 'zz_not_a_field';
@@ -438,6 +443,43 @@ describe('OpenAPI document against real responses', function () {
       fn: 'tokenServerCache',
       status: 200,
     });
+    // The WeChat-compatible routes answer the same token in the provider's format (HTTP 200).
+    const key = encodeURIComponent(client.client_key);
+    const appid = values.key_1 ?? '';
+    for (const fn of ['tokenServer', 'tokenServerCache'] as const) {
+      const compat = [
+        await call(
+          'GET',
+          `/wechat/wx/main/cgi-bin/token?grant_type=client_credential&appid=${appid}&secret=${key}`,
+          {
+            bearer: null,
+            fn,
+          },
+        ),
+        await call('POST', '/wechat/wx/main/cgi-bin/stable_token', {
+          body: { grant_type: 'client_credential', appid, secret: client.client_key },
+          bearer: null,
+          fn,
+        }),
+        await call('GET', `/wecom/wx/main/cgi-bin/gettoken?corpid=${appid}&corpsecret=${key}`, {
+          bearer: null,
+          fn,
+        }),
+        await call('GET', `/wechat/wx/main/cgi-bin/ticket/getticket?type=jsapi&access_token=${key}`, {
+          bearer: null,
+          fn,
+        }),
+        await call('GET', `/wecom/wx/main/cgi-bin/get_jsapi_ticket?access_token=${key}`, {
+          bearer: null,
+          fn,
+        }),
+      ];
+      expect(compat.map((c) => c.access_token ?? c.ticket)).to.deep.equal(Array(5).fill(first.token));
+    }
+    const wrong = await call('GET', '/wecom/wx/main/cgi-bin/gettoken?corpid=x&corpsecret=wrong', {
+      bearer: null,
+    });
+    expect(wrong.errcode).to.equal(40001);
     await call('GET', '/api/token?realm=wx&key=bad', { bearer: client.client_key, status: 403 });
     await call('GET', '/api/token?realm=wx&key=bad', { status: 502 });
     await call('GET', '/api/token?realm=wx', { status: 400 });

@@ -1,6 +1,7 @@
 /** The two route tables: the full service, and the app-facing edge with its memory cache. */
 import type { Route } from '../types';
 import { clientRoutes } from './clients';
+import { compatRoutes } from './compat';
 import { healthRoute } from './health';
 import { openApiRoute } from './openapi';
 import { refreshRoute, statusRoute } from './operations';
@@ -14,6 +15,7 @@ export function fullRoutes(): Route[] {
     healthRoute,
     openApiRoute({ tokenServer: fullRoutes, tokenServerCache: cacheRoutes }),
     ...tokenRoutes('database'),
+    ...compatRoutes('database'),
     statusRoute,
     refreshRoute,
     ...realmRoutes,
@@ -24,5 +26,5 @@ export function fullRoutes(): Route[] {
 }
 
 export function cacheRoutes(): Route[] {
-  return [healthRoute, ...tokenRoutes('memory')];
+  return [healthRoute, ...tokenRoutes('memory'), ...compatRoutes('memory')];
 }

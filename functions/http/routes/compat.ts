@@ -1,0 +1,223 @@
+/**
+ * The WeChat-compatible routes (SPEC §4.6), for SDKs whose token URL can be set: the broker's client
+ * key stands where the provider expects the app secret, and the answer is the provider's own format
+ * (HTTP 200, errcode/errmsg, lifetimes in whole seconds):
+ *
+ *   GET  /wechat/:realm/:key/cgi-bin/token?grant_type=client_credential&appid=A&secret=CLIENT_KEY
+ *   POST /wechat/:realm/:key/cgi-bin/stable_token   {"grant_type", "appid", "secret": CLIENT_KEY, "force_refresh"}
+ *   GET  /wecom/:realm/:key/cgi-bin/gettoken?corpid=C&corpsecret=CLIENT_KEY
+ *   GET  /wechat/:realm/:key/cgi-bin/ticket/getticket?type=jsapi&access_token=CLIENT_KEY
+ *   GET  /wecom/:realm/:key/cgi-bin/get_jsapi_ticket?access_token=CLIENT_KEY
+ *
+ * They reach the engine as /api/token does (the edge cache on tokenServerCache). The client key is
+ * checked by http/auth.ts, given to it as the bearer it would have come as; `appid`/`corpid` must be
+ * the secret's key_1 (checked against a per-instance memory of it, so that a hit costs no read).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { ServedToken, TokenRequest } from '../../engine/engine';
+import type { Runtime } from '../../runtime';
+import { assertInScope, authenticateAny, type Principal } from '../auth';
+import { CompatError, compatErrorBody, compatErrorOf, type Dialect } from '../compat-errors';
+import type { Reply, Route, RouteContext } from '../types';
+import { secretParamsSchema } from './secrets';
+
+type Answer = 'access_token' | 'wecom_access_token' | 'ticket';
+
+interface CompatCall {
+  dialect: Dialect;
+  answer: Answer;
+  /** The client key, from where the provider expects the app secret (or the access token). */
+  clientKey: string | undefined;
+  /** The field that carried it, for the "missing" error. */
+  clientKeyField: string;
+  /** appid / corpid as given; undefined on the ticket routes (nothing to check). */
+  appId?: { field: string; value: string | undefined };
+  flush: boolean;
+}
+
+/** How long an instance trusts what it read of a secret's key_1 (like the edge cache's re-read). */
+const SECRET_ID_TTL_MS = 30_000;
+const SECRET_ID_MAX = 10_000;
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** Per runtime: realm/key → the hash of the secret's key_1 (null: the secret has none), until. */
+const secretIds = new WeakMap<Runtime, Map<string, { id: Buffer | null; until: number }>>();
+
+async function secretIdHash(runtime: Runtime, realm: string, key: string): Promise<Buffer | null> {
+  let cache = secretIds.get(runtime);
+  if (cache === undefined) {
+    cache = new Map();
+    secretIds.set(runtime, cache);
+  }
+  const id = `${realm}\u0000${key}`;
+  const now = runtime.clock.now();
+  const hit = cache.get(id);
+  if (hit !== undefined && hit.until > now) return hit.id;
+  const secret = await runtime.store.getSecret(realm, key);
+  if (secret === null)
+    throw new CompatError(40013, `invalid appid: the broker has no secret ${realm}/${key}`);
+  const keyOne = secret.values.key_1;
+  const hash = keyOne === undefined ? null : sha256(keyOne);
+  if (cache.size >= SECRET_ID_MAX) cache.clear();
+  cache.set(id, { id: hash, until: now + SECRET_ID_TTL_MS });
+  return hash;
+}
+
+function principalOf(ctx: RouteContext, clientKey: string): Principal | Promise<Principal> {
+  // auth.ts reads the client key from Authorization: hand it over as the bearer it would have been.
+  const asBearer = { ...ctx.req, headers: { authorization: `Bearer ${clientKey}` } };
+  return authenticateAny(asBearer, ctx.runtime);
+}
+
+function pathNames(ctx: RouteContext): { realm: string; key: string } {
+  const parsed = secretParamsSchema.safeParse(ctx.req.params);
+  if (!parsed.success) {
+    const field = parsed.error.issues[0]?.path[0];
+    throw new CompatError(40097, `invalid args: the path's ${String(field)} is not a valid realm/key name`);
+  }
+  return parsed.data;
+}
+
+function successBody(answer: Answer, served: ServedToken, now: number): Record<string, unknown> {
+  const expiresIn = Math.max(0, Math.floor((served.deadline - now) / 1000));
+  switch (answer) {
+    case 'access_token':
+      return { access_token: served.token, expires_in: expiresIn };
+    case 'wecom_access_token':
+      return { errcode: 0, errmsg: 'ok', access_token: served.token, expires_in: expiresIn };
+    case 'ticket':
+      return { errcode: 0, errmsg: 'ok', ticket: served.token, expires_in: expiresIn };
+  }
+}
+
+async function serve(ctx: RouteContext, call: CompatCall, useEdgeCache: boolean): Promise<Reply> {
+  const { realm, key } = pathNames(ctx);
+  ctx.logFields.realm = realm;
+  ctx.logFields.key = key;
+  if (call.clientKey === undefined || call.clientKey === '') {
+    const code = call.clientKeyField === 'access_token' ? 41001 : 41004;
+    throw new CompatError(code, `${call.clientKeyField} missing: give the broker's client key there`);
+  }
+  if (call.appId !== undefined && (call.appId.value === undefined || call.appId.value === '')) {
+    throw new CompatError(41002, `${call.appId.field} missing`);
+  }
+  assertInScope(await principalOf(ctx, call.clientKey), realm, key);
+  if (call.appId?.value !== undefined) {
+    const expected = await secretIdHash(ctx.runtime, realm, key);
+    if (expected !== null && !timingSafeEqual(sha256(call.appId.value), expected)) {
+      throw new CompatError(
+        40013,
+        `invalid ${call.appId.field}: it is not the ${call.appId.field} of ${realm}/${key}`,
+      );
+    }
+  }
+  const request: TokenRequest = { realm, key, flush: call.flush };
+  const { edgeCache, engine, clock } = ctx.runtime;
+  const hit = useEdgeCache ? edgeCache.peek(request) : undefined;
+  const served = hit ?? (await (useEdgeCache ? edgeCache.getToken(request) : engine.getToken(request)));
+  ctx.logFields.source = served.source;
+  return { body: successBody(call.answer, served, clock.now()) };
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function compatRoute(
+  method: 'GET' | 'POST',
+  pattern: string,
+  dialect: Dialect,
+  parse: (ctx: RouteContext) => CompatCall,
+  useEdgeCache: boolean,
+): Route {
+  return {
+    method,
+    pattern,
+    // Authenticated inside: the client key comes in a query or body field, not in Authorization.
+    auth: 'none',
+    handle: async (ctx) => {
+      try {
+        return await serve(ctx, parse(ctx), useEdgeCache);
+      } catch (err) {
+        const where = `${ctx.req.params.realm ?? '?'}/${ctx.req.params.key ?? '?'}`;
+        return { body: compatErrorBody(compatErrorOf(err, dialect, where), ctx.req.requestId) };
+      }
+    },
+  };
+}
+
+function wechatToken(ctx: RouteContext): CompatCall {
+  const q = ctx.req.query;
+  if (q.grant_type !== 'client_credential') throw new CompatError(40002, 'invalid grant_type');
+  return {
+    dialect: 'wechat',
+    answer: 'access_token',
+    clientKey: q.secret,
+    clientKeyField: 'secret',
+    appId: { field: 'appid', value: q.appid },
+    flush: false,
+  };
+}
+
+function wechatStableToken(ctx: RouteContext): CompatCall {
+  const body = ctx.req.body;
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new CompatError(47001, 'data format error: the body must be a JSON object');
+  }
+  const b = body as Record<string, unknown>;
+  if (b.grant_type !== 'client_credential') throw new CompatError(40002, 'invalid grant_type');
+  if (b.force_refresh !== undefined && typeof b.force_refresh !== 'boolean') {
+    throw new CompatError(47001, 'data format error: force_refresh must be true or false');
+  }
+  return {
+    dialect: 'wechat',
+    answer: 'access_token',
+    clientKey: str(b.secret),
+    clientKeyField: 'secret',
+    appId: { field: 'appid', value: str(b.appid) },
+    flush: b.force_refresh === true,
+  };
+}
+
+function wecomToken(ctx: RouteContext): CompatCall {
+  const q = ctx.req.query;
+  return {
+    dialect: 'wecom',
+    answer: 'wecom_access_token',
+    clientKey: q.corpsecret,
+    clientKeyField: 'corpsecret',
+    appId: { field: 'corpid', value: q.corpid },
+    flush: false,
+  };
+}
+
+function ticket(dialect: Dialect) {
+  return (ctx: RouteContext): CompatCall => {
+    const q = ctx.req.query;
+    if (dialect === 'wechat' && q.type !== 'jsapi') {
+      throw new CompatError(40097, 'invalid args: type must be jsapi');
+    }
+    return {
+      dialect,
+      answer: 'ticket',
+      clientKey: q.access_token,
+      clientKeyField: 'access_token',
+      flush: false,
+    };
+  };
+}
+
+/** The compat routes; on tokenServerCache ('memory') through its edge cache. */
+export function compatRoutes(where: 'database' | 'memory'): Route[] {
+  const edge = where === 'memory';
+  return [
+    compatRoute('GET', '/wechat/:realm/:key/cgi-bin/token', 'wechat', wechatToken, edge),
+    compatRoute('POST', '/wechat/:realm/:key/cgi-bin/stable_token', 'wechat', wechatStableToken, edge),
+    compatRoute('GET', '/wecom/:realm/:key/cgi-bin/gettoken', 'wecom', wecomToken, edge),
+    compatRoute('GET', '/wechat/:realm/:key/cgi-bin/ticket/getticket', 'wechat', ticket('wechat'), edge),
+    compatRoute('GET', '/wecom/:realm/:key/cgi-bin/get_jsapi_ticket', 'wecom', ticket('wecom'), edge),
+  ];
+}
