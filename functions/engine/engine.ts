@@ -12,6 +12,7 @@ import { parseRealmConfig, type RealmConfig } from '../providers/realm-config';
 import { fetchToken } from '../providers/upstream';
 import type { Store } from '../store/store';
 import type { SecretRecord, TokenError, TokenLease, TokenState, TokenSummary } from '../store/types';
+import { dependentFetcher } from './dependent';
 import { withRetries, RetriesExhausted } from './retry';
 import { refreshAtFor } from './schedule';
 import { SingleFlight } from './single-flight';
@@ -258,11 +259,12 @@ export class TokenEngine {
     const { realm, key } = ctx.secret;
     const deadline = lease.until - LEASE_SAFETY_MS;
     const timeoutMs = ctx.config.timeout_ms;
+    const fetcher = this.fetcherFor(ctx.secret);
     let outcome;
     try {
       outcome = await withRetries(
         (attemptTimeout) =>
-          this.fetcher(ctx.config, ctx.secret.values, {
+          fetcher(ctx.config, ctx.secret.values, {
             allowPrivate: this.o.allowPrivateUpstreams,
             timeoutMs: attemptTimeout,
           }),
@@ -339,6 +341,21 @@ export class TokenEngine {
       `The token for ${realm}/${key} is being refreshed; try again shortly`,
       {
         retryAfter: 1,
+      },
+    );
+  }
+
+  /** A secret with a parent fetches with the parent's token (engine/dependent.ts). */
+  private fetcherFor(secret: SecretRecord): Fetcher {
+    if (secret.parent === undefined) return this.fetcher;
+    return dependentFetcher(
+      this.fetcher,
+      { ...secret, parent: secret.parent },
+      {
+        store: this.o.store,
+        clock: this.o.clock,
+        instanceId: this.o.instanceId,
+        getToken: (req) => this.getToken(req),
       },
     );
   }

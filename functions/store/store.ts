@@ -27,6 +27,10 @@ export type TokenMutator<R> = (current: TokenState | null) => Mutation<R>;
 
 export type PutSecretOutcome = 'created' | 'replaced' | 'no_realm';
 export type DeleteRealmOutcome = 'deleted' | 'not_found' | 'in_use';
+/** A secret that other secrets name as their parent is not deleted: `children` names some of them. */
+export type DeleteSecretOutcome = 'deleted' | 'not_found' | { children: string[] };
+/** How many children a refused delete names. */
+export const CHILDREN_NAMED = 10;
 
 export interface Store {
   readonly kind: 'firestore' | 'memory';
@@ -50,8 +54,8 @@ export interface Store {
   ): Promise<PutSecretOutcome>;
   /** Ordered by document id (realm:key). */
   listSecrets(page: PageRequest & { realm?: string }): Promise<Page<SecretRecord>>;
-  /** Deletes the secret and its token state together. */
-  deleteSecret(realm: string, key: string): Promise<boolean>;
+  /** Deletes the secret and its token state together; atomically refuses while secrets name it as parent. */
+  deleteSecret(realm: string, key: string): Promise<DeleteSecretOutcome>;
 
   getTokenState(realm: string, key: string): Promise<TokenState | null>;
   /** Read-modify-write of one token state in a transaction. */
@@ -71,6 +75,11 @@ export interface Store {
 /** The id of a secret's documents: realm and key ids cannot contain ':' so this is unambiguous. */
 export function secretDocId(realm: string, key: string): string {
   return `${realm}:${key}`;
+}
+
+/** A secret as a parent reference: "REALM/KEY". */
+export function parentRef(realm: string, key: string): string {
+  return `${realm}/${key}`;
 }
 
 export const COLLECTIONS = {

@@ -2,6 +2,7 @@
 import type { Route } from '../types';
 import { clientRoutes } from './clients';
 import { healthRoute } from './health';
+import { jssdkRoutes } from './jssdk';
 import { openApiRoute } from './openapi';
 import { refreshRoute, statusRoute } from './operations';
 import { presetRoutes } from './presets';
@@ -14,6 +15,7 @@ export function fullRoutes(): Route[] {
     healthRoute,
     openApiRoute({ tokenServer: fullRoutes, tokenServerCache: cacheRoutes }),
     ...tokenRoutes('database'),
+    ...jssdkRoutes('database'),
     statusRoute,
     refreshRoute,
     ...realmRoutes,
@@ -24,5 +26,5 @@ export function fullRoutes(): Route[] {
 }
 
 export function cacheRoutes(): Route[] {
-  return [healthRoute, ...tokenRoutes('memory')];
+  return [healthRoute, ...tokenRoutes('memory'), ...jssdkRoutes('memory')];
 }

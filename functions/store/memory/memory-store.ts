@@ -20,6 +20,9 @@ import {
   matchesKeyword,
   pageOf,
   secretDocId,
+  parentRef,
+  CHILDREN_NAMED,
+  type DeleteSecretOutcome,
   type DeleteRealmOutcome,
   type PutSecretOutcome,
   type Store,
@@ -101,10 +104,17 @@ export class MemoryStore implements Store {
     return { total: slice.total, list: slice.list.map((d) => decodeSecret(structuredClone(d), this.sealer)) };
   }
 
-  async deleteSecret(realm: string, key: string): Promise<boolean> {
+  async deleteSecret(realm: string, key: string): Promise<DeleteSecretOutcome> {
     const id = secretDocId(realm, key);
+    const ref = parentRef(realm, key);
+    const children = [...this.secrets.values()]
+      .filter((d) => d.parent === ref)
+      .map((d) => parentRef(String(d.realm), String(d.key)))
+      .sort(compare)
+      .slice(0, CHILDREN_NAMED);
+    if (children.length > 0) return { children };
     this.tokens.delete(id);
-    return this.secrets.delete(id);
+    return this.secrets.delete(id) ? 'deleted' : 'not_found';
   }
 
   async getTokenState(realm: string, key: string): Promise<TokenState | null> {
