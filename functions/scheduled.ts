@@ -6,6 +6,7 @@
  */
 import type { RefreshSummary } from './engine/engine';
 import { AppError } from './errors';
+import { probeTokens } from './engine/probe';
 import { log } from './log';
 import type { Runtime } from './runtime';
 
@@ -45,7 +46,14 @@ export async function runScheduledRefresh(
     throw new AppError('NOT_READY', message);
   }
   const summary = await runtime.engine.refreshDue(concurrency);
-  const busy = summary.refreshed + summary.failed > 0;
+  const probes = await probeTokens({
+    store: runtime.store,
+    clock: runtime.clock,
+    allowPrivateUpstreams: runtime.config.allowPrivateUpstreams,
+    instanceId: runtime.instanceId,
+    getToken: (req) => runtime.engine.getToken(req),
+  });
+  const busy = summary.refreshed + summary.failed + probes.probed > 0;
   log(
     summary.failed > 0 ? 'WARNING' : busy ? 'INFO' : 'DEBUG',
     `scheduled refresh: ${summary.refreshed} refreshed, ${summary.failed} failed, ${summary.skipped} skipped`,
@@ -55,6 +63,9 @@ export async function runScheduledRefresh(
       refreshed: summary.refreshed,
       failed: summary.failed,
       skipped: summary.skipped,
+      probed: probes.probed,
+      probedDead: probes.dead,
+      probedRefreshed: probes.refreshed,
       latencyMs: elapsedMs(started),
       job: run.jobName,
       scheduleTime: run.scheduleTime,
