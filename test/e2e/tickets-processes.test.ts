@@ -104,7 +104,8 @@ describe('tickets and probes across function processes (emulator)', function () 
 
   async function start(targets: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<FunctionProcess[]> {
     const started = await Promise.all(
-      targets.map((target) => startFunction({ target, env: { ...env.env, ...extraEnv } })),
+      // Several processes start at once on a shared machine: give them time.
+      targets.map((target) => startFunction({ target, env: { ...env.env, ...extraEnv }, timeoutMs: 90_000 })),
     );
     procs.push(...started);
     return started;

@@ -5,7 +5,7 @@
  * cannot be deleted while a child names it; cycles and missing parents are clear errors.
  */
 import { expect } from 'chai';
-import { systemClock } from '../../../functions/clock';
+import { ManualClock } from '../../../functions/clock';
 import { TokenEngine } from '../../../functions/engine/engine';
 import { freshState } from '../../../functions/engine/state';
 import { AppError } from '../../../functions/errors';
@@ -35,7 +35,7 @@ async function put(
   values: Record<string, string>,
   parent?: string,
 ): Promise<void> {
-  const now = Date.now();
+  const now = clock.now();
   if ((await store.getRealm(realm)) === null) {
     await store.putRealm({ id: realm, comment: '', config, createdAt: now, updatedAt: now });
   }
@@ -46,10 +46,13 @@ async function put(
   );
 }
 
+/** Noon UTC on a fixed day: the budget counts below never cross a UTC day. */
+const clock = new ManualClock(Date.UTC(2026, 10, 24, 12, 0, 0));
+
 function engineOn(store: Store): TokenEngine {
   return new TokenEngine({
     store,
-    clock: systemClock,
+    clock,
     random: Math.random,
     instanceId: 'dependent-test',
     leaseMs: 15_000,

@@ -45,7 +45,8 @@ describe('probes for tokens killed from outside', function () {
   after(() => fake.close());
   beforeEach(async () => {
     fake.reset();
-    clock = new ManualClock(Date.now());
+    // Noon UTC: the probes below must not cross a budget day.
+    clock = new ManualClock(Date.UTC(2026, 10, 24, 12, 0, 0));
     store = new MemoryStore(new Sealer(Buffer.alloc(32, 5)));
     engine = new TokenEngine({
       store,
