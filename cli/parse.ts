@@ -25,6 +25,15 @@ export function idOption(value: string): string {
   return value;
 }
 
+/** `--parent REALM/KEY`: a secret of another realm or key, each part an id. */
+export function parentOption(value: string): string {
+  const [realm, key, ...rest] = value.split('/');
+  if (realm === undefined || key === undefined || rest.length > 0 || !isId(realm) || !isId(key)) {
+    throw new InvalidArgumentError(`Expected REALM/KEY, each ${ID_RULE}.`);
+  }
+  return value;
+}
+
 export function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
     throw new InvalidArgumentError('Expected a whole number of at least 1.');

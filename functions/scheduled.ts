@@ -7,6 +7,7 @@
  */
 import { DEFAULT_REFRESH_CONCURRENCY, type DueRunSummary } from './engine/refresh-due';
 import { AppError } from './errors';
+import { probeTokens } from './engine/probe';
 import { log } from './log';
 import type { Runtime } from './runtime';
 
@@ -52,7 +53,14 @@ export async function runScheduledRefresh(
     throw new AppError('NOT_READY', message);
   }
   const summary = await runtime.engine.refreshDue(concurrency, budgetMs);
-  const busy = summary.refreshed + summary.failed > 0;
+  const probes = await probeTokens({
+    store: runtime.store,
+    clock: runtime.clock,
+    allowPrivateUpstreams: runtime.config.allowPrivateUpstreams,
+    instanceId: runtime.instanceId,
+    getToken: (req) => runtime.engine.getToken(req),
+  });
+  const busy = summary.refreshed + summary.failed + probes.probed > 0;
   log(
     summary.failed > 0 ? 'WARNING' : busy ? 'INFO' : 'DEBUG',
     `scheduled refresh: ${summary.refreshed} refreshed, ${summary.failed} failed, ${summary.skipped} skipped${summary.complete ? '' : ' (time budget spent: the next run continues)'}`,
@@ -63,6 +71,9 @@ export async function runScheduledRefresh(
       failed: summary.failed,
       skipped: summary.skipped,
       complete: summary.complete,
+      probed: probes.probed,
+      probedDead: probes.dead,
+      probedRefreshed: probes.refreshed,
       latencyMs: elapsedMs(started),
       job: run.jobName,
       scheduleTime: run.scheduleTime,

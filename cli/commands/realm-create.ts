@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { apiPath, type ApiClient } from '../api';
 import { addConnectionOptions, connect, emit, examples } from '../common';
 import { AppError } from '../../functions/errors';
-import { parseRealm, referencedKeys } from '../../functions/providers/realm-config';
+import { parseRealm, referencedKeys, usesParentToken } from '../../functions/providers/realm-config';
 import { fromAppError, usageError } from '../errors';
 import type { CliIo } from '../io';
 import { warn } from '../output';
@@ -160,7 +160,7 @@ function checkRealm(io: CliIo, realm: { id: string; comment: string; config: Jso
     if (err instanceof AppError) throw fromAppError(err, 'realm');
     throw err;
   }
-  if (referencedKeys(parsed.config).length === 0) {
+  if (referencedKeys(parsed.config).length === 0 && !usesParentToken(parsed.config)) {
     warn(io, 'no argument refers to $key_1..$key_9: the secrets of this realm will not be used.');
   }
 }

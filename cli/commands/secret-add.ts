@@ -14,6 +14,7 @@ import {
   checkCredentials,
   credentialsFromEnv,
   idOption,
+  parentOption,
   parseCredentialsText,
   type Credentials,
 } from '../parse';
@@ -27,6 +28,7 @@ type Options = {
   key: string;
   fromEnv?: boolean;
   stdin?: boolean;
+  parent?: string;
 } & Partial<Record<KeyFlag, string>>;
 
 function credentialsFromFlags(opts: Options): Credentials {
@@ -52,7 +54,12 @@ export function registerSecretAdd(secret: Command, io: CliIo): void {
   }
   cmd
     .option('--from-env', 'read the values from TOKENCTL_KEY_1 .. TOKENCTL_KEY_9')
-    .option('--stdin', 'read the values from stdin: key_N=value lines, or a JSON object {"key_1": "..."}');
+    .option('--stdin', 'read the values from stdin: key_N=value lines, or a JSON object {"key_1": "..."}')
+    .option(
+      '--parent <realm/key>',
+      "a ticket's parent: the secret whose token the realm uses as $token",
+      parentOption,
+    );
   addConnectionOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -62,6 +69,7 @@ ${examples(
   'printf \'key_1=%s\\nkey_2=%s\\nkey_3=client_credential\\n\' "$APPID" "$APPSECRET" | tokenctl secret add --realm wxgzh --key main --stdin',
   'tokenctl secret add --realm wxgzh --key main --stdin < wxgzh.json',
   'TOKENCTL_KEY_1=$CORPID TOKENCTL_KEY_2=$CORPSECRET tokenctl secret add --realm wecom --key app1 --from-env',
+  'tokenctl secret add --realm wxticket --key main --parent wxgzh/main',
 )}`,
   );
   cmd.action(async (_opts: unknown, command: Command) => {
@@ -72,13 +80,17 @@ ${examples(
       opts.fromEnv === true ? '--from-env' : undefined,
       opts.stdin === true ? '--stdin' : undefined,
     ].filter((s) => s !== undefined);
-    if (sources.length === 0) {
-      throw usageError('Give the credential values: --stdin, --from-env, or --key-1 VALUE ...');
+    if (sources.length === 0 && opts.parent === undefined) {
+      throw usageError(
+        'Give the credential values: --stdin, --from-env, or --key-1 VALUE ... (or --parent R/K)',
+      );
     }
     if (sources.length > 1) throw usageError(`Give the values one way only (got ${sources.join(', ')}).`);
     const api = connect(command, io);
-    let credentials: Credentials;
-    if (opts.stdin === true) {
+    let credentials: Credentials = {};
+    if (sources.length === 0) {
+      // A dependent secret (--parent) needs no credentials of its own.
+    } else if (opts.stdin === true) {
       let text: string;
       try {
         text = await io.readStdin();
@@ -91,7 +103,13 @@ ${examples(
     } else {
       credentials = checkCredentials(flags, 'options');
     }
-    const body = await api.post(apiPath('secret'), { realm: opts.realm, key: opts.key, ...credentials });
+    const parent = opts.parent === undefined ? {} : { parent: opts.parent };
+    const body = await api.post(apiPath('secret'), {
+      realm: opts.realm,
+      key: opts.key,
+      ...parent,
+      ...credentials,
+    });
     for (const message of warningsOf(body)) warn(io, message);
     emit(
       io,

@@ -36,6 +36,8 @@ export interface SecretView {
   key: string;
   /** key_1 .. key_9, each masked; absent when the secret has no such value. */
   [name: `key_${number}`]: string;
+  /** "REALM/KEY" of the parent whose token the realm references as $token. */
+  parent?: string;
   created_at: string;
   updated_at: string;
 }
@@ -51,6 +53,7 @@ export function secretView(secret: SecretRecord): SecretView {
     realm: secret.realm,
     key: secret.key,
     ...masked,
+    ...(secret.parent === undefined ? {} : { parent: secret.parent }),
     created_at: new Date(secret.createdAt).toISOString(),
     updated_at: new Date(secret.updatedAt).toISOString(),
   };

@@ -20,6 +20,7 @@ import {
   type DueRunSummary,
 } from './refresh-due';
 import { invalidOutcome, servedFrom, type ServedToken } from './served';
+import { dependentFetcher } from './dependent';
 import { SingleFlight } from './single-flight';
 import {
   decide,
@@ -235,10 +236,25 @@ export class TokenEngine {
   /** The one place where the provider call is chosen for a secret. */
   private callFor(ctx: Context): (timeoutMs: number) => Promise<{ token: string; lifetimeMs: number }> {
     return (timeoutMs) =>
-      this.fetcher(ctx.config, ctx.secret.values, {
+      this.fetcherFor(ctx.secret)(ctx.config, ctx.secret.values, {
         allowPrivate: this.o.allowPrivateUpstreams,
         timeoutMs,
       });
+  }
+
+  /** A secret with a parent fetches with the parent's token (engine/dependent.ts). */
+  private fetcherFor(secret: SecretRecord): Fetcher {
+    if (secret.parent === undefined) return this.fetcher;
+    return dependentFetcher(
+      this.fetcher,
+      { ...secret, parent: secret.parent },
+      {
+        store: this.o.store,
+        clock: this.o.clock,
+        instanceId: this.o.instanceId,
+        getToken: (req) => this.getToken(req),
+      },
+    );
   }
 
   /** We hold the lease: run the round (holder.ts). */

@@ -52,6 +52,16 @@ export const tokenResponseSchema = z.strictObject({
   source: z.enum(['memory', 'database', 'upstream']),
 });
 
+export const jssdkSignatureSchema = z.strictObject({
+  timestamp: z.number().int().describe('Seconds since the epoch (wx.config timestamp)'),
+  nonceStr: z.string().min(1),
+  signature: z
+    .string()
+    .regex(/^[0-9a-f]{40}$/)
+    .describe('SHA-1, hex'),
+  url: z.string().describe('The URL that was signed: the page URL without its #fragment'),
+});
+
 export const realmViewSchema = z.strictObject({
   id: z.string(),
   comment: z.string(),
@@ -69,6 +79,7 @@ const secretViewShape = {
     (typeof KEY_NAMES)[number],
     z.ZodOptional<typeof maskedValue>
   >),
+  parent: z.string().optional().describe('"REALM/KEY" of the secret whose token its realm uses as $token'),
   created_at: timestamp,
   updated_at: timestamp,
 };
@@ -100,6 +111,7 @@ export const presetSchema = z.strictObject({
   name: z.string(),
   comment: z.string(),
   keys: z.record(z.string(), z.string()).describe('key_N → what the secret value is'),
+  parent: z.string().optional().describe('Ticket presets: the preset of the parent secret'),
   config: jsonObject,
 });
 
@@ -181,6 +193,7 @@ export const RESPONSE_COMPONENTS = {
   Health: healthResponseSchema,
   Token: tokenResponseSchema,
   CompatAnswer: compatAnswerSchema,
+  JssdkSignature: jssdkSignatureSchema,
   Realm: realmViewSchema,
   RealmResponse: okEnvelope(realmViewSchema),
   RealmList: listEnvelope(realmViewSchema),

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { realmSchema } from '../providers/realm-config';
 import { RESPONSE_COMPONENTS } from './api-schemas';
 import * as clients from './routes/clients';
+import { signatureQuerySchema } from './routes/jssdk';
 import * as operations from './routes/operations';
 import * as realms from './routes/realms';
 import * as secrets from './routes/secrets';
@@ -200,6 +201,19 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
       'is answered from instance memory (`source: memory`).',
     query: tokenRequestSchema,
     success: { status: 200, description: 'The token', component: 'Token' },
+    errors: [404, 429, 502, 503, 504],
+  },
+  'GET /api/jssdk/signature': {
+    operationId: 'getJssdkSignature',
+    tag: 'token',
+    summary: 'The JS-SDK signature of a page URL',
+    description:
+      'For `wx.config` (and WeCom `wx.agentConfig`): SHA-1 (hex) of ' +
+      '`jsapi_ticket=T&noncestr=N&timestamp=S&url=U` with the current ticket of realm/key (a ticket ' +
+      'secret, e.g. of preset `wechat_jsapi_ticket`) and `url` without its `#` fragment. The ticket ' +
+      'itself is never answered.',
+    query: signatureQuerySchema,
+    success: { status: 200, description: 'The signature', component: 'JssdkSignature' },
     errors: [404, 429, 502, 503, 504],
   },
   'POST /api/token': {

@@ -24,7 +24,9 @@ export type FailureReason =
   | 'no_token'
   | 'bad_token'
   | 'no_lifetime'
-  | 'bad_lifetime';
+  | 'bad_lifetime'
+  /** A dependent secret's parent could not give a token (SPEC §4 "Dependent tokens"). */
+  | 'parent_token';
 
 export interface ProviderFailureInit {
   /** UPSTREAM_ERROR (502, the default) or UPSTREAM_TIMEOUT (504). */

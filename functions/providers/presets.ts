@@ -4,7 +4,8 @@
  * realm schema when this module loads, and checked against a local fake of its wire format in tests.
  *
  * `keys` says which secret value each $key_N is, in order: a WeChat secret is
- * {"key_1": "<appid>", "key_2": "<appsecret>"}.
+ * {"key_1": "<appid>", "key_2": "<appsecret>"}. Ticket presets have no keys: their secrets name a
+ * `parent` (a secret of the preset named by `parent` here) whose token they reference as ${token}.
  */
 import type { JsonObject } from '../store/types';
 import { IP_ALLOWLIST_HINT } from './failure';
@@ -15,6 +16,8 @@ export interface Preset {
   comment: string;
   /** key_N → what the secret's value is (e.g. key_1: 'corpid'). Optional ones say so. */
   keys: Record<string, string>;
+  /** Ticket presets: the preset whose secret is the parent (its token is ${token}). */
+  parent?: string;
   /** A realm config (JSON, compact: defaults left out). */
   config: JsonObject;
 }
@@ -39,6 +42,51 @@ const WECOM_HINTS: JsonObject = {
   '40001': 'The corpsecret (key_2) is not valid.',
   '40091': 'The corpsecret (key_2) is not valid.',
 };
+
+/** The answers that say the parent's access token is dead (SPEC §4 "Dependent tokens"). */
+export const DEAD_TOKEN_CODES = [40001, 40014, 42001] as const;
+
+/**
+ * Official Account tokens die when another system fetches one with the same appid: a cheap call that
+ * needs a valid token tells whether ours is still alive (PROVIDERS.md; whether it counts against a
+ * quota is unverified, hence every 5 minutes at most).
+ */
+const WECHAT_PROBE: JsonObject = {
+  url: 'https://api.weixin.qq.com/cgi-bin/get_api_domain_ip',
+  arguments: [{ name: 'access_token', place: 'url', value: '${token}' }],
+  error_path: 'errcode',
+  dead_values: [...DEAD_TOKEN_CODES],
+  interval_ms: 300_000,
+};
+
+const TICKET_HINTS: JsonObject = {
+  '40001':
+    "The parent's access token was rejected (invalid or not latest): the parent is refreshed and the call retried.",
+  '40014': "The parent's access token is not valid: the parent is refreshed and the call retried.",
+  '42001': "The parent's access token expired: the parent is refreshed and the call retried.",
+  '45009': "The account's daily quota for the ticket API is used up.",
+  '60020': IP_ALLOWLIST_HINT,
+};
+
+/** A ticket fetched with the parent's token: GET url?access_token=${token}[&type=...] → ticket / expires_in. */
+function ticketConfig(url: string, type: string | undefined): JsonObject {
+  return {
+    url,
+    method: 'GET',
+    arguments: [
+      { name: 'access_token', place: 'url', value: '${token}' },
+      ...(type === undefined ? [] : [{ name: 'type', place: 'url', value: type }]),
+    ],
+    token_path: 'ticket',
+    expires_in_path: 'expires_in',
+    expires_in_unit: 's',
+    error_path: 'errcode',
+    success_values: [0],
+    error_message_path: 'errmsg',
+    transient_error_values: [-1],
+    error_hints: TICKET_HINTS,
+  };
+}
 
 const OAUTH2_HINTS: JsonObject = {
   invalid_client: 'The client_id (key_1) or client_secret (key_2) was rejected.',
@@ -114,6 +162,7 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
       overlap_ms: 300_000,
       transient_error_values: [-1],
       error_hints: WECHAT_HINTS,
+      probe: WECHAT_PROBE,
     },
   },
   {
@@ -142,7 +191,17 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
       reissue_window_ms: 300_000,
       transient_error_values: [-1],
       error_hints: WECHAT_HINTS,
+      probe: WECHAT_PROBE,
     },
+  },
+  {
+    name: 'wechat_jsapi_ticket',
+    comment:
+      'WeChat JS-SDK jsapi_ticket (GET /cgi-bin/ticket/getticket?type=jsapi), fetched with the access token ' +
+      'of the parent secret (a wechat_offiaccount or wechat_stable secret); 7,200 s, its own daily limit.',
+    keys: {},
+    parent: 'wechat_offiaccount',
+    config: ticketConfig('https://api.weixin.qq.com/cgi-bin/ticket/getticket', 'jsapi'),
   },
   {
     name: 'wecom',
@@ -166,6 +225,24 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
       transient_error_values: [-1],
       error_hints: WECOM_HINTS,
     },
+  },
+  {
+    name: 'wecom_jsapi_ticket',
+    comment:
+      'WeCom enterprise jsapi_ticket (GET /cgi-bin/get_jsapi_ticket), fetched with the access token of the ' +
+      'parent secret (a wecom secret); 7,200 s, limited per hour per corp and per app.',
+    keys: {},
+    parent: 'wecom',
+    config: ticketConfig('https://qyapi.weixin.qq.com/cgi-bin/get_jsapi_ticket', undefined),
+  },
+  {
+    name: 'wecom_agent_ticket',
+    comment:
+      'WeCom agent-config ticket for wx.agentConfig (GET /cgi-bin/ticket/get?type=agent_config), fetched ' +
+      'with the access token of the parent secret (a wecom secret of that app).',
+    keys: {},
+    parent: 'wecom',
+    config: ticketConfig('https://qyapi.weixin.qq.com/cgi-bin/ticket/get', 'agent_config'),
   },
   {
     name: 'dingtalk',

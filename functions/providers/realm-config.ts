@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '../validation';
 import type { JsonObject } from '../store/types';
 import { dotPathProblem } from './dot-path';
-import { KEY_NAMES, type KeyName, templateKeys, templateProblem } from './template';
+import { KEY_NAMES, type KeyName, templateKeys, templateProblem, templateUsesToken } from './template';
 
 const DAY_MS = 86_400_000;
 /** The longest lifetime (and default_expires_in) we believe: anything longer is a broken response. */
@@ -157,14 +157,44 @@ const methodSchema = z.preprocess(
   z.enum(['GET', 'POST']),
 );
 
-const realmConfigShape = {
-  url: z
-    .string()
-    .max(2048)
-    .superRefine((value, ctx) => {
-      const problem = urlProblem(value);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+const upstreamUrlSchema = z
+  .string()
+  .max(2048)
+  .superRefine((value, ctx) => {
+    const problem = urlProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/**
+ * A cheap GET that tells whether the realm's current token is still alive (SPEC §6 "Outside kills"):
+ * its arguments reference the token as ${token}; an answer whose error_path value is one of
+ * dead_values means the token is dead. Probed at most every interval_ms per secret.
+ */
+const probeSchema = strictObject({
+  url: upstreamUrlSchema,
+  arguments: z
+    .array(argumentSchema)
+    .max(16)
+    .default([])
+    .superRefine((args, ctx) => {
+      args.forEach((arg, index) => {
+        if (arg.place === 'body') {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'a probe is a GET: url or header only',
+            path: [index, 'place'],
+          });
+        }
+      });
     }),
+  error_path: dotPathSchema.default('errcode'),
+  dead_values: z.array(codeValueSchema).min(1).max(32),
+  interval_ms: z.number().int().min(60_000).max(DAY_MS).default(300_000),
+});
+export type RealmProbe = z.output<typeof probeSchema>;
+
+const realmConfigShape = {
+  url: upstreamUrlSchema,
   method: methodSchema,
   arguments: z.array(argumentSchema).max(32).default([]),
   token_path: dotPathSchema,
@@ -192,6 +222,7 @@ const realmConfigShape = {
   error_hints: z
     .preprocess(refuseProtoKey(RESERVED_HINT_KEY), z.record(hintKeySchema, z.string().min(1).max(1000)))
     .default({}),
+  probe: probeSchema.optional(),
 };
 
 export const realmConfigSchema = strictObject(realmConfigShape)
@@ -279,4 +310,9 @@ export function referencedKeys(config: RealmConfig): KeyName[] {
 /** The keys a secret must have (references from non-optional arguments): warn when a secret lacks one. */
 export function requiredKeys(config: RealmConfig): KeyName[] {
   return keysOf(config, false);
+}
+
+/** Whether the realm's arguments reference a parent's token ($token): its secrets need a parent. */
+export function usesParentToken(config: RealmConfig): boolean {
+  return config.arguments.some((arg) => typeof arg.value === 'string' && templateUsesToken(arg.value));
 }

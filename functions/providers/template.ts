@@ -5,6 +5,10 @@
  * Grammar (anything else is literal text):
  *   $key_N                     N = 1..9; "$key_10" or "$key_x" is an error, not "$key_1" + "0"
  *   ${key_N}                   the same, for use next to letters or digits: "Bearer ${key_1}"
+ *   $token / ${token}          the current token of the secret's parent (SPEC §4 "Dependent tokens"),
+ *                              or in a realm's probe the token probed: given to the renderer as the
+ *                              value named PARENT_TOKEN; "$token" followed
+ *                              by a letter, digit or "_" is an error (write "${token}" there)
  *   ${basic:key_A:key_B}       base64 of "valueA:valueB" (UTF-8), for HTTP Basic client authentication
  *                              (`Authorization: Basic ${basic:key_1:key_2}`). The two values are used
  *                              as they are, like most clients do; a server that insists on the strict
@@ -29,12 +33,16 @@ export const KEY_NAMES = [
 ] as const;
 export type KeyName = (typeof KEY_NAMES)[number];
 
+/** The name under which the parent's current token is passed to the renderer beside key_1 .. key_9. */
+export const PARENT_TOKEN = 'token';
+
 /** A secret's credential values by key name (key_1 .. key_9); absent keys may be missing or undefined. */
 export type SecretValues = Readonly<Record<string, string | undefined>>;
 
 export type TemplatePart =
   | { kind: 'text'; text: string }
   | { kind: 'key'; key: KeyName }
+  | { kind: 'token' }
   | { kind: 'basic'; user: KeyName; password: KeyName };
 
 export class TemplateSyntaxError extends Error {
@@ -73,10 +81,13 @@ export function parseTemplate(value: string): TemplatePart[] {
       if (text !== '') parts.push({ kind: 'text', text });
       text = '';
       if (plain) parts.push({ kind: 'key', key: asKeyName(plain[1] ?? '') });
+      else if (inner === PARENT_TOKEN) parts.push({ kind: 'token' });
       else if (basic) {
         parts.push({ kind: 'basic', user: asKeyName(basic[1] ?? ''), password: asKeyName(basic[2] ?? '') });
       } else {
-        throw new TemplateSyntaxError('unknown reference "${...}" (use ${key_N} or ${basic:key_N:key_M})');
+        throw new TemplateSyntaxError(
+          'unknown reference "${...}" (use ${key_N}, ${token} or ${basic:key_N:key_M})',
+        );
       }
       i += close + 1;
       continue;
@@ -88,6 +99,16 @@ export function parseTemplate(value: string): TemplatePart[] {
       text = '';
       parts.push({ kind: 'key', key: asKeyName(digits[1] ?? '') });
       i += digits[0].length;
+      continue;
+    }
+    if (rest.startsWith('$token')) {
+      if (/^\$token[A-Za-z0-9_]/.test(rest)) {
+        throw new TemplateSyntaxError('"$token" followed by a letter or digit (write "${token}" there)');
+      }
+      if (text !== '') parts.push({ kind: 'text', text });
+      text = '';
+      parts.push({ kind: 'token' });
+      i += '$token'.length;
       continue;
     }
     text += ch;
@@ -118,7 +139,12 @@ export function templateKeys(value: string): KeyName[] {
   return keys;
 }
 
-function present(values: SecretValues, key: KeyName): string | undefined {
+/** Whether a literal references the parent's token ($token / ${token}). */
+export function templateUsesToken(value: string): boolean {
+  return parseTemplate(value).some((part) => part.kind === 'token');
+}
+
+function present(values: SecretValues, key: KeyName | typeof PARENT_TOKEN): string | undefined {
   if (!Object.prototype.hasOwnProperty.call(values, key)) return undefined;
   const value = values[key];
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -184,7 +210,17 @@ export function renderTemplate(value: string, values: SecretValues, argument: st
   for (const part of parts) {
     if (part.kind === 'text') out += part.text;
     else if (part.kind === 'key') out += need(part.key);
-    else {
+    else if (part.kind === 'token') {
+      const token = present(values, PARENT_TOKEN);
+      if (token === undefined) {
+        throw new AppError(
+          'INVALID_ARGUMENT',
+          `Argument "${argument}" of the realm needs the parent's token ($token), and this secret names no parent`,
+          { details: { field: 'parent', argument } },
+        );
+      }
+      out += token;
+    } else {
       const user = need(part.user);
       const password = need(part.password);
       if (user.includes(':')) {

@@ -26,7 +26,7 @@ import { AppError } from '../errors';
 import { extractToken, type ExtractedToken } from './extract';
 import { ProviderFailure } from './failure';
 import type { RealmConfig } from './realm-config';
-import { buildRequest } from './request';
+import { buildRequest, type BuiltRequest } from './request';
 import { cleanProviderText, redactorFor } from './redact';
 import type { SecretValues } from './template';
 import { assertUpstreamAllowed, pinnedLookup, type ResolveAll, type UpstreamTarget } from './url-guard';
@@ -117,13 +117,32 @@ export async function fetchToken(
 ): Promise<ExtractedToken> {
   const timeoutMs = Math.max(1, Math.floor(Math.min(config.timeout_ms, options.timeoutMs ?? Infinity)));
   const built = buildRequest(config, values);
+  const redact = redactorFor(config, values);
+  const response = await sendUpstream(built, { ...options, timeoutMs });
+  try {
+    return extractToken(config, response.status, response.text);
+  } catch (err) {
+    if (err instanceof ProviderFailure) throw err.redacted((t, max) => cleanProviderText(t, redact, max));
+    throw err;
+  }
+}
+
+/**
+ * One built request to a provider, as described at the top: the guard, a hard deadline of
+ * options.timeoutMs, the size cap, no redirects. Answers the status and the body text; failures to
+ * get an answer are ProviderFailures (or the guard's AppError). Also used for realm probes.
+ */
+export async function sendUpstream(
+  built: BuiltRequest,
+  options: FetchTokenOptions,
+): Promise<{ status: number; text: string }> {
+  const timeoutMs = Math.max(1, Math.floor(options.timeoutMs ?? 5000));
   let host = '(upstream)';
   try {
     host = new URL(built.url).host;
   } catch {
     // the schema guarantees a URL; the guard reports it otherwise
   }
-  const redact = redactorFor(config, values);
 
   const controller = new AbortController();
   let timedOut = false;
@@ -198,10 +217,5 @@ export async function fetchToken(
       httpStatus: response.status,
     });
   }
-  try {
-    return extractToken(config, response.status, text);
-  } catch (err) {
-    if (err instanceof ProviderFailure) throw err.redacted((t, max) => cleanProviderText(t, redact, max));
-    throw err;
-  }
+  return { status: response.status, text };
 }

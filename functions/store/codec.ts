@@ -38,6 +38,8 @@ export function encodeSecret(s: SecretRecord, sealer: Sealer): Doc {
     // Which key_N exist is not secret (it shapes warnings and masks); their values are sealed together.
     names: Object.keys(s.values).sort(),
     values: sealer.seal(JSON.stringify(s.values), secretPath(s.realm, s.key)),
+    // Not secret, and queried: deleting a parent looks for the secrets that name it.
+    ...(s.parent === undefined ? {} : { parent: s.parent }),
     rev: s.rev,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
@@ -52,6 +54,7 @@ export function decodeSecret(d: Doc, sealer: Sealer): SecretRecord {
     realm,
     key,
     values,
+    ...(typeof d.parent === 'string' ? { parent: d.parent } : {}),
     rev: String(d.rev),
     createdAt: Number(d.createdAt),
     updatedAt: Number(d.updatedAt),

@@ -68,6 +68,10 @@ export interface BackfillProgress {
 
 export type PutSecretOutcome = 'created' | 'replaced' | 'no_realm';
 export type DeleteRealmOutcome = 'deleted' | 'not_found' | 'in_use';
+/** A secret that other secrets name as their parent is not deleted: `children` names some of them. */
+export type DeleteSecretOutcome = 'deleted' | 'not_found' | { children: string[] };
+/** How many children a refused delete names. */
+export const CHILDREN_NAMED = 10;
 
 export interface Store {
   readonly kind: 'firestore' | 'memory';
@@ -91,8 +95,8 @@ export interface Store {
   ): Promise<PutSecretOutcome>;
   /** Ordered by document id (realm:key); positions are document ids. */
   listSecrets(page: PageRequest & { realm?: string }): Promise<Page<SecretRecord>>;
-  /** Deletes the secret and its token state together. */
-  deleteSecret(realm: string, key: string): Promise<boolean>;
+  /** Deletes the secret and its token state together; atomically refuses while secrets name it as parent. */
+  deleteSecret(realm: string, key: string): Promise<DeleteSecretOutcome>;
 
   getTokenState(realm: string, key: string): Promise<TokenState | null>;
   /** The same read, with the store's time of the read (what expiry, leases and windows are judged by). */
@@ -144,6 +148,11 @@ export interface Store {
 /** The id of a secret's documents: realm and key ids cannot contain ':' so this is unambiguous. */
 export function secretDocId(realm: string, key: string): string {
   return `${realm}:${key}`;
+}
+
+/** A secret as a parent reference: "REALM/KEY". */
+export function parentRef(realm: string, key: string): string {
+  return `${realm}/${key}`;
 }
 
 export const COLLECTIONS = {

@@ -20,6 +20,8 @@ export interface SecretRecord {
   key: string;
   /** key_1 .. key_9 → plaintext credential value (sealed at rest). */
   values: Record<string, string>;
+  /** "REALM/KEY" of the secret whose token this one's realm references as $token (a ticket's parent). */
+  parent?: string;
   /** Changes whenever the credentials are replaced; a token fetched under another rev is discarded. */
   rev: string;
   createdAt: number;
@@ -114,6 +116,8 @@ export interface TokenState {
   flushCallsToday?: number;
   /** When the last token write was stored (flush_min_interval counts from it). */
   lastRefreshAt?: number;
+  /** When the realm's probe (SPEC §6) last checked this token, by the store's clock. */
+  probedAt?: number;
 }
 
 /**

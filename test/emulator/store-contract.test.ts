@@ -67,7 +67,7 @@ function contract(name: string, fresh: () => Promise<Store>, done: () => Promise
       expect(await store.deleteRealm('missing')).to.equal('not_found');
       expect(await store.putSecret(secret('r', 'k'), () => null)).to.equal('created');
       expect(await store.deleteRealm('r')).to.equal('in_use');
-      expect(await store.deleteSecret('r', 'k')).to.equal(true);
+      expect(await store.deleteSecret('r', 'k')).to.equal('deleted');
       expect(await store.deleteRealm('r')).to.equal('deleted');
       expect(await store.getRealm('r')).to.equal(null);
     });
@@ -108,8 +108,8 @@ function contract(name: string, fresh: () => Promise<Store>, done: () => Promise
       const page = await store.listSecrets({ offset: 1, limit: 1, realm: 'r' });
       expect(page.total).to.equal(3);
       expect(page.list.map((s) => s.key)).to.deep.equal(['b']);
-      expect(await store.deleteSecret('r', 'b')).to.equal(true);
-      expect(await store.deleteSecret('r', 'b')).to.equal(false);
+      expect(await store.deleteSecret('r', 'b')).to.equal('deleted');
+      expect(await store.deleteSecret('r', 'b')).to.equal('not_found');
       expect(await store.getTokenState('r', 'b')).to.equal(null);
       expect((await store.listTokenStates()).map((t) => t.key)).to.deep.equal(['a', 'c', 'z']);
     });
@@ -212,6 +212,23 @@ function contract(name: string, fresh: () => Promise<Store>, done: () => Promise
       // Every document of this version carries its due time: nothing to backfill.
       const progress = await store.backfillDueTimes(100);
       expect(progress).to.include({ updated: 0, done: true });
+    });
+
+    it("keeps a secret's parent, and refuses to delete a parent while children name it", async () => {
+      await store.putRealm(realm('wx'));
+      await store.putRealm(realm('ticket'));
+      await store.putSecret(secret('wx', 'main'), (cur) => freshState('wx', 'main', 'r1', cur));
+      for (const k of ['b', 'a']) {
+        const child = { ...secret('ticket', k), values: {}, parent: 'wx/main' };
+        await store.putSecret(child, (cur) => freshState('ticket', k, 'r1', cur));
+      }
+      expect((await store.getSecret('ticket', 'a'))?.parent).to.equal('wx/main');
+      expect((await store.getSecret('wx', 'main'))?.parent).to.equal(undefined);
+      expect(await store.deleteSecret('wx', 'main')).to.deep.equal({ children: ['ticket/a', 'ticket/b'] });
+      expect(await store.getSecret('wx', 'main')).to.not.equal(null);
+      expect(await store.deleteSecret('ticket', 'a')).to.equal('deleted');
+      expect(await store.deleteSecret('ticket', 'b')).to.equal('deleted');
+      expect(await store.deleteSecret('wx', 'main')).to.equal('deleted');
     });
 
     it('mutates token state atomically under concurrency (no lost update)', async () => {

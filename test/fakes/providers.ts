@@ -768,5 +768,12 @@ export function realmFor(presetName: string, fakeUrl: string): JsonObject {
   if (preset === undefined) throw new Error(`unknown preset ${presetName}`);
   const original = new URL(typeof preset.config.url === 'string' ? preset.config.url : '');
   const path = (FAKE_PATHS as Record<string, string | undefined>)[presetName] ?? original.pathname;
-  return { ...preset.config, url: `${fakeUrl.replace(/\/+$/, '')}${path}${original.search}` };
+  const base = fakeUrl.replace(/\/+$/, '');
+  const config: JsonObject = { ...preset.config, url: `${base}${path}${original.search}` };
+  // A probe (WeChat presets) goes to the fake too, which answers it 404: the token is left alone.
+  const probe = preset.config.probe;
+  if (probe !== null && typeof probe === 'object' && !Array.isArray(probe) && typeof probe.url === 'string') {
+    config.probe = { ...probe, url: `${base}${new URL(probe.url).pathname}` };
+  }
+  return config;
 }

@@ -32,6 +32,7 @@ import * as clients from '../../functions/http/routes/clients';
 import { refreshSchema, statusQuerySchema } from '../../functions/http/routes/operations';
 import * as realms from '../../functions/http/routes/realms';
 import * as secrets from '../../functions/http/routes/secrets';
+import { signatureQuerySchema } from '../../functions/http/routes/jssdk';
 import { tokenRequestSchema } from '../../functions/http/routes/token';
 import type { Route } from '../../functions/http/types';
 import { realmSchema } from '../../functions/providers/realm-config';
@@ -49,6 +50,7 @@ const METHODS: readonly HttpMethod[] = ['get', 'post', 'delete'];
 const ROUTE_INPUTS: Readonly<Record<string, { body?: z.ZodType; query?: z.ZodType; path?: z.ZodType }>> = {
   'GET /api/token': { query: tokenRequestSchema },
   'POST /api/token': { body: tokenRequestSchema },
+  'GET /api/jssdk/signature': { query: signatureQuerySchema },
   'POST /api/refresh': { body: refreshSchema, query: refreshSchema },
   'GET /api/status': { query: statusQuerySchema },
   'GET /api/realm': { query: realms.listQuerySchema },
@@ -480,6 +482,17 @@ describe('OpenAPI document against real responses', function () {
       bearer: null,
     });
     expect(wrong.errcode).to.equal(40001);
+    const page = encodeURIComponent('https://example.com/page?a=1#top');
+    await call('GET', `/api/jssdk/signature?realm=wx&key=main&url=${page}`, {
+      bearer: client.client_key,
+      status: 200,
+    });
+    await call('GET', `/api/jssdk/signature?realm=wx&key=main&url=${page}`, {
+      bearer: client.client_key,
+      fn: 'tokenServerCache',
+      status: 200,
+    });
+    await call('GET', '/api/jssdk/signature?realm=wx&key=main&url=/page', { status: 400 });
     await call('GET', '/api/token?realm=wx&key=bad', { bearer: client.client_key, status: 403 });
     await call('GET', '/api/token?realm=wx&key=bad', { status: 502 });
     await call('GET', '/api/token?realm=wx', { status: 400 });

@@ -3,6 +3,7 @@ import type { Route } from '../types';
 import { clientRoutes } from './clients';
 import { compatRoutes } from './compat';
 import { healthRoute } from './health';
+import { jssdkRoutes } from './jssdk';
 import { openApiRoute } from './openapi';
 import { refreshRoute, statusRoute } from './operations';
 import { presetRoutes } from './presets';
@@ -16,6 +17,7 @@ export function fullRoutes(): Route[] {
     openApiRoute({ tokenServer: fullRoutes, tokenServerCache: cacheRoutes }),
     ...tokenRoutes('database'),
     ...compatRoutes('database'),
+    ...jssdkRoutes('database'),
     statusRoute,
     refreshRoute,
     ...realmRoutes,
@@ -26,5 +28,5 @@ export function fullRoutes(): Route[] {
 }
 
 export function cacheRoutes(): Route[] {
-  return [healthRoute, ...tokenRoutes('memory'), ...compatRoutes('memory')];
+  return [healthRoute, ...tokenRoutes('memory'), ...compatRoutes('memory'), ...jssdkRoutes('memory')];
 }

@@ -11,6 +11,7 @@ export const listPresetsRoute: Route = {
       name: p.name,
       comment: p.comment,
       keys: p.keys,
+      ...(p.parent === undefined ? {} : { parent: p.parent }),
       config: p.config,
     }));
     return ok({ list, total: list.length });

@@ -10,6 +10,7 @@ import { exactObject } from '../../admin/schema';
 import { secretView } from '../../admin/views';
 import { freshState } from '../../engine/state';
 import { AppError } from '../../errors';
+import { checkParent, parentInUse, parentRefSchema, parentWarnings } from '../../engine/dependent';
 import { realmConfigSchema, realmIdSchema, requiredKeys } from '../../providers/realm-config';
 import { KEY_NAMES } from '../../providers/template';
 import type { Runtime } from '../../runtime';
@@ -31,6 +32,7 @@ export const secretBodySchema = exactObject({
     (typeof KEY_NAMES)[number],
     z.ZodOptional<typeof valueSchema>
   >),
+  parent: parentRefSchema.optional(),
 });
 
 export const listQuerySchema = exactObject({ ...pagingShape, realm: realmIdSchema.optional() });
@@ -55,19 +57,22 @@ function noSecret(realm: string, key: string): AppError {
 }
 
 /** What a token request with this secret would lack, said when the secret is added. */
-function warningsFor(realm: RealmRecord, values: Record<string, string>): string[] {
+function warningsFor(realm: RealmRecord, values: Record<string, string>, parent?: string): string[] {
   const parsed = realmConfigSchema.safeParse(realm.config);
   if (!parsed.success) {
     return [
       `The config of realm ${realm.id} is not valid: token requests will fail until the realm is fixed`,
     ];
   }
-  return requiredKeys(parsed.data)
-    .filter((name) => values[name] === undefined)
-    .map(
-      (name) =>
-        `Realm ${realm.id} references ${name}, which this secret does not have: token requests will fail until it is added`,
-    );
+  return [
+    ...requiredKeys(parsed.data)
+      .filter((name) => values[name] === undefined)
+      .map(
+        (name) =>
+          `Realm ${realm.id} references ${name}, which this secret does not have: token requests will fail until it is added`,
+      ),
+    ...parentWarnings(realm.id, parsed.data, parent),
+  ];
 }
 
 /** The stored secret's creation time, when it can still be read (a secret sealed under another master key cannot). */
@@ -107,11 +112,13 @@ export const putSecretRoute: Route = {
       const value = body[name];
       if (value !== undefined) values[name] = value;
     }
+    if (body.parent !== undefined) await checkParent(runtime.store, realm, key, body.parent);
     const now = runtime.clock.now();
     const secret: SecretRecord = {
       realm,
       key,
       values,
+      ...(body.parent === undefined ? {} : { parent: body.parent }),
       rev: randomBytes(16).toString('hex'),
       createdAt: (await createdAtOf(runtime, realm, key)) ?? now,
       updatedAt: now,
@@ -121,7 +128,7 @@ export const putSecretRoute: Route = {
     );
     if (outcome === 'no_realm') throw noRealm(realm);
     runtime.edgeCache.forget(realm, key);
-    return ok({ ...secretView(secret), warnings: warningsFor(realmRecord, values) });
+    return ok({ ...secretView(secret), warnings: warningsFor(realmRecord, values, body.parent) });
   },
 };
 
@@ -164,8 +171,9 @@ export const deleteSecretRoute: Route = {
     const { realm, key } = parseOrThrow(secretParamsSchema, req.params);
     logFields.realm = realm;
     logFields.key = key;
-    const deleted = await runtime.store.deleteSecret(realm, key);
-    if (!deleted) throw noSecret(realm, key);
+    const outcome = await runtime.store.deleteSecret(realm, key);
+    if (outcome === 'not_found') throw noSecret(realm, key);
+    if (outcome !== 'deleted') throw parentInUse(realm, key, outcome.children);
     runtime.edgeCache.forget(realm, key);
     return ok({ deleted: true });
   },

@@ -47,6 +47,9 @@ import {
   pageOf,
   secretDocId,
   type BackfillProgress,
+  parentRef,
+  CHILDREN_NAMED,
+  type DeleteSecretOutcome,
   type DeleteRealmOutcome,
   type DuePage,
   type DueQuery,
@@ -297,14 +300,26 @@ export class FirestoreStore implements Store {
     return (realm === undefined ? all : all.where('realm', '==', realm)).orderBy(FieldPath.documentId());
   }
 
-  deleteSecret(realm: string, key: string): Promise<boolean> {
+  deleteSecret(realm: string, key: string): Promise<DeleteSecretOutcome> {
     return this.run('deleteSecret', async () => {
-      return this.db.runTransaction(async (tx) => {
+      return this.db.runTransaction(async (tx): Promise<DeleteSecretOutcome> => {
+        const children = await tx.get(
+          this.db
+            .collection(COLLECTIONS.secrets)
+            .where('parent', '==', parentRef(realm, key))
+            .orderBy('__name__')
+            .limit(CHILDREN_NAMED),
+        );
+        if (!children.empty) {
+          return {
+            children: children.docs.map((d) => parentRef(String(d.get('realm')), String(d.get('key')))),
+          };
+        }
         const snap = await tx.get(this.secretRef(realm, key));
         tx.delete(this.tokenRef(realm, key));
-        if (!snap.exists) return false;
+        if (!snap.exists) return 'not_found';
         tx.delete(this.secretRef(realm, key));
-        return true;
+        return 'deleted';
       });
     });
   }

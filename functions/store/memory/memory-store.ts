@@ -25,6 +25,9 @@ import {
   pageOf,
   secretDocId,
   type BackfillProgress,
+  parentRef,
+  CHILDREN_NAMED,
+  type DeleteSecretOutcome,
   type DeleteRealmOutcome,
   type DuePage,
   type DueQuery,
@@ -112,10 +115,17 @@ export class MemoryStore implements Store {
     return { ...slice, list: slice.list.map(([, d]) => decodeSecret(structuredClone(d), this.sealer)) };
   }
 
-  async deleteSecret(realm: string, key: string): Promise<boolean> {
+  async deleteSecret(realm: string, key: string): Promise<DeleteSecretOutcome> {
     const id = secretDocId(realm, key);
+    const ref = parentRef(realm, key);
+    const children = [...this.secrets.values()]
+      .filter((d) => d.parent === ref)
+      .map((d) => parentRef(String(d.realm), String(d.key)))
+      .sort(compare)
+      .slice(0, CHILDREN_NAMED);
+    if (children.length > 0) return { children };
     this.tokens.delete(id);
-    return this.secrets.delete(id);
+    return this.secrets.delete(id) ? 'deleted' : 'not_found';
   }
 
   async getTokenState(realm: string, key: string): Promise<TokenState | null> {

@@ -74,6 +74,29 @@ describe('tokenctl secret', () => {
     assertNoCredentialPrinted(result);
   });
 
+  it('add --parent: a dependent secret needs no credentials; a malformed parent is a usage error', async () => {
+    const argv = [
+      'secret',
+      'add',
+      '--realm',
+      'wxticket',
+      '--key',
+      'main',
+      '--parent',
+      'wxgzh/main',
+      '--json',
+    ];
+    const result = await run(argv, { env: envFor(server) });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(server.requests[0]?.body, { realm: 'wxticket', key: 'main', parent: 'wxgzh/main' });
+    const bad = await run(['secret', 'add', '--realm', 'wxticket', '--key', 'main', '--parent', 'wxgzh'], {
+      env: envFor(server),
+    });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /REALM\/KEY/);
+    assert.equal(server.requests.length, 1);
+  });
+
   it('add --from-env: TOKENCTL_KEY_1..9', async () => {
     const result = await run(['secret', 'add', '--realm', 'wecom', '--key', 'app1', '--from-env'], {
       env: { ...envFor(server), TOKENCTL_KEY_1: APPID, TOKENCTL_KEY_2: APPSECRET, TOKENCTL_KEY_9: 'nine' },

@@ -1,10 +1,18 @@
 import { expect } from 'chai';
 import { getPreset, PRESET_NAMES, presetConfig, presetList } from '../../../functions/providers/presets';
-import { parseRealmConfig, referencedKeys, requiredKeys } from '../../../functions/providers/realm-config';
+import {
+  parseRealmConfig,
+  referencedKeys,
+  requiredKeys,
+  usesParentToken,
+} from '../../../functions/providers/realm-config';
 import { ProviderFailure } from '../../../functions/providers/failure';
 import { extractToken } from '../../../functions/providers/extract';
 
 const REQUIRED = [
+  'wechat_jsapi_ticket',
+  'wecom_jsapi_ticket',
+  'wecom_agent_ticket',
   'wecom',
   'wechat_offiaccount',
   'wechat_stable',
@@ -25,7 +33,13 @@ describe('providers/presets', () => {
     for (const preset of presetList()) {
       const config = parseRealmConfig(preset.config, `presets.${preset.name}`);
       expect(Object.keys(preset.keys), preset.name).to.deep.equal(referencedKeys(config));
-      expect(requiredKeys(config), preset.name).to.include.members(['key_1', 'key_2']);
+      if (preset.parent === undefined) {
+        expect(requiredKeys(config), preset.name).to.include.members(['key_1', 'key_2']);
+        expect(usesParentToken(config), preset.name).to.equal(false);
+      } else {
+        expect(requiredKeys(config), preset.name).to.deep.equal([]);
+        expect(usesParentToken(config), preset.name).to.equal(true);
+      }
       expect(preset.comment, preset.name).to.not.equal('');
       expect(config.url.startsWith('https://'), preset.name).to.equal(true);
     }

@@ -6,6 +6,8 @@ import {
   renderTemplate,
   templateKeys,
   templateProblem,
+  templateUsesToken,
+  PARENT_TOKEN,
 } from '../../../functions/providers/template';
 
 const VALUES = { key_1: 'wx-appid', key_2: 's3cr3t-value', key_3: 'client_credential' };
@@ -28,6 +30,20 @@ describe('providers/template', () => {
       'wx-appidxs3cr3t-value/client_credential',
     );
     expect(renderTemplate('$key_1abc', VALUES, 'a')).to.equal('wx-appidabc');
+  });
+
+  it('substitutes $token and ${token} with the parent token given as PARENT_TOKEN, and needs it', () => {
+    const withToken = { ...VALUES, [PARENT_TOKEN]: 'parent-access-token' };
+    expect(renderTemplate('$token', withToken, 'access_token')).to.equal('parent-access-token');
+    expect(renderTemplate('x${token}y&$key_1', withToken, 'a')).to.equal('xparent-access-tokeny&wx-appid');
+    expect(templateUsesToken('${token}')).to.equal(true);
+    expect(templateUsesToken('$key_1')).to.equal(false);
+    expect(templateKeys('$token $key_2')).to.deep.equal(['key_2']);
+    const err = appErrorOf(() => renderTemplate('$token', VALUES, 'access_token'));
+    expect(err.code).to.equal('INVALID_ARGUMENT');
+    expect(err.details).to.deep.equal({ field: 'parent', argument: 'access_token' });
+    expect(templateProblem('$tokens')).to.include('${token}');
+    expect(templateProblem('${tokens}')).to.include('unknown reference');
   });
 
   it('leaves literals and lone dollars alone', () => {

@@ -1,0 +1,219 @@
+/**
+ * Dependent secrets (SPEC §4 "Dependent tokens"): a secret that names a `parent` ("REALM/KEY") has no
+ * credentials of its own; its realm's arguments reference the parent's current token as $token. This
+ * is how JS-SDK tickets are fetched. The engine refreshes such a secret like any other (one call per
+ * due time, leases, budget): only its Fetcher is wrapped here, so that
+ *
+ * - the parent's token comes from the engine's own getToken (the parent keeps every guarantee: one
+ *   upstream call per due time for parent and children together, however many children ask);
+ * - when the child's provider answers that the parent's token is invalid or expired (40001, 40014,
+ *   42001), the parent is refreshed by an invalid_token report on that token (collapsed across
+ *   instances: one parent refresh for everybody) and the child's call is retried once with the new
+ *   token, that retry counted in the child's daily budget.
+ */
+import { z } from 'zod';
+import type { Clock } from '../clock';
+import { AppError } from '../errors';
+import { log } from '../log';
+import { ProviderFailure } from '../providers/failure';
+import { DEAD_TOKEN_CODES } from '../providers/presets';
+import { realmIdSchema, usesParentToken, type RealmConfig } from '../providers/realm-config';
+import { PARENT_TOKEN } from '../providers/template';
+import { parentRef, type Store } from '../store/store';
+import type { SecretRecord } from '../store/types';
+import type { Fetcher, ServedToken, TokenRequest } from './engine';
+import { callsToday, utcDay } from './state';
+
+/** The longest chain of parents (a ticket's parent is a token: 1; anything past a few is a mistake). */
+export const MAX_PARENT_DEPTH = 4;
+
+const PARENT_PATTERN = /^([^/]+)\/([^/]+)$/;
+
+/** "REALM/KEY", each part with the character rules of a realm id. */
+export const parentRefSchema = z
+  .string()
+  .max(129)
+  .superRefine((value, ctx) => {
+    const m = PARENT_PATTERN.exec(value);
+    if (m === null || !realmIdSchema.safeParse(m[1]).success || !realmIdSchema.safeParse(m[2]).success) {
+      ctx.addIssue({ code: 'custom', message: 'must be "REALM/KEY" (a secret of another realm or key)' });
+    }
+  });
+
+export function parseParentRef(ref: string): { realm: string; key: string } {
+  const m = PARENT_PATTERN.exec(ref);
+  if (m === null)
+    throw new AppError('INVALID_ARGUMENT', `parent "${ref}" is not REALM/KEY`, {
+      details: { field: 'parent' },
+    });
+  return { realm: m[1] ?? '', key: m[2] ?? '' };
+}
+
+/**
+ * Walks up from `parent` (bounded): a missing secret on the way is a 404, a chain that comes back to
+ * realm/key (a cycle) or is longer than MAX_PARENT_DEPTH a 400, both naming the field `parent`.
+ */
+export async function checkParent(store: Store, realm: string, key: string, parent: string): Promise<void> {
+  const self = parentRef(realm, key);
+  const seen = [self];
+  let next: string | undefined = parent;
+  while (next !== undefined) {
+    if (seen.includes(next)) {
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `parent: ${self} cannot depend on ${parent}: the chain of parents comes back (${[...seen, next].join(' → ')})`,
+        { details: { field: 'parent', parent, chain: [...seen, next] } },
+      );
+    }
+    if (seen.length > MAX_PARENT_DEPTH) {
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `parent: the chain of parents of ${self} is longer than ${MAX_PARENT_DEPTH}`,
+        { details: { field: 'parent', parent, chain: seen } },
+      );
+    }
+    const { realm: r, key: k } = parseParentRef(next);
+    const found = await store.getSecret(r, k);
+    if (found === null) {
+      throw new AppError('NOT_FOUND', `parent: no secret ${next} (the parent of ${seen.at(-1) ?? self})`, {
+        details: { field: 'parent', parent: next },
+      });
+    }
+    seen.push(next);
+    next = found.parent;
+  }
+}
+
+/** Warnings for a secret being added: a $token realm without a parent, or a parent the realm ignores. */
+export function parentWarnings(realmId: string, config: RealmConfig, parent: string | undefined): string[] {
+  const uses = usesParentToken(config);
+  if (uses && parent === undefined) {
+    return [
+      `Realm ${realmId} references $token (a parent's token), and this secret names no parent: token requests will fail until it does`,
+    ];
+  }
+  if (!uses && parent !== undefined) {
+    return [`Realm ${realmId} does not reference $token: the parent ${parent} is not used`];
+  }
+  return [];
+}
+
+/** The 409 for deleting a secret that children still name as their parent. */
+export function parentInUse(realm: string, key: string, children: string[]): AppError {
+  return new AppError(
+    'CONFLICT',
+    `Secret ${parentRef(realm, key)} is the parent of ${children.join(', ')}: delete or re-parent them first`,
+    { details: { realm, key, children } },
+  );
+}
+
+/** Whether a child's provider said that the parent's token it was given is dead. */
+export function saysParentTokenDead(err: unknown): boolean {
+  return (
+    err instanceof ProviderFailure &&
+    err.providerCode !== undefined &&
+    (DEAD_TOKEN_CODES as readonly number[]).includes(Number(err.providerCode))
+  );
+}
+
+export interface DependentDeps {
+  store: Store;
+  clock: Clock;
+  /** The engine's getToken: the parent is served, refreshed and reported through it. */
+  getToken(req: TokenRequest): Promise<ServedToken>;
+  instanceId: string;
+}
+
+/** A parent without a token, as a failure of the child's fetch (its code and message kept). */
+function parentFailure(ref: string, err: AppError): ProviderFailure {
+  const details = err.details ?? {};
+  const transient =
+    err.code === 'REFRESH_IN_PROGRESS' ||
+    err.code === 'UNAVAILABLE' ||
+    err.code === 'UPSTREAM_TIMEOUT' ||
+    details.transient === true;
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const providerCode = text(details.providerCode);
+  const providerMessage = text(details.providerMessage);
+  return new ProviderFailure({
+    kind: transient ? 'transient' : 'permanent',
+    reason: 'parent_token',
+    message: `The parent secret ${ref} has no token (${err.code}): ${err.message}`,
+    ...(providerCode === undefined ? {} : { providerCode }),
+    ...(providerMessage === undefined ? {} : { providerMessage }),
+  });
+}
+
+/**
+ * Counts the child's retry in its daily budget (the engine counted the first call with the lease);
+ * false when the budget is used up, and the retry is not made.
+ */
+async function countRetry(
+  store: Store,
+  secret: SecretRecord,
+  config: RealmConfig,
+  now: number,
+): Promise<boolean> {
+  return store.mutateTokenState(secret.realm, secret.key, (current) => {
+    if (current === null) return { result: false };
+    const calls = callsToday(current, now);
+    if (calls >= config.daily_budget) return { result: false };
+    return { next: { ...current, callsDay: utcDay(now), callsToday: calls + 1 }, result: true };
+  });
+}
+
+/**
+ * The Fetcher for a secret with a parent: `base` called with the parent's current token as $token,
+ * healed once when the child's provider rejects that token. A parent that cannot give a token fails
+ * the child's fetch with the parent's error; within one refresh round the parent is asked at most
+ * twice (once, and once more after reporting its token dead), however often the engine retries.
+ */
+export function dependentFetcher(
+  base: Fetcher,
+  secret: SecretRecord & { parent: string },
+  deps: DependentDeps,
+): Fetcher {
+  const ref = secret.parent;
+  const parent = parseParentRef(ref);
+  let failed: ProviderFailure | undefined;
+  const parentToken = async (invalidToken?: string): Promise<string> => {
+    if (failed !== undefined) throw failed;
+    try {
+      const served = await deps.getToken({
+        ...parent,
+        ...(invalidToken === undefined ? {} : { invalidToken }),
+      });
+      return served.token;
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      failed = parentFailure(ref, err);
+      throw failed;
+    }
+  };
+  let checked = false;
+  return async (config, values, options) => {
+    if (!checked) {
+      await checkParent(deps.store, secret.realm, secret.key, ref);
+      checked = true;
+    }
+    const first = await parentToken();
+    try {
+      return await base(config, { ...values, [PARENT_TOKEN]: first }, options);
+    } catch (err) {
+      if (!saysParentTokenDead(err)) throw err;
+      const renewed = await parentToken(first);
+      // The same token back: the parent was fetched moments ago, so the rejection is not its age.
+      if (renewed === first) throw err;
+      if (!(await countRetry(deps.store, secret, config, deps.clock.now()))) throw err;
+      log('INFO', `retrying ${secret.realm}/${secret.key} with a new token of its parent ${ref}`, {
+        event: 'dependent_retry',
+        realm: secret.realm,
+        key: secret.key,
+        parent: ref,
+        providerCode: (err as ProviderFailure).providerCode,
+        instance: deps.instanceId,
+      });
+      return base(config, { ...values, [PARENT_TOKEN]: renewed }, options);
+    }
+  };
+}

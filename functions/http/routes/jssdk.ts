@@ -1,0 +1,82 @@
+/**
+ * GET /api/jssdk/signature (SPEC §4.7): the `wx.config` signature of a page URL, computed with the
+ * current ticket of a ticket secret (preset wechat_jsapi_ticket, wecom_jsapi_ticket,
+ * wecom_agent_ticket). The ticket itself never leaves the server: the answer carries only the
+ * timestamp, nonce, signature and the URL that was signed.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { AppError } from '../../errors';
+import { realmIdSchema } from '../../providers/realm-config';
+import { parseOrThrow } from '../../validation';
+import type { Reply, Route, RouteContext } from '../types';
+
+// eslint-disable-next-line no-control-regex
+const UNSENDABLE = /[\s\u0000-\u001f\u007f]/;
+
+/** The page URL as the JS-SDK signs it: absolute http(s), without its #fragment, otherwise as given. */
+const pageUrlSchema = z
+  .string()
+  .max(4096)
+  .transform((value, ctx) => {
+    const signed = value.split('#')[0] ?? '';
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(signed);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || UNSENDABLE.test(signed)) {
+      ctx.addIssue({ code: 'custom', message: 'must be the absolute URL of the page (https://...)' });
+      return z.NEVER;
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+      ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
+      return z.NEVER;
+    }
+    return signed;
+  });
+
+export const signatureQuerySchema = z.strictObject({
+  realm: realmIdSchema,
+  key: realmIdSchema,
+  url: pageUrlSchema,
+});
+
+/** WeChat's JS-SDK signature: SHA-1 (hex) of "jsapi_ticket=T&noncestr=N&timestamp=S&url=U", in that order. */
+export function jssdkSignature(ticket: string, nonceStr: string, timestamp: number, url: string): string {
+  return createHash('sha1')
+    .update(`jsapi_ticket=${ticket}&noncestr=${nonceStr}&timestamp=${timestamp}&url=${url}`, 'utf8')
+    .digest('hex');
+}
+
+function handler(useEdgeCache: boolean) {
+  return async (ctx: RouteContext): Promise<Reply> => {
+    const q = parseOrThrow(signatureQuerySchema, { ...ctx.req.query });
+    ctx.logFields.realm = q.realm;
+    ctx.logFields.key = q.key;
+    if (ctx.authorize === undefined) throw new AppError('INTERNAL', 'Signature route without authorisation');
+    ctx.authorize(q.realm, q.key);
+    const request = { realm: q.realm, key: q.key };
+    const served = await (useEdgeCache
+      ? ctx.runtime.edgeCache.getToken(request)
+      : ctx.runtime.engine.getToken(request));
+    ctx.logFields.source = served.source;
+    const timestamp = Math.floor(ctx.runtime.clock.now() / 1000);
+    const nonceStr = randomBytes(8).toString('hex');
+    return {
+      body: {
+        timestamp,
+        nonceStr,
+        signature: jssdkSignature(served.token, nonceStr, timestamp, q.url),
+        url: q.url,
+      },
+    };
+  };
+}
+
+export function jssdkRoutes(where: 'database' | 'memory'): Route[] {
+  return [
+    { method: 'GET', pattern: '/api/jssdk/signature', auth: 'token', handle: handler(where === 'memory') },
+  ];
+}
