@@ -22,7 +22,7 @@ import { PARENT_TOKEN } from '../providers/template';
 import { parentRef, type Store } from '../store/store';
 import type { SecretRecord } from '../store/types';
 import type { Fetcher, ServedToken, TokenRequest } from './engine';
-import { callsToday, utcDay } from './state';
+import { budgetCheck, countAttempt } from './budget';
 
 /** The longest chain of parents (a ticket's parent is a token: 1; anything past a few is a mistake). */
 export const MAX_PARENT_DEPTH = 4;
@@ -152,13 +152,12 @@ async function countRetry(
   store: Store,
   secret: SecretRecord,
   config: RealmConfig,
-  now: number,
 ): Promise<boolean> {
-  return store.mutateTokenState(secret.realm, secret.key, (current) => {
+  // Judged and counted by the store's day (the mutator's `now`), as the engine counts attempts.
+  return store.mutateTokenState(secret.realm, secret.key, (current, now) => {
     if (current === null) return { result: false };
-    const calls = callsToday(current, now);
-    if (calls >= config.daily_budget) return { result: false };
-    return { next: { ...current, callsDay: utcDay(now), callsToday: calls + 1 }, result: true };
+    if (budgetCheck(current, now, config.daily_budget, false) !== 'ok') return { result: false };
+    return { next: { ...current, ...countAttempt(current, now, false) }, result: true };
   });
 }
 
@@ -204,7 +203,7 @@ export function dependentFetcher(
       const renewed = await parentToken(first);
       // The same token back: the parent was fetched moments ago, so the rejection is not its age.
       if (renewed === first) throw err;
-      if (!(await countRetry(deps.store, secret, config, deps.clock.now()))) throw err;
+      if (!(await countRetry(deps.store, secret, config))) throw err;
       log('INFO', `retrying ${secret.realm}/${secret.key} with a new token of its parent ${ref}`, {
         event: 'dependent_retry',
         realm: secret.realm,

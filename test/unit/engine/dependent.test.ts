@@ -84,7 +84,7 @@ describe('dependent secrets (tickets) against the ticket fake', function () {
   after(() => fake.close());
   beforeEach(() => {
     fake.reset();
-    store = new MemoryStore(new Sealer(Buffer.alloc(32, 9)));
+    store = new MemoryStore(new Sealer(Buffer.alloc(32, 9)), clock);
     engine = engineOn(store);
   });
 

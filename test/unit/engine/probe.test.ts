@@ -47,7 +47,7 @@ describe('probes for tokens killed from outside', function () {
     fake.reset();
     // Noon UTC: the probes below must not cross a budget day.
     clock = new ManualClock(Date.UTC(2026, 10, 24, 12, 0, 0));
-    store = new MemoryStore(new Sealer(Buffer.alloc(32, 5)));
+    store = new MemoryStore(new Sealer(Buffer.alloc(32, 5)), clock);
     engine = new TokenEngine({
       store,
       clock,

@@ -38,11 +38,12 @@ describe('http: invalid_token reports of unknown values', () => {
     const adminKey = randomBytes(32).toString('base64url');
     const masterKey = randomBytes(32);
     const keys: ResolvedKeys = { adminKey, masterKey, problems: {} };
-    const store = new MemoryStore(new Sealer(masterKey));
+    const clock = new ManualClock(Date.now());
+    const store = new MemoryStore(new Sealer(masterKey), clock);
     const counts = { reads: 0, transactions: 0 };
-    const read = store.getTokenState.bind(store);
+    const read = store.readTokenState.bind(store);
     const mutate = store.mutateTokenState.bind(store);
-    store.getTokenState = (realm, key) => {
+    store.readTokenState = (realm, key) => {
       counts.reads += 1;
       return read(realm, key);
     };
@@ -54,7 +55,6 @@ describe('http: invalid_token reports of unknown values', () => {
       TOKEN_SERVER_STORE: 'memory',
       TOKEN_SERVER_ALLOW_PRIVATE_UPSTREAMS: 'true',
     });
-    const clock = new ManualClock(Date.now());
     const runtime = await createRuntime(config, { keys, store, clock });
     const handler = createHandler({
       name: 'tokenServer',
