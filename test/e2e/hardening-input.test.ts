@@ -269,7 +269,9 @@ const CASES: Case[] = [
   bad('realm list: page not a number', 'GET /api/realm?page=abc', 400, 'INVALID_ARGUMENT', 'page'),
   bad('realm list: negative page', 'GET /api/realm?page=-1', 400, 'INVALID_ARGUMENT', 'page'),
   bad('realm list: pageSize 100000', 'GET /api/realm?pageSize=100000', 400, 'INVALID_ARGUMENT', 'pageSize'),
-  bad('realm list: an unknown parameter', 'GET /api/realm?limit=5', 400, 'INVALID_ARGUMENT', 'limit'),
+  bad('realm list: an unknown parameter', 'GET /api/realm?offset=5', 400, 'INVALID_ARGUMENT', 'offset'),
+  bad('realm list: limit over 1,000', 'GET /api/realm?limit=1001', 400, 'INVALID_ARGUMENT', 'limit'),
+  bad('realm list: a made-up cursor', 'GET /api/realm?cursor=bm90LWEtY3Vyc29y', 400, 'INVALID_ARGUMENT', 'cursor'),
   bad('realm list: keyword of 201 characters', `GET /api/realm?keyword=${'k'.repeat(201)}`, 400, 'INVALID_ARGUMENT', 'keyword'),
   bad('realm list: page[] (qs-style array)', 'GET /api/realm?page[]=1', 400, 'INVALID_ARGUMENT', 'page[]'),
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { clientView, maskValue, MASK, secretView } from '../../../functions/admin/views';
+import { clientView, maskValue, MASK, secretView, toStatus } from '../../../functions/admin/views';
+import type { TokenSummary } from '../../../functions/store/types';
 
 describe('admin views', () => {
   describe('maskValue', () => {
@@ -74,6 +75,49 @@ describe('admin views', () => {
       name: 'app',
       scopes: [{ realm: 'r', key: '*' }],
       created_at: '1970-01-01T00:00:00.000Z',
+    });
+  });
+
+  describe('toStatus', () => {
+    const now = Date.UTC(2026, 10, 24);
+    const base: TokenSummary = { realm: 'r', key: 'k', secretRev: 'x', generation: 1, hasToken: false };
+    const valid = { ...base, hasToken: true, expiresAt: now + 7_200_000, refreshAt: now + 6_600_000 };
+
+    it('says ok, due or error, and when the schedule looks at it next', () => {
+      expect(toStatus(valid, now)).to.include({
+        state: 'ok',
+        has_token: true,
+        due_at: new Date(now + 6_600_000).toISOString(),
+      });
+      expect(toStatus({ ...valid, refreshAt: now - 1 }, now).state).to.equal('due');
+      expect(toStatus(base, now)).to.include({
+        state: 'due',
+        has_token: false,
+        due_at: new Date(0).toISOString(),
+      });
+      const failed = {
+        ...base,
+        lastError: { at: now, code: 'UPSTREAM_ERROR', message: 'm', permanent: true },
+      };
+      expect(toStatus(failed, now)).to.include({ state: 'error', due_at: null });
+    });
+
+    it('shows backoff_until and blocked_until while they are ahead, never the token', () => {
+      const backingOff = {
+        ...base,
+        lastError: { at: now, code: 'UPSTREAM_TIMEOUT', message: 'm', permanent: false },
+        backoffUntil: now + 30_000,
+        blockedUntil: now - 1,
+      };
+      const view = toStatus(backingOff, now);
+      expect(view).to.include({
+        state: 'error',
+        backoff_until: new Date(now + 30_000).toISOString(),
+        blocked_until: null,
+        due_at: new Date(now + 30_000).toISOString(),
+      });
+      expect(toStatus(backingOff, now + 30_000).backoff_until).to.equal(null);
+      expect(Object.keys(view)).to.not.include('token');
     });
   });
 });
