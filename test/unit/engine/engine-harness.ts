@@ -1,6 +1,8 @@
 /** An engine on the memory store with a manual clock and a scripted provider, for deterministic tests. */
+import { expect } from 'chai';
 import { ManualClock, type Clock, type Random } from '../../../functions/clock';
 import { TokenEngine, type Fetcher } from '../../../functions/engine/engine';
+import { AppError } from '../../../functions/errors';
 import { freshState } from '../../../functions/engine/state';
 import { ProviderFailure } from '../../../functions/providers/failure';
 import { MemoryStore } from '../../../functions/store/memory/memory-store';
@@ -187,4 +189,15 @@ export function engineWith(
 /** A memory store whose clock (the store's time) is `clock`; engines may be given other clocks (skew). */
 export function newStore(clock?: Clock): MemoryStore {
   return new MemoryStore(new Sealer(MASTER), clock);
+}
+
+/** The AppError a promise rejects with (fails the test when it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<AppError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).to.be.instanceOf(AppError);
+    return err as AppError;
+  }
+  throw new Error('expected a rejection');
 }

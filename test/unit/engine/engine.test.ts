@@ -2,18 +2,15 @@ import { expect } from 'chai';
 import { toStatus } from '../../../functions/admin/views';
 import { ManualClock } from '../../../functions/clock';
 import { EdgeCache } from '../../../functions/engine/edge-cache';
-import { AppError } from '../../../functions/errors';
-import { deferred, makeEngine, newStore, ScriptedProvider, seed, REALM_CONFIG } from './engine-harness';
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).to.be.instanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected a rejection');
-}
+import {
+  deferred,
+  makeEngine,
+  newStore,
+  ScriptedProvider,
+  seed,
+  REALM_CONFIG,
+  rejection,
+} from './engine-harness';
 
 describe('token engine', () => {
   let clock: ManualClock;

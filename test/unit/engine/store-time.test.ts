@@ -14,17 +14,8 @@ import {
   deferred,
   seed,
   settle,
+  rejection,
 } from './engine-harness';
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).to.be.instanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('engine: time from the store, not the instance', () => {
   let clock: ManualClock;
