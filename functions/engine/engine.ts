@@ -8,10 +8,12 @@ import type { Clock, Random } from '../clock';
 import { AppError } from '../errors';
 import { log } from '../log';
 import { ProviderFailure } from '../providers/failure';
-import { parseRealmConfig, type RealmConfig } from '../providers/realm-config';
+import { tokenConfigOf } from '../providers/logic-code';
+import type { RealmConfig } from '../providers/realm-config';
 import { fetchToken } from '../providers/upstream';
 import type { Store } from '../store/store';
 import type { SecretRecord, TokenError, TokenLease, TokenState, TokenSummary } from '../store/types';
+import { fixedTokenAnswer } from './fixed-token';
 import { withRetries, RetriesExhausted } from './retry';
 import { refreshAtFor } from './schedule';
 import { SingleFlight } from './single-flight';
@@ -121,6 +123,9 @@ export class TokenEngine {
         return this.served(state, observedAt, 'database');
       }
     }
+    // A fixed-token realm is never fetched; an unknown realm is said to be unknown.
+    const fixed = await fixedTokenAnswer(this.o.store, req, mode, this.o.clock.now());
+    if (fixed !== undefined) return fixed;
     return this.acquire(req, mode);
   }
 
@@ -147,7 +152,9 @@ export class TokenEngine {
     }
     const realmRecord = await this.o.store.getRealm(realm);
     if (realmRecord === null) throw new AppError('NOT_FOUND', `No realm ${realm}`, { details: { realm } });
-    const config = parseRealmConfig(realmRecord.config);
+    const config = tokenConfigOf(realmRecord, key);
+    if (config === undefined)
+      throw new AppError('CONFLICT', `${realm} is a fixed-token realm: nothing to fetch`);
     return { secret, config, policy: policyOf(config) };
   }
 
@@ -366,6 +373,7 @@ export class TokenEngine {
       ...(failure?.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
       ...(failure?.providerCode === undefined ? {} : { providerCode: failure.providerCode }),
       ...(failure?.providerMessage === undefined ? {} : { providerMessage: failure.providerMessage }),
+      ...(failure?.hint === undefined ? {} : { hint: failure.hint }),
     };
     const negativeMs = ctx.config.negative_cache_ms;
     const current = await this.o.store.mutateTokenState(realm, key, (cur) => {
