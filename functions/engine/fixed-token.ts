@@ -12,8 +12,7 @@ import { AppError } from '../errors';
 import { realmKind } from '../providers/realm-config';
 import type { Store } from '../store/store';
 import type { RealmRecord, SecretRecord, TokenState, TokenSummary } from '../store/types';
-import type { Mode } from './state';
-import { freshState, serveDeadline, usable } from './state';
+import { freshState, serveDeadline, usable, type Mode } from './state';
 import type { ServedToken } from './engine';
 
 /** A token without expires_in is served for one day at a time, so that apps re-ask daily (SPEC §4). */

@@ -13,7 +13,13 @@ import { AppError } from '../../errors';
 import { EXPIRES_IN_VALUE, fixedTokenState, TOKEN_VALUE } from '../../engine/fixed-token';
 import { MAX_TOKEN_BYTES } from '../../providers/extract';
 import { tokenConfigOf } from '../../providers/logic-code';
-import { MAX_LIFETIME_MS, realmIdSchema, realmKind, requiredKeys } from '../../providers/realm-config';
+import {
+  MAX_LIFETIME_MS,
+  realmIdSchema,
+  realmKind,
+  requiredKeys,
+  type RealmConfig,
+} from '../../providers/realm-config';
 import { KEY_NAMES } from '../../providers/template';
 import type { Runtime } from '../../runtime';
 import type { RealmRecord, SecretRecord } from '../../store/types';
@@ -107,7 +113,7 @@ function warningsFor(realm: RealmRecord, key: string, values: Record<string, str
         ]
       : [];
   }
-  let config;
+  let config: RealmConfig | undefined;
   try {
     config = tokenConfigOf(realm, key);
   } catch {
