@@ -56,7 +56,7 @@ function acceptedOf(issue: z.core.$ZodIssue): string[] | undefined {
 /**
  * zod's own wording made readable, custom messages kept: a missing field is "required" (not
  * "expected string, received undefined"), and an enum, a boolean or a union of such lists what it
- * accepts (`flush: must be one of true, false, 1, 0, (empty)`).
+ * accepts (`flush: must be one of true, false, 0, 1, (empty)`).
  */
 function readableMessage(issue: z.core.$ZodIssue): string {
   const generic = issue.message.startsWith('Invalid');
