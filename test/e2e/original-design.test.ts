@@ -402,6 +402,21 @@ describe("the original design's realms and secrets, as they are", function () {
       expect((wrongKind.body as ErrorBody).error.details?.field).to.equal('token');
     });
 
+    it('point a newcomer the right way: Bearer missing, admin routes on tokenServerCache, flush=yes', async () => {
+      const noBearer = await request<ErrorBody>(`${server.url}/api/realm`, {
+        headers: { authorization: env.adminKey },
+      });
+      expect(noBearer.status).to.equal(401);
+      expect(noBearer.body.error.message).to.include('Bearer');
+      expect(noBearer.text).to.not.include(env.adminKey);
+      const onCache = await request<ErrorBody>(`${cache.url}/api/realm`, { bearer: env.adminKey });
+      expect(onCache.status).to.equal(404);
+      expect(onCache.body.error.message).to.include('is on tokenServer');
+      const yes = await token(server.url, `realm=${FX}&key=forever&flush=yes`);
+      expect(yes.status).to.equal(400);
+      expect(yes.body.error.message).to.include('flush: must be one of true, false');
+    });
+
     it('say that an unknown realm is unknown', async () => {
       const unknown = await token(server.url, `realm=nope_${run}&key=main`);
       expect(unknown.status).to.equal(404);
