@@ -8,6 +8,7 @@ import { ApiClient } from './api';
 import { usageError } from './errors';
 import type { CliIo } from './io';
 import { printJson } from './output';
+import { readObject, type JsonRecord } from './shapes';
 
 interface ConnectionFlags {
   url?: string;
@@ -100,4 +101,20 @@ export function emit(io: CliIo, cmd: Command, body: unknown, human: () => string
 /** `\nExamples:\n  $ tokenctl ...` for addHelpText('after', ...). */
 export function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+/**
+ * The result of a command about one resource (a realm, a secret, a client): with --json the resource
+ * itself (unwrapped, should an older server still answer `{"data": ..., "success": "ok"}`), else the
+ * text that `human` renders from it.
+ */
+export function emitResource(
+  io: CliIo,
+  cmd: Command,
+  body: unknown,
+  what: string,
+  human: (resource: JsonRecord) => string,
+): void {
+  const resource = readObject(body, what);
+  emit(io, cmd, resource, () => human(resource));
 }

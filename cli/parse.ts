@@ -124,6 +124,18 @@ export function parseScope(spec: string): Scope {
 
 export type Credentials = Partial<Record<KeyName, string>>;
 
+/**
+ * What `secret add --stdin` may read: credentials, and (the original design's secret JSON as it is)
+ * the realm and key it is for; for a fixed-token realm the token and its lifetime in seconds.
+ */
+export interface SecretInput {
+  realm?: string;
+  key?: string;
+  token?: string;
+  expires_in?: number;
+  credentials: Credentials;
+}
+
 function keyName(n: string): KeyName {
   const name = KEY_NAMES[Number(n) - 1];
   if (name === undefined) throw usageError(`There is no key_${n}: credentials are key_1 .. key_9.`);
@@ -137,7 +149,7 @@ function keyName(n: string): KeyName {
  */
 export function parseCredentialsText(text: string): Credentials {
   const trimmed = text.trim();
-  if (trimmed.startsWith('{')) return parseCredentialsJson(trimmed);
+  if (trimmed.startsWith('{')) return checkCredentials(parseSecretJson(trimmed).credentials, 'stdin');
   const out: Credentials = {};
   const lines = text.split('\n');
   lines.forEach((raw, i) => {
@@ -154,7 +166,12 @@ export function parseCredentialsText(text: string): Credentials {
   return checkCredentials(out, 'stdin');
 }
 
-function parseCredentialsJson(text: string): Credentials {
+/**
+ * A secret as JSON on stdin: `{"key_1": "...", ...}`, or the original design's secret as it is,
+ * `{"realm", "key", "key_1", ...}` (a fixed-token realm's: `{"realm", "key", "token", "expires_in"}`).
+ * Errors name the field, never a value.
+ */
+export function parseSecretJson(text: string): SecretInput {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -163,16 +180,40 @@ function parseCredentialsJson(text: string): Credentials {
     throw usageError('stdin starts with "{" but is not valid JSON.');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw usageError('stdin: expected a JSON object {"key_1": "...", ...}.');
+    throw usageError('stdin: expected a JSON object {"realm", "key", "key_1": "...", ...}.');
   }
-  const out: Credentials = {};
-  for (const [field, value] of Object.entries(parsed)) {
+  const out: SecretInput = { credentials: {} };
+  for (const [field, value] of Object.entries(parsed as Record<string, unknown>)) {
+    if (field === 'realm' || field === 'key') {
+      if (typeof value !== 'string' || !isId(value)) {
+        throw usageError(`stdin: ${field} must be ${ID_RULE}.`);
+      }
+      out[field] = value;
+      continue;
+    }
+    if (field === 'token') {
+      if (typeof value !== 'string' || value === '')
+        throw usageError('stdin: token must be a non-empty string.');
+      out.token = value;
+      continue;
+    }
+    if (field === 'expires_in') {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+        throw usageError('stdin: expires_in must be a whole number of seconds, at least 1.');
+      }
+      out.expires_in = value;
+      continue;
+    }
     const match = /^key_(\d+)$/.exec(field);
-    if (match === null) throw usageError(`stdin: unexpected field "${field}" (expected key_1 .. key_9).`);
+    if (match === null) {
+      throw usageError(
+        `stdin: unexpected field "${field}" (expected realm, key, key_1 .. key_9, or token and expires_in).`,
+      );
+    }
     if (typeof value !== 'string') throw usageError(`stdin: ${field} must be a string.`);
-    out[keyName(match[1] ?? '')] = value;
+    out.credentials[keyName(match[1] ?? '')] = value;
   }
-  return checkCredentials(out, 'stdin');
+  return out;
 }
 
 /** TOKENCTL_KEY_1 .. TOKENCTL_KEY_9. */

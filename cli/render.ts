@@ -10,10 +10,18 @@ type Fields = Array<[string, string | string[]]>;
 
 const TIME_FIELD = /(_at|At)$/;
 
-/** Times as times, objects one `name: value` per line (error_hints), anything else as text. */
+/**
+ * Times as times, objects one `name: value` per line (error_hints), anything else as text. Names
+ * that share one value are listed together, so that a hint given for five codes (the IP allow-list
+ * one) is printed once: `40164, 89501, 89503: The provider refused ...`.
+ */
 function fieldValue(name: string, value: unknown, now: number): string | string[] {
   if (TIME_FIELD.test(name)) return formatTime(value, now);
-  if (isRecord(value)) return Object.entries(value).map(([k, v]) => `${k}: ${asText(v)}`);
+  if (isRecord(value)) {
+    const byText = new Map<string, string[]>();
+    for (const [k, v] of Object.entries(value)) byText.set(asText(v), [...(byText.get(asText(v)) ?? []), k]);
+    return [...byText].map(([text, names]) => `${names.join(', ')}: ${text}`);
+  }
   return asText(value);
 }
 
@@ -30,6 +38,7 @@ function formatArgument(arg: unknown): string {
 }
 
 function configFields(config: unknown, now: number): Fields {
+  if (config === undefined) return [];
   if (!isRecord(config)) return [['config', asText(config)]];
   const fields: Fields = [];
   if (config.url !== undefined) fields.push(['url', asText(config.url)]);
@@ -43,7 +52,11 @@ export function renderRealm(realm: JsonRecord, now: number): string {
     ['id', asText(realm.id)],
     ['comment', asText(realm.comment)],
     ...configFields(realm.config, now),
-    ...otherFields(realm, new Set(['id', 'comment', 'config']), now),
+    ...(realm.logic_code === undefined ? [] : [['logic_code', asText(realm.logic_code)] as [string, string]]),
+    ...(realm.config === undefined && realm.logic_code === undefined
+      ? [['kind', 'fixed-token (its secrets carry the token)'] as [string, string]]
+      : []),
+    ...otherFields(realm, new Set(['id', 'comment', 'config', 'logic_code', 'warnings']), now),
   ]);
 }
 

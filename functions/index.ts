@@ -3,6 +3,8 @@
  * with the options below, and which the stock Functions Framework serves as a plain (req, res)
  * handler (`npx functions-framework --target=NAME`). Deployment: README "Deploy on Google Cloud".
  */
+// First: in local mode nothing may probe the cloud metadata server (functions/local-mode.ts).
+import './local-mode';
 import { defineSecret } from 'firebase-functions/params';
 import { onRequest } from 'firebase-functions/v2/https';
 import { onSchedule } from 'firebase-functions/v2/scheduler';

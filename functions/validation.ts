@@ -25,13 +25,48 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, pre
           field: formatPath([...issue.path, key], prefix),
           message: 'Unknown field',
         }))
-      : [{ field: formatPath(issue.path, prefix), message: issue.message }],
+      : [{ field: formatPath(issue.path, prefix), message: readableMessage(issue) }],
   );
   const summary = issues
     .slice(0, 5)
     .map((i) => `${i.field}: ${i.message}`)
     .join('; ');
   return throwInvalid(`Invalid request: ${summary}`, issues);
+}
+
+/** A value as a person types it in a query string or JSON: `true`, `1`, `(empty)`. */
+function shown(value: unknown): string {
+  if (value === '') return '(empty)';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** The values (or types) an issue would have accepted, from an enum, a literal or a union of them. */
+function acceptedOf(issue: z.core.$ZodIssue): string[] | undefined {
+  if (issue.code === 'invalid_value') return issue.values.map(shown);
+  if (issue.code === 'invalid_type' && issue.expected === 'boolean') return ['true', 'false'];
+  if (issue.code === 'invalid_union') {
+    const parts = issue.errors.map((branch) =>
+      branch.length === 1 && branch[0] ? acceptedOf(branch[0]) : undefined,
+    );
+    if (parts.every((p) => p !== undefined)) return [...new Set(parts.flat())];
+  }
+  return undefined;
+}
+
+/**
+ * zod's own wording made readable, custom messages kept: a missing field is "required" (not
+ * "expected string, received undefined"), and an enum, a boolean or a union of such lists what it
+ * accepts (`flush: must be one of true, false, 0, 1, (empty)`).
+ */
+function readableMessage(issue: z.core.$ZodIssue): string {
+  const generic = issue.message.startsWith('Invalid');
+  if (!generic) return issue.message;
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return 'required';
+  const accepted = acceptedOf(issue);
+  if (accepted !== undefined && accepted.length > 0) return `must be one of ${accepted.join(', ')}`;
+  if (issue.code === 'invalid_type')
+    return `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+  return issue.message;
 }
 
 function throwInvalid(message: string, issues: Array<{ field: string; message: string }>): never {

@@ -2,18 +2,60 @@
  * `npm start`: the whole service on this machine, offline. Starts the Firestore emulator (or falls
  * back to the memory store, saying so), a fake WeChat-style provider, and both functions on fixed
  * ports; prints their URLs and the admin key; stops everything on Ctrl-C.
+ *
+ * Before it starts anything it checks what would make it fail: the configuration (parsed as the
+ * functions will parse it) and the ports. A problem is said once, naming the variable to change,
+ * and npm start exits 1.
  */
+import { createServer } from 'node:net';
+import { parseConfig } from '../functions/config';
 import { generateAdminKey, generateMasterKey } from '../functions/keys/keys';
 import { startFakeProvider } from '../test/fakes/providers';
 import { startEmulator, type FirestoreEmulator } from '../test/helpers/emulator';
 import { startFunction, stopAllChildren, type FunctionProcess } from '../test/helpers/processes';
 
 const DEMO = { id: 'wx-demo-appid', secret: 'wx-demo-secret' };
+const DEMO_WECOM = { id: 'ww-demo-corpid', secret: 'ww-demo-corpsecret' };
+
+/** A mistake the user can fix by changing one variable: printed alone, then exit 1. */
+class StartProblem extends Error {}
+
+/** Whether a port can be listened on (all interfaces, as the Functions Framework does). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+async function checkPorts(ports: Record<string, number>): Promise<void> {
+  for (const [variable, port] of Object.entries(ports)) {
+    if (!(await portFree(port))) {
+      throw new StartProblem(
+        `Port ${port} is already in use (is another npm start running?): stop it, or set ${variable} to a free port, e.g. ${variable}=${port + 100} npm start`,
+      );
+    }
+  }
+}
+
+/** The configuration the functions will get, parsed as they will parse it. */
+function checkConfig(childEnv: NodeJS.ProcessEnv): void {
+  try {
+    parseConfig(childEnv);
+  } catch (err) {
+    const message = err instanceof Error ? err.message.replace(/^Invalid configuration: /, '') : String(err);
+    throw new StartProblem(
+      `npm start: invalid configuration: ${message}. Fix or unset it (npm start generates keys when none is set).`,
+    );
+  }
+}
 
 function port(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} must be a port number (1-65535)`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new StartProblem(`${name} must be a port number (1-65535)`);
   return n;
 }
 
@@ -27,6 +69,19 @@ async function main(): Promise<void> {
   const adminKey = env.TOKEN_SERVER_ADMIN_KEY || generateAdminKey();
   const masterKey = env.TOKEN_SERVER_MASTER_KEY || generateMasterKey();
   const projectId = env.GOOGLE_CLOUD_PROJECT || 'demo-token-server';
+  // What the functions get from npm start (the user's other TOKEN_SERVER_* variables are not passed on).
+  const serverVars = {
+    TOKEN_SERVER_ADMIN_KEY: adminKey,
+    TOKEN_SERVER_MASTER_KEY: masterKey,
+    TOKEN_SERVER_ALLOW_PRIVATE_UPSTREAMS: 'true',
+    TOKEN_SERVER_LOG_LEVEL: env.TOKEN_SERVER_LOG_LEVEL || 'info',
+  };
+  checkConfig({ ...serverVars, TOKEN_SERVER_STORE: 'memory' });
+  await checkPorts({
+    TOKEN_SERVER_PORT: ports.server,
+    TOKEN_SERVER_CACHE_PORT: ports.cache,
+    FAKE_PROVIDER_PORT: ports.fake,
+  });
 
   let emulator: FirestoreEmulator | undefined;
   let emulatorHost = env.FIRESTORE_EMULATOR_HOST || undefined;
@@ -53,6 +108,7 @@ async function main(): Promise<void> {
 
   const fake = await startFakeProvider({ port: ports.fake });
   fake.setCredentials('wechat_offiaccount', DEMO);
+  fake.setCredentials('wecom', DEMO_WECOM);
 
   const childEnv: NodeJS.ProcessEnv = { ...env };
   for (const name of Object.keys(childEnv)) if (name.startsWith('TOKEN_SERVER_')) delete childEnv[name];
@@ -61,10 +117,7 @@ async function main(): Promise<void> {
     GCLOUD_PROJECT: projectId,
     METADATA_SERVER_DETECTION: 'none',
     TOKEN_SERVER_STORE: store,
-    TOKEN_SERVER_ADMIN_KEY: adminKey,
-    TOKEN_SERVER_MASTER_KEY: masterKey,
-    TOKEN_SERVER_ALLOW_PRIVATE_UPSTREAMS: 'true',
-    TOKEN_SERVER_LOG_LEVEL: env.TOKEN_SERVER_LOG_LEVEL || 'info',
+    ...serverVars,
   });
   if (store === 'firestore' && emulatorHost !== undefined) childEnv.FIRESTORE_EMULATOR_HOST = emulatorHost;
   else delete childEnv.FIRESTORE_EMULATOR_HOST;
@@ -90,13 +143,15 @@ async function main(): Promise<void> {
       'token-server is running:',
       `  tokenServer       ${server.url}`,
       `  tokenServerCache  ${cache.url}`,
-      `  fake provider     ${fake.url}   (WeChat /cgi-bin/token: appid ${DEMO.id}, secret ${DEMO.secret})`,
+      `  fake provider     ${fake.url}   (WeChat /cgi-bin/token: appid ${DEMO.id}, secret ${DEMO.secret};`,
+      `                                          WeCom /cgi-bin/gettoken: corpid ${DEMO_WECOM.id}, corpsecret ${DEMO_WECOM.secret})`,
       `  store             ${storeNote}`,
       `  admin key         ${env.TOKEN_SERVER_ADMIN_KEY ? '(from TOKEN_SERVER_ADMIN_KEY)' : adminKey}`,
       '',
       `  export ADMIN='${env.TOKEN_SERVER_ADMIN_KEY ? '$TOKEN_SERVER_ADMIN_KEY' : adminKey}'`,
       `  curl -s ${server.url}/healthz`,
-      '  (README "Quick start" creates a realm, adds a secret and gets a token with curl.)',
+      '  (README "Quick start" creates a realm, adds a secret and gets a token with curl; for the',
+      `   tokenctl script: WECHAT_URL=${fake.url}/cgi-bin/token WX_APPID=${DEMO.id} WX_APPSECRET=${DEMO.secret})`,
       '',
       'Press Ctrl-C to stop.',
       '',
@@ -123,6 +178,7 @@ async function shutdown(
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(err instanceof StartProblem ? `${message}\n` : `npm start failed: ${message}\n`);
   void stopAllChildren().then(() => process.exit(1));
 });

@@ -4,13 +4,13 @@
  */
 import type { Command } from 'commander';
 import { apiPath } from '../api';
-import { addConnectionOptions, connect, emit, examples } from '../common';
+import { addConnectionOptions, connect, emitResource, examples } from '../common';
 import { usageError } from '../errors';
 import type { CliIo } from '../io';
 import { renderFields } from '../output';
 import { parseScope, repeatable, type Scope } from '../parse';
 import { formatScopes } from '../render';
-import { asText, field, readObject } from '../shapes';
+import { asText, field } from '../shapes';
 
 interface Options {
   name: string;
@@ -41,8 +41,7 @@ export function registerClientCreate(client: Command, io: CliIo): void {
     if (name === '') throw usageError('--name must not be empty.');
     const api = connect(command, io);
     const body = await api.post(apiPath('client'), { name, scopes: opts.scope });
-    emit(io, command, body, () => {
-      const created = readObject(body, 'a client');
+    emitResource(io, command, body, 'a client', (created) => {
       return (
         renderFields([
           ['id', asText(created.id)],

@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { apiPath, type ApiClient } from '../api';
-import { addConnectionOptions, connect, emit, examples } from '../common';
+import { addConnectionOptions, connect, emitResource, examples } from '../common';
 import { AppError } from '../../functions/errors';
 import { parseRealm, referencedKeys, usesParentToken } from '../../functions/providers/realm-config';
 import { fromAppError, usageError } from '../errors';
@@ -12,12 +12,14 @@ import type { CliIo } from '../io';
 import { warn } from '../output';
 import { checkId, parseArgSpec, parseScalar, positiveInt, repeatable, type RealmArgument } from '../parse';
 import { fetchPresets, formatPresetKeys, type Preset } from '../presets';
-import { renderRealm } from '../render';
-import { asText, isRecord, readObject, unwrapData, type JsonRecord } from '../shapes';
+import { renderRealm, warningsOf } from '../render';
+import { asText, isRecord, unwrapData, type JsonRecord } from '../shapes';
 
 interface Options {
   preset?: string;
   file?: string;
+  logicCode?: string;
+  fixedToken?: boolean;
   url?: string;
   method?: string;
   arg?: RealmArgument[];
@@ -56,15 +58,15 @@ function upperMethod(value: string): string {
   return method;
 }
 
-function checkUpstreamUrl(raw: string): string {
+function checkUpstreamUrl(raw: string, flag = '--url'): string {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw usageError('--url is not a valid URL.');
+    throw usageError(`${flag} is not a valid URL.`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw usageError('--url must be an https:// (or, for local tests, http://) URL.');
+    throw usageError(`${flag} must be an https:// (or, for local tests, http://) URL.`);
   }
   return raw;
 }
@@ -101,15 +103,19 @@ function configFromOptions(opts: Options): JsonRecord {
   return config;
 }
 
+/** What the command posts besides the id: a config, a logic_code URL, or neither (fixed-token). */
+interface RealmBody {
+  comment: string | undefined;
+  config?: JsonRecord;
+  logic_code?: string;
+}
+
 /**
- * A file holding a Realm ({id?, comment?, config}, as `realm get --json` writes it) or only its
- * config ({url, ...}). Read-only fields (created_at, updated_at) are left behind.
+ * A file holding a Realm of any kind ({id?, comment?, config | logic_code | neither}, as `realm get
+ * --json` writes it) or only a config ({url, ...}). Read-only fields (created_at, updated_at) and
+ * the answer's warnings are left behind.
  */
-async function realmFromFile(
-  io: CliIo,
-  path: string,
-  id: string,
-): Promise<{ comment: string | undefined; config: JsonRecord }> {
+async function realmFromFile(io: CliIo, path: string, id: string): Promise<RealmBody> {
   let text: string;
   try {
     text = path === '-' ? await io.readStdin() : await io.readFile(path);
@@ -125,25 +131,67 @@ async function realmFromFile(
     throw usageError(`${path} is not valid JSON.`);
   }
   if (!isRecord(parsed)) throw usageError(`${path}: expected a JSON object (a realm, or a realm's config).`);
-  if (isRecord(parsed.config)) {
-    if (parsed.id !== undefined && parsed.id !== id) {
-      throw usageError(`${path} is for realm "${asText(parsed.id)}", not "${id}".`);
-    }
-    return {
-      comment: typeof parsed.comment === 'string' ? parsed.comment : undefined,
-      config: parsed.config,
-    };
-  }
   if (parsed.url !== undefined) return { comment: undefined, config: parsed };
-  throw usageError(`${path}: expected a realm {"id", "comment", "config"} or a config {"url", ...}.`);
+  if (parsed.id !== undefined && parsed.id !== id) {
+    throw usageError(`${path} is for realm "${asText(parsed.id)}", not "${id}".`);
+  }
+  const comment = typeof parsed.comment === 'string' ? parsed.comment : undefined;
+  if (isRecord(parsed.config)) return { comment, config: parsed.config };
+  if (typeof parsed.logic_code === 'string') return { comment, logic_code: parsed.logic_code };
+  if (parsed.config === undefined && parsed.logic_code === undefined && parsed.id !== undefined) {
+    return { comment }; // a fixed-token realm: {"id", "comment"}
+  }
+  throw usageError(
+    `${path}: expected a realm {"id", "comment", "config" | "logic_code"} (or {"id", "comment"} for a fixed-token realm), or a config {"url", ...}.`,
+  );
+}
+
+/** Levenshtein distance, for "did you mean" on preset names. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + cost);
+    }
+    row = next;
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The preset name nearest to a mistyped one, when it is near enough to be a typo. */
+export function nearestName(name: string, names: readonly string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const candidate of names) {
+    const d = distance(name.toLowerCase(), candidate.toLowerCase());
+    if (best === undefined || d < best.d) best = { name: candidate, d };
+  }
+  return best !== undefined && best.d <= Math.max(2, Math.floor(best.name.length / 3))
+    ? best.name
+    : undefined;
+}
+
+/** A preset whose URL is a placeholder (OAuth2: every server has its own token endpoint). */
+function hasPlaceholderUrl(preset: Preset): boolean {
+  try {
+    const host = new URL(asText(preset.config.url)).hostname;
+    return host === 'example.com' || host.endsWith('.example.com');
+  } catch {
+    return false;
+  }
 }
 
 async function presetConfig(api: ApiClient, name: string): Promise<Preset> {
   const presets = await fetchPresets(api);
   const preset = presets.find((p) => p.name === name);
   if (preset === undefined) {
-    const names = presets.map((p) => p.name).join(', ');
-    throw usageError(`There is no preset "${name}". Presets: ${names === '' ? '(none)' : names}.`);
+    const all = presets.map((p) => p.name);
+    const near = nearestName(name, all);
+    const names = all.join(', ');
+    throw usageError(
+      `There is no preset "${name}".${near === undefined ? '' : ` Did you mean ${near}?`} Presets: ${names === '' ? '(none)' : names}.`,
+    );
   }
   return preset;
 }
@@ -152,7 +200,7 @@ async function presetConfig(api: ApiClient, name: string): Promise<Preset> {
  * The server's own realm schema, applied before the request: a config the server would refuse is a
  * usage error (exit 2) naming each field, and no request is made.
  */
-function checkRealm(io: CliIo, realm: { id: string; comment: string; config: JsonRecord }): void {
+function checkRealm(io: CliIo, realm: RealmBody & { id: string; comment: string }): void {
   let parsed: ReturnType<typeof parseRealm>;
   try {
     parsed = parseRealm(realm);
@@ -160,7 +208,11 @@ function checkRealm(io: CliIo, realm: { id: string; comment: string; config: Jso
     if (err instanceof AppError) throw fromAppError(err, 'realm');
     throw err;
   }
-  if (referencedKeys(parsed.config).length === 0 && !usesParentToken(parsed.config)) {
+  if (
+    parsed.config !== undefined &&
+    referencedKeys(parsed.config).length === 0 &&
+    !usesParentToken(parsed.config)
+  ) {
     warn(io, 'no argument refers to $key_1..$key_9: the secrets of this realm will not be used.');
   }
 }
@@ -172,6 +224,11 @@ export function registerRealmCreate(realm: Command, io: CliIo): void {
     .argument('<id>', 'realm id (1-64 of A-Z a-z 0-9 _ . -)')
     .option('--preset <name>', 'use a built-in preset (see `tokenctl realm presets`)')
     .option('--file <path>', 'read the realm (or its config) from a JSON file; - for stdin')
+    .option(
+      '--logic-code <url>',
+      'a logic_code realm: the URL of a custom token function (POSTed the secret, answers {token, expires_in})',
+    )
+    .option('--fixed-token', 'a fixed-token realm: its secrets carry the token (tokenctl secret add --token)')
     .option('--url <url>', "the provider's token URL (the server URL then comes from TOKENCTL_URL)")
     .option('--method <method>', 'HTTP method of the token request', 'GET')
     .option(
@@ -201,7 +258,8 @@ export function registerRealmCreate(realm: Command, io: CliIo): void {
   cmd.addHelpText(
     'after',
     `
-Give exactly one of --preset, --file, or --url with --token-path and --expires-in-path.
+Give exactly one of --preset, --file, --logic-code, --fixed-token, or --url with --token-path and
+--expires-in-path.
 With --preset, --url replaces the preset's provider URL (another host, a proxy, a local fake).
 Here --url is the provider's URL; give the token-server URL with TOKENCTL_URL, or before the
 subcommand: tokenctl --url http://127.0.0.1:8080 realm create ...
@@ -225,23 +283,20 @@ ${examples(
         (name !== 'method' || command.getOptionValueSource('method') === 'cli') &&
         !(name === 'url' && opts.preset !== undefined),
     );
-    const sources = [
+    const kinds = [
       opts.preset !== undefined ? '--preset' : undefined,
       opts.file !== undefined ? '--file' : undefined,
-      manual.length > 0 ? 'options' : undefined,
-    ].filter((s) => s !== undefined);
+      opts.logicCode !== undefined ? '--logic-code' : undefined,
+      opts.fixedToken === true ? '--fixed-token' : undefined,
+    ];
+    const sources = [...kinds, manual.length > 0 ? 'options' : undefined].filter((s) => s !== undefined);
     if (sources.length === 0) {
       throw usageError(
-        'Give the realm config: --preset NAME, --file realm.json, or --url URL --token-path P --expires-in-path P [...].',
+        'Give the realm config: --preset NAME, --file realm.json, --logic-code URL, --fixed-token, or --url URL --token-path P --expires-in-path P [...].',
       );
     }
     if (sources.length > 1) {
-      const flags = [
-        opts.preset !== undefined ? '--preset' : undefined,
-        opts.file !== undefined ? '--file' : undefined,
-      ]
-        .concat(manual.map(([, flag]) => flag))
-        .filter((f) => f !== undefined);
+      const flags = kinds.concat(manual.map(([, flag]) => flag)).filter((f) => f !== undefined);
       const hint = flags.includes('--url')
         ? " Here --url is the provider's URL: give the server's with TOKENCTL_URL or before the subcommand."
         : '';
@@ -249,34 +304,51 @@ ${examples(
         `Give one of --preset, --file or options, not several (got ${flags.join(', ')}).${hint}`,
       );
     }
-    let comment: string | undefined;
-    let config: JsonRecord;
+    let described: RealmBody;
     let api: ApiClient;
     let keysHint = '';
     if (opts.file !== undefined) {
-      ({ comment, config } = await realmFromFile(io, opts.file, id));
+      described = await realmFromFile(io, opts.file, id);
       api = connect(command, io, { serverUrl: false });
     } else if (opts.preset !== undefined) {
       api = connect(command, io, { serverUrl: false });
       const preset = await presetConfig(api, opts.preset);
-      ({ comment, config } = preset);
-      if (opts.url !== undefined) config = { ...config, url: checkUpstreamUrl(opts.url) };
+      if (opts.url === undefined && hasPlaceholderUrl(preset)) {
+        throw usageError(
+          `The preset ${preset.name} has no real token URL (${asText(preset.config.url)} is a placeholder): give your server's with --url URL.`,
+        );
+      }
+      described = {
+        comment: preset.comment,
+        config:
+          opts.url === undefined ? preset.config : { ...preset.config, url: checkUpstreamUrl(opts.url) },
+      };
       const keys = formatPresetKeys(preset);
       if (keys !== '') {
         keysHint = `\nIts secrets hold ${keys}:\n  tokenctl secret add --realm ${id} --key NAME --stdin\n`;
       }
+    } else if (opts.logicCode !== undefined) {
+      described = { comment: undefined, logic_code: checkUpstreamUrl(opts.logicCode, '--logic-code') };
+      api = connect(command, io, { serverUrl: false });
+      keysHint = `\nIts secrets are POSTed to the function as {"realm", "key", "key_1", ...}:\n  tokenctl secret add --realm ${id} --key NAME --stdin\n`;
+    } else if (opts.fixedToken === true) {
+      described = { comment: undefined };
+      api = connect(command, io, { serverUrl: false });
+      keysHint = `\nIts secrets carry the token:\n  tokenctl secret add --realm ${id} --key NAME --token TOKEN [--expires-in SECONDS]\n`;
     } else {
-      config = configFromOptions(opts);
+      described = { comment: undefined, config: configFromOptions(opts) };
       api = connect(command, io, { serverUrl: false });
     }
-    const realm = { id, comment: opts.comment ?? comment ?? '', config };
+    const realm = { ...described, id, comment: opts.comment ?? described.comment ?? '' };
     checkRealm(io, realm);
     const body = await api.post(apiPath('realm'), realm);
-    emit(
+    for (const message of warningsOf(body)) warn(io, message);
+    emitResource(
       io,
       command,
       body,
-      () => `Saved realm ${id}.\n` + renderRealm(readObject(body, 'a realm'), io.now()) + keysHint,
+      'a realm',
+      (saved) => `Saved realm ${id}.\n` + renderRealm(saved, io.now()) + keysHint,
     );
   });
 }

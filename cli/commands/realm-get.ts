@@ -1,11 +1,10 @@
 /** `tokenctl realm get <id>`: one realm and its config (GET /api/realm/:id). */
 import type { Command } from 'commander';
 import { apiPath } from '../api';
-import { addConnectionOptions, connect, emit, examples } from '../common';
+import { addConnectionOptions, connect, emitResource, examples } from '../common';
 import type { CliIo } from '../io';
 import { checkId } from '../parse';
 import { renderRealm } from '../render';
-import { readObject } from '../shapes';
 
 export function registerRealmGet(realm: Command, io: CliIo): void {
   const cmd = realm.command('get').description('show one realm').argument('<id>', 'realm id');
@@ -18,6 +17,6 @@ export function registerRealmGet(realm: Command, io: CliIo): void {
     const id = checkId(idArg, 'Realm id');
     const api = connect(command, io);
     const body = await api.get(apiPath('realm', id));
-    emit(io, command, body, () => renderRealm(readObject(body, 'a realm'), io.now()));
+    emitResource(io, command, body, 'a realm', (found) => renderRealm(found, io.now()));
   });
 }

@@ -38,7 +38,12 @@ export function registerRealmList(realm: Command, io: CliIo): void {
       const { list, total } = readList(body);
       const rows = list.filter(isRecord).map((r) => {
         const config = isRecord(r.config) ? r.config : {};
-        return [asText(r.id), truncate(asText(r.comment), 40), asText(config.method), asText(config.url)];
+        return [
+          asText(r.id),
+          truncate(asText(r.comment), 40),
+          asText(config.method),
+          asText(config.url ?? r.logic_code ?? '(fixed token)'),
+        ];
       });
       const table = rows.length === 0 ? '' : renderTable(['ID', 'COMMENT', 'METHOD', 'URL'], rows);
       return table + pageFooter(rows.length, total, opts.page ?? 1, opts.pageSize, 'realms');

@@ -1,11 +1,10 @@
 /** `tokenctl secret get <realm> <key>`: one secret, its values masked (GET /api/secret/:realm/:key). */
 import type { Command } from 'commander';
 import { apiPath } from '../api';
-import { addConnectionOptions, connect, emit, examples } from '../common';
+import { addConnectionOptions, connect, emitResource, examples } from '../common';
 import type { CliIo } from '../io';
 import { checkId } from '../parse';
 import { renderSecret } from '../render';
-import { readObject } from '../shapes';
 
 export function registerSecretGet(secret: Command, io: CliIo): void {
   const cmd = secret
@@ -20,6 +19,6 @@ export function registerSecretGet(secret: Command, io: CliIo): void {
     const key = checkId(keyArg, 'Secret key');
     const api = connect(command, io);
     const body = await api.get(apiPath('secret', realm, key));
-    emit(io, command, body, () => renderSecret(readObject(body, 'a secret'), io.now()));
+    emitResource(io, command, body, 'a secret', (found) => renderSecret(found, io.now()));
   });
 }

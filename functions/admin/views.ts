@@ -38,6 +38,9 @@ export interface SecretView {
   [name: `key_${number}`]: string;
   /** "REALM/KEY" of the parent whose token the realm references as $token. */
   parent?: string;
+  /** A fixed-token realm's secret: the token, masked, and its lifetime in seconds when it has one. */
+  token?: string;
+  expires_in?: number;
   created_at: string;
   updated_at: string;
 }
@@ -49,11 +52,15 @@ export function secretView(secret: SecretRecord): SecretView {
     const value = secret.values[name];
     if (value !== undefined) masked[name] = maskValue(value);
   }
+  // A fixed-token realm's secret: its token masked like a credential, its lifetime as it was given.
+  const { token, expires_in: expiresIn } = secret.values;
   return {
     realm: secret.realm,
     key: secret.key,
     ...masked,
     ...(secret.parent === undefined ? {} : { parent: secret.parent }),
+    ...(token === undefined ? {} : { token: maskValue(token) }),
+    ...(expiresIn === undefined ? {} : { expires_in: Number(expiresIn) }),
     created_at: new Date(secret.createdAt).toISOString(),
     updated_at: new Date(secret.updatedAt).toISOString(),
   };
@@ -62,7 +69,9 @@ export function secretView(secret: SecretRecord): SecretView {
 export interface RealmView {
   id: string;
   comment: string;
-  config: JsonObject;
+  /** Absent for the other two kinds: a logic_code realm has logic_code, a fixed-token realm neither. */
+  config?: JsonObject;
+  logic_code?: string;
   created_at: string;
   updated_at: string;
 }
@@ -71,7 +80,8 @@ export function realmView(realm: RealmRecord): RealmView {
   return {
     id: realm.id,
     comment: realm.comment,
-    config: realm.config,
+    ...(realm.config === undefined ? {} : { config: realm.config }),
+    ...(realm.logicCode === undefined ? {} : { logic_code: realm.logicCode }),
     created_at: new Date(realm.createdAt).toISOString(),
     updated_at: new Date(realm.updatedAt).toISOString(),
   };

@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, Random } from '../clock';
 import { AppError } from '../errors';
-import { parseRealmConfig, type RealmConfig } from '../providers/realm-config';
+import { tokenConfigOf } from '../providers/logic-code';
+import type { RealmConfig } from '../providers/realm-config';
 import { fetchToken } from '../providers/upstream';
 import type { Store } from '../store/store';
 import type { SecretRecord, TokenLease, TokenState } from '../store/types';
@@ -21,6 +22,7 @@ import {
 } from './refresh-due';
 import { invalidOutcome, servedFrom, type ServedToken } from './served';
 import { dependentFetcher } from './dependent';
+import { fixedTokenAnswer } from './fixed-token';
 import { SingleFlight } from './single-flight';
 import {
   decide,
@@ -117,6 +119,9 @@ export class TokenEngine {
         return servedFrom(state, { sentAt, storeNow: now }, 'database', 'current');
       }
     }
+    // A fixed-token realm is never fetched; an unknown realm is said to be unknown.
+    const fixed = await fixedTokenAnswer(this.o.store, req, mode, this.o.clock.now());
+    if (fixed !== undefined) return fixed;
     return this.acquire(req, mode);
   }
 
@@ -127,7 +132,9 @@ export class TokenEngine {
     }
     const realmRecord = await this.o.store.getRealm(realm);
     if (realmRecord === null) throw new AppError('NOT_FOUND', `No realm ${realm}`, { details: { realm } });
-    const config = parseRealmConfig(realmRecord.config);
+    const config = tokenConfigOf(realmRecord, key);
+    if (config === undefined)
+      throw new AppError('CONFLICT', `${realm} is a fixed-token realm: nothing to fetch`);
     return { secret, config, policy: policyOf(config) };
   }
 

@@ -183,6 +183,7 @@ function storedError(err: unknown, now: number, leaseId: string): TokenError {
     ...(failure?.httpStatus === undefined ? {} : { httpStatus: failure.httpStatus }),
     ...(failure?.providerCode === undefined ? {} : { providerCode: failure.providerCode }),
     ...(failure?.providerMessage === undefined ? {} : { providerMessage: failure.providerMessage }),
+    ...(failure?.hint === undefined ? {} : { hint: failure.hint }),
   };
 }
 

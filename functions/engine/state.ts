@@ -99,11 +99,17 @@ export function errorFromStored(e: TokenError, extra: Record<string, unknown> = 
       : e.code === 'QUOTA_EXHAUSTED'
         ? 'QUOTA_EXHAUSTED'
         : 'UPSTREAM_ERROR';
-  return new AppError(code, e.message, {
+  // A remembered permanent error says how to clear it, and keeps the hint the first answer had.
+  const message =
+    extra.negativeCache === true
+      ? `${e.message} (remembered until ${String(extra.retryAt)} so that a wrong secret does not burn the provider's quota; re-saving the secret, POST /api/secret, clears it)`
+      : e.message;
+  return new AppError(code, message, {
     details: {
       httpStatus: e.httpStatus,
       providerCode: e.providerCode,
       providerMessage: e.providerMessage,
+      ...(e.hint === undefined ? {} : { hint: e.hint }),
       transient: !e.permanent,
       at: new Date(e.at).toISOString(),
       ...extra,

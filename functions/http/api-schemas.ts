@@ -62,12 +62,26 @@ export const jssdkSignatureSchema = z.strictObject({
   url: z.string().describe('The URL that was signed: the page URL without its #fragment'),
 });
 
-export const realmViewSchema = z.strictObject({
+const realmViewShape = {
   id: z.string(),
   comment: z.string(),
-  config: jsonObject.describe('The realm config as it was posted (defaults are applied when it is used)'),
+  config: jsonObject
+    .optional()
+    .describe(
+      'The realm config as it was posted (defaults are applied when it is used); absent for the other kinds',
+    ),
+  logic_code: z.string().optional().describe('A logic_code realm: the URL of its custom token function'),
   created_at: timestamp,
   updated_at: timestamp,
+};
+
+export const realmViewSchema = z.strictObject(realmViewShape);
+
+const warningsSchema = z.array(z.string());
+
+export const realmSavedSchema = z.strictObject({
+  ...realmViewShape,
+  warnings: warningsSchema.describe('What may not work as expected with this realm (e.g. no error rules)'),
 });
 
 const maskedValue = z.string().endsWith('****').describe('Masked: at most the first 4 characters, then ****');
@@ -80,6 +94,8 @@ const secretViewShape = {
     z.ZodOptional<typeof maskedValue>
   >),
   parent: z.string().optional().describe('"REALM/KEY" of the secret whose token its realm uses as $token'),
+  token: maskedValue.optional().describe('A fixed-token realm: the token, masked'),
+  expires_in: count.optional().describe('A fixed-token realm: the lifetime in seconds given with the token'),
   created_at: timestamp,
   updated_at: timestamp,
 };
@@ -88,7 +104,7 @@ export const secretViewSchema = z.strictObject(secretViewShape);
 
 export const secretSavedSchema = z.strictObject({
   ...secretViewShape,
-  warnings: z.array(z.string()).describe('What token requests with this secret would lack'),
+  warnings: warningsSchema.describe('What token requests with this secret would lack'),
 });
 
 const scopeSchema = z.strictObject({ realm: z.string(), key: z.string() });
@@ -195,14 +211,13 @@ export const RESPONSE_COMPONENTS = {
   CompatAnswer: compatAnswerSchema,
   JssdkSignature: jssdkSignatureSchema,
   Realm: realmViewSchema,
-  RealmResponse: okEnvelope(realmViewSchema),
+  RealmSaved: realmSavedSchema,
   RealmList: listEnvelope(realmViewSchema),
   Secret: secretViewSchema,
-  SecretResponse: okEnvelope(secretViewSchema),
-  SecretSaved: okEnvelope(secretSavedSchema),
+  SecretSaved: secretSavedSchema,
   SecretList: listEnvelope(secretViewSchema),
   Client: clientViewSchema,
-  ClientCreated: okEnvelope(clientCreatedSchema),
+  ClientCreated: clientCreatedSchema,
   ClientList: listEnvelope(clientViewSchema),
   Preset: presetSchema,
   PresetList: listEnvelope(presetSchema),

@@ -85,7 +85,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     try {
       parsed = parseRequest(req);
       parsed.path = stripFunctionName(parsed.path, options.name);
-      const found = findRoute(options.routes, parsed.method, parsed.path);
+      const found = findRoute(options.routes, parsed.method, parsed.path, options.name);
       route = found.route;
       routePattern = route.pattern;
       parsed.params = found.params;

@@ -13,6 +13,17 @@ import type { ParsedRequest } from './types';
 
 export type Principal = { kind: 'admin' } | { kind: 'client'; client: ClientRecord };
 
+/** 401 without a usable bearer key: says whether the header is missing or lacks the Bearer scheme. */
+function noBearer(req: ParsedRequest, what: string): AppError {
+  const given = headerValue(req.headers.authorization);
+  return new AppError(
+    'UNAUTHENTICATED',
+    given === undefined || given.trim() === ''
+      ? `Missing Authorization: Bearer <${what}>`
+      : `The Authorization header must be "Bearer <${what}>": the Bearer scheme is missing or the value is not one key`,
+  );
+}
+
 export function bearerOf(req: ParsedRequest): string | undefined {
   const h = headerValue(req.headers.authorization);
   if (h === undefined) return undefined;
@@ -39,7 +50,7 @@ function adminKeyOrThrow(runtime: Runtime): string {
 export function requireAdmin(req: ParsedRequest, runtime: Runtime): Principal {
   const expected = adminKeyOrThrow(runtime);
   const given = bearerOf(req);
-  if (given === undefined) throw new AppError('UNAUTHENTICATED', 'Missing Authorization: Bearer <admin key>');
+  if (given === undefined) throw noBearer(req, 'admin key');
   if (!constantTimeEqual(given, expected))
     throw new AppError('UNAUTHENTICATED', 'The admin key is not valid');
   return { kind: 'admin' };
@@ -66,8 +77,7 @@ function adminKeyHash(runtime: Runtime): Buffer | null {
  */
 export function authenticateAny(req: ParsedRequest, runtime: Runtime): Principal | Promise<Principal> {
   const given = bearerOf(req);
-  if (given === undefined)
-    throw new AppError('UNAUTHENTICATED', 'Missing Authorization: Bearer <client key>');
+  if (given === undefined) throw noBearer(req, 'client key');
   const keyHash = hashClientKey(given);
   const admin = adminKeyHash(runtime);
   if (admin !== null && timingSafeEqual(Buffer.from(keyHash, 'hex'), admin)) return { kind: 'admin' };

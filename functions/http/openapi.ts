@@ -273,14 +273,14 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
       'The read-only fields `created_at` and `updated_at` of a realm as answered are accepted and ignored, ' +
       'so that a realm can be fetched, edited and posted back.',
     body: { component: 'RealmInput', required: true },
-    success: { status: 200, description: 'The stored realm', component: 'RealmResponse' },
+    success: { status: 200, description: 'The stored realm, with warnings', component: 'RealmSaved' },
   },
   'GET /api/realm/:id': {
     operationId: 'getRealm',
     tag: 'realms',
     summary: 'Get a realm',
     path: realms.idParamsSchema,
-    success: { status: 200, description: 'The realm', component: 'RealmResponse' },
+    success: { status: 200, description: 'The realm', component: 'Realm' },
     errors: [404],
   },
   'DELETE /api/realm/:id': {
@@ -323,7 +323,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     tag: 'secrets',
     summary: 'Get a secret (masked)',
     path: secrets.secretParamsSchema,
-    success: { status: 200, description: 'The secret, masked', component: 'SecretResponse' },
+    success: { status: 200, description: 'The secret, masked', component: 'Secret' },
     errors: [404],
   },
   'DELETE /api/secret/:realm/:key': {

@@ -37,3 +37,11 @@ export function errorReply(err: unknown, requestId: string): { reply: Reply; err
     headers['Retry-After'] = String(Math.max(1, Math.ceil(error.retryAfter)));
   return { reply: { status: error.status, body: error.toBody(), headers }, error };
 }
+
+/**
+ * A single resource (a realm, a secret, a client) answered as itself, as the original design does;
+ * lists keep the `{"data": ..., "success": "ok"}` envelope (types.ts `ok`).
+ */
+export function resource(body: unknown, status = 200): Reply {
+  return { status, body };
+}

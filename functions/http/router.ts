@@ -35,7 +35,18 @@ function matchPattern(pattern: string, path: string): Record<string, string> | n
   return params;
 }
 
-export function findRoute(routes: readonly Route[], method: string, path: string): Match {
+/** On tokenServerCache, a route of the full API (the admin routes) says where it is served. */
+function elsewhere(functionName: string | undefined, path: string): string {
+  if (functionName !== 'tokenServerCache' || !path.startsWith('/api/')) return '';
+  return ': tokenServerCache serves only the token routes and /healthz; the admin API (realms, secrets, clients, status, refresh) is on tokenServer';
+}
+
+export function findRoute(
+  routes: readonly Route[],
+  method: string,
+  path: string,
+  functionName?: string,
+): Match {
   let pathMatched = false;
   for (const route of routes) {
     const params = matchPattern(route.pattern, path);
@@ -44,5 +55,5 @@ export function findRoute(routes: readonly Route[], method: string, path: string
     if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { route, params };
   }
   if (pathMatched) throw new AppError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`);
-  throw new AppError('NOT_FOUND', `No route for ${method} ${path}`);
+  throw new AppError('NOT_FOUND', `No route for ${method} ${path}${elsewhere(functionName, path)}`);
 }

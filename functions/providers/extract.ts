@@ -4,7 +4,7 @@
  * and message from the configured paths.
  */
 import { getByPath } from './dot-path';
-import { isTransientStatus, ProviderFailure } from './failure';
+import { IP_ALLOWLIST_HINT, isTransientStatus, ProviderFailure } from './failure';
 import { MAX_LIFETIME_MS, type CodeValue, type RealmConfig } from './realm-config';
 
 export interface ExtractedToken {
@@ -79,6 +79,57 @@ function providerErrorOf(
   };
 }
 
+/**
+ * Where providers commonly put an error, read when a realm has no error rules (SPEC §4: a realm in
+ * the original design's format, or a logic_code function): code field, then its message fields.
+ */
+const COMMON_ERROR_FIELDS: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['errcode', ['errmsg']],
+  ['code', ['msg', 'message']],
+  ['error', ['error_description', 'message']],
+];
+/** Codes in those fields that mean success (WeChat `errcode: 0`, `code: 0`, `code: 200`). */
+const COMMON_SUCCESS_VALUES: readonly CodeValue[] = [0, 200, 'ok', 'success'];
+/** Codes in those fields that mean "try again" (WeChat/WeCom -1 system busy; OAuth2's). */
+const COMMON_TRANSIENT_VALUES: readonly CodeValue[] = [-1, 'temporarily_unavailable'];
+/** Codes that mean the caller's IP is not allow-listed (WeChat, WeCom): hinted without a preset. */
+const COMMON_IP_CODES: readonly CodeValue[] = [40164, 60020, 89501, 89503, 89506, 89507];
+
+type ProviderError = ReturnType<typeof providerErrorOf>;
+
+/** The provider's error from the common fields, for a realm without error_path. */
+function commonErrorOf(data: unknown): ProviderError {
+  if (!isObject(data)) return { present: false, transient: false };
+  for (const [codeField, messageFields] of COMMON_ERROR_FIELDS) {
+    let raw = data[codeField];
+    let holder: Record<string, unknown> = data;
+    // {"error": {"code": 401, "message": "..."}} (Google-style APIs): the code and message inside.
+    if (isObject(raw)) {
+      holder = raw;
+      raw = raw.code ?? raw.status ?? raw.message;
+    }
+    if (raw === undefined || raw === null || raw === '' || codeMatches(COMMON_SUCCESS_VALUES, raw)) continue;
+    const message = messageFields
+      .concat(holder === data ? [] : ['message'])
+      .map((field) => scalarText(holder[field]))
+      .find((text) => text !== undefined && text !== '');
+    return {
+      present: true,
+      code: scalarText(raw),
+      ...(message === undefined ? {} : { message }),
+      transient: codeMatches(COMMON_TRANSIENT_VALUES, raw),
+    };
+  }
+  return { present: false, transient: false };
+}
+
+/** The realm's hint for a provider code, or without one the IP allow-list hint for those codes. */
+function commonHintFor(config: RealmConfig, code: string | undefined): string | undefined {
+  const own = hintFor(config, code);
+  if (own !== undefined || code === undefined) return own;
+  return codeMatches(COMMON_IP_CODES, code) ? IP_ALLOWLIST_HINT : undefined;
+}
+
 function describeCode(code: string | undefined, message: string | undefined): string {
   const what = code === undefined ? 'an error (non-scalar error code)' : `error code ${code}`;
   return message === undefined || message === '' ? what : `${what} (${message})`;
@@ -98,12 +149,19 @@ export function extractToken(config: RealmConfig, httpStatus: number, bodyText: 
   const bytes = Buffer.byteLength(bodyText, 'utf8');
   const parsed = parseJson(bodyText);
   const data = parsed.ok ? parsed.value : undefined;
-  const providerError = providerErrorOf(config, data);
+  // A realm without error rules: the common fields, consulted when the answer carries no token.
+  const common = config.error_path === undefined ? commonErrorOf(data) : undefined;
+  const hasToken = isObject(data) && !isEmptyToken(getByPath(data, config.token_path));
+  const providerError =
+    common !== undefined && (!hasToken || httpStatus < 200 || httpStatus > 299)
+      ? common
+      : providerErrorOf(config, data);
   const codeFields = {
     ...(providerError.code === undefined ? {} : { providerCode: providerError.code }),
     ...(providerError.message === undefined ? {} : { providerMessage: providerError.message }),
   };
-  const hint = hintFor(config, providerError.code);
+  const hint =
+    common === undefined ? hintFor(config, providerError.code) : commonHintFor(config, providerError.code);
   const hintField = hint === undefined ? {} : { hint };
 
   if (httpStatus < 200 || httpStatus > 299) {
@@ -151,7 +209,7 @@ export function extractToken(config: RealmConfig, httpStatus: number, bodyText: 
   }
 
   const token = getByPath(data, config.token_path);
-  if (token === undefined || token === null || token === '') {
+  if (isEmptyToken(token)) {
     throw new ProviderFailure({
       kind: 'permanent',
       reason: 'no_token',
@@ -187,6 +245,10 @@ export function extractToken(config: RealmConfig, httpStatus: number, bodyText: 
   }
 
   return { token, lifetimeMs: lifetimeOf(config, data, httpStatus) };
+}
+
+function isEmptyToken(token: unknown): token is undefined | null | '' {
+  return token === undefined || token === null || token === '';
 }
 
 function lifetimeOf(config: RealmConfig, data: Record<string, unknown>, httpStatus: number): number {

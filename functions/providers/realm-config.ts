@@ -271,12 +271,78 @@ export const realmConfigSchema = strictObject(realmConfigShape)
 
 export type RealmConfig = z.output<typeof realmConfigSchema>;
 
+/** A logic_code realm's custom token function: an absolute http(s) URL, like a provider's. */
+const logicCodeSchema = z
+  .string()
+  .max(2048)
+  .superRefine((value, ctx) => {
+    const problem = urlProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/**
+ * A realm of one of the original design's three kinds: `config` (the broker calls the provider),
+ * `logic_code` (the broker calls a custom token function, providers/logic-code.ts), or neither (a
+ * fixed-token realm, whose secrets carry the token: engine/fixed-token.ts).
+ */
 export const realmSchema = strictObject({
   id: realmIdSchema,
   comment: z.string().max(1000).default(''),
-  config: realmConfigSchema,
+  config: realmConfigSchema.optional(),
+  logic_code: logicCodeSchema.optional(),
+}).superRefine((realm, ctx) => {
+  if (realm.config !== undefined && realm.logic_code !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'give either config (the broker calls the provider) or logic_code (a token function URL), not both',
+      path: ['logic_code'],
+    });
+  }
 });
 export type Realm = z.output<typeof realmSchema>;
+
+export type RealmKind = 'config' | 'logic_code' | 'fixed_token';
+
+/** Which of the three kinds a realm (parsed, or as stored) is. */
+export function realmKind(realm: { config?: unknown; logic_code?: unknown; logicCode?: unknown }): RealmKind {
+  if (realm.config !== undefined) return 'config';
+  if (realm.logic_code !== undefined || realm.logicCode !== undefined) return 'logic_code';
+  return 'fixed_token';
+}
+
+/**
+ * What a careful user would want to know when saving a realm, said in the answer's `warnings`: a
+ * config without error rules (its errors are read from the common fields, which may miss a
+ * provider's own), and a provider URL that is this broker's own (`selfHost`, the request's Host).
+ */
+export function realmWarnings(realm: Realm, selfHost: string | undefined): string[] {
+  const warnings: string[] = [];
+  const url = realm.config?.url ?? realm.logic_code;
+  if (realm.config !== undefined && realm.config.error_path === undefined) {
+    warnings.push(
+      'This realm has no error rules (error_path, success_values, error_message_path) and is not a preset: ' +
+        "a provider's error is read from the common fields (errcode/errmsg, code/msg/message, " +
+        'error/error_description), errcode -1, HTTP 429 and 5xx count as transient. Set error_path (or start ' +
+        'from a preset, GET /api/preset) if the provider reports errors another way.',
+    );
+  }
+  if (url !== undefined && selfHost !== undefined && sameHost(url, selfHost)) {
+    warnings.push(
+      `The ${realm.config === undefined ? 'logic_code' : 'provider'} URL points at this token-server itself ` +
+        `(${selfHost}): token requests would call the broker, not the provider.`,
+    );
+  }
+  return warnings;
+}
+
+function sameHost(url: string, host: string): boolean {
+  try {
+    return new URL(url).host.toLowerCase() === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
 
 /** A realm config from JSON (a request body, a stored document); a 400 naming each bad field. */
 export function parseRealmConfig(json: unknown, prefix = 'config'): RealmConfig {

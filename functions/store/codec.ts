@@ -24,7 +24,14 @@ export function tokenPath(realm: string, key: string): string {
 }
 
 export function encodeRealm(r: RealmRecord): Doc {
-  return { id: r.id, comment: r.comment, config: r.config, createdAt: r.createdAt, updatedAt: r.updatedAt };
+  return compact({
+    id: r.id,
+    comment: r.comment,
+    config: r.config,
+    logicCode: r.logicCode,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  });
 }
 
 export function decodeRealm(d: Doc): RealmRecord {

@@ -9,8 +9,12 @@ export type JsonObject = { [key: string]: JsonValue };
 export interface RealmRecord {
   id: string;
   comment: string;
-  /** The realm config as JSON; validated by providers/realm-config.ts on every write and read. */
-  config: JsonObject;
+  /**
+   * The realm config as JSON; validated by providers/realm-config.ts on every write and read. Absent
+   * for a logic_code realm (logicCode: its token function's URL) and a fixed-token realm (neither).
+   */
+  config?: JsonObject;
+  logicCode?: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -56,6 +60,8 @@ export interface TokenError {
   httpStatus?: number;
   providerCode?: string;
   providerMessage?: string;
+  /** The realm's hint for the provider's code (e.g. the IP allow-list one), kept for repeated answers. */
+  hint?: string;
   permanent: boolean;
   /** The lease during which it happened, so that waiters for that lease can report it. */
   leaseId?: string;

@@ -317,15 +317,14 @@ describe('hardening: faults (a Firestore emulator of its own)', function () {
       for (const [id, config] of realms) {
         const r = await admin(fresh, 'GET', `/api/realm/${id}`);
         expect([200, 404], r.text).to.include(r.status);
-        if (r.status === 200)
-          expect((r.body as { data: { config: unknown } }).data.config).to.deep.equal(config);
+        if (r.status === 200) expect((r.body as { config: unknown }).config).to.deep.equal(config);
       }
       for (const [path, values] of secrets) {
         const r = await admin(fresh, 'GET', `/api/secret/${path}`);
         expect([200, 404], `${path}: ${r.text.slice(0, 200)}`).to.include(r.status);
         if (r.status !== 200) continue;
         found++;
-        const view = (r.body as { data: Record<string, string> }).data;
+        const view = r.body as Record<string, string>;
         for (const [name, value] of Object.entries(values)) {
           expect(view[name], `${path} ${name}`).to.equal(`${[...value].slice(0, 4).join('')}****`);
         }

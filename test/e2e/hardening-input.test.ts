@@ -192,7 +192,7 @@ const CASES: Case[] = [
   bad('realm: an own __proto__ field', 'POST /api/realm', 400, 'INVALID_ARGUMENT', '__proto__', { raw: `{"__proto__": {"admin": true}, "id": "hostile", "config": ${JSON.stringify(SEED_REALM.config)}}` }),
   badRealm('comment over 1000 characters', realmWith({}, { comment: 'c'.repeat(1001) }), 'comment'),
   badRealm('comment of the wrong type', realmWith({}, { comment: { text: 'x' } }), 'comment'),
-  badRealm('config missing', { id: 'hostile' }, 'config'),
+  badRealm('config null (a fixed-token realm leaves it out)', { id: 'hostile', config: null }, 'config'),
   badRealm('config an array', { id: 'hostile', config: [] }, 'config'),
   badConfig('an unknown config field', { expire_in_path: 'x' }, 'config.expire_in_path'),
   badConfig('timeout_ms as a string', { timeout_ms: '5000' }, 'config.timeout_ms'),
@@ -437,7 +437,7 @@ describe('hardening: hostile input on every route (function processes, emulator,
     }
     const client = await admin('POST', '/api/client', { name: 'app', scopes: [{ realm: 'wx', key: '*' }] });
     expect(client.status, client.text).to.equal(201);
-    clientKey = (client.body as { data: { client_key: string } }).data.client_key;
+    clientKey = (client.body as { client_key: string }).client_key;
     stored = await snapshotDatabase();
   });
 
@@ -491,7 +491,7 @@ describe('hardening: hostile input on every route (function processes, emulator,
     const r = await admin('POST', '/api/realm', realm);
     expect(r.status, r.text).to.equal(200);
     const got = await admin('GET', '/api/realm/u.n-i_code');
-    expect((got.body as { data: { comment: string } }).data.comment).to.equal(comment);
+    expect((got.body as { comment: string }).comment).to.equal(comment);
     const value = `密钥-🔑-${randomBytes(8).toString('hex')}`.padEnd(4096, 'z');
     const s = await admin('POST', '/api/secret', { realm: 'u.n-i_code', key: 'k', key_1: value });
     expect(s.status, s.text).to.equal(200);
@@ -501,7 +501,7 @@ describe('hardening: hostile input on every route (function processes, emulator,
       scopes: [{ realm: 'u.n-i_code', key: 'k' }],
     });
     expect(c.status, c.text).to.equal(201);
-    expect((c.body as { data: { name: string } }).data.name).to.equal('app ✓ 🚀');
+    expect((c.body as { name: string }).name).to.equal('app ✓ 🚀');
     await stillAnswering();
   });
 });

@@ -168,7 +168,7 @@ describe('leak-proofing: every route, every log line, every response body', func
     }
 
     // --- a client
-    const created = await call<{ data: { id: string; client_key: string } }>(full, 'POST', '/api/client', {
+    const created = await call<{ id: string; client_key: string }>(full, 'POST', '/api/client', {
       body: {
         name: 'billing-app',
         scopes: [
@@ -180,7 +180,7 @@ describe('leak-proofing: every route, every log line, every response body', func
       },
     });
     expect(created.status, created.text).to.equal(201);
-    const clientKey = created.body.data.client_key;
+    const clientKey = created.body.client_key;
     const creation = created.text;
     expect((await call(full, 'GET', '/api/client')).status).to.equal(200);
 
@@ -303,7 +303,7 @@ describe('leak-proofing: every route, every log line, every response body', func
     expect(badValue.status).to.equal(400);
 
     // --- revocation and deletes
-    expect((await call(full, 'DELETE', `/api/client/${created.body.data.id}`)).status).to.equal(200);
+    expect((await call(full, 'DELETE', `/api/client/${created.body.id}`)).status).to.equal(200);
     expect((await call(full, 'GET', '/api/token?realm=wx&key=main', asClient)).status).to.equal(401);
     for (const [realm] of secrets)
       expect((await call(full, 'DELETE', `/api/secret/${realm}/main`)).status).to.equal(200);
@@ -364,7 +364,7 @@ describe('leak-proofing: every route, every log line, every response body', func
     await call(full, 'POST', '/api/secret', {
       body: { realm: 'wx', key: 'main', key_1: 'wx-leak-appid', key_2: secret, key_3: 'client_credential' },
     });
-    const client = await call<{ data: { client_key: string } }>(full, 'POST', '/api/client', {
+    const client = await call<{ client_key: string }>(full, 'POST', '/api/client', {
       body: { name: 'x', scopes: [{ realm: 'wx', key: '*' }] },
     });
     const token = await call<TokenBody>(full, 'GET', '/api/token?realm=wx&key=main');
@@ -373,7 +373,8 @@ describe('leak-proofing: every route, every log line, every response body', func
     expect(raw, 'the snapshot holds the token document').to.include('tokens/wx:main');
     for (const [what, value] of [
       ['a credential', secret],
-      ['the client key', client.body.data.client_key],
+      ['the client key', client.body.client_key],
+      ['the token', token.body.token],
     ] as const) {
       expect(runOf(raw, value), what).to.equal(undefined);
     }

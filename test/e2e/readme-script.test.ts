@@ -4,9 +4,9 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startFakeProvider, type FakeProvider } from '../fakes/providers';
 import { repoRoot, startFunction, testEnv, type FunctionProcess } from '../helpers/processes';
 
@@ -24,7 +24,7 @@ function run(
   env: NodeJS.ProcessEnv,
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', script], { env, cwd: repoRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -53,20 +53,17 @@ describe('README tokenctl script', function () {
     await fake.close();
   });
 
-  it('runs as written: realm from a preset, secret from stdin, client key, token', async () => {
-    const bin = join(tmpdir(), `tokenctl-bin-${process.pid}`);
-    mkdirSync(bin, { recursive: true });
-    // What `npm install -g` would put on PATH.
-    writeFileSync(
-      join(bin, 'tokenctl'),
-      `#!/bin/sh\nexec "${process.execPath}" "${join(repoRoot(), 'lib', 'cli', 'index.js')}" "$@"\n`,
-    );
-    chmodSync(join(bin, 'tokenctl'), 0o755);
+  it('runs as written from a checkout: realm from a preset, secret from stdin, client key, token', async () => {
     const creds = fake.credentials('wechat_offiaccount');
-    // Asynchronous: the fake provider answers from this very process.
+    // As written, from the repository folder: no tokenctl on PATH (a fresh clone has none), only
+    // node and npm's own folder. npm is told to stay offline, so npx can only run the checkout's.
+    const home = join(tmpdir(), `readme-home-${process.pid}`);
+    mkdirSync(home, { recursive: true });
     const result = await run(readmeScript(), {
-      PATH: `${bin}:${process.env.PATH ?? ''}`,
-      HOME: tmpdir(),
+      PATH: [dirname(process.execPath), '/usr/bin', '/bin'].join(':'),
+      HOME: home,
+      npm_config_offline: 'true',
+      npm_config_update_notifier: 'false',
       ADMIN: env.adminKey,
       TOKENCTL_URL: server.url,
       WECHAT_URL: `${fake.url}/cgi-bin/token`,

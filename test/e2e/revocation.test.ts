@@ -48,13 +48,13 @@ describe('client key revocation across instances', function () {
         })
       ).status,
     ).to.equal(200);
-    const created = await request<{ data: { id: string; client_key: string } }>(`${a.url}/api/client`, {
+    const created = await request<{ id: string; client_key: string }>(`${a.url}/api/client`, {
       method: 'POST',
       ...admin,
       body: { name: 'app', scopes: [{ realm, key: '*' }] },
     });
     expect(created.status).to.equal(201);
-    const { id, client_key: clientKey } = created.body.data;
+    const { id, client_key: clientKey } = created.body;
     const tokenPath = `/api/token?realm=${realm}&key=k`;
     expect((await request(`${a.url}${tokenPath}`, { bearer: clientKey })).status).to.equal(200);
     expect((await request(`${b.url}${tokenPath}`, { bearer: clientKey })).status).to.equal(200); // b caches the key

@@ -83,10 +83,18 @@ async function tokenctl(args: string[], env: Record<string, string>, stdin = '')
   return { code, stdout, stderr };
 }
 
-/** `{"data": X, "success": "ok"}` → X. */
+/** A list answer: `{"data": X, "success": "ok"}` → X. */
 function data(stdout: string): Record<string, unknown> {
   const body = JSON.parse(stdout) as Record<string, unknown>;
-  return (body.data ?? body) as Record<string, unknown>;
+  assert.equal(body.success, 'ok', stdout);
+  return body.data as Record<string, unknown>;
+}
+
+/** One resource: `--json` prints the resource itself (SPEC §7), so `jq -r .client_key` works. */
+function resource(stdout: string): Record<string, unknown> {
+  const body = JSON.parse(stdout) as Record<string, unknown>;
+  assert.ok(!('data' in body) && !('success' in body), `not a bare resource: ${stdout}`);
+  return body;
 }
 
 describe('tokenctl against a running tokenServer', function () {
@@ -179,7 +187,7 @@ describe('tokenctl against a running tokenServer', function () {
 
     const got = await tokenctl(['realm', 'get', REALM, '--json'], admin);
     expectOk(got, 'realm get');
-    const realm = data(got.stdout);
+    const realm = resource(got.stdout);
     assert.equal(realm.id, REALM);
     assert.equal((realm.config as { url: string }).url, `${fake.url}/cgi-bin/token`);
 
@@ -219,7 +227,7 @@ describe('tokenctl against a running tokenServer', function () {
       admin,
     );
     expectOk(created, 'client create');
-    const clientKey = data(created.stdout).client_key;
+    const clientKey = resource(created.stdout).client_key;
     assert.equal(typeof clientKey, 'string');
     const app = { TOKENCTL_URL: server.url, TOKENCTL_CLIENT_KEY: clientKey as string };
 
@@ -264,7 +272,7 @@ describe('tokenctl against a running tokenServer', function () {
     assert.match(denied.stderr, /^error: PERMISSION_DENIED \(HTTP 403\)/);
 
     // Revoked: this instance forgets the key at once → 401 → exit 3.
-    const clientId = data(created.stdout).id as string;
+    const clientId = resource(created.stdout).id as string;
     const revoked = await tokenctl(['client', 'revoke', clientId], admin);
     expectOk(revoked, 'client revoke');
     const after = await tokenctl(['token', 'get', '--realm', REALM, '--key', 'main'], app);

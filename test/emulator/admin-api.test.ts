@@ -27,6 +27,13 @@ interface TokenBody {
   source: string;
 }
 
+/** A single resource: answered bare (SPEC §4), not in the list envelope. */
+function resource<T>(res: JsonResponse): T {
+  expect(res.status, res.text).to.be.within(200, 299);
+  expect(res.body, res.text).to.not.have.any.keys('success', 'data');
+  return res.body as T;
+}
+
 function data<T>(res: JsonResponse): T {
   expect((res.body as Envelope<T>).success, res.text).to.equal('ok');
   return (res.body as Envelope<T>).data;
@@ -101,10 +108,10 @@ describe('admin API over HTTP (tokenServer on the Firestore emulator)', function
   it('accepts the SPEC seed realm unchanged, answers it as stored, and lists it', async function () {
     const res = await admin('POST', '/api/realm', SEED_REALM);
     expect(res.status, res.text).to.equal(200);
-    expect(data<JsonObject>(res)).to.deep.include(SEED_REALM);
+    expect(resource<JsonObject>(res)).to.deep.include(SEED_REALM);
     const got = await admin('GET', '/api/realm/wxgzh');
     expect(got.status).to.equal(200);
-    expect(data<JsonObject>(got)).to.deep.include(SEED_REALM);
+    expect(resource<JsonObject>(got)).to.deep.include(SEED_REALM);
     const list = data<{ list: JsonObject[]; total: number }>(
       await admin('GET', '/api/realm?page=1&pageSize=10&keyword=wechat'),
     );
@@ -122,7 +129,7 @@ describe('admin API over HTTP (tokenServer on the Firestore emulator)', function
       key_3: 'client_credential',
     });
     expect(put.status, put.text).to.equal(200);
-    expect(data<JsonObject>(put)).to.include({
+    expect(resource<JsonObject>(put)).to.include({
       key_1: appid.slice(0, 4) + '****',
       key_2: appsecret.slice(0, 4) + '****',
     });
@@ -164,8 +171,8 @@ describe('admin API over HTTP (tokenServer on the Firestore emulator)', function
       key_2: appsecret,
     });
     expect(partial.status).to.equal(200);
-    expect(data<{ warnings: string[] }>(partial).warnings).to.have.length(1);
-    expect(data<{ warnings: string[] }>(partial).warnings[0]).to.include('key_3');
+    expect(resource<{ warnings: string[] }>(partial).warnings).to.have.length(1);
+    expect(resource<{ warnings: string[] }>(partial).warnings[0]).to.include('key_3');
 
     const full = {
       realm: 'wxgzh',
@@ -179,7 +186,7 @@ describe('admin API over HTTP (tokenServer on the Firestore emulator)', function
     expect(data<{ total: number }>(listed).total).to.equal(2);
     expect(listed.text).to.not.include(appsecret);
     const one = await admin('GET', '/api/secret/wxgzh/wxgzh_secret');
-    expect(data<JsonObject>(one)).to.include({ realm: 'wxgzh', key: 'wxgzh_secret', key_3: 'clie****' });
+    expect(resource<JsonObject>(one)).to.include({ realm: 'wxgzh', key: 'wxgzh_secret', key_3: 'clie****' });
 
     const unknownRealm = await admin('POST', '/api/secret', { ...full, realm: 'nope' });
     expect(unknownRealm.status).to.equal(404);
@@ -193,7 +200,7 @@ describe('admin API over HTTP (tokenServer on the Firestore emulator)', function
       scopes: [{ realm: 'wxgzh', key: 'wxgzh_secret' }],
     });
     expect(created.status, created.text).to.equal(201);
-    const client = data<{ id: string; client_key: string }>(created);
+    const client = resource<{ id: string; client_key: string }>(created);
     const clients = await admin('GET', '/api/client');
     expect(data<{ total: number }>(clients).total).to.equal(1);
     expect(clients.text).to.not.include(client.client_key);

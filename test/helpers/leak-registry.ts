@@ -132,13 +132,17 @@ export function recordExchange(exchange: {
     if (body !== null && typeof body === 'object') {
       for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
         if (/^key_\d+$/.test(name) && typeof value === 'string') registerSecret(value, 'credential', where);
+        // A fixed-token realm's secret carries a token: it may appear in token answers only.
+        if (name === 'token' && typeof value === 'string') registerSecret(value, 'token', where);
       }
     }
   }
   if (exchange.status < 200 || exchange.status > 299) return;
-  const answer = parse(exchange.text) as { data?: { client_key?: unknown }; token?: unknown } | undefined;
+  const answer = parse(exchange.text) as
+    { data?: { client_key?: unknown }; client_key?: unknown; token?: unknown } | undefined;
   if (method === 'POST' && /\/api\/client\/?$/.test(path)) {
-    const key = answer?.data?.client_key;
+    // Answered bare (SPEC §4); an envelope is still recognised, so that no key escapes the check.
+    const key = answer?.client_key ?? answer?.data?.client_key;
     if (typeof key === 'string') registerSecret(key, 'client key', where, index);
   }
   if (isTokenRoute(exchange.url) && typeof answer?.token === 'string') {

@@ -421,7 +421,7 @@ describe('OpenAPI document against real responses', function () {
       body: { name: 'billing-app', scopes: [{ realm: 'wx', key: 'main' }] },
       status: 201,
     });
-    const client = created.data as { id: string; client_key: string };
+    const client = created as unknown as { id: string; client_key: string };
     await call('GET', '/api/client', { status: 200 });
 
     const first = await call('GET', '/api/token?realm=wx&key=main', {

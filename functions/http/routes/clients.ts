@@ -13,6 +13,7 @@ import { generateClientKey, hashClientKey } from '../../keys/keys';
 import { realmIdSchema } from '../../providers/realm-config';
 import type { ClientRecord, ClientScope } from '../../store/types';
 import { parseOrThrow } from '../../validation';
+import { resource } from '../respond';
 import { ok, type Route } from '../types';
 
 export const MAX_SCOPES = 100;
@@ -91,7 +92,7 @@ export const createClientRoute: Route = {
     await runtime.store.putClient(client);
     const { created_at, ...view } = clientView(client);
     // The only response that ever carries the client key.
-    return { ...ok({ ...view, client_key: clientKey, created_at }), status: 201 };
+    return resource({ ...view, client_key: clientKey, created_at }, 201);
   },
 };
 

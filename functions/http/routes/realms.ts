@@ -7,10 +7,11 @@ import { listBody, pageRequest, pagingShape, realmPosition } from '../../admin/p
 import { exactObject } from '../../admin/schema';
 import { realmView } from '../../admin/views';
 import { AppError } from '../../errors';
-import { parseRealm, realmIdSchema } from '../../providers/realm-config';
+import { parseRealm, realmIdSchema, realmWarnings } from '../../providers/realm-config';
 import { checkUpstreamUrl } from '../../providers/url-guard';
 import type { JsonObject, RealmRecord } from '../../store/types';
 import { parseOrThrow } from '../../validation';
+import { resource } from '../respond';
 import { ok, type Route } from '../types';
 
 export const listQuerySchema = exactObject({
@@ -20,14 +21,21 @@ export const listQuerySchema = exactObject({
 
 export const idParamsSchema = z.strictObject({ id: realmIdSchema });
 
-/** Fields the API answers but a client cannot set: accepted and ignored, so a GET can be POSTed back. */
-const READ_ONLY_FIELDS = ['created_at', 'updated_at'];
+/** Fields the API answers but a client cannot set: accepted and ignored, so an answer can be POSTed back. */
+const READ_ONLY_FIELDS = ['created_at', 'updated_at', 'warnings'];
 
 function withoutReadOnly(body: unknown): unknown {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
   const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
   for (const field of READ_ONLY_FIELDS) delete copy[field];
   return copy;
+}
+
+/** The Host this request was sent to, to recognise a realm URL that points back at the broker. */
+function hostOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const host = headers['x-forwarded-host'] ?? headers.host;
+  const first = Array.isArray(host) ? host[0] : host;
+  return first === undefined || first === '' ? undefined : first.split(',')[0]?.trim();
 }
 
 function notFound(id: string): AppError {
@@ -66,20 +74,23 @@ export const putRealmRoute: Route = {
     const realm = parseRealm(withoutReadOnly(req.body));
     logFields.realm = realm.id;
     // Refused now rather than at every token request (which checks again, resolving the host name).
-    checkUpstreamUrl(realm.config.url, { allowPrivate: runtime.config.allowPrivateUpstreams });
+    const url = realm.config?.url ?? realm.logic_code;
+    if (url !== undefined) checkUpstreamUrl(url, { allowPrivate: runtime.config.allowPrivateUpstreams });
     const existing = await runtime.store.getRealm(realm.id);
     const now = runtime.clock.now();
+    const posted = req.body as { config?: JsonObject };
     const record: RealmRecord = {
       id: realm.id,
       comment: realm.comment,
       // Stored as given (validated above): defaults are filled in when it is read, so a realm keeps
       // following the documented defaults and answers exactly what was posted.
-      config: (req.body as { config: JsonObject }).config,
+      ...(posted.config === undefined ? {} : { config: posted.config }),
+      ...(realm.logic_code === undefined ? {} : { logicCode: realm.logic_code }),
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };
     await runtime.store.putRealm(record);
-    return ok(realmView(record));
+    return resource({ ...realmView(record), warnings: realmWarnings(realm, hostOf(req.headers)) });
   },
 };
 
@@ -92,7 +103,7 @@ export const getRealmRoute: Route = {
     logFields.realm = id;
     const realm = await runtime.store.getRealm(id);
     if (realm === null) throw notFound(id);
-    return ok(realmView(realm));
+    return resource(realmView(realm));
   },
 };
 

@@ -11,11 +11,21 @@ import { secretView } from '../../admin/views';
 import { freshState } from '../../engine/state';
 import { AppError } from '../../errors';
 import { checkParent, parentInUse, parentRefSchema, parentWarnings } from '../../engine/dependent';
-import { realmConfigSchema, realmIdSchema, requiredKeys } from '../../providers/realm-config';
+import { EXPIRES_IN_VALUE, fixedTokenState, TOKEN_VALUE } from '../../engine/fixed-token';
+import { MAX_TOKEN_BYTES } from '../../providers/extract';
+import { tokenConfigOf } from '../../providers/logic-code';
+import {
+  MAX_LIFETIME_MS,
+  realmIdSchema,
+  realmKind,
+  requiredKeys,
+  type RealmConfig,
+} from '../../providers/realm-config';
 import { KEY_NAMES } from '../../providers/template';
 import type { Runtime } from '../../runtime';
 import type { RealmRecord, SecretRecord } from '../../store/types';
 import { parseOrThrow } from '../../validation';
+import { resource } from '../respond';
 import { ok, type Route } from '../types';
 
 export const MAX_VALUE_LENGTH = 4096;
@@ -28,6 +38,20 @@ const valueSchema = z
 export const secretBodySchema = exactObject({
   realm: realmIdSchema,
   key: realmIdSchema,
+  // A fixed-token realm's secrets carry the token itself, and optionally its lifetime in seconds.
+  token: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(MAX_TOKEN_BYTES, `must be at most ${MAX_TOKEN_BYTES} characters`)
+    // eslint-disable-next-line no-control-regex
+    .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'must not contain control characters')
+    .optional(),
+  expires_in: z
+    .number()
+    .int('must be a whole number of seconds')
+    .min(1, 'must be at least 1 (leave it out for a token that does not expire)')
+    .max(MAX_LIFETIME_MS / 1000, 'must be at most 366 days')
+    .optional(),
   ...(Object.fromEntries(KEY_NAMES.map((name) => [name, valueSchema.optional()])) as Record<
     (typeof KEY_NAMES)[number],
     z.ZodOptional<typeof valueSchema>
@@ -52,26 +76,69 @@ function noRealm(realm: string): AppError {
   return new AppError('NOT_FOUND', `No realm ${realm}`, { details: { field: 'realm', realm } });
 }
 
+/** A fixed-token realm's secret needs its token; any other realm's secret may not carry one. */
+function checkTokenFields(
+  realm: RealmRecord,
+  fixed: boolean,
+  body: { token?: string | undefined; expires_in?: number | undefined },
+): void {
+  if (fixed && body.token === undefined) {
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `token: required: realm ${realm.id} is a fixed-token realm, its secrets carry the token ("token", and "expires_in" in seconds if it expires)`,
+      { details: { field: 'token' } },
+    );
+  }
+  if (!fixed) {
+    const field =
+      body.token !== undefined ? 'token' : body.expires_in !== undefined ? 'expires_in' : undefined;
+    if (field !== undefined) {
+      throw new AppError(
+        'INVALID_ARGUMENT',
+        `${field}: only the secrets of a fixed-token realm (one with neither config nor logic_code) carry a token; realm ${realm.id} fetches its tokens`,
+        { details: { field } },
+      );
+    }
+  }
+}
+
 function noSecret(realm: string, key: string): AppError {
   return new AppError('NOT_FOUND', `No secret ${realm}/${key}`, { details: { realm, key } });
 }
 
 /** What a token request with this secret would lack, said when the secret is added. */
-function warningsFor(realm: RealmRecord, values: Record<string, string>, parent?: string): string[] {
-  const parsed = realmConfigSchema.safeParse(realm.config);
-  if (!parsed.success) {
+function warningsFor(
+  realm: RealmRecord,
+  key: string,
+  values: Record<string, string>,
+  parent?: string,
+): string[] {
+  if (realmKind(realm) === 'fixed_token') {
+    return Object.keys(values).some((name) => name.startsWith('key_'))
+      ? [
+          `Realm ${realm.id} is a fixed-token realm: only the token is served, key_1 .. key_9 are kept but unused`,
+        ]
+      : [];
+  }
+  let config: RealmConfig | undefined;
+  try {
+    config = tokenConfigOf(realm, key);
+  } catch {
+    config = undefined;
+  }
+  if (config === undefined) {
     return [
       `The config of realm ${realm.id} is not valid: token requests will fail until the realm is fixed`,
     ];
   }
   return [
-    ...requiredKeys(parsed.data)
+    ...requiredKeys(config)
       .filter((name) => values[name] === undefined)
       .map(
         (name) =>
           `Realm ${realm.id} references ${name}, which this secret does not have: token requests will fail until it is added`,
       ),
-    ...parentWarnings(realm.id, parsed.data, parent),
+    ...parentWarnings(realm.id, config, parent),
   ];
 }
 
@@ -106,6 +173,8 @@ export const putSecretRoute: Route = {
     logFields.key = key;
     const realmRecord = await runtime.store.getRealm(realm);
     if (realmRecord === null) throw noRealm(realm);
+    const fixed = realmKind(realmRecord) === 'fixed_token';
+    checkTokenFields(realmRecord, fixed, body);
 
     const values: Record<string, string> = {};
     for (const name of KEY_NAMES) {
@@ -113,6 +182,8 @@ export const putSecretRoute: Route = {
       if (value !== undefined) values[name] = value;
     }
     if (body.parent !== undefined) await checkParent(runtime.store, realm, key, body.parent);
+    if (body.token !== undefined) values[TOKEN_VALUE] = body.token;
+    if (body.expires_in !== undefined) values[EXPIRES_IN_VALUE] = String(body.expires_in);
     const now = runtime.clock.now();
     const secret: SecretRecord = {
       realm,
@@ -124,11 +195,11 @@ export const putSecretRoute: Route = {
       updatedAt: now,
     };
     const outcome = await runtime.store.putSecret(secret, (current) =>
-      freshState(realm, key, secret.rev, current),
+      fixed ? fixedTokenState(secret, current) : freshState(realm, key, secret.rev, current),
     );
     if (outcome === 'no_realm') throw noRealm(realm);
     runtime.edgeCache.forget(realm, key);
-    return ok({ ...secretView(secret), warnings: warningsFor(realmRecord, values, body.parent) });
+    return resource({ ...secretView(secret), warnings: warningsFor(realmRecord, key, values, body.parent) });
   },
 };
 
@@ -159,7 +230,7 @@ export const getSecretRoute: Route = {
     requireMasterKey(runtime);
     const secret = await runtime.store.getSecret(realm, key);
     if (secret === null) throw noSecret(realm, key);
-    return ok(secretView(secret));
+    return resource(secretView(secret));
   },
 };
 

@@ -95,6 +95,16 @@ export function dataOf<T = Record<string, unknown>>(res: FakeResponse): T {
   return body.data as T;
 }
 
+/** A single resource, answered bare (SPEC §4): a 2xx whose body is the object itself, not an envelope. */
+export function resourceOf<T = Record<string, unknown>>(res: FakeResponse): T {
+  const body = res.body as Record<string, unknown> | null;
+  if (res.status < 200 || res.status > 299 || body === null || typeof body !== 'object') {
+    throw new Error(`expected a resource, got ${res.status} ${res.text}`);
+  }
+  if ('success' in body || 'data' in body) throw new Error(`expected a bare resource, got ${res.text}`);
+  return body as T;
+}
+
 export interface ErrorBody {
   code: string;
   message: string;

@@ -49,7 +49,7 @@ describe('admin routes: authentication', () => {
       name: 'app',
       scopes: [{ realm: 'wxgzh', key: '*' }],
     });
-    const clientKey = (created.body as { data: { client_key: string } }).data.client_key;
+    const clientKey = (created.body as { client_key: string }).client_key;
     const res = await app.call('GET', '/api/realm', undefined, { bearer: clientKey });
     expect(res.status).to.equal(401);
   });

@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import { hashClientKey } from '../../../functions/keys/keys';
-import { adminApp, dataOf, errorOf, realmWithId, SEED_REALM, type AdminApp } from './admin-harness';
+import {
+  adminApp,
+  dataOf,
+  resourceOf,
+  errorOf,
+  realmWithId,
+  SEED_REALM,
+  type AdminApp,
+} from './admin-harness';
 
 interface CreatedClient {
   id: string;
@@ -27,7 +35,7 @@ describe('admin routes: clients', () => {
   async function create(body: unknown): Promise<CreatedClient> {
     const res = await app.call('POST', '/api/client', body);
     expect(res.status, res.text).to.equal(201);
-    return dataOf<CreatedClient>(res);
+    return resourceOf<CreatedClient>(res);
   }
 
   it('creates a client and shows its key once; only the hash is stored', async () => {

@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import { PRESET_NAMES } from '../../../functions/providers/presets';
 import type { JsonObject } from '../../../functions/store/types';
-import { adminApp, dataOf, errorOf, realmWithId, SEED_REALM, type AdminApp } from './admin-harness';
+import {
+  adminApp,
+  dataOf,
+  resourceOf,
+  errorOf,
+  realmWithId,
+  SEED_REALM,
+  type AdminApp,
+} from './admin-harness';
 
 interface RealmBody {
   id: string;
@@ -26,7 +34,8 @@ describe('admin routes: realms and presets', () => {
   it('accepts the SPEC seed realm unchanged and answers it as stored', async () => {
     const res = await app.call('POST', '/api/realm', SEED_REALM);
     expect(res.status).to.equal(200);
-    const stored = dataOf<RealmBody>(res);
+    const { warnings, ...stored } = resourceOf<RealmBody & { warnings: string[] }>(res);
+    expect(warnings, 'the seed realm has error rules').to.deep.equal([]);
     expect(stored).to.deep.include({
       id: 'wxgzh',
       comment: 'WeChat Official Account',
@@ -36,12 +45,12 @@ describe('admin routes: realms and presets', () => {
 
     const got = await app.call('GET', '/api/realm/wxgzh');
     expect(got.status).to.equal(200);
-    expect(dataOf<RealmBody>(got)).to.deep.equal(stored);
+    expect(resourceOf<RealmBody>(got)).to.deep.equal(stored);
   });
 
   it('replaces a realm, keeping its creation time', async () => {
     await app.call('POST', '/api/realm', SEED_REALM);
-    const created = dataOf<RealmBody>(await app.call('GET', '/api/realm/wxgzh'));
+    const created = resourceOf<RealmBody>(await app.call('GET', '/api/realm/wxgzh'));
     app.clock.advance(60_000);
     const changed = {
       ...SEED_REALM,
@@ -50,7 +59,7 @@ describe('admin routes: realms and presets', () => {
     };
     const res = await app.call('POST', '/api/realm', changed);
     expect(res.status).to.equal(200);
-    const replaced = dataOf<RealmBody>(res);
+    const replaced = resourceOf<RealmBody>(res);
     expect(replaced.comment).to.equal('changed');
     expect(replaced.config.timeout_ms).to.equal(2000);
     expect(replaced.created_at).to.equal(created.created_at);
@@ -59,17 +68,17 @@ describe('admin routes: realms and presets', () => {
   });
 
   it('accepts a realm as GET answered it (read-only timestamps are ignored)', async () => {
-    const stored = dataOf<RealmBody>(await app.call('POST', '/api/realm', SEED_REALM));
+    const stored = resourceOf<RealmBody>(await app.call('POST', '/api/realm', SEED_REALM));
     const res = await app.call('POST', '/api/realm', { ...stored, created_at: '1999-01-01T00:00:00.000Z' });
     expect(res.status).to.equal(200);
-    expect(dataOf<RealmBody>(res).created_at).to.equal(stored.created_at);
+    expect(resourceOf<RealmBody>(res).created_at).to.equal(stored.created_at);
   });
 
   it('defaults comment to an empty string', async () => {
     const { comment: _comment, ...withoutComment } = SEED_REALM;
     const res = await app.call('POST', '/api/realm', withoutComment);
     expect(res.status).to.equal(200);
-    expect(dataOf<RealmBody>(res).comment).to.equal('');
+    expect(resourceOf<RealmBody>(res).comment).to.equal('');
   });
 
   it('pages and filters the list by keyword (id or comment, any case), ordered by id', async () => {
@@ -150,7 +159,8 @@ describe('admin routes: realms and presets', () => {
       [{ ...SEED_REALM, id: 'has:colon' }, 'id'],
       [{ ...SEED_REALM, comment: 5 }, 'comment'],
       [{ ...SEED_REALM, extra: true }, 'extra'],
-      [{ id: 'x', comment: '' }, 'config'],
+      [{ ...SEED_REALM, logic_code: 'https://fn.example.com/token' }, 'logic_code'],
+      [{ id: 'x', comment: '', logic_code: 'ftp://fn.example.com/token' }, 'logic_code'],
       [
         {
           ...SEED_REALM,

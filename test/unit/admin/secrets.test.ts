@@ -1,6 +1,14 @@
 import { expect } from 'chai';
 import type { JsonObject } from '../../../functions/store/types';
-import { adminApp, dataOf, errorOf, realmWithId, SEED_REALM, type AdminApp } from './admin-harness';
+import {
+  adminApp,
+  dataOf,
+  resourceOf,
+  errorOf,
+  realmWithId,
+  SEED_REALM,
+  type AdminApp,
+} from './admin-harness';
 
 const APPID = 'wx8f3a9c2b71d04e55';
 const APPSECRET = '3f9c0e8a7b6d5c4e3f2a1b0c9d8e7f6a';
@@ -45,7 +53,7 @@ describe('admin routes: secrets', () => {
   it('creates a secret and answers it masked, without warnings when it has every referenced key', async () => {
     const res = await app.call('POST', '/api/secret', full);
     expect(res.status).to.equal(200);
-    expect(dataOf<SecretBody>(res)).to.deep.equal({
+    expect(resourceOf<SecretBody>(res)).to.deep.equal({
       realm: 'wxgzh',
       key: 'wxgzh_secret',
       key_1: 'wx8f****',
@@ -69,7 +77,7 @@ describe('admin routes: secrets', () => {
   it('warns about every key_N the realm needs that the secret lacks', async () => {
     const res = await app.call('POST', '/api/secret', { realm: 'wxgzh', key: 's2', key_1: APPID });
     expect(res.status).to.equal(200);
-    const { warnings } = dataOf<SecretBody>(res);
+    const { warnings } = resourceOf<SecretBody>(res);
     expect(warnings).to.have.length(2);
     expect(warnings?.[0]).to.include('key_2');
     expect(warnings?.[1]).to.include('key_3');
@@ -86,7 +94,7 @@ describe('admin routes: secrets', () => {
     };
     expect((await app.call('POST', '/api/realm', realm)).status).to.equal(200);
     const res = await app.call('POST', '/api/secret', { ...full, realm: 'opt' });
-    expect(dataOf<SecretBody>(res).warnings).to.deep.equal([]);
+    expect(resourceOf<SecretBody>(res).warnings).to.deep.equal([]);
   });
 
   it('answers 404 for an unknown realm and stores nothing', async () => {
@@ -127,14 +135,14 @@ describe('admin routes: secrets', () => {
   it('accepts a value of exactly 4096 characters', async () => {
     const res = await app.call('POST', '/api/secret', { ...full, key_2: 'v'.repeat(4096) });
     expect(res.status).to.equal(200);
-    expect(dataOf<SecretBody>(res).key_2).to.equal('vvvv****');
+    expect(resourceOf<SecretBody>(res).key_2).to.equal('vvvv****');
   });
 
   it('gets one secret masked, and 404 for an unknown one', async () => {
     await app.call('POST', '/api/secret', full);
     const res = await app.call('GET', '/api/secret/wxgzh/wxgzh_secret');
     expect(res.status).to.equal(200);
-    const body = dataOf<SecretBody>(res);
+    const body = resourceOf<SecretBody>(res);
     expect(body).to.include({ realm: 'wxgzh', key: 'wxgzh_secret', key_1: 'wx8f****', key_2: '3f9c****' });
     expect(body).to.not.have.property('warnings');
     expect(res.text).to.not.include(APPSECRET);
@@ -219,9 +227,9 @@ describe('admin routes: secrets', () => {
     app.clock.advance(1_000);
     const replaced = await app.call('POST', '/api/secret', { ...full, key_2: 'a-brand-new-app-secret' });
     expect(replaced.status).to.equal(200);
-    const body = dataOf<SecretBody>(replaced);
+    const body = resourceOf<SecretBody>(replaced);
     expect(body.key_2).to.equal('a-br****');
-    expect(body.created_at).to.equal(dataOf<SecretBody>(first).created_at);
+    expect(body.created_at).to.equal(resourceOf<SecretBody>(first).created_at);
     expect(body.updated_at).to.not.equal(body.created_at);
 
     const after = await app.runtime.store.getSecret('wxgzh', 'wxgzh_secret');

@@ -66,7 +66,7 @@ describe('tokenctl exit codes', () => {
 
   describe('2: usage errors, with no request made', () => {
     const cases: Array<[string, string[], RegExp]> = [
-      ['a missing required option', ['secret', 'add', '--key', 'k', '--stdin'], /required option '--realm/],
+      ['a missing --realm', ['secret', 'add', '--key', 'k', '--key-1', 'v'], /Give --realm/],
       [
         'bad --arg syntax',
         ['realm', 'create', 'r', '--url', 'https://x.test', '--arg', 'appid:url'],
@@ -87,7 +87,7 @@ describe('tokenctl exit codes', () => {
       [
         'no credential source',
         ['secret', 'add', '--realm', 'r', '--key', 'k'],
-        /--stdin, --from-env, or --key-1/,
+        /--stdin, --from-env, --key-1 VALUE \.\.\., or --token/,
       ],
     ];
     for (const [name, argv, message] of cases) {

@@ -230,6 +230,89 @@ describe('tokenctl realm', () => {
       assert.deepEqual(JSON.parse(result.stdout), { id: 'w', comment: 'mine', config: WECOM_CONFIG });
     });
 
+    it('--preset with a typo: suggests the nearest name', async () => {
+      server.on('GET', '/api/preset', {
+        body: listBody([
+          { name: 'wecom', comment: '', config: WECOM_CONFIG },
+          { name: 'wechat_offiaccount', comment: '', config: WECOM_CONFIG },
+        ]),
+      });
+      const result = await run(['realm', 'create', 'x', '--preset', 'wechat_offiacount'], {
+        env: envFor(server),
+      });
+      assert.equal(result.code, 2);
+      assert.match(
+        result.stderr,
+        /There is no preset "wechat_offiacount"\. Did you mean wechat_offiaccount\?/,
+      );
+    });
+
+    it('--preset whose URL is a placeholder (OAuth2) requires --url, and posts nothing without it', async () => {
+      const oauth2 = { ...WECOM_CONFIG, url: 'https://auth.example.com/oauth2/token' };
+      server.on('GET', '/api/preset', {
+        body: listBody([{ name: 'oauth2_client_credentials', comment: '', config: oauth2 }]),
+      });
+      echoRealm(server);
+      const result = await run(['realm', 'create', 'o', '--preset', 'oauth2_client_credentials'], {
+        env: envFor(server),
+      });
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /has no real token URL .*give your server's with --url URL/);
+      assert.deepEqual(
+        server.requests.map((r) => r.method),
+        ['GET'],
+      );
+      const withUrl = await run(
+        [
+          'realm',
+          'create',
+          'o',
+          '--preset',
+          'oauth2_client_credentials',
+          '--url',
+          'https://idp.test/token',
+          '--json',
+        ],
+        { env: envFor(server) },
+      );
+      assert.equal(withUrl.code, 0, withUrl.stderr);
+      assert.equal(
+        (JSON.parse(withUrl.stdout) as { config: { url: string } }).config.url,
+        'https://idp.test/token',
+      );
+    });
+
+    it('prints a hint shared by several provider codes once', async () => {
+      const hint = 'The provider refused this server IP address (caller IP allow-list).';
+      const config = {
+        ...WECOM_CONFIG,
+        error_hints: { '40164': hint, '89501': hint, '40001': 'wrong secret' },
+      };
+      server.on('GET', '/api/realm/wx', { body: { id: 'wx', comment: '', config } });
+      const result = await run(['realm', 'get', 'wx'], { env: envFor(server) });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.split(hint).length - 1, 1, result.stdout);
+      assert.match(result.stdout, /40164, 89501: The provider refused/);
+    });
+
+    it('--fixed-token and --logic-code: the other two kinds of realm', async () => {
+      echoRealm(server);
+      const fixed = await run(['realm', 'create', 'static', '--fixed-token', '--json'], {
+        env: envFor(server),
+      });
+      assert.equal(fixed.code, 0, fixed.stderr);
+      assert.deepEqual(server.requests[0]?.body, { id: 'static', comment: '' });
+      const lc = await run(['realm', 'create', 'fn', '--logic-code', 'https://fn.test/token'], {
+        env: envFor(server),
+      });
+      assert.equal(lc.code, 0, lc.stderr);
+      assert.deepEqual(server.requests[1]?.body, {
+        id: 'fn',
+        comment: '',
+        logic_code: 'https://fn.test/token',
+      });
+    });
+
     it('--preset with an unknown name: exit 2, names the presets, creates nothing', async () => {
       server.on('GET', '/api/preset', {
         body: listBody([{ name: 'wecom', comment: '', config: WECOM_CONFIG }]),

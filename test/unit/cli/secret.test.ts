@@ -97,6 +97,70 @@ describe('tokenctl secret', () => {
     assert.equal(server.requests.length, 1);
   });
 
+  it("add --stdin: the original design's secret JSON as it is, realm and key included", async () => {
+    const original = {
+      realm: 'wxgzh',
+      key: 'wxgzh_secret',
+      key_1: APPID,
+      key_2: APPSECRET,
+      key_3: 'client_credential',
+    };
+    const result = await run(['secret', 'add', '--stdin', '--json'], {
+      env: envFor(server),
+      stdin: JSON.stringify(original),
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(server.requests[0]?.body, original);
+    const printed = JSON.parse(result.stdout) as Record<string, string>;
+    assert.equal(printed.realm, 'wxgzh');
+    assert.ok(!('data' in printed), '--json prints the resource itself');
+    assertNoCredentialPrinted(result);
+  });
+
+  it('add --stdin: a realm on stdin that differs from --realm is a usage error, and no request is made', async () => {
+    const result = await run(['secret', 'add', '--realm', 'other', '--stdin'], {
+      env: envFor(server),
+      stdin: JSON.stringify({ realm: 'wxgzh', key: 'k', key_1: APPID }),
+    });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--realm other and the realm "wxgzh" on stdin differ/);
+    assert.equal(server.requests.length, 0);
+    assertNoCredentialPrinted(result);
+  });
+
+  it('add --token [--expires-in]: a fixed-token secret', async () => {
+    const result = await run(
+      [
+        'secret',
+        'add',
+        '--realm',
+        'static',
+        '--key',
+        'partner',
+        '--token',
+        'fixed-token-1',
+        '--expires-in',
+        '3600',
+      ],
+      { env: envFor(server) },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(server.requests[0]?.body, {
+      realm: 'static',
+      key: 'partner',
+      token: 'fixed-token-1',
+      expires_in: 3600,
+    });
+    const lone = await run(
+      ['secret', 'add', '--realm', 'static', '--key', 'p', '--expires-in', '60', '--key-1', 'x'],
+      {
+        env: envFor(server),
+      },
+    );
+    assert.equal(lone.code, 2);
+    assert.match(lone.stderr, /--expires-in goes with --token/);
+  });
+
   it('add --from-env: TOKENCTL_KEY_1..9', async () => {
     const result = await run(['secret', 'add', '--realm', 'wecom', '--key', 'app1', '--from-env'], {
       env: { ...envFor(server), TOKENCTL_KEY_1: APPID, TOKENCTL_KEY_2: APPSECRET, TOKENCTL_KEY_9: 'nine' },

@@ -237,3 +237,71 @@ describe('providers/extract', () => {
     expect(f.providerMessage?.length).to.be.at.most(301);
   });
 });
+
+describe('providers/extract: realms without error rules (the original design format)', () => {
+  const ORIGINAL = parseRealmConfig({
+    url: 'https://api.weixin.qq.com/cgi-bin/token',
+    method: 'GET',
+    token_path: 'access_token',
+    content_type: 'json',
+    expires_in_path: 'expires_in',
+  });
+  const fail = (status: number, body: unknown) =>
+    failureOf(() => extractToken(ORIGINAL, status, JSON.stringify(body)));
+
+  it('reports errcode/errmsg as the provider code and message, permanent', () => {
+    const f = fail(200, { errcode: 40001, errmsg: 'invalid credential' });
+    expect(f.providerCode).to.equal('40001');
+    expect(f.providerMessage).to.equal('invalid credential');
+    expect(f.kind).to.equal('permanent');
+    expect(f.reason).to.equal('provider_error');
+    expect(f.message).to.include('40001').and.include('invalid credential');
+  });
+
+  it('counts errcode -1 (busy), HTTP 429 and 5xx as transient', () => {
+    expect(fail(200, { errcode: -1, errmsg: 'system error' }).kind).to.equal('transient');
+    expect(fail(429, { code: 99991400, msg: 'too many requests' })).to.include({
+      kind: 'transient',
+      providerCode: '99991400',
+      providerMessage: 'too many requests',
+    });
+    expect(fail(503, { error: 'temporarily_unavailable' }).kind).to.equal('transient');
+  });
+
+  it('reads code/msg, code/message, error/error_description and a nested error object', () => {
+    expect(fail(200, { code: 10003, msg: 'invalid app_id' })).to.include({ providerCode: '10003' });
+    expect(fail(400, { code: 'InvalidAuthentication', message: 'bad key' })).to.include({
+      providerCode: 'InvalidAuthentication',
+      providerMessage: 'bad key',
+    });
+    expect(
+      fail(401, { error: 'invalid_client', error_description: 'Client authentication failed' }),
+    ).to.include({
+      providerCode: 'invalid_client',
+      providerMessage: 'Client authentication failed',
+      kind: 'permanent',
+    });
+    expect(fail(403, { error: { code: 403, message: 'forbidden' } })).to.include({
+      providerCode: '403',
+      providerMessage: 'forbidden',
+    });
+  });
+
+  it('gives the IP allow-list hint for 40164 and 60020 without a preset', () => {
+    expect(fail(200, { errcode: 40164, errmsg: 'invalid ip' }).hint).to.equal(IP_ALLOWLIST_HINT);
+    expect(fail(200, { errcode: 60020, errmsg: 'not allow' }).hint).to.equal(IP_ALLOWLIST_HINT);
+    expect(fail(200, { errcode: 40001, errmsg: 'x' }).hint).to.equal(undefined);
+  });
+
+  it('takes a token even when success fields come with it, and says no_token when nothing explains its absence', () => {
+    expect(
+      extractToken(
+        ORIGINAL,
+        200,
+        JSON.stringify({ errcode: 0, errmsg: 'ok', access_token: 't', expires_in: 7200 }),
+      ),
+    ).to.deep.equal({ token: 't', lifetimeMs: 7_200_000 });
+    expect(fail(200, { errcode: 0, errmsg: 'ok' }).reason).to.equal('no_token');
+    expect(fail(200, { something: 'else' }).reason).to.equal('no_token');
+  });
+});

@@ -37,6 +37,7 @@ describe('providers/realm-config', () => {
     expect(realm.id).to.equal('wxgzh');
     expect(realm.comment).to.equal('WeChat Official Account');
     const config = realm.config;
+    if (config === undefined) return expect.fail('a config realm');
     expect(config.url).to.equal('https://api.weixin.qq.com/cgi-bin/token');
     expect(config.arguments).to.deep.equal((SEED_REALM.config as JsonObject).arguments);
     expect(config.invalidates_previous).to.equal(true);

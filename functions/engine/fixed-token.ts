@@ -1,0 +1,95 @@
+/**
+ * Fixed-token realms (the original design's third kind: a realm with neither `config` nor
+ * `logic_code`): each secret carries the token itself (`token`, optional `expires_in` in seconds),
+ * sealed with the secret's values. Nothing is ever fetched.
+ *
+ * Saving such a secret writes its token state at once (fixedTokenState), so that a token request
+ * is served by the engine's ordinary hit path, one read (`source: database`, `memory` from the edge
+ * cache). The few requests that miss that path (the state is gone, the token expired, a flush or an
+ * invalid_token report) are answered here (fixedTokenAnswer), before the engine would take a lease.
+ */
+import { AppError } from '../errors';
+import { realmKind } from '../providers/realm-config';
+import type { Store } from '../store/store';
+import type { RealmRecord, SecretRecord, TokenState, TokenSummary } from '../store/types';
+import { freshState, usable, type Mode } from './state';
+import type { ServedToken } from './engine';
+import { servedFrom } from './served';
+
+/** A token without expires_in is served for one day at a time, so that apps re-ask daily (SPEC §4). */
+export const FIXED_TOKEN_SERVE_MS = 86_400_000;
+/** The stored expiry of a token that does not expire: the last moment a JavaScript Date can show well. */
+export const NEVER_EXPIRES_AT = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** Where a fixed token and its lifetime are kept among the secret's sealed values. */
+export const TOKEN_VALUE = 'token';
+export const EXPIRES_IN_VALUE = 'expires_in';
+
+function expiryOf(secret: SecretRecord): number {
+  const seconds = secret.values[EXPIRES_IN_VALUE];
+  return seconds === undefined ? NEVER_EXPIRES_AT : secret.updatedAt + Number(seconds) * 1000;
+}
+
+/**
+ * The token state of a fixed-token secret just saved: its token, "fetched" when it was saved,
+ * expiring after expires_in (or never), never due for a refresh. A token without expires_in gets
+ * FIXED_TOKEN_SERVE_MS as its serving cap (overlapMs), so each answer says one day.
+ */
+export function fixedTokenState(secret: SecretRecord, current: TokenSummary | null): TokenState {
+  const token = secret.values[TOKEN_VALUE];
+  const base = freshState(secret.realm, secret.key, secret.rev, current);
+  if (token === undefined) return base;
+  return {
+    ...base,
+    token,
+    fetchedAt: secret.updatedAt,
+    expiresAt: expiryOf(secret),
+    ...(secret.values[EXPIRES_IN_VALUE] === undefined ? { overlapMs: FIXED_TOKEN_SERVE_MS } : {}),
+  };
+}
+
+function unknownRealm(realm: string): AppError {
+  return new AppError('NOT_FOUND', `Unknown realm ${realm}: no realm has this id (see GET /api/realm)`, {
+    details: { field: 'realm', realm },
+  });
+}
+
+/**
+ * Before the engine's slow path: undefined for a realm of another kind (the engine goes on); for a
+ * fixed-token realm the token, or the error that says why there is none (409 for a flush or an
+ * invalid_token report: there is nothing to fetch). An unknown realm is said to be unknown here.
+ */
+export async function fixedTokenAnswer(
+  store: Store,
+  req: { realm: string; key: string },
+  mode: Mode,
+  now: number,
+): Promise<ServedToken | undefined> {
+  const realm: RealmRecord | null = await store.getRealm(req.realm);
+  if (realm === null) throw unknownRealm(req.realm);
+  if (realmKind(realm) !== 'fixed_token') return undefined;
+  const details = { realm: req.realm, key: req.key };
+  if (mode === 'flush' || mode === 'invalid') {
+    throw new AppError(
+      'CONFLICT',
+      `${req.realm} is a fixed-token realm: its tokens are not fetched, so they cannot be ${mode === 'flush' ? 'flushed' : 'refreshed after an invalid_token report'}. Post the secret again with a new token.`,
+      { details },
+    );
+  }
+  const secret = await store.getSecret(req.realm, req.key);
+  if (secret === null) {
+    throw new AppError('NOT_FOUND', `No secret ${req.realm}/${req.key}`, { details });
+  }
+  const state = fixedTokenState(secret, null);
+  if (!usable(state, now)) {
+    throw new AppError(
+      'CONFLICT',
+      state.token === undefined
+        ? `The secret ${req.realm}/${req.key} of fixed-token realm ${req.realm} carries no token: post it again with "token"`
+        : `The fixed token of ${req.realm}/${req.key} expired at ${new Date(state.expiresAt ?? now).toISOString()}: post the secret again with a new token`,
+      { details },
+    );
+  }
+  // A fixed token's expiry was set from the time it was posted: judged by this instance's clock.
+  return servedFrom(state, { sentAt: now, storeNow: now }, 'database');
+}
