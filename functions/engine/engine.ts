@@ -41,6 +41,8 @@ export interface ServedToken {
   observedAt: number;
   overlapMs: number | undefined;
   source: TokenSource;
+  /** Served from the stored token at the first read: no lease, no wait (the request log counts it as a hit). */
+  hit?: boolean;
 }
 
 export interface TokenRequest {
@@ -118,7 +120,9 @@ export class TokenEngine {
       const state = await this.o.store.getTokenState(req.realm, req.key);
       if (usable(state, observedAt)) {
         this.maybeRefreshInBackground(state, observedAt);
-        return this.served(state, observedAt, 'database');
+        const served = this.served(state, observedAt, 'database');
+        served.hit = true;
+        return served;
       }
     }
     return this.acquire(req, mode);
