@@ -11,6 +11,7 @@ import { ProviderFailure } from '../providers/failure';
 import { parseRealmConfig, type RealmConfig } from '../providers/realm-config';
 import { fetchToken } from '../providers/upstream';
 import type { Store } from '../store/store';
+import { watchChanges, type ChangeWatch } from '../store/token-watch';
 import type { SecretRecord, TokenError, TokenLease, TokenState, TokenSummary } from '../store/types';
 import { withRetries, RetriesExhausted } from './retry';
 import { refreshAtFor } from './schedule';
@@ -94,6 +95,16 @@ interface Context {
   config: RealmConfig;
   policy: Policy;
 }
+
+/** What a waiter waits with: the request, the holder's lease, its deadline and first poll delay. */
+type WaitArgs = [
+  req: TokenRequest,
+  mode: Mode,
+  ctx: Context,
+  lease: TokenLease,
+  waitDeadline: number,
+  pollMs: number,
+];
 
 export class TokenEngine {
   private readonly flights = new SingleFlight<ServedToken>();
@@ -206,16 +217,22 @@ export class TokenEngine {
   }
 
   /**
-   * Poll (reads, not transactions) until the holder writes, fails, or its lease lapses. Returns the
-   * served token, or null when it is time to try the transaction again.
+   * Wait (reads, not transactions) until the holder writes, fails, or its lease lapses, woken by the
+   * store's change notification as soon as the token document is written, polling as a fallback.
+   * Returns the served token, or null when it is time to try the transaction again.
    */
-  private async waitForHolder(
-    req: TokenRequest,
-    mode: Mode,
-    ctx: Context,
-    lease: TokenLease,
-    waitDeadline: number,
-    pollMs: number,
+  private async waitForHolder(...args: WaitArgs): Promise<ServedToken | null> {
+    const watch = watchChanges(this.o.store, args[0].realm, args[0].key);
+    try {
+      return await this.pollForHolder(watch, ...args);
+    } finally {
+      watch.close();
+    }
+  }
+
+  private async pollForHolder(
+    watch: ChangeWatch,
+    ...[req, mode, ctx, lease, waitDeadline, pollMs]: WaitArgs
   ): Promise<ServedToken | null> {
     for (let delay = pollMs; ; delay = Math.min(delay * 2, 500)) {
       const now = this.o.clock.now();
@@ -229,7 +246,8 @@ export class TokenEngine {
           },
         );
       }
-      await this.o.clock.sleep(
+      await watch.sleep(
+        this.o.clock,
         Math.min(delay + Math.floor(this.o.random() * 50), Math.max(1, waitDeadline - now)),
       );
       const observedAt = this.o.clock.now();

@@ -34,6 +34,7 @@ import type {
   TokenState,
   TokenSummary,
 } from '../types';
+import { TokenWatchers } from './token-watchers';
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
@@ -41,6 +42,8 @@ export class MemoryStore implements Store {
   private readonly secrets = new Map<string, Doc>();
   private readonly tokens = new Map<string, Doc>();
   private readonly clients = new Map<string, Doc>();
+  /** Change notifications of token states (watchTokenState). */
+  readonly watchers = new TokenWatchers();
 
   constructor(private readonly sealer: Sealer) {}
 
@@ -87,6 +90,7 @@ export class MemoryStore implements Store {
     this.secrets.set(id, encoded);
     if (nextDoc === null) this.tokens.delete(id);
     else this.tokens.set(id, nextDoc);
+    this.watchers.changed(id);
     return existed ? 'replaced' : 'created';
   }
 
@@ -103,7 +107,7 @@ export class MemoryStore implements Store {
 
   async deleteSecret(realm: string, key: string): Promise<boolean> {
     const id = secretDocId(realm, key);
-    this.tokens.delete(id);
+    if (this.tokens.delete(id)) this.watchers.changed(id);
     return this.secrets.delete(id);
   }
 
@@ -120,6 +124,7 @@ export class MemoryStore implements Store {
     );
     if (next === null) this.tokens.delete(id);
     else if (next !== undefined) this.tokens.set(id, encodeTokenState(next, this.sealer));
+    if (next !== undefined) this.watchers.changed(id);
     return result;
   }
 
@@ -154,6 +159,10 @@ export class MemoryStore implements Store {
   }
 
   async close(): Promise<void> {}
+
+  watchTokenState(realm: string, key: string, onChange: () => void): () => void {
+    return this.watchers.watch(secretDocId(realm, key), onChange);
+  }
 }
 
 function compare(a: string, b: string): number {
