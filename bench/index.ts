@@ -1,11 +1,12 @@
 /**
- * `npm run bench`: the benchmarks of SPEC §9 in one run. Starts what it needs (the Firestore
- * emulator, a fake provider with 50 ms latency, function processes), runs five scenarios, stops
- * everything, prints a table (every figure beside a baseline measured in the same run) and writes
- * bench/results/latest.json (and latest.md, the table for the README).
+ * `npm run bench`: the benchmarks of SPEC §9 and issue 18 in one run. Starts what it needs (the
+ * Firestore emulator, a fake provider with 50 ms latency, 200 ms during the stampede, function
+ * processes), runs the scenarios, stops everything, prints a table (every figure beside a baseline
+ * measured in the same run) and writes bench/results/latest.json (and latest.md, the table for the
+ * README).
  *
- *   node lib/bench/index.js [--duration 10] [--warmup 3] [--only hit,stampede,expiry,day,cost,scale]
- *                           [--source DIR]
+ *   node lib/bench/index.js [--duration 10] [--warmup 3]
+ *                           [--only hit,stampede,expiry,day,cost,scale,cold,clientkey] [--source DIR]
  *
  * --source serves tokenServer and tokenServerCache in the process scenarios (hit, stampede) from
  * another build (a folder with a package.json whose main is the functions' index.js), to measure a
@@ -20,6 +21,12 @@ import { findEmulatorJar } from '../test/helpers/emulator';
 import { repoRoot, stopAllChildren } from '../test/helpers/processes';
 import { markdownTable, textTable, type Row } from './report';
 import { startStack, type Stack } from './stack';
+import {
+  clientKeyReload,
+  clientKeyReloadRows,
+  type ClientKeyReloadResult,
+} from './scenarios/client-key-reload';
+import { coldStart, coldStartRows, type ColdStartResult } from './scenarios/cold-start';
 import { costPerRequest, costRows, type CostResult } from './scenarios/cost';
 import { hitRows, hitThroughput, type HitResult } from './scenarios/hit-throughput';
 import { massExpiry, massExpiryRows, type MassExpiryResult } from './scenarios/mass-expiry';
@@ -27,12 +34,14 @@ import { scheduledScale, scheduledScaleRows, type ScheduledScaleResult } from '.
 import { stampede, stampedeRows, type StampedeResult } from './scenarios/stampede';
 import { steadyDay, steadyDayRows, type SteadyDayResult } from './scenarios/steady-day';
 
-const SCENARIOS = ['hit', 'stampede', 'expiry', 'day', 'cost', 'scale'] as const;
+const SCENARIOS = ['hit', 'stampede', 'expiry', 'day', 'cost', 'scale', 'cold', 'clientkey'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Seed of the simulations' random sources: the same seed gives the same simulated results. */
 const SEED = 20_261_124;
 const PROVIDER_LATENCY_MS = 50;
+/** The provider's latency during the stampede (issue 18's comparison). */
+const STAMPEDE_PROVIDER_LATENCY_MS = 200;
 
 interface Options {
   source: string | undefined;
@@ -70,6 +79,10 @@ function parseOptions(argv: string[]): Options {
     warmupS: seconds(values.warmup, 'warmup', 0),
     only,
   };
+}
+
+function sourceOf(options: Options): { source?: string } {
+  return options.source === undefined ? {} : { source: options.source };
 }
 
 function versionOf(pkg: string): string {
@@ -127,7 +140,9 @@ async function main(): Promise<void> {
   setLogSink(() => undefined);
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  const needsStack = ['hit', 'stampede', 'cost', 'scale'].some((s) => options.only.has(s as Scenario));
+  const needsStack = ['hit', 'stampede', 'cost', 'scale', 'cold', 'clientkey'].some((s) =>
+    options.only.has(s as Scenario),
+  );
   // The emulator starts while the simulations (which need nothing) run.
   const stackPromise = needsStack ? startStack(PROVIDER_LATENCY_MS) : undefined;
   stackPromise?.catch(() => undefined);
@@ -139,22 +154,24 @@ async function main(): Promise<void> {
     steadyDay?: SteadyDayResult;
     cost?: CostResult;
     scheduledScale?: ScheduledScaleResult;
+    coldStart?: ColdStartResult;
+    clientKeyReload?: ClientKeyReloadResult;
   } = {};
   const rows: Row[] = [];
   try {
     if (options.only.has('expiry')) {
-      say('3/5 mass expiry (simulated, injected clock)...');
+      say('3/8 mass expiry (simulated, injected clock)...');
       results.massExpiry = await massExpiry(SEED);
     }
     if (options.only.has('day')) {
-      say('4/5 a simulated day at steady load (injected clock)...');
+      say('4/8 a simulated day at steady load (injected clock)...');
       results.steadyDay = await steadyDay(SEED);
     }
     stack = await stackPromise;
     if (stack !== undefined) {
       if (options.only.has('hit')) {
         say(
-          `1/5 hit throughput: 4 functions, autocannon -c 50, ${options.warmupS} s warmup + 2 × ${options.durationS} s each...`,
+          `1/8 hit throughput: 5 functions, autocannon -c 50, ${options.warmupS} s warmup + 2 × ${options.durationS} s each...`,
         );
         results.hitThroughput = await hitThroughput(stack, {
           ...(options.source === undefined ? {} : { source: options.source }),
@@ -165,24 +182,38 @@ async function main(): Promise<void> {
         });
       }
       if (options.only.has('stampede')) {
-        say('2/5 stampede: 4 function processes, 500 concurrent requests, 5 rounds...');
+        say('2/8 stampede: 4 function processes, 400 misses at once and staggered, 5 rounds each...');
         results.stampede = await stampede(stack, {
           ...(options.source === undefined ? {} : { source: options.source }),
           processes: ['tokenServer', 'tokenServer', 'tokenServerCache', 'tokenServerCache'],
-          requests: 500,
+          requests: 400,
           rounds: 5,
+          providerLatencyMs: STAMPEDE_PROVIDER_LATENCY_MS,
           resultsDir,
         });
       }
       if (options.only.has('cost')) {
-        say('5/5 Firestore reads and writes per request...');
+        say('5/8 Firestore reads and writes per request...');
         results.cost = await costPerRequest(stack);
       }
       if (options.only.has('scale')) {
         say(
-          '6/6 scheduled refresh at scale: 1,000 / 10,000 (emulator) / 100,000 (memory) secrets, 1 % due...',
+          '6/8 scheduled refresh at scale: 1,000 / 10,000 (emulator) / 100,000 (memory) secrets, 1 % due...',
         );
         results.scheduledScale = await scheduledScale(stack, say);
+      }
+      if (options.only.has('cold')) {
+        say('7/8 cold start: fresh processes to their first answer, 5 each...');
+        results.coldStart = await coldStart(stack, { ...sourceOf(options), trials: 5, resultsDir });
+      }
+      if (options.only.has('clientkey')) {
+        say('8/8 client-key reload: 100 concurrent hits, warm and after the cache expired, 3 rounds...');
+        results.clientKeyReload = await clientKeyReload(stack, {
+          ...sourceOf(options),
+          requests: 100,
+          rounds: 3,
+          resultsDir,
+        });
       }
     }
   } finally {
@@ -197,6 +228,8 @@ async function main(): Promise<void> {
   if (results.steadyDay) rows.push(...steadyDayRows(results.steadyDay));
   if (results.cost) rows.push(...costRows(results.cost));
   if (results.scheduledScale) rows.push(...scheduledScaleRows(results.scheduledScale));
+  if (results.coldStart) rows.push(...coldStartRows(results.coldStart));
+  if (results.clientKeyReload) rows.push(...clientKeyReloadRows(results.clientKeyReload));
 
   const totalSeconds = Math.round((Date.now() - started) / 100) / 10;
   const date = new Date().toISOString();
@@ -207,6 +240,7 @@ async function main(): Promise<void> {
     machine: info,
     settings: {
       providerLatencyMs: PROVIDER_LATENCY_MS,
+      stampedeProviderLatencyMs: STAMPEDE_PROVIDER_LATENCY_MS,
       simulationSeed: SEED,
       durationS: options.durationS,
       warmupS: options.warmupS,

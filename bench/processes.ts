@@ -39,7 +39,16 @@ export interface BenchFunction {
   stop(graceMs?: number): Promise<ExitInfo>;
 }
 
-export async function startBenchFunction(o: BenchFunctionOptions): Promise<BenchFunction> {
+/** A function process spawned, not yet answering (spawnBenchFunction), or answering (startBenchFunction). */
+export interface SpawnedFunction extends BenchFunction {
+  /** process.hrtime.bigint() just before the spawn. */
+  spawnedAt: bigint;
+  /** The exit, once the process has exited. */
+  exit(): ExitInfo | undefined;
+}
+
+/** Spawns the Functions Framework on a free port without waiting for it (cold-start measurements). */
+export async function spawnBenchFunction(o: BenchFunctionOptions): Promise<SpawnedFunction> {
   const root = repoRoot();
   const port = await getFreePort();
   const url = `http://${LOOPBACK}:${port}`;
@@ -48,6 +57,7 @@ export async function startBenchFunction(o: BenchFunctionOptions): Promise<Bench
       ? []
       : ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfile.dir}`, `--cpu-prof-name=${o.cpuProfile.name}`];
   const fd = openSync(o.logFile, 'w');
+  const spawnedAt = process.hrtime.bigint();
   const child = spawnTracked(
     process.execPath,
     [
@@ -62,23 +72,31 @@ export async function startBenchFunction(o: BenchFunctionOptions): Promise<Bench
   closeSync(fd);
   let exit: ExitInfo | undefined;
   void child.exited.then((info) => (exit = info));
-  const started = Date.now();
-  for (;;) {
-    if (exit !== undefined) throw failure(o, `exited before it was ready (code ${exit.code})`);
-    if (await healthy(url)) break;
-    if (Date.now() - started > 30_000) {
-      await child.stop(1000);
-      throw failure(o, 'did not answer GET /healthz within 30 s');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
   return {
     target: o.target,
     url,
     pid: child.pid,
     profilePath: o.cpuProfile === undefined ? undefined : join(o.cpuProfile.dir, o.cpuProfile.name),
     stop: (graceMs = 10_000) => child.stop(graceMs),
+    spawnedAt,
+    exit: () => exit,
   };
+}
+
+export async function startBenchFunction(o: BenchFunctionOptions): Promise<BenchFunction> {
+  const fn = await spawnBenchFunction(o);
+  const started = Date.now();
+  for (;;) {
+    const exit = fn.exit();
+    if (exit !== undefined) throw failure(o, `exited before it was ready (code ${exit.code})`);
+    if (await healthy(fn.url)) break;
+    if (Date.now() - started > 30_000) {
+      await fn.stop(1000);
+      throw failure(o, 'did not answer GET /healthz within 30 s');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return fn;
 }
 
 function failure(o: BenchFunctionOptions, problem: string): Error {

@@ -1,81 +1,34 @@
 /**
  * Wiring only. Each export is a firebase-functions v2 function, which `firebase deploy` discovers
- * with the options below, and which the stock Functions Framework serves as a plain (req, res)
- * handler (`npx functions-framework --target=NAME`). Deployment: README "Deploy on Google Cloud".
+ * with the options in its entry module (entries/), and which the stock Functions Framework serves
+ * as a plain (req, res) handler (`npx functions-framework --target=NAME`). Deployment: README
+ * "Deploy on Google Cloud".
+ *
+ * The exports are getters that load their entry module on first access: the Functions Framework
+ * reads only its target, so an instance loads only its own function's code (tokenServerCache no
+ * admin routes, tokenServerRefresh no HTTP routes or OpenAPI), which shortens every cold start.
+ * Discovery reads all three.
  */
 // First: in local mode nothing may probe the cloud metadata server (functions/local-mode.ts).
 import './local-mode';
-import { defineSecret } from 'firebase-functions/params';
-import { onRequest } from 'firebase-functions/v2/https';
-import { onSchedule } from 'firebase-functions/v2/scheduler';
-import { createHandler } from './http/app';
-import { cacheRoutes, fullRoutes } from './http/routes';
-import { getRuntime, readyRuntime } from './runtime';
-import { scheduledRefresh } from './scheduled';
+import type * as Cache from './entries/token-server-cache';
+import type * as Refresh from './entries/token-server-refresh';
+import type * as Server from './entries/token-server';
 
-/**
- * One region for all three, so that they share one Firestore latency and, when a static egress IP
- * is needed, one VPC connector and one Cloud NAT (add `vpcConnector` and
- * `vpcConnectorEgressSettings: 'ALL_TRAFFIC'` here: README "Static egress IP").
- */
-const COMMON = { region: 'us-central1', cpu: 1 } as const;
+export declare const tokenServer: typeof Server.tokenServer;
+export declare const tokenServerCache: typeof Cache.tokenServerCache;
+export declare const tokenServerRefresh: typeof Refresh.tokenServerRefresh;
 
-/**
- * Secret Manager secrets that Firebase injects as environment variables of the same name, which
- * config.ts reads like any other. Without Firebase, set them (or their *_SECRET variants) directly.
- */
-const adminKey = defineSecret('TOKEN_SERVER_ADMIN_KEY');
-const masterKey = defineSecret('TOKEN_SERVER_MASTER_KEY');
+function lazily(name: string, load: () => unknown): void {
+  let value: unknown;
+  Object.defineProperty(exports, name, { enumerable: true, get: () => (value ??= load()) });
+}
 
-const runtime = () => getRuntime();
-
-/** The full service: admin API, token API, status, refresh and the OpenAPI document. */
-export const tokenServer = onRequest(
-  {
-    ...COMMON,
-    memory: '512MiB',
-    concurrency: 80,
-    maxInstances: 10,
-    timeoutSeconds: 60,
-    invoker: 'public',
-    secrets: [adminKey, masterKey],
-  },
-  createHandler({ name: 'tokenServer', routes: fullRoutes(), runtime, readyRuntime: () => readyRuntime() }),
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded on first access, by design */
+lazily('tokenServer', () => (require('./entries/token-server') as typeof Server).tokenServer);
+lazily('tokenServerCache', () => (require('./entries/token-server-cache') as typeof Cache).tokenServerCache);
+lazily(
+  'tokenServerRefresh',
+  () => (require('./entries/token-server-refresh') as typeof Refresh).tokenServerRefresh,
 );
-
-/** The app-facing edge: the token route behind an in-instance memory cache, so a hit reads nothing. */
-export const tokenServerCache = onRequest(
-  {
-    ...COMMON,
-    memory: '256MiB',
-    concurrency: 250,
-    maxInstances: 20,
-    timeoutSeconds: 60,
-    invoker: 'public',
-    secrets: [adminKey, masterKey],
-  },
-  createHandler({
-    name: 'tokenServerCache',
-    routes: cacheRoutes(),
-    runtime,
-    readyRuntime: () => readyRuntime(),
-  }),
-);
-
-/**
- * Every minute, refresh every due token (the code path of POST /api/refresh), so that idle secrets
- * stay fresh. Private: only Cloud Scheduler invokes it. It needs the master key, not the admin key.
- */
-export const tokenServerRefresh = onSchedule(
-  {
-    ...COMMON,
-    schedule: 'every 1 minutes',
-    memory: '256MiB',
-    concurrency: 4,
-    maxInstances: 1,
-    timeoutSeconds: 300,
-    retryCount: 0,
-    secrets: [masterKey],
-  },
-  scheduledRefresh(runtime),
-);
+/* eslint-enable @typescript-eslint/no-require-imports */

@@ -26,6 +26,11 @@ export function setLogSink(next: LogSink): LogSink {
   return previous;
 }
 
+/** Whether a line of this severity would be written (so a caller can skip building its fields). */
+export function logEnabled(severity: Severity): boolean {
+  return RANK[severity] >= minRank;
+}
+
 export function log(severity: Severity, message: string, fields: LogFields = {}): void {
   if (RANK[severity] < minRank) return;
   const entry: Record<string, unknown> = { severity, message, time: new Date().toISOString() };

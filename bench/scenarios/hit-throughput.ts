@@ -1,10 +1,9 @@
 /**
  * Scenario 1, hit throughput. autocannon (its own process) against one function process at a time,
- * every process on the same Functions Framework, in two groups: hello world, hello world behind
- * firebase-functions' onRequest (as ours is), and tokenServerCache (memory hit); a raw
- * firebase-admin read of the same token document, and tokenServer (database hit). Each group is
- * measured forwards then backwards (A B C C B A), so that a change in the machine's load during the
- * group falls on all alike. Every process runs with --cpu-prof; the profiles are summarised into the
+ * every process on the same Functions Framework: hello world, hello world behind firebase-functions'
+ * onRequest (as ours is), tokenServerCache (memory hit), tokenServer (database hit) and a raw
+ * firebase-admin read of the same token document. They are measured forwards then backwards
+ * (A B C D E E D C B A), so that a change in the machine's load during the run falls on all alike. Every process runs with --cpu-prof; the profiles are summarised into the
  * results, and CPU time per request is measured beside throughput.
  */
 import { join } from 'node:path';
@@ -61,10 +60,13 @@ export interface HitResult {
   /** Memory hit over hello world behind the same firebase-functions wrapper (for analysis). */
   cacheOverHelloOnRequest: number;
   serverOverRawRead: number;
+  /** Database hit over hello world (issue 18's target). */
+  serverOverHello: number;
   /** The same ratios from CPU time per request (baseline µs / ours µs): less sensitive to other load. */
   cpuCacheOverHello: number | undefined;
   cpuServerOverRawRead: number | undefined;
-  goals: { cacheOverHello: number; serverOverRawRead: number };
+  cpuServerOverHello: number | undefined;
+  goals: { cacheOverHello: number; serverOverHello: number };
   seconds: number;
 }
 
@@ -134,10 +136,9 @@ export async function hitThroughput(stack: Stack, o: HitOptions): Promise<HitRes
   };
 
   const results: HitTargetResult[] = [];
-  const groups: HitTarget[][] = [
-    ['hello', 'helloOnRequest', 'tokenServerCache'],
-    ['rawRead', 'tokenServer'],
-  ];
+  // One group, so that every ratio (ours over hello world, a database hit over the raw read) is of
+  // runs interleaved in time.
+  const groups: HitTarget[][] = [['hello', 'helloOnRequest', 'tokenServerCache', 'tokenServer', 'rawRead']];
   for (const targets of groups) {
     const group: Running[] = [];
     try {
@@ -190,14 +191,16 @@ export async function hitThroughput(stack: Stack, o: HitOptions): Promise<HitRes
     durationS: o.durationS,
     warmupS: o.warmupS,
     order:
-      'per group: forwards then backwards (A B C C B A), each run durationS, after a warmup of warmupS each',
+      'forwards then backwards (A B C D E E D C B A), each run durationS, after a warmup of warmupS each',
     targets: results,
     cacheOverHello: ratio('tokenServerCache', 'hello'),
     cacheOverHelloOnRequest: ratio('tokenServerCache', 'helloOnRequest'),
     serverOverRawRead: ratio('tokenServer', 'rawRead'),
+    serverOverHello: ratio('tokenServer', 'hello'),
     cpuCacheOverHello: cpuRatio('tokenServerCache', 'hello'),
     cpuServerOverRawRead: cpuRatio('tokenServer', 'rawRead'),
-    goals: { cacheOverHello: 0.9, serverOverRawRead: 0.8 },
+    cpuServerOverHello: cpuRatio('tokenServer', 'hello'),
+    goals: { cacheOverHello: 0.9, serverOverHello: 0.8 },
     seconds: round((Date.now() - started) / 1000, 1),
   };
 }
@@ -233,10 +236,18 @@ export function hitRows(r: HitResult): Row[] {
     row(
       s,
       'tokenServer database hit',
-      `${describe('tokenServer')} = ${r.serverOverRawRead}×${cpu(r.cpuServerOverRawRead)}`,
-      `raw read: ${describe('rawRead')}`,
-      `≥ ${r.goals.serverOverRawRead}×`,
-      ok('tokenServer') && r.serverOverRawRead >= r.goals.serverOverRawRead,
+      `${describe('tokenServer')} = ${r.serverOverHello}×${cpu(r.cpuServerOverHello)}`,
+      `hello world: ${describe('hello')}`,
+      `≥ ${r.goals.serverOverHello}×`,
+      ok('tokenServer') && r.serverOverHello >= r.goals.serverOverHello,
+    ),
+    row(
+      s,
+      'tokenServer database hit over a raw read',
+      `${r.serverOverRawRead}×${cpu(r.cpuServerOverRawRead)}`,
+      `one firebase-admin read per request: ${describe('rawRead')}`,
+      'info',
+      'info',
     ),
   ];
 }

@@ -12,6 +12,7 @@ import { tokenConfigOf } from '../providers/logic-code';
 import type { RealmConfig } from '../providers/realm-config';
 import { fetchToken } from '../providers/upstream';
 import type { Store } from '../store/store';
+import { watchChanges, type ChangeWatch } from '../store/token-watch';
 import type { SecretRecord, TokenLease, TokenState } from '../store/types';
 import { runRound } from './holder';
 import {
@@ -86,6 +87,16 @@ interface Context {
 
 type LeaseDecision = Extract<Decision, { kind: 'lease' }>;
 
+/** What a waiter waits with: the request, the holder's lease, its deadline and first poll delay. */
+type WaitArgs = [
+  req: TokenRequest,
+  mode: Mode,
+  ctx: Context,
+  lease: TokenLease,
+  waitDeadline: number,
+  pollMs: number,
+];
+
 export class TokenEngine {
   private readonly flights = new SingleFlight<ServedToken>();
   private readonly background = new SingleFlight<'refreshed' | 'failed' | 'skipped'>();
@@ -116,7 +127,9 @@ export class TokenEngine {
       const { state, now } = await this.o.store.readTokenState(req.realm, req.key);
       if (usable(state, now)) {
         this.maybeRefreshInBackground(state, now);
-        return servedFrom(state, { sentAt, storeNow: now }, 'database', 'current');
+        const served = servedFrom(state, { sentAt, storeNow: now }, 'database', 'current');
+        served.hit = true;
+        return served;
       }
     }
     // A fixed-token realm is never fetched; an unknown realm is said to be unknown.
@@ -197,16 +210,22 @@ export class TokenEngine {
   }
 
   /**
-   * Poll (reads, not compare-and-sets) until the lease we wait for ends: its token, its error, or
-   * (lapsed, changed hands, credentials changed) null to decide again with a compare-and-set.
+   * Wait (reads, not compare-and-sets) until the lease we wait for ends, woken by the store's change
+   * notification as soon as the token document is written (polling as a fallback): its token, its
+   * error, or (lapsed, changed hands, credentials changed) null to decide again with a compare-and-set.
    */
-  private async waitForHolder(
-    req: TokenRequest,
-    mode: Mode,
-    ctx: Context,
-    lease: TokenLease,
-    waitDeadline: number,
-    pollMs: number,
+  private async waitForHolder(...args: WaitArgs): Promise<ServedToken | null> {
+    const watch = watchChanges(this.o.store, args[0].realm, args[0].key);
+    try {
+      return await this.pollForHolder(watch, ...args);
+    } finally {
+      watch.close();
+    }
+  }
+
+  private async pollForHolder(
+    watch: ChangeWatch,
+    ...[req, mode, ctx, lease, waitDeadline, pollMs]: WaitArgs
   ): Promise<ServedToken | null> {
     const waited = { id: lease.id, baseGeneration: lease.baseGeneration };
     let leaseLeftMs = 1_000;
@@ -222,7 +241,8 @@ export class TokenEngine {
           },
         );
       }
-      await this.o.clock.sleep(
+      await watch.sleep(
+        this.o.clock,
         Math.min(delay + Math.floor(this.o.random() * 50), Math.max(1, waitDeadline - local)),
       );
       const sentAt = this.o.clock.now();

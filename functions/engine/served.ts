@@ -32,6 +32,8 @@ export interface ServedToken {
   /** Why it was served without a call, when it was. */
   reason?: ServeReason;
   outcome?: InvalidOutcome;
+  /** Served from the stored token at the first read: no lease, no wait (the request log counts it as a hit). */
+  hit?: boolean;
 }
 
 /** A read of the store: sent at `sentAt` by the instance's clock, answered at store time `storeNow`. */

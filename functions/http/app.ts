@@ -1,12 +1,14 @@
 /**
  * Turns a route table into an HTTP handler: parse → runtime → route → authenticate → handle →
- * respond, with one structured log line per request.
+ * respond, with one structured log line per request, except token hits: those are counted in the
+ * hit summary (one line per secret per minute, hit-summary.ts) and logged one by one only at debug.
  */
 import type { Request, Response } from 'express';
-import { log } from '../log';
+import { log, logEnabled, type Severity } from '../log';
 import type { Runtime } from '../runtime';
 import { assertInScope, authenticateAny, requireAdmin, type Principal } from './auth';
 import { installFrameworkErrorReplies } from './framework-errors';
+import { hitSummary } from './hit-summary';
 import { headerValue, parseRequest } from './parse-request';
 import { errorReply, sendReply } from './respond';
 import { findRoute } from './router';
@@ -53,24 +55,27 @@ export function createHandler(options: HandlerOptions): HttpHandler {
       sendReply(res, reply);
       const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
       const status = reply.status ?? 200;
-      log(
-        status >= 500 ? 'ERROR' : status >= 400 ? 'WARNING' : 'INFO',
-        `${req.method} ${routePattern} ${status}`,
-        {
-          event: 'request',
-          function: options.name,
-          method: req.method,
-          route: routePattern,
-          status,
-          latencyMs: Math.round(latencyMs * 100) / 100,
-          realm: logFields.realm,
-          key: logFields.key,
-          source: logFields.source,
-          code: errorCode,
-          requestId: parsed?.requestId,
-          ...traceOf(req, runtime),
-        },
-      );
+      let severity: Severity = status >= 500 ? 'ERROR' : status >= 400 ? 'WARNING' : 'INFO';
+      if (logFields.hit === true && status === 200) {
+        const source = logFields.source === 'memory' ? 'memory' : 'database';
+        hitSummary.count(options.name, logFields.realm ?? '', logFields.key ?? '', source, latencyMs);
+        if (!logEnabled('DEBUG')) return;
+        severity = 'DEBUG';
+      }
+      log(severity, `${req.method} ${routePattern} ${status}`, {
+        event: 'request',
+        function: options.name,
+        method: req.method,
+        route: routePattern,
+        status,
+        latencyMs: Math.round(latencyMs * 100) / 100,
+        realm: logFields.realm,
+        key: logFields.key,
+        source: logFields.source,
+        code: errorCode,
+        requestId: parsed?.requestId,
+        ...traceOf(req, runtime),
+      });
     };
     const fail = (err: unknown): void => {
       const out = errorReply(err, parsed?.requestId ?? 'unknown');

@@ -26,6 +26,11 @@ export interface RouteLogFields {
   realm?: string;
   key?: string;
   source?: string;
+  /**
+   * The token was served from a valid copy without waiting or refreshing (a memory hit, or the
+   * engine's first read): counted in the hit summary instead of a request line at info.
+   */
+  hit?: boolean;
 }
 
 export interface RouteContext {

@@ -59,7 +59,7 @@ function strictObject<T extends z.ZodRawShape>(shape: T) {
   return z.preprocess(refuseProtoKey('Unknown field'), loose);
 }
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Realm ids and secret keys: 1–64 of A-Z a-z 0-9 _ . -, starting with a letter or digit. */
 export const realmIdSchema = z

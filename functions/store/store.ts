@@ -143,6 +143,13 @@ export interface Store {
   deleteClient(id: string): Promise<boolean>;
 
   close(): Promise<void>;
+
+  /**
+   * Optional: calls onChange soon after the token state of realm/key is written or deleted (by any
+   * instance), and once when the watch starts; returns the function that stops watching. Waiters
+   * sleep until a change or their poll delay (store/token-watch.ts). Stores without it are polled.
+   */
+  watchTokenState?(realm: string, key: string, onChange: () => void): () => void;
 }
 
 /** The id of a secret's documents: realm and key ids cannot contain ':' so this is unambiguous. */

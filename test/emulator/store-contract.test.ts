@@ -328,6 +328,34 @@ function contract(name: string, fresh: () => Promise<Store>, done: () => Promise
       expect(await store.getClient('c1')).to.equal(null);
     });
 
+    it('reports token state changes to a watch (once at the start, then per write) until it is stopped', async () => {
+      await store.putRealm(realm('r'));
+      await store.putSecret(secret('r', 'w'), (cur) => freshState('r', 'w', 'r1', cur));
+      let reports = 0;
+      const stop = store.watchTokenState?.('r', 'w', () => reports++);
+      expect(stop).to.be.a('function');
+      const until = async (n: number) => {
+        const deadline = Date.now() + 20_000;
+        while (reports < n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        expect(reports).to.be.at.least(n);
+      };
+      await until(1);
+      const first = reports;
+      await store.mutateTokenState('r', 'w', (cur) => ({ next: { ...cur!, token: 'T1' }, result: null }));
+      await until(first + 1);
+      // Deleting the secret deletes its token state: reported too.
+      const afterWrite = reports;
+      await store.mutateTokenState('r', 'w', () => ({ result: null }));
+      await store.putSecret(secret('r', 'other'), (cur) => freshState('r', 'other', 'r1', cur));
+      await store.deleteSecret('r', 'w');
+      await until(afterWrite + 1);
+      stop?.();
+      const stopped = reports;
+      await store.putSecret(secret('r', 'w'), (cur) => freshState('r', 'w', 'r1', cur));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(reports).to.equal(stopped);
+    });
+
     it('refuses to store or read credentials without a master key', async () => {
       const keyless = new MemoryStore(new Sealer(undefined));
       await keyless.putRealm(realm('r'));

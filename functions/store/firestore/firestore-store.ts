@@ -68,6 +68,7 @@ import type {
   TokenState,
   TokenSummary,
 } from '../types';
+import { watchDocument } from './watch';
 
 /** Default bound on one store operation (TOKEN_SERVER_STORE_TIMEOUT_MS). */
 export const DEFAULT_STORE_TIMEOUT_MS = 10_000;
@@ -518,5 +519,9 @@ export class FirestoreStore implements Store {
 
   async close(): Promise<void> {
     await this.db.terminate();
+  }
+
+  watchTokenState(realm: string, key: string, onChange: () => void): () => void {
+    return watchDocument(this.tokenRef(realm, key), onChange);
   }
 }

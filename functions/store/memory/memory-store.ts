@@ -46,6 +46,7 @@ import type {
   TokenState,
   TokenSummary,
 } from '../types';
+import { TokenWatchers } from './token-watchers';
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
@@ -53,6 +54,8 @@ export class MemoryStore implements Store {
   private readonly secrets = new Map<string, Doc>();
   private readonly tokens = new Map<string, Doc>();
   private readonly clients = new Map<string, Doc>();
+  /** Change notifications of token states (watchTokenState). */
+  readonly watchers = new TokenWatchers();
 
   constructor(
     private readonly sealer: Sealer,
@@ -107,6 +110,7 @@ export class MemoryStore implements Store {
     this.secrets.set(id, encoded);
     if (nextDoc === null) this.tokens.delete(id);
     else this.tokens.set(id, nextDoc);
+    this.watchers.changed(id);
     return existed ? 'replaced' : 'created';
   }
 
@@ -124,7 +128,7 @@ export class MemoryStore implements Store {
       .sort(compare)
       .slice(0, CHILDREN_NAMED);
     if (children.length > 0) return { children };
-    this.tokens.delete(id);
+    if (this.tokens.delete(id)) this.watchers.changed(id);
     return this.secrets.delete(id) ? 'deleted' : 'not_found';
   }
 
@@ -150,6 +154,7 @@ export class MemoryStore implements Store {
     if (next === undefined) return result;
     if (next === null) this.tokens.delete(id);
     else this.tokens.set(id, encodeTokenState(next, this.sealer));
+    this.watchers.changed(id);
     return stamp === undefined ? result : stamp(this.clock.now());
   }
 
@@ -229,6 +234,10 @@ export class MemoryStore implements Store {
   }
 
   async close(): Promise<void> {}
+
+  watchTokenState(realm: string, key: string, onChange: () => void): () => void {
+    return this.watchers.watch(secretDocId(realm, key), onChange);
+  }
 }
 
 /** One page of a collection in document-id order (as Firestore lists it), of one realm or all. */

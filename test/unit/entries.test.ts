@@ -1,0 +1,70 @@
+/**
+ * Each function loads only what it needs: a fresh process that reads one export of
+ * lib/functions/index.js (as the Functions Framework does with its --target) and lists the modules
+ * of ours it loaded. tokenServerCache loads no admin route, schema or OpenAPI module;
+ * tokenServerRefresh no HTTP route at all; tokenServer all of them (so the check can fail).
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { repoRoot } from '../helpers/processes';
+
+const LIB = join(repoRoot(), 'lib', 'functions');
+
+/** Our modules (paths under lib/functions, without .js) that loading `target` required. */
+function modulesLoadedBy(target: string): string[] {
+  const script = `const index = require(${JSON.stringify(join(LIB, 'index.js'))});
+    if (index[${JSON.stringify(target)}] === undefined) throw new Error('no export ${target}');
+    const ours = Object.keys(require.cache).filter((f) => f.startsWith(${JSON.stringify(LIB + '/')}));
+    process.stdout.write(JSON.stringify(ours.map((f) => f.slice(${LIB.length + 1}, -3))));`;
+  const child = spawnSync(process.execPath, ['-e', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+  });
+  expect(child.status, child.stderr).to.equal(0);
+  return JSON.parse(child.stdout) as string[];
+}
+
+const ADMIN = [
+  'http/routes/clients',
+  'http/routes/realms',
+  'http/routes/secrets',
+  'http/routes/presets',
+  'http/routes/operations',
+  'http/routes/openapi',
+  'http/openapi',
+  'http/api-schemas',
+  'admin/schema',
+  'admin/views',
+  'admin/paging',
+];
+
+describe('function entries load only their own modules', function () {
+  this.timeout(120_000);
+
+  it('tokenServer loads the admin routes, their schemas and the OpenAPI document', () => {
+    const loaded = modulesLoadedBy('tokenServer');
+    expect(loaded).to.include.members([...ADMIN, 'http/routes/token', 'runtime', 'entries/token-server']);
+    expect(loaded).to.not.include.members(['entries/token-server-cache']);
+    expect(loaded).to.not.include('entries/token-server-refresh');
+  });
+
+  it('tokenServerCache loads the token route and no admin code', () => {
+    const loaded = modulesLoadedBy('tokenServerCache');
+    expect(loaded).to.include.members(['http/routes/token', 'http/routes/health', 'http/app', 'runtime']);
+    for (const module of [...ADMIN, 'entries/token-server', 'entries/token-server-refresh', 'scheduled']) {
+      expect(loaded, module).to.not.include(module);
+    }
+  });
+
+  it('tokenServerRefresh loads no HTTP route and no OpenAPI', () => {
+    const loaded = modulesLoadedBy('tokenServerRefresh');
+    expect(loaded).to.include.members(['scheduled', 'runtime', 'engine/engine']);
+    const http = loaded.filter(
+      (m) => m.startsWith('http/routes/') || m === 'http/app' || m === 'http/openapi',
+    );
+    expect(http).to.deep.equal([]);
+    expect(loaded).to.not.include.members(['entries/token-server', 'entries/token-server-cache']);
+  });
+});
