@@ -14,12 +14,16 @@
  * the secret's key_1 (checked against a per-instance memory of it, so that a hit costs no read).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 import type { ServedToken, TokenRequest } from '../../engine/engine';
+import { realmIdSchema } from '../../providers/realm-config';
 import type { Runtime } from '../../runtime';
 import { assertInScope, authenticateAny, type Principal } from '../auth';
 import { CompatError, compatErrorBody, compatErrorOf, type Dialect } from '../compat-errors';
 import type { Reply, Route, RouteContext } from '../types';
-import { secretParamsSchema } from './secrets';
+
+/** {realm}/{key} of a compat path (the admin secret routes' rules; not imported: the cache loads no admin code). */
+const secretParamsSchema = z.strictObject({ realm: realmIdSchema, key: realmIdSchema });
 
 type Answer = 'access_token' | 'wecom_access_token' | 'ticket';
 

@@ -14,7 +14,7 @@ import { Sealer } from '../../../functions/store/seal';
 import type { Store } from '../../../functions/store/store';
 import type { JsonObject } from '../../../functions/store/types';
 import { startTicketFake, ticketRealm, WECHAT_APP, WECOM_APP, type TicketFake } from '../../fakes/tickets';
-import { adminApp, dataOf, errorOf, type AdminApp } from '../admin/admin-harness';
+import { adminApp, errorOf, resourceOf, type AdminApp } from '../admin/admin-harness';
 
 const CASES = [
   { child: 'wechat_jsapi_ticket', parent: 'wechat_offiaccount', family: 'wechat', values: WECHAT_APP },
@@ -184,12 +184,12 @@ describe('admin routes: parents', () => {
       parent: 'wx/main',
     });
     expect(child.status).to.equal(200);
-    expect(dataOf(child)).to.include({ realm: 'wxticket', key: 'main', parent: 'wx/main' });
-    expect(dataOf<{ warnings: string[] }>(child).warnings).to.deep.equal([]);
+    expect(resourceOf(child)).to.include({ realm: 'wxticket', key: 'main', parent: 'wx/main' });
+    expect(resourceOf<{ warnings: string[] }>(child).warnings).to.deep.equal([]);
     const got = await app.call('GET', '/api/secret/wxticket/main');
-    expect(dataOf<{ parent?: string }>(got).parent).to.equal('wx/main');
+    expect(resourceOf<{ parent?: string }>(got).parent).to.equal('wx/main');
     const orphan = await app.call('POST', '/api/secret', { realm: 'wxticket', key: 'other' });
-    expect(dataOf<{ warnings: string[] }>(orphan).warnings.join(' ')).to.include('names no parent');
+    expect(resourceOf<{ warnings: string[] }>(orphan).warnings.join(' ')).to.include('names no parent');
   });
 
   it('refuses a parent that does not exist (404), is malformed, is itself, or closes a cycle (400), naming parent', async () => {

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { ClientKeyCache } from '../../../functions/http/client-key-cache';
 import type { ClientRecord } from '../../../functions/store/types';
-import { adminApp, dataOf, realmWithId, type AdminApp } from '../admin/admin-harness';
+import { adminApp, dataOf, realmWithId, resourceOf, type AdminApp } from '../admin/admin-harness';
 
 const TTL = 30_000;
 
@@ -144,7 +144,7 @@ describe('http/client-key-cache', () => {
         name: 'app',
         scopes: [{ realm: 'wx', key: 'main' }],
       });
-      clientKey = dataOf<{ client_key: string }>(created).client_key;
+      clientKey = resourceOf<{ client_key: string }>(created).client_key;
       const store = app.runtime.store;
       const real = store.findClientByKeyHash.bind(store);
       queries = 0;

@@ -86,7 +86,7 @@ describe('GET /api/jssdk/signature', function () {
         bearer: adminKey,
         body: { name: `app-${realm}`, scopes: [{ realm, key: 'main' }] },
       });
-      return (res.body as { data: { client_key: string } }).data.client_key;
+      return (res.body as { client_key: string }).client_key;
     };
     clientKey = await client('wxticket');
     otherKey = await client('wx');
