@@ -4,7 +4,8 @@
  * everything, prints a table (every figure beside a baseline measured in the same run) and writes
  * bench/results/latest.json (and latest.md, the table for the README).
  *
- *   node lib/bench/index.js [--duration 10] [--warmup 3] [--only hit,stampede,expiry,day,cost]
+ *   node lib/bench/index.js [--duration 10] [--warmup 3] [--only hit,stampede,expiry,day,cost,adoption]
+ *   node lib/bench/index.js adoption          (scenarios named as arguments: the same as --only)
  *                           [--source DIR]
  *
  * --source serves tokenServer and tokenServerCache in the process scenarios (hit, stampede) from
@@ -20,13 +21,14 @@ import { findEmulatorJar } from '../test/helpers/emulator';
 import { repoRoot, stopAllChildren } from '../test/helpers/processes';
 import { markdownTable, textTable, type Row } from './report';
 import { startStack, type Stack } from './stack';
+import { adoption, adoptionRows, type AdoptionResult } from './scenarios/adoption';
 import { costPerRequest, costRows, type CostResult } from './scenarios/cost';
 import { hitRows, hitThroughput, type HitResult } from './scenarios/hit-throughput';
 import { massExpiry, massExpiryRows, type MassExpiryResult } from './scenarios/mass-expiry';
 import { stampede, stampedeRows, type StampedeResult } from './scenarios/stampede';
 import { steadyDay, steadyDayRows, type SteadyDayResult } from './scenarios/steady-day';
 
-const SCENARIOS = ['hit', 'stampede', 'expiry', 'day', 'cost'] as const;
+const SCENARIOS = ['hit', 'stampede', 'expiry', 'day', 'cost', 'adoption'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Seed of the simulations' random sources: the same seed gives the same simulated results. */
@@ -41,8 +43,9 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
+    allowPositionals: true,
     options: {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '3' },
@@ -57,7 +60,9 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const only = new Set<Scenario>();
-  for (const name of values.only.split(',').map((s) => s.trim())) {
+  // `node lib/bench/index.js adoption stampede` is --only adoption,stampede.
+  const names = positionals.length > 0 ? positionals : values.only.split(',');
+  for (const name of names.map((s) => s.trim())) {
     if (!(SCENARIOS as readonly string[]).includes(name)) {
       throw new Error(`--only: unknown scenario ${name} (use ${SCENARIOS.join(', ')})`);
     }
@@ -126,7 +131,7 @@ async function main(): Promise<void> {
   setLogSink(() => undefined);
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  const needsStack = ['hit', 'stampede', 'cost'].some((s) => options.only.has(s as Scenario));
+  const needsStack = ['hit', 'stampede', 'cost', 'adoption'].some((s) => options.only.has(s as Scenario));
   // The emulator starts while the simulations (which need nothing) run.
   const stackPromise = needsStack ? startStack(PROVIDER_LATENCY_MS) : undefined;
   stackPromise?.catch(() => undefined);
@@ -137,6 +142,7 @@ async function main(): Promise<void> {
     massExpiry?: MassExpiryResult;
     steadyDay?: SteadyDayResult;
     cost?: CostResult;
+    adoption?: AdoptionResult;
   } = {};
   const rows: Row[] = [];
   try {
@@ -176,6 +182,10 @@ async function main(): Promise<void> {
         say('5/5 Firestore reads and writes per request...');
         results.cost = await costPerRequest(stack);
       }
+      if (options.only.has('adoption')) {
+        say('6/6 adoption: 8 app processes per SDK, alone and through the broker, 20 s each...');
+        results.adoption = await adoption(stack, { apps: 8, durationS: 20, overlapMs: 2_000 });
+      }
     }
   } finally {
     if (stack === undefined && stackPromise !== undefined) stack = await stackPromise.catch(() => undefined);
@@ -188,6 +198,7 @@ async function main(): Promise<void> {
   if (results.massExpiry) rows.push(...massExpiryRows(results.massExpiry));
   if (results.steadyDay) rows.push(...steadyDayRows(results.steadyDay));
   if (results.cost) rows.push(...costRows(results.cost));
+  if (results.adoption) rows.push(...adoptionRows(results.adoption));
 
   const totalSeconds = Math.round((Date.now() - started) / 100) / 10;
   const date = new Date().toISOString();
