@@ -6,7 +6,9 @@
  * README).
  *
  *   node lib/bench/index.js [--duration 10] [--warmup 3]
- *                           [--only hit,stampede,expiry,day,cost,scale,cold,clientkey] [--source DIR]
+ *                           [--only hit,stampede,expiry,day,cost,scale,cold,clientkey,adoption]
+ *                           [--source DIR]
+ *   node lib/bench/index.js adoption          (scenarios named as arguments: the same as --only)
  *
  * --source serves tokenServer and tokenServerCache in the process scenarios (hit, stampede) from
  * another build (a folder with a package.json whose main is the functions' index.js), to measure a
@@ -27,6 +29,7 @@ import {
   type ClientKeyReloadResult,
 } from './scenarios/client-key-reload';
 import { coldStart, coldStartRows, type ColdStartResult } from './scenarios/cold-start';
+import { adoption, adoptionRows, type AdoptionResult } from './scenarios/adoption';
 import { costPerRequest, costRows, type CostResult } from './scenarios/cost';
 import { hitRows, hitThroughput, type HitResult } from './scenarios/hit-throughput';
 import { massExpiry, massExpiryRows, type MassExpiryResult } from './scenarios/mass-expiry';
@@ -34,7 +37,17 @@ import { scheduledScale, scheduledScaleRows, type ScheduledScaleResult } from '.
 import { stampede, stampedeRows, type StampedeResult } from './scenarios/stampede';
 import { steadyDay, steadyDayRows, type SteadyDayResult } from './scenarios/steady-day';
 
-const SCENARIOS = ['hit', 'stampede', 'expiry', 'day', 'cost', 'scale', 'cold', 'clientkey'] as const;
+const SCENARIOS = [
+  'hit',
+  'stampede',
+  'expiry',
+  'day',
+  'cost',
+  'scale',
+  'cold',
+  'clientkey',
+  'adoption',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** Seed of the simulations' random sources: the same seed gives the same simulated results. */
@@ -51,8 +64,9 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
+    allowPositionals: true,
     options: {
       duration: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '3' },
@@ -67,7 +81,9 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   const only = new Set<Scenario>();
-  for (const name of values.only.split(',').map((s) => s.trim())) {
+  // `node lib/bench/index.js adoption stampede` is --only adoption,stampede.
+  const names = positionals.length > 0 ? positionals : values.only.split(',');
+  for (const name of names.map((s) => s.trim())) {
     if (!(SCENARIOS as readonly string[]).includes(name)) {
       throw new Error(`--only: unknown scenario ${name} (use ${SCENARIOS.join(', ')})`);
     }
@@ -140,7 +156,7 @@ async function main(): Promise<void> {
   setLogSink(() => undefined);
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  const needsStack = ['hit', 'stampede', 'cost', 'scale', 'cold', 'clientkey'].some((s) =>
+  const needsStack = ['hit', 'stampede', 'cost', 'scale', 'cold', 'clientkey', 'adoption'].some((s) =>
     options.only.has(s as Scenario),
   );
   // The emulator starts while the simulations (which need nothing) run.
@@ -156,22 +172,23 @@ async function main(): Promise<void> {
     scheduledScale?: ScheduledScaleResult;
     coldStart?: ColdStartResult;
     clientKeyReload?: ClientKeyReloadResult;
+    adoption?: AdoptionResult;
   } = {};
   const rows: Row[] = [];
   try {
     if (options.only.has('expiry')) {
-      say('3/8 mass expiry (simulated, injected clock)...');
+      say('3/9 mass expiry (simulated, injected clock)...');
       results.massExpiry = await massExpiry(SEED);
     }
     if (options.only.has('day')) {
-      say('4/8 a simulated day at steady load (injected clock)...');
+      say('4/9 a simulated day at steady load (injected clock)...');
       results.steadyDay = await steadyDay(SEED);
     }
     stack = await stackPromise;
     if (stack !== undefined) {
       if (options.only.has('hit')) {
         say(
-          `1/8 hit throughput: 5 functions, autocannon -c 50, ${options.warmupS} s warmup + 2 × ${options.durationS} s each...`,
+          `1/9 hit throughput: 5 functions, autocannon -c 50, ${options.warmupS} s warmup + 2 × ${options.durationS} s each...`,
         );
         results.hitThroughput = await hitThroughput(stack, {
           ...(options.source === undefined ? {} : { source: options.source }),
@@ -182,7 +199,7 @@ async function main(): Promise<void> {
         });
       }
       if (options.only.has('stampede')) {
-        say('2/8 stampede: 4 function processes, 400 misses at once and staggered, 5 rounds each...');
+        say('2/9 stampede: 4 function processes, 400 misses at once and staggered, 5 rounds each...');
         results.stampede = await stampede(stack, {
           ...(options.source === undefined ? {} : { source: options.source }),
           processes: ['tokenServer', 'tokenServer', 'tokenServerCache', 'tokenServerCache'],
@@ -193,27 +210,31 @@ async function main(): Promise<void> {
         });
       }
       if (options.only.has('cost')) {
-        say('5/8 Firestore reads and writes per request...');
+        say('5/9 Firestore reads and writes per request...');
         results.cost = await costPerRequest(stack);
       }
       if (options.only.has('scale')) {
         say(
-          '6/8 scheduled refresh at scale: 1,000 / 10,000 (emulator) / 100,000 (memory) secrets, 1 % due...',
+          '6/9 scheduled refresh at scale: 1,000 / 10,000 (emulator) / 100,000 (memory) secrets, 1 % due...',
         );
         results.scheduledScale = await scheduledScale(stack, say);
       }
       if (options.only.has('cold')) {
-        say('7/8 cold start: fresh processes to their first answer, 5 each...');
+        say('7/9 cold start: fresh processes to their first answer, 5 each...');
         results.coldStart = await coldStart(stack, { ...sourceOf(options), trials: 5, resultsDir });
       }
       if (options.only.has('clientkey')) {
-        say('8/8 client-key reload: 100 concurrent hits, warm and after the cache expired, 3 rounds...');
+        say('8/9 client-key reload: 100 concurrent hits, warm and after the cache expired, 3 rounds...');
         results.clientKeyReload = await clientKeyReload(stack, {
           ...sourceOf(options),
           requests: 100,
           rounds: 3,
           resultsDir,
         });
+      }
+      if (options.only.has('adoption')) {
+        say('9/9 adoption: 8 app processes per SDK, alone and through the broker, 20 s each...');
+        results.adoption = await adoption(stack, { apps: 8, durationS: 20, overlapMs: 2_000 });
       }
     }
   } finally {
@@ -230,6 +251,7 @@ async function main(): Promise<void> {
   if (results.scheduledScale) rows.push(...scheduledScaleRows(results.scheduledScale));
   if (results.coldStart) rows.push(...coldStartRows(results.coldStart));
   if (results.clientKeyReload) rows.push(...clientKeyReloadRows(results.clientKeyReload));
+  if (results.adoption) rows.push(...adoptionRows(results.adoption));
 
   const totalSeconds = Math.round((Date.now() - started) / 100) / 10;
   const date = new Date().toISOString();

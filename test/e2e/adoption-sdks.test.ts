@@ -58,6 +58,7 @@ describe('adoption: real WeChat SDKs through the client library adapters', funct
           realm: realms[i] as string,
           appid: accounts[i]?.id as string,
           secret: accounts[i]?.secret as string,
+          warmUrls: caches.map((c) => c.url),
         }),
       ),
     );

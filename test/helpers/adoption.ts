@@ -36,6 +36,8 @@ export async function brokerSecretFor(options: {
   secret: string;
   /** Realm config fields to set beside the preset's (e.g. flush_min_interval_ms). */
   config?: Record<string, unknown>;
+  /** Function URLs (the apps' tokenServerCache instances) to warm with one token request each. */
+  warmUrls?: string[];
 }): Promise<BrokerSecret> {
   const preset = getPreset('wechat_offiaccount');
   if (preset === undefined) throw new Error('no wechat_offiaccount preset');
@@ -69,12 +71,14 @@ export async function brokerSecretFor(options: {
   );
   const clientKey = client.body.data?.client_key ?? client.body.client_key;
   if (clientKey === undefined) throw new Error(`POST /api/client: ${client.status} ${client.text}`);
-  // A broker in service has a token already: fetch it once, so the apps meet a warm broker.
-  const first = await request(`${options.adminUrl}/api/token?realm=${options.realm}&key=${key}`, {
-    bearer: clientKey,
-    timeoutMs: 60_000,
-  });
-  if (first.status !== 200) throw new Error(`GET /api/token: ${first.status} ${first.text}`);
+  // A broker in service has a token already and warm instances: fetch it once, then through each.
+  for (const url of [options.adminUrl, ...(options.warmUrls ?? [])]) {
+    const res = await request(`${url}/api/token?realm=${options.realm}&key=${key}`, {
+      bearer: clientKey,
+      timeoutMs: 60_000,
+    });
+    if (res.status !== 200) throw new Error(`GET /api/token: ${res.status} ${res.text}`);
+  }
   return { realm: options.realm, key, clientKey };
 }
 
