@@ -117,7 +117,7 @@ describe('real world: a provider that kills the previous token (issue 11.2)', fu
     await doomed;
     // The held answer goes nowhere; from now on the provider answers again.
     world.fake.release();
-    const reads = await world.steady([b], params, 200, 12_000);
+    const reads = await world.steady([b], params, 200, 14_000);
     expectNothingDeadServed(world, reads, '(c) holder killed mid-call');
     // B took over once the dead holder's lease lapsed, and serves a live token.
     const last = reads.slice(-5);

@@ -272,14 +272,14 @@ export function msServedPastDeath(fake: RealworldProvider, served: readonly Serv
  * Answers that told the app it could use the token past its real death: the request was sent at
  * sentAt (before the server computed expires_in), so sentAt + expires_in must not pass the death.
  * `expires_at` is checked too unless checkExpiresAt is false (a process whose clock is fast states
- * its own time there). toleranceMs covers rounding.
+ * its own time there). toleranceMs (default 250) covers rounding and the store-time estimate.
  */
 export function servedTooLong(
   fake: RealworldProvider,
   served: readonly Served[],
   options: { toleranceMs?: number; checkExpiresAt?: boolean } = {},
 ): Array<Served & { pastDeathMs: number }> {
-  const tolerance = options.toleranceMs ?? 50;
+  const tolerance = options.toleranceMs ?? 250;
   const out: Array<Served & { pastDeathMs: number }> = [];
   for (const s of served) {
     if (s.token === undefined || s.expiresIn === undefined) continue;

@@ -1,0 +1,77 @@
+/**
+ * Issue 11 (SPEC §4 `invalid_token`): the answer to an invalid-token report says what happened —
+ * "refreshed" (this report caused the refresh), "newer" (a newer token already existed) or
+ * "unchanged" (the token was fetched within flush_min_interval and is returned as it is) — with
+ * reports arriving on several instances, and upstream calls counted at the fake.
+ */
+import { expect } from 'chai';
+import { realworldRealmConfig } from '../fakes/realworld-provider';
+import { describeServed, scenarioHooks, servedDead, sleep } from '../helpers/realworld';
+
+const REALM = 'rw_outcome';
+const KEY = 'main';
+const params = { realm: REALM, key: KEY };
+
+describe('real world: what an invalid-token report did (issue 11, SPEC §4 outcome)', function () {
+  this.timeout(120_000);
+  const open = scenarioHooks();
+
+  it('answers refreshed, newer and unchanged across instances, with one upstream call per refresh', async () => {
+    const world = await open({ fake: { mode: 'mint', lifetimeMs: 60_000, killAfterMs: 3_000 } });
+    const [a, b, edge] = await world.start([
+      { target: 'tokenServer', name: 'A' },
+      { target: 'tokenServer', name: 'B' },
+      { target: 'tokenServerCache', name: 'edge' },
+    ]);
+    await world.putRealm(
+      a!,
+      REALM,
+      realworldRealmConfig(world.fake.url, 'wechat', {
+        invalidates_previous: true,
+        overlap_ms: 3_000,
+        flush_min_interval_ms: 4_000,
+      }),
+    );
+    await world.putSecret(a!, REALM, KEY);
+    const first = await world.token(a!, params);
+    expect(first.status, describeServed(first)).to.equal(200);
+    await sleep(4_500); // past flush_min_interval
+
+    const refreshed = await world.token(b!, { ...params, invalidToken: first.token! });
+    expect(refreshed.status, describeServed(refreshed)).to.equal(200);
+    expect(refreshed.token).to.not.equal(first.token);
+    expect(world.fake.callCount).to.equal(2);
+
+    const unchanged = await world.token(a!, { ...params, invalidToken: refreshed.token! });
+    const newer = await world.token(edge!, { ...params, invalidToken: first.token! });
+    console.log(
+      `      [issue 11] invalid_token outcomes: ${refreshed.outcome}, ${newer.outcome}, ${unchanged.outcome}`,
+    );
+    expect(refreshed.outcome, 'the report that caused the refresh').to.equal('refreshed');
+    expect([newer.status, newer.token, newer.outcome]).to.deep.equal([200, refreshed.token, 'newer']);
+    expect([unchanged.status, unchanged.token, unchanged.outcome]).to.deep.equal([
+      200,
+      refreshed.token,
+      'unchanged',
+    ]);
+    expect(world.fake.callCount, 'no call for a newer or a fresh token').to.equal(2);
+
+    // Concurrent reports of one token on three instances: one refresh; each says refreshed or newer.
+    await sleep(4_500);
+    const reports = await Promise.all(
+      [a!, b!, edge!, a!, b!, edge!].map((p) =>
+        world.token(p, { ...params, invalidToken: refreshed.token! }),
+      ),
+    );
+    expect(reports.filter((s) => s.status !== 200).map((s) => describeServed(s))).to.deep.equal([]);
+    expect(world.fake.callCount, 'one call for six concurrent reports').to.equal(3);
+    expect(new Set(reports.map((s) => s.token))).to.deep.equal(new Set([world.fake.newest()!.token]));
+    const outcomes = reports.map((s) => s.outcome);
+    expect(
+      outcomes.every((o) => o === 'refreshed' || o === 'newer'),
+      `outcomes ${outcomes.join(', ')}`,
+    ).to.equal(true);
+    expect(outcomes, 'some report caused the refresh').to.include('refreshed');
+    expect(servedDead([first, refreshed, newer, unchanged, ...reports])).to.deep.equal([]);
+  });
+});
