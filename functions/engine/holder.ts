@@ -130,6 +130,7 @@ async function storeToken(d: RoundDeps, r: Round, fetched: Fetched): Promise<Ser
       ...(overlapMs === undefined ? {} : { overlapMs }),
       ...(r.config.reissue_window_ms === undefined ? {} : { reissueWindowMs: r.config.reissue_window_ms }),
       renewalToleranceMs: Math.max(5_000, r.config.timeout_ms),
+      attemptMs: r.config.timeout_ms,
       random,
     });
   });

@@ -59,6 +59,8 @@ export interface WriteOptions extends ScheduleOptions {
   renewalToleranceMs: number;
   /** The random draw for the due time's jitter (a mutator must not draw itself). */
   random: number;
+  /** One attempt's time (the realm's timeout): a late try must finish while the token is served. */
+  attemptMs: number;
 }
 
 export type WriteResult =
@@ -97,9 +99,11 @@ export function writeToken(
     ? { refreshAt: refreshAtFor(fetched.startedAt, fetched.lifetimeMs, o.random, o) }
     : sameTokenDue(now, Math.max(expiresAt, current.expiresAt ?? 0), fetched.lifetimeMs, {
         ...o,
-        tryHalfway: sameBefore === 0 && current.reissuesAtEnd !== true,
+        ...(sameBefore === 0 && current.reissuesAtEnd !== true
+          ? { lateTryLeadMs: o.attemptMs + MIN_SERVE_MS }
+          : {}),
       });
-  // A halfway attempt got the same token again: this provider hands a token back until its end.
+  // A late attempt got the same token again: this provider hands a token back until its end.
   const learned = current.reissuesAtEnd === true || (sameBefore > 0 && schedule.reissueAt !== undefined);
   const next = {
     ...kept,

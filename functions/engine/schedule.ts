@@ -40,8 +40,9 @@ export function refreshAtFor(
  * next attempt goes where a new token can come back:
  * - the start of the configured reissue window, when that is still ahead;
  * - else, the first time in this token's life (and unless this provider is known to hand a token
- *   back until its very end), halfway through what remains: providers re-issue within a window
- *   before the end (Feishu 30 min, stable_token 5 min) that the realm need not know;
+ *   back until its very end), as late as a background attempt can still finish while the token is
+ *   served (`lateTryLeadMs` before its end): providers re-issue within a window before the end
+ *   (Feishu 30 min, stable_token 5 min) that the realm need not know;
  * - else the end of the token's life (`reissueAt`: an attempt before it is not sent).
  * `answeredBy` is a store time no earlier than the provider's answer, so `answeredBy + remainingMs`
  * is no earlier than the real end.
@@ -50,20 +51,17 @@ export function sameTokenDue(
   answeredBy: number,
   expiresAt: number,
   remainingMs: number,
-  options: ScheduleOptions & { tryHalfway?: boolean } = {},
+  options: ScheduleOptions & { lateTryLeadMs?: number } = {},
 ): { refreshAt: number; reissueAt?: number } {
   const window = options.reissueWindowMs;
   if (window !== undefined && window > 0) {
     const windowStart = expiresAt - window + 1_000;
     if (windowStart > answeredBy + 1_000) return { refreshAt: windowStart };
   }
-  const left = Math.max(0, remainingMs);
-  if (options.tryHalfway === true && left / 2 >= 2 * MIN_SERVE_LEAD_MS) {
-    return { refreshAt: Math.floor(answeredBy + left / 2) };
+  if (options.lateTryLeadMs !== undefined) {
+    const lateTry = expiresAt - options.lateTryLeadMs;
+    if (lateTry > answeredBy + 1_000) return { refreshAt: lateTry };
   }
-  const end = answeredBy + left;
+  const end = answeredBy + Math.max(0, remainingMs);
   return { refreshAt: end, reissueAt: end };
 }
-
-/** Below this (×2) a halfway attempt is not worth it: go to the end. */
-const MIN_SERVE_LEAD_MS = 1_000;

@@ -91,7 +91,7 @@ export interface TokenState {
    * hand it back again (the end of the token's life at the latest), so no attempt is sent earlier.
    */
   reissueAt?: number;
-  /** Same-token answers during this token's life (the first one tries halfway to its end). */
+  /** Same-token answers during this token's life (after the first, one late try before its end). */
   sameTokenAnswers?: number;
   /** Learned: this provider hands a token back until its very end (no halfway attempts). */
   reissuesAtEnd?: boolean;

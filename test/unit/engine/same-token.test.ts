@@ -29,6 +29,10 @@ describe('engine: same-token providers', () => {
     expect(sameTokenDue(1_000, 10_000, 9_500)).to.deep.equal({ refreshAt: 10_500, reissueAt: 10_500 });
     // A reissue window still ahead: its start.
     expect(sameTokenDue(0, 100_000, 100_000, { reissueWindowMs: 30_000 }).refreshAt).to.equal(71_000);
+    // No window: once, a late try (lead before the end); without it, the end.
+    expect(sameTokenDue(1_000, 100_000, 99_000, { lateTryLeadMs: 6_000 })).to.deep.equal({
+      refreshAt: 94_000,
+    });
     // Already inside the configured window and still the same token: the window was wrong; the end.
     expect(sameTokenDue(80_000, 100_000, 20_000, { reissueWindowMs: 30_000 }).refreshAt).to.equal(100_000);
   });
@@ -40,6 +44,7 @@ describe('engine: same-token providers', () => {
       renews: false,
       windowMs: 400_000,
     },
+    { name: 'a new one within a short untold window', renews: false, windowMs: 8_000 },
     { name: 'the same token, renewed (DingTalk)', renews: true, windowMs: 0 },
   ];
   for (const b of behaviours) {
@@ -67,7 +72,7 @@ describe('engine: same-token providers', () => {
       expect(deadServed).to.equal(0);
       expect(waitedWhileValid).to.equal(0);
       expect(provider.minted).to.be.at.most(Math.ceil(lifetimes) + 1);
-      // The first lifetime may try halfway once (and so learn that this provider re-issues only at the end).
+      // The first lifetime may try late once (and so learn that this provider re-issues only at the end).
       // (A renewing provider mints once; its lifetimes are counted by the clock.)
       expect(provider.calls).to.be.at.most(2 * Math.max(provider.minted, Math.ceil(lifetimes)) + 1);
     });
