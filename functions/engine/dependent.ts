@@ -148,11 +148,7 @@ function parentFailure(ref: string, err: AppError): ProviderFailure {
  * Counts the child's retry in its daily budget (the engine counted the first call with the lease);
  * false when the budget is used up, and the retry is not made.
  */
-async function countRetry(
-  store: Store,
-  secret: SecretRecord,
-  config: RealmConfig,
-): Promise<boolean> {
+async function countRetry(store: Store, secret: SecretRecord, config: RealmConfig): Promise<boolean> {
   // Judged and counted by the store's day (the mutator's `now`), as the engine counts attempts.
   return store.mutateTokenState(secret.realm, secret.key, (current, now) => {
     if (current === null) return { result: false };
