@@ -17,7 +17,14 @@ interface ErrorBody {
   error: {
     code: string;
     message: string;
-    details?: { reason?: string; transient?: boolean; httpStatus?: number; providerCode?: string };
+    details?: {
+      reason?: string;
+      transient?: boolean;
+      httpStatus?: number;
+      providerCode?: string;
+      retryAt?: string;
+      lastError?: unknown;
+    };
   };
 }
 interface TokenBody {
@@ -33,6 +40,7 @@ interface StatusBody {
       refreshing: boolean;
       has_token: boolean;
       last_error: { code: string; message: string } | null;
+      backoff_until?: string | null;
     }>;
   };
 }
@@ -137,6 +145,7 @@ describe('hardening: hostile providers (function processes, fake providers on lo
         fake.setMode(ROUTE, `redirect:${second.url}/cgi-bin/token`);
       else if (c.mode !== 'refused') fake.setMode(ROUTE, c.mode);
 
+      let backoffUntil = 0;
       for (const p of [full, cache]) {
         const started = Date.now();
         const r = await request<ErrorBody>(`${p.url}/api/token?realm=${REALM}&key=${key}`, {
@@ -145,6 +154,18 @@ describe('hardening: hostile providers (function processes, fake providers on lo
         });
         const elapsed = Date.now() - started;
         const why = `${p.target}: ${r.status} ${r.text.slice(0, 300)}`;
+        const backoff = r.body.error.details?.retryAt;
+        if (r.status === 503 && p === cache && typeof backoff === 'string') {
+          // A transient failure on the first function started a backoff (SPEC §4): the second is
+          // told so with Retry-After and the provider's last answer, without another call.
+          expect(r.body.error.code, why).to.equal('UNAVAILABLE');
+          expect(r.headers['retry-after'], why).to.match(/^\d+$/);
+          expect((r.body.error.details?.lastError as { code?: string } | undefined)?.code, why).to.equal(
+            c.code,
+          );
+          backoffUntil = Math.max(backoffUntil, Date.parse(backoff));
+          continue;
+        }
         expect(r.status, why).to.equal(c.status);
         expect(r.headers['content-type'], why).to.match(/^application\/json/);
         expect(r.body.error.code, why).to.equal(c.code);
@@ -171,9 +192,14 @@ describe('hardening: hostile providers (function processes, fake providers on lo
       expect(entry?.has_token).to.equal(false);
       expect(entry?.last_error?.code).to.equal(c.code);
 
-      // The provider behaves again: the next request (on either function) gets a token at once.
+      // The provider behaves again: the next request (on either function) gets a token at once,
+      // once the backoff a transient failure started is over (a permanent one: at once).
       fake.setMode(ROUTE, null);
       if (c.mode === 'refused') await putRealm(path);
+      const status2 = await admin('GET', '/api/status');
+      const entry2 = (status2.body as StatusBody).data.list.find((s) => s.realm === REALM && s.key === key);
+      const until = Math.max(backoffUntil, Date.parse(entry2?.backoff_until ?? '') || 0);
+      if (until > Date.now()) await new Promise((resolve) => setTimeout(resolve, until - Date.now() + 250));
       const ok = await request<TokenBody>(`${full.url}/api/token?realm=${REALM}&key=${key}`, {
         bearer: env.adminKey,
       });

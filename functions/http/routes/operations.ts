@@ -104,7 +104,9 @@ export const statusRoute: Route = {
       ...(adminKey === undefined ? {} : { admin_key: adminKey }),
       ...(masterKey === undefined ? {} : { master_key: masterKey }),
     };
-    if (Object.keys(problems).length > 0) body.problems = problems;
+    if (Object.keys(problems).length > 0) {
+      (body.data as Record<string, unknown>).problems = problems;
+    }
     return { body };
   },
 };

@@ -133,7 +133,7 @@ async function reportInvalid(
   } catch {
     // No current token to compare with: the report path decides (and answers its own error).
   }
-  if (served !== undefined && served.token !== invalidToken) return served;
+  if (served !== undefined && served.token !== invalidToken) return { ...served, outcome: 'newer' };
   return report(request);
 }
 
