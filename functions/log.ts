@@ -1,7 +1,9 @@
 /**
  * Structured JSON logs in Cloud Logging's format: one line per event with `severity`, `message` and
- * fields. Events are named functions taking typed fields, so a credential value or a token has no
- * parameter to travel through: secrets are redacted by construction.
+ * flat scalar fields, among them `event` (the event's name: `request`, `token_refreshed`,
+ * `token_hits`, ...). Callers pass names and counts (realm, key, codes), never credential values or
+ * tokens; provider text is redacted before it reaches a field (providers/redact.ts), and the test
+ * suite checks every line against every credential (test/helpers/leak-registry.ts).
  */
 
 export type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';

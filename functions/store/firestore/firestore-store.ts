@@ -22,6 +22,7 @@ import {
 } from 'firebase-admin/firestore';
 import { systemClock, systemRandom, type Clock, type Random } from '../../clock';
 import { AppError } from '../../errors';
+import { GrpcStatus, grpcCodeOf } from '../../grpc-status';
 import { log } from '../../log';
 import type { Sealer } from '../seal';
 import {
@@ -83,16 +84,14 @@ const NOT_REACHABLE = 'The database is not reachable right now; try again shortl
  * that lost to concurrent changes more often than the client retries it).
  */
 const TRANSIENT_GRPC_CODES: ReadonlyMap<number, [string, string]> = new Map([
-  [4, ['DEADLINE_EXCEEDED', NOT_REACHABLE]],
-  [8, ['RESOURCE_EXHAUSTED', 'The database is over its quota right now; try again shortly']],
-  [10, ['ABORTED', 'Too many concurrent changes to the same item; try again shortly']],
-  [14, ['UNAVAILABLE', NOT_REACHABLE]],
+  [GrpcStatus.DEADLINE_EXCEEDED, ['DEADLINE_EXCEEDED', NOT_REACHABLE]],
+  [
+    GrpcStatus.RESOURCE_EXHAUSTED,
+    ['RESOURCE_EXHAUSTED', 'The database is over its quota right now; try again shortly'],
+  ],
+  [GrpcStatus.ABORTED, ['ABORTED', 'Too many concurrent changes to the same item; try again shortly']],
+  [GrpcStatus.UNAVAILABLE, ['UNAVAILABLE', NOT_REACHABLE]],
 ]);
-
-function grpcCodeOf(err: unknown): number | undefined {
-  const code = err !== null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'number' ? code : undefined;
-}
 
 function unavailable(op: string, reason: string, message = NOT_REACHABLE): AppError {
   log('WARNING', `store unavailable: ${op} (${reason})`, { event: 'store_unavailable', op, reason });
@@ -379,7 +378,12 @@ export class FirestoreStore implements Store {
           const code = grpcCodeOf(err);
           // ALREADY_EXISTS / FAILED_PRECONDITION / NOT_FOUND: another instance wrote (or the secret
           // was deleted) in between; decide again on what is there now.
-          if ((code === 5 || code === 6 || code === 9) && attempt < MAX_CAS_ATTEMPTS) {
+          if (
+            (code === GrpcStatus.NOT_FOUND ||
+              code === GrpcStatus.ALREADY_EXISTS ||
+              code === GrpcStatus.FAILED_PRECONDITION) &&
+            attempt < MAX_CAS_ATTEMPTS
+          ) {
             await this.clock.sleep(Math.floor(this.random() * 10 * attempt));
             continue;
           }
