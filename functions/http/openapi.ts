@@ -29,24 +29,19 @@ export type JsonSchema = z.core.JSONSchema.BaseSchema;
 // ---------------------------------------------------------------------------------------------------
 // JSON Schema generation
 
-/** A field name no schema defines: an object that reports it as an issue rejects unknown fields. */
+/** A field name no schema defines: parsing `{probe: true}` shows which fields are really required. */
 const PROBE_FIELD = 'openapi_unknown_field_probe';
 
 /**
- * Says what an object schema really does where z.toJSONSchema cannot see it: objects that reject
- * unknown fields with a refinement (admin/schema.ts exactObject) get `additionalProperties: false`,
- * and `required` lists the fields whose absence is an issue (a preprocessed field is otherwise
- * listed as optional). Both are found by parsing a probe with the schema itself, so they are true.
+ * `required` lists the fields whose absence is an issue, found by parsing a probe with the schema
+ * itself (z.toJSONSchema lists a preprocessed field as optional). Strict objects (z.strictObject)
+ * already carry `additionalProperties: false` from zod.
  */
 function describeObject(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: JsonSchema }): void {
   const schema = ctx.zodSchema;
   if (!(schema instanceof z.ZodObject)) return;
   const result = schema.safeParse({ [PROBE_FIELD]: true });
   const issues = result.success ? [] : result.error.issues;
-  const rejectsUnknown = issues.some(
-    (i) => i.path[0] === PROBE_FIELD || (i.code === 'unrecognized_keys' && i.keys.includes(PROBE_FIELD)),
-  );
-  if (rejectsUnknown) ctx.jsonSchema.additionalProperties = false;
   const required = Object.keys(schema.shape).filter((name) =>
     issues.some((i) => i.path.length === 1 && i.path[0] === name),
   );

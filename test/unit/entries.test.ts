@@ -35,7 +35,6 @@ const ADMIN = [
   'http/routes/openapi',
   'http/openapi',
   'http/api-schemas',
-  'admin/schema',
   'admin/views',
   'admin/paging',
 ];

@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { clientPosition, listBody, pageRequest, pagingShape } from '../../admin/paging';
-import { exactObject } from '../../admin/schema';
 import { clientView } from '../../admin/views';
 import { AppError } from '../../errors';
 import { generateClientKey, hashClientKey } from '../../keys/keys';
@@ -18,14 +17,14 @@ import { ok, type Route } from '../types';
 
 export const MAX_SCOPES = 100;
 
-const scopeSchema = exactObject({
+const scopeSchema = z.strictObject({
   realm: realmIdSchema,
   key: z.union([z.literal('*'), realmIdSchema], {
     error: 'must be "*" or a secret key (1-64 of A-Z a-z 0-9 _ . -)',
   }),
 });
 
-export const clientBodySchema = exactObject({
+export const clientBodySchema = z.strictObject({
   name: z
     .string()
     .trim()
@@ -39,7 +38,7 @@ export const clientBodySchema = exactObject({
     .max(MAX_SCOPES, `must have at most ${MAX_SCOPES} scopes`),
 });
 
-export const listQuerySchema = exactObject(pagingShape);
+export const listQuerySchema = z.strictObject(pagingShape);
 export const idParamsSchema = z.strictObject({
   // Firestore reserves document ids of the form __name__: such an id would be a 500, not a 404.
   id: z.string().regex(/^(?!__.*__$)[A-Za-z0-9_-]{1,64}$/, 'is not a client id'),

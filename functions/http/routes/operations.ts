@@ -4,7 +4,6 @@
  */
 import { z } from 'zod';
 import { listBody, pageRequest, pagingShape, secretPosition } from '../../admin/paging';
-import { exactObject } from '../../admin/schema';
 import { statusState, TOKEN_STATUS_STATES, toStatus, type TokenStatusState } from '../../admin/views';
 import { DEFAULT_REFRESH_CONCURRENCY, REFRESH_ROUTE_BUDGET_MS } from '../../engine/refresh-due';
 import { AppError } from '../../errors';
@@ -19,7 +18,7 @@ export const STATUS_DEFAULT_LIMIT = 100;
 /** With a `state` filter, one request reads at most this many token documents. */
 export const STATUS_SCAN_MAX = 1_000;
 
-export const statusQuerySchema = exactObject({
+export const statusQuerySchema = z.strictObject({
   ...pagingShape,
   realm: realmIdSchema.optional(),
   state: z

@@ -4,7 +4,6 @@
  */
 import { z } from 'zod';
 import { listBody, pageRequest, pagingShape, realmPosition } from '../../admin/paging';
-import { exactObject } from '../../admin/schema';
 import { realmView } from '../../admin/views';
 import { AppError } from '../../errors';
 import { parseRealm, realmIdSchema, realmWarnings } from '../../providers/realm-config';
@@ -14,7 +13,7 @@ import { parseOrThrow } from '../../validation';
 import { resource } from '../respond';
 import { ok, type Route } from '../types';
 
-export const listQuerySchema = exactObject({
+export const listQuerySchema = z.strictObject({
   ...pagingShape,
   keyword: z.string().max(200).optional(),
 });

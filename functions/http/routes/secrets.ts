@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { listBody, pageRequest, pagingShape, secretPosition } from '../../admin/paging';
-import { exactObject } from '../../admin/schema';
 import { secretView } from '../../admin/views';
 import { freshState } from '../../engine/state';
 import { AppError } from '../../errors';
@@ -35,7 +34,7 @@ const valueSchema = z
   .min(1, 'must not be empty')
   .max(MAX_VALUE_LENGTH, `must be at most ${MAX_VALUE_LENGTH} characters`);
 
-export const secretBodySchema = exactObject({
+export const secretBodySchema = z.strictObject({
   realm: realmIdSchema,
   key: realmIdSchema,
   // A fixed-token realm's secrets carry the token itself, and optionally its lifetime in seconds.
@@ -59,7 +58,7 @@ export const secretBodySchema = exactObject({
   parent: parentRefSchema.optional(),
 });
 
-export const listQuerySchema = exactObject({ ...pagingShape, realm: realmIdSchema.optional() });
+export const listQuerySchema = z.strictObject({ ...pagingShape, realm: realmIdSchema.optional() });
 export const secretParamsSchema = z.strictObject({ realm: realmIdSchema, key: realmIdSchema });
 
 /** Every secret route reads or writes sealed values: without a master key it is closed (503). */
