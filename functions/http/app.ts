@@ -7,7 +7,6 @@ import type { Request, Response } from 'express';
 import { log, logEnabled, type Severity } from '../log';
 import type { Runtime } from '../runtime';
 import { assertInScope, authenticateAny, requireAdmin, type Principal } from './auth';
-import { installFrameworkErrorReplies } from './framework-errors';
 import { hitSummary } from './hit-summary';
 import { headerValue, parseRequest } from './parse-request';
 import { errorReply, sendReply } from './respond';
@@ -42,8 +41,6 @@ function traceOf(req: Request, runtime: Runtime | undefined): TraceFields {
 }
 
 export function createHandler(options: HandlerOptions): HttpHandler {
-  // Requests the Functions Framework refuses before this handler runs get our JSON errors too.
-  installFrameworkErrorReplies();
   return (req, res) => {
     const started = process.hrtime.bigint();
     const logFields: RouteLogFields = {};

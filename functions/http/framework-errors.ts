@@ -210,8 +210,8 @@ function readBounded(req: Request, done: (body: Buffer | undefined, tooLarge: bo
 
 /**
  * Installs the wrapper once per process; answers whether the framework's Express was found (when
- * not, for example under another server, nothing changes). Called when a handler is created, which
- * is when the framework loads our module, before it builds its Express app.
+ * not, for example under another server, nothing changes). Called once by entries/http-function.ts
+ * when the framework loads an HTTP function's entry, before it builds its Express app.
  */
 export function installFrameworkErrorReplies(): boolean {
   const application = frameworkExpress();
