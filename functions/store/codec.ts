@@ -2,12 +2,55 @@
  * Domain records ↔ stored documents, shared by both stores so they cannot drift apart. Credential
  * values and tokens are sealed here with the document's path as associated data.
  */
+import { z } from 'zod';
+import { AppError } from '../errors';
 import { dueAtOf, dueAtOfState } from './due-time';
 import type { Sealer } from './seal';
 import { COLLECTIONS, secretDocId } from './store';
 import type { ClientRecord, RealmRecord, SecretRecord, TokenState, TokenSummary } from './types';
 
 export type Doc = Record<string, unknown>;
+
+/**
+ * What every stored document of a kind must carry, checked when it is read: a document written by
+ * an older version, or by hand, that lacks them fails loudly (500, logged with the field) instead of
+ * travelling on as a record with holes. Fields beyond these pass through as they are (optional ones
+ * are typed by the domain types, and a newer version's extra fields survive a read-modify-write).
+ */
+const realmDoc = z.looseObject({
+  id: z.string(),
+  comment: z.string(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  logicCode: z.string().optional(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+const clientDoc = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  scopes: z.array(z.looseObject({ realm: z.string(), key: z.string() })),
+  keyHash: z.string(),
+  createdAt: z.number(),
+});
+const tokenDoc = z.looseObject({
+  realm: z.string(),
+  key: z.string(),
+  secretRev: z.string(),
+  generation: z.number().int(),
+  token: z.string().optional(),
+  expiresAt: z.number().optional(),
+  refreshAt: z.number().optional(),
+});
+
+function checked<T>(schema: z.ZodType, d: Doc, what: string): T {
+  const result = schema.safeParse(d);
+  if (result.success) return result.data as T;
+  const issue = result.error.issues[0];
+  const field = issue === undefined ? '(document)' : issue.path.join('.') || '(document)';
+  throw new AppError('INTERNAL', `A stored ${what} document is not in this version's format (${field})`, {
+    details: { field },
+  });
+}
 
 function compact(obj: Record<string, unknown>): Doc {
   const out: Doc = {};
@@ -35,7 +78,7 @@ export function encodeRealm(r: RealmRecord): Doc {
 }
 
 export function decodeRealm(d: Doc): RealmRecord {
-  return d as unknown as RealmRecord;
+  return checked<RealmRecord>(realmDoc, d, 'realm');
 }
 
 export function encodeSecret(s: SecretRecord, sealer: Sealer): Doc {
@@ -87,14 +130,14 @@ export function encodeTokenState(t: TokenState, sealer: Sealer): Doc {
 
 export function decodeTokenState(d: Doc, sealer: Sealer): TokenState {
   const { dueAt: _derived, ...rest } = d;
-  const state = rest as unknown as TokenState;
+  const state = checked<TokenState>(tokenDoc, rest, 'token state');
   if (typeof d.token === 'string') state.token = sealer.open(d.token, tokenPath(state.realm, state.key));
   return state;
 }
 
 export function decodeTokenSummary(d: Doc): TokenSummary {
-  const { token, dueAt: _derived, ...rest } = d;
-  return { ...(rest as unknown as Omit<TokenState, 'token'>), hasToken: typeof token === 'string' };
+  const { token, dueAt: _derived, ...rest } = checked<Doc>(tokenDoc, d, 'token state');
+  return { ...(rest as Omit<TokenState, 'token'>), hasToken: typeof token === 'string' };
 }
 
 /** The fields of a token document the due scan reads (a projection: never the sealed token). */
@@ -126,5 +169,5 @@ export function encodeClient(c: ClientRecord): Doc {
 }
 
 export function decodeClient(d: Doc): ClientRecord {
-  return d as unknown as ClientRecord;
+  return checked<ClientRecord>(clientDoc, d, 'client');
 }
