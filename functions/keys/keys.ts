@@ -103,7 +103,8 @@ async function resolveOne<T>(
 /**
  * Read and validate both keys: each Secret Manager version at most once per call, both in
  * parallel. Never rejects: every failure becomes a problem message and leaves its key undefined.
- * Callers resolve once per instance and keep the result (see createKeyResolver).
+ * Callers resolve once per instance and keep the result; runtime.ts resolves again, after 30 s, an
+ * instance whose Secret Manager read failed.
  */
 export async function resolveKeys(
   config: KeyConfig,
@@ -120,48 +121,6 @@ export async function resolveKeys(
   if (master.problem === undefined) keys.masterKey = master.key;
   else keys.problems.masterKey = master.problem;
   return keys;
-}
-
-export interface KeyResolverOptions {
-  readSecret?: ReadSecret;
-  now?: () => number;
-  /** How long a result with a failed secret is kept before the next get() resolves again. Default 30 s. */
-  retryAfterMs?: number;
-}
-
-export interface KeyResolver {
-  get(): Promise<ResolvedKeys>;
-}
-
-/**
- * Resolve keys once per instance, but not forever when a secret failed: a result where a Secret
- * Manager key has a problem (an IAM grant still propagating, a version fixed after deploy) is
- * resolved again by the first get() after retryAfterMs. Any other result is kept for the instance's
- * life. Concurrent get() calls share one resolution.
- */
-export function createKeyResolver(config: KeyConfig, options: KeyResolverOptions = {}): KeyResolver {
-  const deps: KeyDeps = { readSecret: options.readSecret ?? readSecretVersion };
-  const now = options.now ?? Date.now;
-  const retryAfterMs = options.retryAfterMs ?? 30_000;
-  let current: Promise<ResolvedKeys> | undefined;
-  let retryAt = Number.POSITIVE_INFINITY;
-  return {
-    get() {
-      if (current !== undefined && now() < retryAt) return current;
-      const attempt = resolveKeys(config, deps);
-      current = attempt;
-      retryAt = Number.POSITIVE_INFINITY;
-      void attempt.then((keys) => {
-        if (current !== attempt) return;
-        // Only a secret can change under a running instance; environment values and their absence cannot.
-        const retry =
-          (config.adminKey.kind === 'secret' && keys.problems.adminKey !== undefined) ||
-          (config.masterKey.kind === 'secret' && keys.problems.masterKey !== undefined);
-        if (retry) retryAt = now() + retryAfterMs;
-      });
-      return attempt;
-    },
-  };
 }
 
 /**

@@ -3,7 +3,6 @@ import { parseConfig } from '../../../functions/config';
 import type { ReadSecret } from '../../../functions/keys/secret-manager';
 import {
   constantTimeEqual,
-  createKeyResolver,
   generateAdminKey,
   generateClientKey,
   generateMasterKey,
@@ -108,76 +107,6 @@ describe('keys: resolveKeys from the environment', () => {
       keys.problems.adminKey,
       'TOKEN_SERVER_ADMIN_KEY_SECRET: cannot read Secret Manager version projects/p/secrets/a/versions/1: TypeError',
     );
-  });
-});
-
-describe('keys: createKeyResolver', () => {
-  const name = 'projects/p/secrets/admin/versions/1';
-
-  /** Answers in turn (the last one repeats) and counts calls. */
-  function scriptedReader(answers: Array<string | Error>): { read: ReadSecret; calls: () => number } {
-    let calls = 0;
-    return {
-      read: () => {
-        const answer = answers[Math.min(calls, answers.length - 1)] ?? new Error('no answer');
-        calls += 1;
-        return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(Buffer.from(answer));
-      },
-      calls: () => calls,
-    };
-  }
-
-  it('resolves once and shares the result, also between concurrent callers', async () => {
-    const reader = scriptedReader([ADMIN]);
-    const resolver = createKeyResolver(config({ adminKey: { kind: 'secret', name } }), {
-      readSecret: reader.read,
-    });
-    const [a, b] = await Promise.all([resolver.get(), resolver.get()]);
-    const c = await resolver.get();
-    assert.equal(a.adminKey, ADMIN);
-    assert.equal(b, a);
-    assert.equal(c, a);
-    assert.equal(reader.calls(), 1);
-  });
-
-  it('reads a failed secret again after retryAfterMs, then keeps the good result', async () => {
-    let now = 1_000;
-    const reader = scriptedReader([new Error('not yet'), ADMIN]);
-    const resolver = createKeyResolver(config({ adminKey: { kind: 'secret', name } }), {
-      readSecret: reader.read,
-      now: () => now,
-      retryAfterMs: 30_000,
-    });
-    const first = await resolver.get();
-    assert.equal(first.adminKey, undefined);
-    now += 29_999;
-    assert.equal(await resolver.get(), first);
-    assert.equal(reader.calls(), 1);
-    now += 1;
-    const second = await resolver.get();
-    assert.equal(second.adminKey, ADMIN);
-    assert.equal(reader.calls(), 2);
-    // The master key is not configured at all: that cannot change, so it causes no further reads.
-    now += 10 * 60_000;
-    assert.equal(await resolver.get(), second);
-    assert.equal(reader.calls(), 2);
-  });
-
-  it('keeps a result whose problems come from the environment', async () => {
-    let now = 0;
-    let resolutions = 0;
-    const resolver = createKeyResolver(config({ adminKey: { kind: 'value', value: 'short' } }), {
-      readSecret: () => {
-        resolutions += 1;
-        return Promise.resolve(Buffer.from(''));
-      },
-      now: () => now,
-      retryAfterMs: 1,
-    });
-    const first = await resolver.get();
-    now += 60_000;
-    assert.equal(await resolver.get(), first);
-    assert.equal(resolutions, 0);
   });
 });
 
