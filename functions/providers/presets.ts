@@ -137,6 +137,20 @@ function feishuTenantConfig(host: string): JsonObject {
   };
 }
 
+/**
+ * How WeChat, WeCom and legacy DingTalk answer a token call: `access_token` and `expires_in` (s) on
+ * success, `errcode` ≠ 0 with `errmsg` otherwise, -1 meaning "system busy".
+ */
+const ERRCODE_ANSWER = {
+  token_path: 'access_token',
+  expires_in_path: 'expires_in',
+  expires_in_unit: 's',
+  error_path: 'errcode',
+  success_values: [0],
+  error_message_path: 'errmsg',
+  transient_error_values: [-1],
+} satisfies JsonObject;
+
 const PRESET_DEFINITIONS: readonly Preset[] = [
   {
     name: 'wechat_offiaccount',
@@ -152,15 +166,9 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
         { name: 'appid', place: 'url', value: '$key_1' },
         { name: 'secret', place: 'url', value: '$key_2' },
       ],
-      token_path: 'access_token',
-      expires_in_path: 'expires_in',
-      expires_in_unit: 's',
-      error_path: 'errcode',
-      success_values: [0],
-      error_message_path: 'errmsg',
+      ...ERRCODE_ANSWER,
       invalidates_previous: true,
       overlap_ms: 300_000,
-      transient_error_values: [-1],
       error_hints: WECHAT_HINTS,
       probe: WECHAT_PROBE,
     },
@@ -182,14 +190,8 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
         { name: 'secret', place: 'body', value: '$key_2' },
         { name: 'force_refresh', place: 'body', value: false },
       ],
-      token_path: 'access_token',
-      expires_in_path: 'expires_in',
-      expires_in_unit: 's',
-      error_path: 'errcode',
-      success_values: [0],
-      error_message_path: 'errmsg',
+      ...ERRCODE_ANSWER,
       reissue_window_ms: 300_000,
-      transient_error_values: [-1],
       error_hints: WECHAT_HINTS,
       probe: WECHAT_PROBE,
     },
@@ -216,13 +218,7 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
         { name: 'corpid', place: 'url', value: '$key_1' },
         { name: 'corpsecret', place: 'url', value: '$key_2' },
       ],
-      token_path: 'access_token',
-      expires_in_path: 'expires_in',
-      expires_in_unit: 's',
-      error_path: 'errcode',
-      success_values: [0],
-      error_message_path: 'errmsg',
-      transient_error_values: [-1],
+      ...ERRCODE_ANSWER,
       error_hints: WECOM_HINTS,
     },
   },
@@ -256,13 +252,7 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
         { name: 'appkey', place: 'url', value: '$key_1' },
         { name: 'appsecret', place: 'url', value: '$key_2' },
       ],
-      token_path: 'access_token',
-      expires_in_path: 'expires_in',
-      expires_in_unit: 's',
-      error_path: 'errcode',
-      success_values: [0],
-      error_message_path: 'errmsg',
-      transient_error_values: [-1],
+      ...ERRCODE_ANSWER,
       error_hints: { '60020': IP_ALLOWLIST_HINT },
     },
   },
