@@ -7,16 +7,7 @@
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getFreePort, LOOPBACK } from '../test/helpers/ports';
-import { repoRoot, spawnTracked, type ExitInfo } from '../test/helpers/processes';
-
-const FUNCTIONS_FRAMEWORK = join(
-  'node_modules',
-  '@google-cloud',
-  'functions-framework',
-  'build',
-  'src',
-  'main.js',
-);
+import { FUNCTIONS_FRAMEWORK, repoRoot, spawnTracked, type ExitInfo } from '../test/helpers/processes';
 
 export interface BenchFunctionOptions {
   /** An export of `source` (default: the repository root, i.e. lib/functions/index.js). */

@@ -29,31 +29,14 @@ export type JsonSchema = z.core.JSONSchema.BaseSchema;
 // ---------------------------------------------------------------------------------------------------
 // JSON Schema generation
 
-/** A field name no schema defines: parsing `{probe: true}` shows which fields are really required. */
-const PROBE_FIELD = 'openapi_unknown_field_probe';
-
 /**
- * `required` lists the fields whose absence is an issue, found by parsing a probe with the schema
- * itself (z.toJSONSchema lists a preprocessed field as optional). Strict objects (z.strictObject)
- * already carry `additionalProperties: false` from zod.
+ * How every schema of the document is made from zod: request shapes (io: input), JSON Schema 2020-12.
+ * zod's own emitter gives strict objects `additionalProperties: false` and lists a preprocessed
+ * field as required when the schema behind the preprocess step requires it.
  */
-function describeObject(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: JsonSchema }): void {
-  const schema = ctx.zodSchema;
-  if (!(schema instanceof z.ZodObject)) return;
-  const result = schema.safeParse({ [PROBE_FIELD]: true });
-  const issues = result.success ? [] : result.error.issues;
-  const required = Object.keys(schema.shape).filter((name) =>
-    issues.some((i) => i.path.length === 1 && i.path[0] === name),
-  );
-  if (required.length > 0) ctx.jsonSchema.required = required;
-  else delete ctx.jsonSchema.required;
-}
-
-/** How every schema of the document is made from zod: request shapes (io: input), JSON Schema 2020-12. */
 export const JSON_SCHEMA_OPTIONS = {
   target: 'draft-2020-12',
   io: 'input',
-  override: describeObject,
 } satisfies z.core.ToJSONSchemaParams;
 
 /** A plain copy without `$schema`/`$id`: OpenAPI 3.1 schemas are 2020-12 by default. */

@@ -203,7 +203,8 @@ export interface FunctionProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-const FUNCTIONS_FRAMEWORK = join(
+/** The Functions Framework's entry point, relative to the repository root. */
+export const FUNCTIONS_FRAMEWORK = join(
   'node_modules',
   '@google-cloud',
   'functions-framework',

@@ -25,7 +25,7 @@ import type { Runtime } from '../../runtime';
 import type { RealmRecord, SecretRecord } from '../../store/types';
 import { parseOrThrow } from '../../validation';
 import { resource } from '../respond';
-import { ok, type Route } from '../types';
+import { ok, type Route, type RouteLogFields } from '../types';
 
 export const MAX_VALUE_LENGTH = 4096;
 
@@ -60,6 +60,14 @@ export const secretBodySchema = z.strictObject({
 
 export const listQuerySchema = z.strictObject({ ...pagingShape, realm: realmIdSchema.optional() });
 export const secretParamsSchema = z.strictObject({ realm: realmIdSchema, key: realmIdSchema });
+
+/** The secret named by the path (/api/secret/:realm/:key), which the request's log line names too. */
+function secretNamed(params: unknown, logFields: RouteLogFields): { realm: string; key: string } {
+  const named = parseOrThrow(secretParamsSchema, params);
+  logFields.realm = named.realm;
+  logFields.key = named.key;
+  return named;
+}
 
 /** Every secret route reads or writes sealed values: without a master key it is closed (503). */
 function requireMasterKey(runtime: Runtime): void {
@@ -223,9 +231,7 @@ export const getSecretRoute: Route = {
   pattern: '/api/secret/:realm/:key',
   auth: 'admin',
   handle: async ({ req, runtime, logFields }) => {
-    const { realm, key } = parseOrThrow(secretParamsSchema, req.params);
-    logFields.realm = realm;
-    logFields.key = key;
+    const { realm, key } = secretNamed(req.params, logFields);
     requireMasterKey(runtime);
     const secret = await runtime.store.getSecret(realm, key);
     if (secret === null) throw noSecret(realm, key);
@@ -238,9 +244,7 @@ export const deleteSecretRoute: Route = {
   pattern: '/api/secret/:realm/:key',
   auth: 'admin',
   handle: async ({ req, runtime, logFields }) => {
-    const { realm, key } = parseOrThrow(secretParamsSchema, req.params);
-    logFields.realm = realm;
-    logFields.key = key;
+    const { realm, key } = secretNamed(req.params, logFields);
     const outcome = await runtime.store.deleteSecret(realm, key);
     if (outcome === 'not_found') throw noSecret(realm, key);
     if (outcome !== 'deleted') throw parentInUse(realm, key, outcome.children);
