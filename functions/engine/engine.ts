@@ -13,8 +13,8 @@ import type { RealmConfig } from '../providers/realm-config';
 import { fetchToken } from '../providers/upstream';
 import type { Store } from '../store/store';
 import { watchChanges, type ChangeWatch } from '../store/token-watch';
-import type { SecretRecord, TokenLease, TokenState } from '../store/types';
-import { runRound } from './holder';
+import type { RealmRecord, SecretRecord, TokenLease, TokenState } from '../store/types';
+import { runRound, takeLease } from './holder';
 import {
   DEFAULT_REFRESH_CONCURRENCY,
   REFRESH_ROUTE_BUDGET_MS,
@@ -85,6 +85,23 @@ interface Context {
   policy: Policy;
 }
 
+/** What the slow path needs of a secret, from its realm's and its own records as read. */
+function contextOf(
+  realmRecord: RealmRecord | null,
+  secret: SecretRecord | null,
+  realm: string,
+  key: string,
+): Context {
+  if (secret === null) {
+    throw new AppError('NOT_FOUND', `No secret ${realm}/${key}`, { details: { realm, key } });
+  }
+  if (realmRecord === null) throw new AppError('NOT_FOUND', `No realm ${realm}`, { details: { realm } });
+  const config = tokenConfigOf(realmRecord, key);
+  if (config === undefined)
+    throw new AppError('CONFLICT', `${realm} is a fixed-token realm: nothing to fetch`);
+  return { secret, config, policy: policyOf(config) };
+}
+
 type LeaseDecision = Extract<Decision, { kind: 'lease' }>;
 
 /** What a waiter waits with: the request, the holder's lease, its deadline and first poll delay. */
@@ -132,23 +149,21 @@ export class TokenEngine {
         return served;
       }
     }
+    const [realmRecord, secret] = await this.readRecords(req.realm, req.key);
     // A fixed-token realm is never fetched; an unknown realm is said to be unknown.
-    const fixed = await fixedTokenAnswer(this.o.store, req, mode, this.o.clock.now());
+    const fixed = fixedTokenAnswer(realmRecord, secret, req, mode, this.o.clock.now());
     if (fixed !== undefined) return fixed;
-    return this.acquire(req, mode);
+    return this.acquire(req, mode, contextOf(realmRecord, secret, req.realm, req.key));
+  }
+
+  /** The realm and the secret, read side by side (one round trip on the miss path, not two). */
+  private readRecords(realm: string, key: string): Promise<[RealmRecord | null, SecretRecord | null]> {
+    return Promise.all([this.o.store.getRealm(realm), this.o.store.getSecret(realm, key)]);
   }
 
   private async loadContext(realm: string, key: string): Promise<Context> {
-    const secret = await this.o.store.getSecret(realm, key);
-    if (secret === null) {
-      throw new AppError('NOT_FOUND', `No secret ${realm}/${key}`, { details: { realm, key } });
-    }
-    const realmRecord = await this.o.store.getRealm(realm);
-    if (realmRecord === null) throw new AppError('NOT_FOUND', `No realm ${realm}`, { details: { realm } });
-    const config = tokenConfigOf(realmRecord, key);
-    if (config === undefined)
-      throw new AppError('CONFLICT', `${realm} is a fixed-token realm: nothing to fetch`);
-    return { secret, config, policy: policyOf(config) };
+    const [realmRecord, secret] = await this.readRecords(realm, key);
+    return contextOf(realmRecord, secret, realm, key);
   }
 
   private decideInput(
@@ -169,9 +184,9 @@ export class TokenEngine {
   }
 
   /** The slow path: wait for, or take, the refresh lease. */
-  private async acquire(req: TokenRequest, mode: Mode): Promise<ServedToken> {
+  private async acquire(req: TokenRequest, mode: Mode, loaded: Context): Promise<ServedToken> {
     const { realm, key } = req;
-    let ctx = await this.loadContext(realm, key);
+    let ctx = loaded;
     const waitDeadline = this.o.clock.now() + this.o.waitMs;
     let waited: WaitedLease | undefined;
     let restarts = 0;
@@ -181,7 +196,7 @@ export class TokenEngine {
       const sentAt = this.o.clock.now();
       const decision = await this.o.store.mutateTokenState<Decision>(realm, key, (current, now) => {
         const d = decide(current, this.decideInput(req, mode, ctx, now, waited), realm, key, leaseRequest);
-        return d.kind === 'lease' ? { next: d.next, result: d } : { result: d };
+        return takeLease(d, now, ctx.policy);
       });
       switch (decision.kind) {
         case 'serve':
@@ -296,6 +311,7 @@ export class TokenEngine {
       leaseRead: { sentAt, storeNow: decision.now },
       hadToken: decision.hadToken,
       reissueAt: decision.next.reissueAt,
+      ...(decision.attemptStartedAt === undefined ? {} : { attemptStartedAt: decision.attemptStartedAt }),
       mode,
       call: this.callFor(ctx),
     });
@@ -329,7 +345,7 @@ export class TokenEngine {
           key,
           leaseRequest,
         );
-        return d.kind === 'lease' ? { next: d.next, result: d } : { result: d };
+        return takeLease(d, now, ctx.policy);
       });
       if (decision.kind !== 'lease') return 'skipped';
       try {

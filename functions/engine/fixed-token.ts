@@ -10,7 +10,6 @@
  */
 import { AppError } from '../errors';
 import { realmKind } from '../providers/realm-config';
-import type { Store } from '../store/store';
 import type { RealmRecord, SecretRecord, TokenState, TokenSummary } from '../store/types';
 import { freshState, usable, type Mode } from './state';
 import type { ServedToken } from './engine';
@@ -55,17 +54,17 @@ function unknownRealm(realm: string): AppError {
 }
 
 /**
- * Before the engine's slow path: undefined for a realm of another kind (the engine goes on); for a
+ * Before the engine's slow path, on the realm and secret it read: undefined for a realm of another kind (the engine goes on); for a
  * fixed-token realm the token, or the error that says why there is none (409 for a flush or an
  * invalid_token report: there is nothing to fetch). An unknown realm is said to be unknown here.
  */
-export async function fixedTokenAnswer(
-  store: Store,
+export function fixedTokenAnswer(
+  realm: RealmRecord | null,
+  secret: SecretRecord | null,
   req: { realm: string; key: string },
   mode: Mode,
   now: number,
-): Promise<ServedToken | undefined> {
-  const realm: RealmRecord | null = await store.getRealm(req.realm);
+): ServedToken | undefined {
   if (realm === null) throw unknownRealm(req.realm);
   if (realmKind(realm) !== 'fixed_token') return undefined;
   const details = { realm: req.realm, key: req.key };
@@ -76,7 +75,6 @@ export async function fixedTokenAnswer(
       { details },
     );
   }
-  const secret = await store.getSecret(req.realm, req.key);
   if (secret === null) {
     throw new AppError('NOT_FOUND', `No secret ${req.realm}/${req.key}`, { details });
   }

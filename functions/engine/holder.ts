@@ -9,13 +9,13 @@ import { AppError } from '../errors';
 import { log } from '../log';
 import { ProviderFailure } from '../providers/failure';
 import type { RealmConfig } from '../providers/realm-config';
-import type { Store } from '../store/store';
+import type { Mutation, Store } from '../store/store';
 import type { TokenError, TokenLease } from '../store/types';
 import { callsToday } from './budget';
 import { recordAttempt, recordFailure, releaseLease, writeToken, type Fetched } from './round';
 import { DEFAULT_RETRY, RetriesExhausted, withRetries } from './retry';
 import { servedFrom, type Observation, type ServedToken } from './served';
-import { budgetError, usable, type Mode, type Policy } from './state';
+import { budgetError, usable, type Decision, type Mode, type Policy } from './state';
 
 /** WeChat keeps the previous token alive about 5 minutes after a new fetch. */
 const DEFAULT_OVERLAP_MS = 300_000;
@@ -42,6 +42,8 @@ export interface Round {
   hadToken: boolean;
   /** Same-token providers: store time before which an attempt would get the same token back. */
   reissueAt: number | undefined;
+  /** The first attempt's record, when the lease's compare-and-set made it (takeLease). */
+  attemptStartedAt?: number;
   mode: Mode;
   /** One provider call, with the fetcher the engine chose. */
   call: (timeoutMs: number) => Promise<{ token: string; lifetimeMs: number }>;
@@ -59,16 +61,40 @@ function localDeadline(r: Round): number {
   return r.leaseRead.sentAt + (r.lease.until - r.leaseRead.storeNow) - LEASE_SAFETY_MS;
 }
 
+/**
+ * The compare-and-set of a decision: a lease whose holder will call the provider at once (no
+ * same-token hold) is written with the round's first attempt already recorded (recordAttempt: the
+ * budget checked, the call counted, its start noted), one write fewer between the lease and the
+ * call. Without budget for the attempt the lease alone is written, and the round stops at its first
+ * attempt as it would have.
+ */
+export function takeLease(d: Decision, now: number, policy: Policy): Mutation<Decision> {
+  if (d.kind !== 'lease') return { result: d };
+  const holds = !d.hadToken && d.next.reissueAt !== undefined && d.next.reissueAt > now;
+  const first = holds ? undefined : recordAttempt(d.next, now, d.lease, policy);
+  if (first?.next === undefined || first.next === null || first.result.kind !== 'recorded') {
+    return { next: d.next, result: d };
+  }
+  const next = first.next;
+  return {
+    next,
+    result: { ...d, next, attemptStartedAt: now },
+    stamp: (committedAt) => ({ ...d, next, attemptStartedAt: committedAt }),
+  };
+}
+
 /** Only the lease holder gets here: the whole round, ending in a served token or an error. */
 export async function runRound(d: RoundDeps, r: Round): Promise<ServedToken> {
   const deadline = localDeadline(r);
   await holdForReissue(d, r, deadline);
   let lastAttempt: { startedAt: number; failure?: unknown } | undefined;
+  let recorded = r.attemptStartedAt;
   let fetched: Fetched;
   try {
     const outcome = await withRetries(
       async (timeoutMs) => {
-        const startedAt = await announceAttempt(d, r);
+        const startedAt = recorded ?? (await announceAttempt(d, r));
+        recorded = undefined;
         lastAttempt = { startedAt };
         try {
           const value = await r.call(timeoutMs);

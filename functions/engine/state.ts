@@ -41,7 +41,15 @@ export type ServeReason = 'current' | 'fresh' | 'newer' | 'waited' | 'stale' | '
 export type Decision =
   | { kind: 'serve'; state: TokenState & { token: string }; now: number; reason: ServeReason }
   | { kind: 'wait'; lease: TokenLease }
-  | { kind: 'lease'; lease: TokenLease; next: TokenState; now: number; hadToken: boolean }
+  | {
+      kind: 'lease';
+      lease: TokenLease;
+      next: TokenState;
+      now: number;
+      hadToken: boolean;
+      /** Set when the compare-and-set that took the lease also recorded the first attempt (holder.ts). */
+      attemptStartedAt?: number;
+    }
   | { kind: 'fail'; error: AppError }
   | { kind: 'skip'; reason: string }
   | { kind: 'restart' };

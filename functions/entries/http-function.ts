@@ -1,5 +1,5 @@
 /** The two HTTP functions' common shape: public, 60 s, both keys, one route table behind createHandler. */
-import { onRequest, type HttpsOptions } from 'firebase-functions/v2/https';
+import { onRequest, type HttpsFunction, type HttpsOptions } from 'firebase-functions/v2/https';
 import { createHandler } from '../http/app';
 import { installFrameworkErrorReplies } from '../http/framework-errors';
 import type { Route } from '../http/types';
@@ -12,13 +12,27 @@ import { adminKey, COMMON, masterKey, ready, runtime } from './common';
  */
 installFrameworkErrorReplies();
 
+/**
+ * What `firebase deploy` reads is onRequest's manifest entry (`__endpoint`, and `__trigger` for older
+ * firebase-tools); what the Functions Framework calls is the export itself. The export is our
+ * handler with onRequest's manifest entry, not onRequest's wrapper: the wrapper adds an error
+ * catcher (createHandler answers every error itself), the onInit hook (unused here) and a trace
+ * context for firebase-functions' logger (createHandler reads the trace headers itself), i.e. two async
+ * frames per request, whose promises the framework's per-request domain tags one by one (the
+ * `helloOnRequest` row of `npm run bench` measures what that costs a hello world).
+ */
 export function httpFunction(
   name: string,
   routes: Route[],
   sizing: Required<Pick<HttpsOptions, 'memory' | 'concurrency' | 'maxInstances'>>,
-) {
-  return onRequest(
+): HttpsFunction {
+  const handler = createHandler({ name, routes, runtime, readyRuntime: ready });
+  const declared = onRequest(
     { ...COMMON, ...sizing, timeoutSeconds: 60, invoker: 'public', secrets: [adminKey, masterKey] },
-    createHandler({ name, routes, runtime, readyRuntime: ready }),
+    handler,
   );
+  const exported: HttpsFunction = Object.assign(handler, { __endpoint: declared.__endpoint });
+  const trigger = Object.getOwnPropertyDescriptor(declared, '__trigger');
+  if (trigger !== undefined) Object.defineProperty(exported, '__trigger', trigger);
+  return exported;
 }

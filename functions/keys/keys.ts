@@ -4,7 +4,7 @@
  * A key that cannot be had is left undefined with a problem message, which the HTTP layer turns into
  * 503s: a missing or bad key never opens anything.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isBase64Key, type Config, type KeySource } from '../config';
 import { AppError } from '../errors';
 import { readSecretVersion, type ReadSecret } from './secret-manager';
@@ -135,7 +135,8 @@ export function constantTimeEqual(a: string, b: string): boolean {
 
 /** How a client key is stored and looked up: only its SHA-256 (hex) is ever kept. */
 export function hashClientKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  // crypto.hash: the one-shot form, half the cost of a Hash object (it runs on every token request).
+  return hash('sha256', key, 'hex');
 }
 
 /** A new client key, shown once at creation: `tsk_` + 32 random bytes in base64url (47 characters). */
