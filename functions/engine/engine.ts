@@ -226,11 +226,12 @@ export class TokenEngine {
 
   /**
    * Wait (reads, not compare-and-sets) until the lease we wait for ends, woken by the store's change
-   * notification as soon as the token document is written (polling as a fallback): its token, its
+   * notification as soon as the token document is written, and deciding on the snapshot it carries
+   * (polling with reads as a fallback): its token, its
    * error, or (lapsed, changed hands, credentials changed) null to decide again with a compare-and-set.
    */
   private async waitForHolder(...args: WaitArgs): Promise<ServedToken | null> {
-    const watch = watchChanges(this.o.store, args[0].realm, args[0].key);
+    const watch = watchChanges(this.o.store, args[0].realm, args[0].key, this.o.clock);
     try {
       return await this.pollForHolder(watch, ...args);
     } finally {
@@ -260,8 +261,10 @@ export class TokenEngine {
         this.o.clock,
         Math.min(delay + Math.floor(this.o.random() * 50), Math.max(1, waitDeadline - local)),
       );
-      const sentAt = this.o.clock.now();
-      const { state, now } = await this.o.store.readTokenState(req.realm, req.key);
+      // The snapshot that woke us is a read; after a poll delay (no snapshot), read.
+      const snapshot = watch.take();
+      const sentAt = snapshot?.sentAt ?? this.o.clock.now();
+      const { state, now } = snapshot ?? (await this.o.store.readTokenState(req.realm, req.key));
       leaseLeftMs = lease.until - now;
       const d = decide(state, this.decideInput(req, mode, ctx, now, waited), req.realm, req.key, {
         id: 'poll',

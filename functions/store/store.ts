@@ -146,10 +146,12 @@ export interface Store {
 
   /**
    * Optional: calls onChange soon after the token state of realm/key is written or deleted (by any
-   * instance), and once when the watch starts; returns the function that stops watching. Waiters
-   * sleep until a change or their poll delay (store/token-watch.ts). Stores without it are polled.
+   * instance), and once when the watch starts; returns the function that stops watching. Each call
+   * carries the state as the notification saw it, with the store's time of that snapshot (a read
+   * like readTokenState's), or nothing when it could not be decoded. Waiters sleep until a change
+   * or their poll delay (store/token-watch.ts). Stores without it are polled.
    */
-  watchTokenState?(realm: string, key: string, onChange: () => void): () => void;
+  watchTokenState?(realm: string, key: string, onChange: (read?: TokenRead) => void): () => void;
 }
 
 /** The id of a secret's documents: realm and key ids cannot contain ':' so this is unambiguous. */

@@ -30,9 +30,9 @@ async function main(): Promise<void> {
   store.watchTokenState = (r, k, onChange) => {
     say({ event: 'watching' });
     open++;
-    const stop = watch(r, k, () => {
+    const stop = watch(r, k, (read) => {
       say({ event: 'change', at: Date.now() });
-      onChange();
+      onChange(read);
     });
     return () => {
       open--;

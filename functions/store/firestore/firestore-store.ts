@@ -525,7 +525,18 @@ export class FirestoreStore implements Store {
     await this.db.terminate();
   }
 
-  watchTokenState(realm: string, key: string, onChange: () => void): () => void {
-    return watchDocument(this.tokenRef(realm, key), onChange);
+  watchTokenState(realm: string, key: string, onChange: (read?: TokenRead) => void): () => void {
+    return watchDocument(this.tokenRef(realm, key), (snap) => {
+      let read: TokenRead | undefined;
+      try {
+        read = {
+          state: snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
+          now: snap.readTime.toMillis(),
+        };
+      } catch {
+        // Undecodable here: the waiter reads the document itself, and that read says why.
+      }
+      onChange(read);
+    });
   }
 }

@@ -137,6 +137,10 @@ export class MemoryStore implements Store {
   }
 
   async readTokenState(realm: string, key: string): Promise<TokenRead> {
+    return this.readNow(realm, key);
+  }
+
+  private readNow(realm: string, key: string): TokenRead {
     const d = this.tokens.get(secretDocId(realm, key));
     return {
       state: d === undefined ? null : decodeTokenState(structuredClone(d), this.sealer),
@@ -235,8 +239,9 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {}
 
-  watchTokenState(realm: string, key: string, onChange: () => void): () => void {
-    return this.watchers.watch(secretDocId(realm, key), onChange);
+  watchTokenState(realm: string, key: string, onChange: (read?: TokenRead) => void): () => void {
+    // Like a Firestore snapshot, each report carries the state as it is when delivered.
+    return this.watchers.watch(secretDocId(realm, key), () => onChange(this.readNow(realm, key)));
   }
 }
 

@@ -48,7 +48,7 @@ describe('waiters woken by the store (memory store)', () => {
     await until(() => provider.calls === 1);
     let answered: string | undefined;
     const waited = waiter.getToken({ realm: 'wx', key: 's1' }).then((t) => (answered = t.token));
-    // The waiter saw the lease, started watching, re-read once on the watch's first report, and
+    // The waiter saw the lease, started watching, decided again on the watch's first report, and
     // is now asleep on a sleep that never ends.
     await until(() => sleepless.sleeps >= 1);
     expect(store.watchers.size).to.equal(1);
@@ -61,6 +61,27 @@ describe('waiters woken by the store (memory store)', () => {
     expect(answered).to.equal('from-holder');
     expect(provider.calls).to.equal(1);
     // The wait closed its watch.
+    expect(store.watchers.size).to.equal(0);
+  });
+
+  it('decides on the snapshot that woke it: no read of its own once it watches, no longer a life', async () => {
+    const { store, gate, provider, holder, waiter, sleepless } = await twoInstances({ token: 'from-holder' });
+    const held = holder.getToken({ realm: 'wx', key: 's1' });
+    await until(() => provider.calls === 1);
+    let reads = 0;
+    const read = store.readTokenState.bind(store);
+    store.readTokenState = (realm, key) => {
+      reads++;
+      return read(realm, key);
+    };
+    const waited = waiter.getToken({ realm: 'wx', key: 's1' });
+    await until(() => sleepless.sleeps >= 1);
+    expect(reads).to.equal(1); // the hit path's read, before the lease was seen
+    gate.resolve();
+    const [a, b] = await Promise.all([held, waited]);
+    expect(b.token).to.equal('from-holder');
+    expect(reads).to.equal(1);
+    expect(b.deadline).to.be.at.most(a.deadline);
     expect(store.watchers.size).to.equal(0);
   });
 
@@ -83,7 +104,7 @@ describe('waiters woken by the store (memory store)', () => {
     const store = newStore();
     const clock = new ManualClock();
     await seed(store, clock);
-    const watch = watchChanges(store, 'wx', 's1');
+    const watch = watchChanges(store, 'wx', 's1', clock);
     // The watch's first report (as Firestore's first snapshot) wakes the first sleep.
     expect(await watch.sleep(sleeplessClock(clock), 1_000)).to.equal('changed');
     const pending = watch.sleep(sleeplessClock(clock), 1_000);
@@ -94,7 +115,7 @@ describe('waiters woken by the store (memory store)', () => {
     expect(store.watchers.size).to.equal(0);
 
     const pollOnly = { kind: 'memory' } as unknown as Store;
-    const noWatch = watchChanges(pollOnly, 'wx', 's1');
+    const noWatch = watchChanges(pollOnly, 'wx', 's1', clock);
     const before = clock.now();
     expect(await noWatch.sleep(clock, 250)).to.equal('elapsed');
     expect(clock.now() - before).to.equal(250);
