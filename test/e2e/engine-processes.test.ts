@@ -4,15 +4,13 @@
  * counted by the fake provider.
  */
 import { expect } from 'chai';
-import { freshState } from '../../functions/engine/state';
-import { openStore } from '../../functions/store/open-store';
-import { Sealer } from '../../functions/store/seal';
 import type { Store } from '../../functions/store/store';
 import type { JsonObject } from '../../functions/store/types';
 import { startFakeProvider, realmFor, type FakeProvider } from '../fakes/providers';
 import { clearEmulator, emulatorHostFromEnv } from '../helpers/emulator';
 import { request } from '../helpers/http';
 import { startFunction, testEnv, type FunctionProcess, type TestEnv } from '../helpers/processes';
+import { openTestStore, putFreshSecret } from '../helpers/test-store';
 
 interface TokenBody {
   token: string;
@@ -36,18 +34,14 @@ describe('token engine across function processes (emulator)', function () {
     const config = { ...realmFor('wechat_offiaccount', fake.url), ...configOverrides };
     const now = Date.now();
     await store.putRealm({ id: REALM, comment: 'fake WeChat', config, createdAt: now, updatedAt: now });
-    const rev = `rev-${now}`;
-    await store.putSecret(
-      {
-        realm: REALM,
-        key: KEY,
-        values: fake.credentials('wechat_offiaccount'),
-        rev,
-        createdAt: now,
-        updatedAt: now,
-      },
-      (cur) => freshState(REALM, KEY, rev, cur),
-    );
+    await putFreshSecret(store, {
+      realm: REALM,
+      key: KEY,
+      values: fake.credentials('wechat_offiaccount'),
+      rev: `rev-${now}`,
+      createdAt: now,
+      updatedAt: now,
+    });
   }
 
   function tokenUrl(p: FunctionProcess, extra = ''): string {
@@ -60,11 +54,7 @@ describe('token engine across function processes (emulator)', function () {
       store: 'firestore',
       overrides: { TOKEN_SERVER_LEASE_MS: '4000', TOKEN_SERVER_WAIT_MS: '20000' },
     });
-    store = openStore(
-      { store: 'firestore', projectId: env.projectId },
-      new Sealer(Buffer.from(env.masterKey, 'base64')),
-      'engine-e2e',
-    );
+    store = openTestStore(env, 'engine-e2e');
     fake = await startFakeProvider({ latencyMs: 300 });
   });
 

@@ -11,13 +11,12 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { openStore } from '../../functions/store/open-store';
-import { Sealer } from '../../functions/store/seal';
 import type { Store } from '../../functions/store/store';
 import { startFakeProvider, realmFor, type FakeProvider } from '../fakes/providers';
 import { startEmulator, type FirestoreEmulator } from '../helpers/emulator';
 import { request, type JsonResponse } from '../helpers/http';
 import { startFunction, testEnv, type FunctionProcess, type TestEnv } from '../helpers/processes';
+import { openTestStore } from '../helpers/test-store';
 
 interface TokenBody {
   token: string;
@@ -47,11 +46,7 @@ function storeOn(emulator: FirestoreEmulator, env: TestEnv, appName: string): St
   const shared = process.env.FIRESTORE_EMULATOR_HOST;
   process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
   try {
-    return openStore(
-      { store: 'firestore', projectId: env.projectId },
-      new Sealer(Buffer.from(env.masterKey, 'base64')),
-      appName,
-    );
+    return openTestStore(env, appName);
   } finally {
     if (shared === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
     else process.env.FIRESTORE_EMULATOR_HOST = shared;

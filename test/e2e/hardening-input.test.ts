@@ -75,8 +75,19 @@ function arg(name: string, place: string, value: unknown): Record<string, unknow
   return { name, place, value };
 }
 
+/** A refused POST /api/<resource> body: `<resource>: name`, 400 INVALID_ARGUMENT unless said otherwise. */
+function badBody(resource: 'realm' | 'secret' | 'client') {
+  return (
+    name: string,
+    json: unknown,
+    field: string,
+    status = 400,
+    code: ErrorCode = 'INVALID_ARGUMENT',
+  ): Case => bad(`${resource}: ${name}`, `POST /api/${resource}`, status, code, field, { json });
+}
+
 function badRealm(name: string, json: unknown, field: string): Case {
-  return bad(`realm: ${name}`, 'POST /api/realm', 400, 'INVALID_ARGUMENT', field, { json });
+  return badBody('realm')(name, json, field);
 }
 
 function badConfig(name: string, config: Record<string, unknown>, field: string): Case {
@@ -87,25 +98,8 @@ function badUrl(url: string): Case {
   return badConfig(`upstream ${url}`, { url }, 'config.url');
 }
 
-function badSecret(
-  name: string,
-  json: unknown,
-  field: string,
-  status = 400,
-  code: ErrorCode = 'INVALID_ARGUMENT',
-): Case {
-  return bad(`secret: ${name}`, 'POST /api/secret', status, code, field, { json });
-}
-
-function badClient(
-  name: string,
-  json: unknown,
-  field: string,
-  status = 400,
-  code: ErrorCode = 'INVALID_ARGUMENT',
-): Case {
-  return bad(`client: ${name}`, 'POST /api/client', status, code, field, { json });
-}
+const badSecret = badBody('secret');
+const badClient = badBody('client');
 
 /** Body-level hostility, the same for every route that takes a body. */
 function bodyCases(route: string, on: Case['on'] = 'tokenServer'): Case[] {
@@ -130,14 +124,8 @@ function bodyCases(route: string, on: Case['on'] = 'tokenServer'): Case[] {
 
 /** The token route's cases, for tokenServer and tokenServerCache alike. */
 function tokenCases(on: 'tokenServer' | 'tokenServerCache'): Case[] {
-  const t = (
-    name: string,
-    route: string,
-    status: number,
-    code: ErrorCode,
-    field?: string,
-    extra: Partial<Case> = {},
-  ) => bad(`token (${on}): ${name}`, route, status, code, field, { on, ...extra });
+  const t = (...[name, route, status, code, field, extra = {}]: Parameters<typeof bad>) =>
+    bad(`token (${on}): ${name}`, route, status, code, field, { on, ...extra });
   // prettier-ignore
   return [
     t('no realm', 'GET /api/token?key=main', 400, 'INVALID_ARGUMENT', 'realm'),

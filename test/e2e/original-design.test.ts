@@ -10,14 +10,8 @@ import { join } from 'node:path';
 import { startFakeLogicCode, type FakeLogicCode } from '../fakes/logic-code';
 import { startFakeProvider, type FakeProvider } from '../fakes/providers';
 import { request, type JsonResponse } from '../helpers/http';
-import {
-  repoRoot,
-  spawnTracked,
-  startFunction,
-  testEnv,
-  type FunctionProcess,
-  type TestEnv,
-} from '../helpers/processes';
+import { repoRoot, startFunction, testEnv, type FunctionProcess, type TestEnv } from '../helpers/processes';
+import { tokenctl } from '../helpers/tokenctl';
 
 /** SPEC §4's example realm minus the extensions: what a user of the original design has. */
 function originalRealm(id: string, url: string, args: Array<[string, string]>): Record<string, unknown> {
@@ -33,26 +27,6 @@ function originalRealm(id: string, url: string, args: Array<[string, string]>): 
       expires_in_path: 'expires_in',
     },
   };
-}
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function tokenctl(args: string[], env: Record<string, string>, stdin = ''): Promise<CliResult> {
-  const child = spawnTracked(process.execPath, [join(repoRoot(), 'lib', 'cli', 'index.js'), ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  child.child.stdin?.end(stdin);
-  const { code } = await child.exited;
-  return { code, stdout, stderr };
 }
 
 /** The answer is the resource itself, not `{"data": ..., "success": "ok"}`. */

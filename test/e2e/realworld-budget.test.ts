@@ -4,9 +4,14 @@
  * straddle 00:00 UTC count one counter.
  */
 import { expect } from 'chai';
-import { realworldRealmConfig } from '../fakes/realworld-provider';
-import { countBy, describeServed, scenarioHooks, sleep, type Served } from '../helpers/realworld';
-import { observedOffsetSeconds } from '../helpers/skew';
+import {
+  countBy,
+  describeServed,
+  expectClocks,
+  scenarioHooks,
+  sleep,
+  type Served,
+} from '../helpers/realworld';
 
 const REALM = 'rw_budget';
 const KEY = 'main';
@@ -23,12 +28,7 @@ describe('real world: the daily budget (issue 11.6)', function () {
       fake: { mode: 'mint', lifetimeMs: 60_000, killAfterMs: null },
     });
     const [a, b] = await world.start([{ target: 'tokenServer' }, { target: 'tokenServer' }]);
-    await world.putRealm(
-      a!,
-      REALM,
-      realworldRealmConfig(world.fake.url, 'wechat', { timeout_ms: 1_000, daily_budget: 3 }),
-    );
-    await world.putSecret(a!, REALM, KEY);
+    await world.seed(a!, params, 'wechat', { timeout_ms: 1_000, daily_budget: 3 });
     world.fake.down('errcode');
     const served = await world.steady([a!, b!], params, 300, 8_000);
     await sleep(1_000);
@@ -53,16 +53,8 @@ describe('real world: the daily budget (issue 11.6)', function () {
       { target: 'tokenServer', offsetSeconds: offsetA, name: 'A(before midnight)' },
       { target: 'tokenServer', offsetSeconds: offsetB, name: 'B(after midnight)' },
     ]);
-    for (const p of [a!, b!]) {
-      const seen = await observedOffsetSeconds(p.url);
-      expect(Math.abs(seen - p.offsetSeconds), `${p.name}'s Date header is ${seen} s off`).to.be.at.most(1);
-    }
-    await world.putRealm(
-      a!,
-      REALM,
-      realworldRealmConfig(world.fake.url, 'wechat', { flush_min_interval_ms: 0 }),
-    );
-    await world.putSecret(a!, REALM, KEY);
+    await expectClocks([a!, b!]);
+    await world.seed(a!, params, 'wechat', { flush_min_interval_ms: 0 });
     await sleep(bCrosses + 500 - Date.now());
 
     // Ten flushes, alternating, while A's clock says 23:59:5x and B's 00:00:0x.

@@ -6,7 +6,6 @@
  * minted, not when the holder died mid-call — and no app is told it may use it longer.
  */
 import { expect } from 'chai';
-import { realworldRealmConfig } from '../fakes/realworld-provider';
 import {
   describeServed,
   firstFew,
@@ -37,19 +36,13 @@ describe('real world: a provider that kills the previous token (issue 11.2)', fu
       { target: 'tokenServer', name: 'A' },
       { target: 'tokenServer', name: 'B' },
     ]);
-    await world.putRealm(
-      a!,
-      REALM,
-      realworldRealmConfig(world.fake.url, 'wechat', {
-        invalidates_previous: true,
-        overlap_ms: KILL_AFTER_MS,
-        flush_min_interval_ms: 0,
-        ...realm,
-      }),
-    );
-    await world.putSecret(a!, REALM, KEY);
-    const first = await world.token(a!, params);
-    expect(first.status, describeServed(first)).to.equal(200);
+    await world.seed(a!, params, 'wechat', {
+      invalidates_previous: true,
+      overlap_ms: KILL_AFTER_MS,
+      flush_min_interval_ms: 0,
+      ...realm,
+    });
+    const first = await world.tokenOk(a!, params);
     // Both instances have seen the first token (and B's next reads are plain hits).
     const seen = await world.token(b!, params);
     expect(seen.token).to.equal(first.token);

@@ -4,7 +4,6 @@
  * with Retry-After once no valid token is left), never 429, and recovers on its own afterwards.
  */
 import { expect } from 'chai';
-import { realworldRealmConfig } from '../fakes/realworld-provider';
 import {
   countBy,
   describeServed,
@@ -28,15 +27,9 @@ describe('real world: a provider outage under steady traffic (issue 11.1)', func
       fake: { mode: 'mint', lifetimeMs: 30_000, killAfterMs: null },
     });
     const [a, b] = await world.start([{ target: 'tokenServer' }, { target: 'tokenServer' }]);
-    await world.putRealm(
-      a!,
-      REALM,
-      realworldRealmConfig(world.fake.url, 'wechat', { timeout_ms: 2000, daily_budget: 40 }),
-    );
-    await world.putSecret(a!, REALM, KEY);
+    await world.seed(a!, { realm: REALM, key: KEY }, 'wechat', { timeout_ms: 2000, daily_budget: 40 });
 
-    const first = await world.token(a!, { realm: REALM, key: KEY });
-    expect(first.status, describeServed(first)).to.equal(200);
+    await world.tokenOk(a!, { realm: REALM, key: KEY });
     const t0 = world.fake.calls()[0]!.arrivedAt;
     const outageFrom = t0 + 10_000;
     const outageTo = t0 + 25_000;

@@ -5,7 +5,6 @@
  * reports arriving on several instances, and upstream calls counted at the fake.
  */
 import { expect } from 'chai';
-import { realworldRealmConfig } from '../fakes/realworld-provider';
 import { describeServed, scenarioHooks, servedDead, sleep } from '../helpers/realworld';
 
 const REALM = 'rw_outcome';
@@ -23,22 +22,15 @@ describe('real world: what an invalid-token report did (issue 11, SPEC §4 outco
       { target: 'tokenServer', name: 'B' },
       { target: 'tokenServerCache', name: 'edge' },
     ]);
-    await world.putRealm(
-      a!,
-      REALM,
-      realworldRealmConfig(world.fake.url, 'wechat', {
-        invalidates_previous: true,
-        overlap_ms: 3_000,
-        flush_min_interval_ms: 4_000,
-      }),
-    );
-    await world.putSecret(a!, REALM, KEY);
-    const first = await world.token(a!, params);
-    expect(first.status, describeServed(first)).to.equal(200);
+    await world.seed(a!, params, 'wechat', {
+      invalidates_previous: true,
+      overlap_ms: 3_000,
+      flush_min_interval_ms: 4_000,
+    });
+    const first = await world.tokenOk(a!, params);
     await sleep(4_500); // past flush_min_interval
 
-    const refreshed = await world.token(b!, { ...params, invalidToken: first.token! });
-    expect(refreshed.status, describeServed(refreshed)).to.equal(200);
+    const refreshed = await world.tokenOk(b!, { ...params, invalidToken: first.token! });
     expect(refreshed.token).to.not.equal(first.token);
     expect(world.fake.callCount).to.equal(2);
 

@@ -5,7 +5,6 @@
  * the provider while a valid token exists.
  */
 import { expect } from 'chai';
-import { realworldRealmConfig } from '../fakes/realworld-provider';
 import {
   countBy,
   describeServed,
@@ -37,17 +36,11 @@ describe('real world: a provider that returns the same token (issue 11.8)', func
         { target: 'tokenServer', name: 'B' },
         { target: 'tokenServerCache', name: 'edge' },
       ]);
-      await world.putRealm(
-        a!,
-        REALM,
-        realworldRealmConfig(world.fake.url, 'wecom', {
-          timeout_ms: 2_000,
-          ...(told ? { reissue_window_ms: 4_000 } : {}),
-        }),
-      );
-      await world.putSecret(a!, REALM, KEY);
-      const first = await world.token(a!, params);
-      expect(first.status, describeServed(first)).to.equal(200);
+      await world.seed(a!, params, 'wecom', {
+        timeout_ms: 2_000,
+        ...(told ? { reissue_window_ms: 4_000 } : {}),
+      });
+      const first = await world.tokenOk(a!, params);
       const token = world.fake.tokenInfo(first.token!)!;
 
       // Steady traffic (every 200 ms over three instances) until 3 s after the first token expired.

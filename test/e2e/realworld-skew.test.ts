@@ -6,9 +6,9 @@
  * tells apps a lifetime the token does not have.
  */
 import { expect } from 'chai';
-import { realworldRealmConfig } from '../fakes/realworld-provider';
 import {
   describeServed,
+  expectClocks,
   firstFew,
   msServedPastDeath,
   scenarioHooks,
@@ -19,22 +19,25 @@ import {
   type RealworldScenario,
   type Served,
 } from '../helpers/realworld';
-import { observedOffsetSeconds } from '../helpers/skew';
 
 const REALM = 'rw_skew';
 const KEY = 'main';
 const params = { realm: REALM, key: KEY };
+/** The realm of a provider that kills the previous token 3 s after a fetch (the fake's killAfterMs). */
+const KILLS_PREVIOUS = { invalidates_previous: true, overlap_ms: 3_000 };
 
 describe('real world: instance clocks apart (issue 11.3–11.5)', function () {
   this.timeout(120_000);
   const open = scenarioHooks();
 
-  /** Checks that faketime really shifted each process (its Date header), within ±1 s. */
-  async function expectClocks(procs: Named[]): Promise<void> {
-    for (const p of procs) {
-      const seen = await observedOffsetSeconds(p.url);
-      expect(Math.abs(seen - p.offsetSeconds), `${p.name}'s Date header is ${seen} s off`).to.be.at.most(1);
-    }
+  /** Two tokenServer processes 12 s apart (-6 s and +6 s), their clocks checked. */
+  async function startSlowAndFast(world: RealworldScenario): Promise<[Named, Named]> {
+    const [slow, fast] = await world.start([
+      { target: 'tokenServer', offsetSeconds: -6, name: 'slow(-6s)' },
+      { target: 'tokenServer', offsetSeconds: 6, name: 'fast(+6s)' },
+    ]);
+    await expectClocks([slow!, fast!]);
+    return [slow!, fast!];
   }
 
   function expectAllAliveAndTrue(world: RealworldScenario, served: Served[], label: string): void {
@@ -57,27 +60,14 @@ describe('real world: instance clocks apart (issue 11.3–11.5)', function () {
       env: { TOKEN_SERVER_LEASE_MS: '4000', TOKEN_SERVER_WAIT_MS: '10000' },
       fake: { mode: 'mint', lifetimeMs: 20_000, killAfterMs: 3_000, latencyMs: 2_000 },
     });
-    const [slow, fast] = await world.start([
-      { target: 'tokenServer', offsetSeconds: -6, name: 'slow(-6s)' },
-      { target: 'tokenServer', offsetSeconds: 6, name: 'fast(+6s)' },
-    ]);
-    await expectClocks([slow!, fast!]);
-    await world.putRealm(
-      slow!,
-      REALM,
-      realworldRealmConfig(world.fake.url, 'wechat', {
-        invalidates_previous: true,
-        overlap_ms: 3_000,
-        timeout_ms: 3_000,
-      }),
-    );
-    await world.putSecret(slow!, REALM, KEY);
+    const [slow, fast] = await startSlowAndFast(world);
+    await world.seed(slow, params, 'wechat', { ...KILLS_PREVIOUS, timeout_ms: 3_000 });
 
     // Round 1: no token yet. The slow instance takes the lease and calls; while the provider takes
     // its 2 s, requests reach the fast instance, 12 s ahead: the lease (4 s) is live by the store's time.
-    const first = Array.from({ length: 10 }, () => world.token(slow!, params));
+    const first = Array.from({ length: 10 }, () => world.token(slow, params));
     const call = await world.fake.waitForCalls(1);
-    const second = Array.from({ length: 10 }, () => world.token(fast!, params));
+    const second = Array.from({ length: 10 }, () => world.token(fast, params));
     const round1 = await Promise.all([...first, ...second]);
     await sleep(500);
     const t0 = call.arrivedAt;
@@ -93,12 +83,7 @@ describe('real world: instance clocks apart (issue 11.3–11.5)', function () {
 
     // Round 2: steady traffic on both until 13 s after the first fetch. The token is due 8–10 s after
     // it (store time), the next one no earlier than 16 s: exactly one more call.
-    const traffic = await world.steady(
-      [slow!, fast!],
-      params,
-      100,
-      Math.max(1_000, t0 + 13_000 - Date.now()),
-    );
+    const traffic = await world.steady([slow, fast], params, 100, Math.max(1_000, t0 + 13_000 - Date.now()));
     await sleep(500);
     const calls = world.fake.callsBetween(t0, t0 + 14_000).length;
     console.log(`      [issue 11.3] upstream calls over 13 s (one due time): ${calls}`);
@@ -108,26 +93,12 @@ describe('real world: instance clocks apart (issue 11.3–11.5)', function () {
 
   it('11.4a: a flush 4.5 s after another instance fetched (flush_min_interval 10 s) makes no call, clocks 12 s apart', async () => {
     const world = await open({ fake: { mode: 'mint', lifetimeMs: 60_000, killAfterMs: 3_000 } });
-    const [slow, fast] = await world.start([
-      { target: 'tokenServer', offsetSeconds: -6, name: 'slow(-6s)' },
-      { target: 'tokenServer', offsetSeconds: 6, name: 'fast(+6s)' },
-    ]);
-    await expectClocks([slow!, fast!]);
-    await world.putRealm(
-      slow!,
-      REALM,
-      realworldRealmConfig(world.fake.url, 'wechat', {
-        invalidates_previous: true,
-        overlap_ms: 3_000,
-        flush_min_interval_ms: 10_000,
-      }),
-    );
-    await world.putSecret(slow!, REALM, KEY);
-    const fetched = await world.token(slow!, params);
-    expect(fetched.status, describeServed(fetched)).to.equal(200);
+    const [slow, fast] = await startSlowAndFast(world);
+    await world.seed(slow, params, 'wechat', { ...KILLS_PREVIOUS, flush_min_interval_ms: 10_000 });
+    const fetched = await world.tokenOk(slow, params);
     const fetchedAt = world.fake.calls()[0]!.arrivedAt;
     await sleep(fetchedAt + 4_500 - Date.now());
-    const flushed = await world.token(fast!, { ...params, flush: true });
+    const flushed = await world.token(fast, { ...params, flush: true });
     console.log(
       `      [issue 11.4] upstream calls after a flush 4.5 s after the fetch: ${world.fake.callCount - 1}`,
     );
@@ -146,19 +117,12 @@ describe('real world: instance clocks apart (issue 11.3–11.5)', function () {
       { target: 'tokenServer', name: 'A' },
       { target: 'tokenServer', name: 'B' },
     ]);
-    await world.putRealm(
-      a!,
-      REALM,
-      realworldRealmConfig(world.fake.url, 'wechat', {
-        invalidates_previous: true,
-        overlap_ms: 3_000,
-        timeout_ms: 5_000,
-        flush_min_interval_ms: 2_000,
-      }),
-    );
-    await world.putSecret(a!, REALM, KEY);
-    const fetched = await world.token(a!, params);
-    expect(fetched.status, describeServed(fetched)).to.equal(200);
+    await world.seed(a!, params, 'wechat', {
+      ...KILLS_PREVIOUS,
+      timeout_ms: 5_000,
+      flush_min_interval_ms: 2_000,
+    });
+    await world.tokenOk(a!, params);
     await sleep(2_500); // past flush_min_interval
     // The provider now takes 3 s, longer than flush_min_interval: a waiter must take the result of
     // the lease it waited for, not decide "flush" again.
@@ -190,14 +154,8 @@ describe('real world: instance clocks apart (issue 11.3–11.5)', function () {
       { target: 'tokenServerCache', offsetSeconds: -6, name: 'slow edge(-6s)' },
     ]);
     await expectClocks([holder!, slow!, slowEdge!]);
-    await world.putRealm(
-      holder!,
-      REALM,
-      realworldRealmConfig(world.fake.url, 'wechat', { timeout_ms: 2_000 }),
-    );
-    await world.putSecret(holder!, REALM, KEY);
-    const fetched = await world.token(holder!, params);
-    expect(fetched.status, describeServed(fetched)).to.equal(200);
+    await world.seed(holder!, params, 'wechat', { timeout_ms: 2_000 });
+    const fetched = await world.tokenOk(holder!, params);
     const first = world.fake.tokenInfo(fetched.token!)!;
     // Traffic on the slow instances until 4 s after the first token really died.
     const served = await world.steady(

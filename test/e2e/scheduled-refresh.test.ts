@@ -4,14 +4,12 @@
  * emulator) from the fake provider.
  */
 import { expect } from 'chai';
-import { freshState } from '../../functions/engine/state';
-import { openStore } from '../../functions/store/open-store';
-import { Sealer } from '../../functions/store/seal';
 import type { Store } from '../../functions/store/store';
 import { realmFor, startFakeProvider, type FakeProvider } from '../fakes/providers';
 import { clearEmulator, emulatorHostFromEnv } from '../helpers/emulator';
 import { request } from '../helpers/http';
 import { startFunction, testEnv, type FunctionProcess, type TestEnv } from '../helpers/processes';
+import { openTestStore, putFreshSecret } from '../helpers/test-store';
 
 const SCHEDULER_HEADERS = {
   'X-CloudScheduler-JobName': 'firebase-schedule-tokenServerRefresh-us-central1',
@@ -28,11 +26,7 @@ describe('tokenServerRefresh under the Functions Framework (emulator)', function
   before(async () => {
     emulatorHostFromEnv();
     env = testEnv({ store: 'firestore' });
-    store = openStore(
-      { store: 'firestore', projectId: env.projectId },
-      new Sealer(Buffer.from(env.masterKey, 'base64')),
-      'scheduled-e2e',
-    );
+    store = openTestStore(env, 'scheduled-e2e');
     fake = await startFakeProvider();
     await clearEmulator(env.emulatorHost ?? '', env.projectId);
   });
@@ -52,17 +46,14 @@ describe('tokenServerRefresh under the Functions Framework (emulator)', function
     const now = Date.now();
     const config = realmFor('wechat_offiaccount', fake.url);
     await store.putRealm({ id: 'wx', comment: '', config, createdAt: now, updatedAt: now });
-    await store.putSecret(
-      {
-        realm: 'wx',
-        key: 'main',
-        values: fake.credentials('wechat_offiaccount'),
-        rev: 'rev-1',
-        createdAt: now,
-        updatedAt: now,
-      },
-      (current) => freshState('wx', 'main', 'rev-1', current),
-    );
+    await putFreshSecret(store, {
+      realm: 'wx',
+      key: 'main',
+      values: fake.credentials('wechat_offiaccount'),
+      rev: 'rev-1',
+      createdAt: now,
+      updatedAt: now,
+    });
 
     const first = await request(`${proc.url}/`, { method: 'POST', headers: SCHEDULER_HEADERS });
     expect(first.status, first.text).to.equal(200);

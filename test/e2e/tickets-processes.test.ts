@@ -12,15 +12,13 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { freshState } from '../../functions/engine/state';
-import { openStore } from '../../functions/store/open-store';
-import { Sealer } from '../../functions/store/seal';
 import type { Store } from '../../functions/store/store';
 import type { JsonObject } from '../../functions/store/types';
 import { startTicketFake, ticketRealm, WECHAT_APP, type TicketFake } from '../fakes/tickets';
 import { clearEmulator, emulatorHostFromEnv } from '../helpers/emulator';
 import { request } from '../helpers/http';
 import { startFunction, testEnv, type FunctionProcess, type TestEnv } from '../helpers/processes';
+import { openTestStore, putFreshSecret } from '../helpers/test-store';
 
 interface TokenBody {
   token: string;
@@ -51,19 +49,15 @@ describe('tickets and probes across function processes (emulator)', function () 
       values: Record<string, string>,
       parent?: string,
     ): Promise<void> => {
-      const rev = `rev-${realmId}`;
-      await store.putSecret(
-        {
-          realm: realmId,
-          key: 'main',
-          values,
-          ...(parent === undefined ? {} : { parent }),
-          rev,
-          createdAt: now,
-          updatedAt: now,
-        },
-        (cur) => freshState(realmId, 'main', rev, cur),
-      );
+      await putFreshSecret(store, {
+        realm: realmId,
+        key: 'main',
+        values,
+        ...(parent === undefined ? {} : { parent }),
+        rev: `rev-${realmId}`,
+        createdAt: now,
+        updatedAt: now,
+      });
     };
     await secret('wx', { ...WECHAT_APP });
     if (withTicket) await secret('wxticket', {}, 'wx/main');
@@ -78,11 +72,7 @@ describe('tickets and probes across function processes (emulator)', function () 
       store: 'firestore',
       overrides: { TOKEN_SERVER_LEASE_MS: '8000', TOKEN_SERVER_WAIT_MS: '20000' },
     });
-    store = openStore(
-      { store: 'firestore', projectId: env.projectId },
-      new Sealer(Buffer.from(env.masterKey, 'base64')),
-      'tickets-e2e',
-    );
+    store = openTestStore(env, 'tickets-e2e');
     fake = await startTicketFake();
   });
 

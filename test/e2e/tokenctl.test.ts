@@ -8,16 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { getFreePort } from '../helpers/ports';
-import {
-  repoRoot,
-  spawnTracked,
-  startFunction,
-  testEnv,
-  type FunctionProcess,
-  type TestEnv,
-} from '../helpers/processes';
+import { startFunction, testEnv, type FunctionProcess, type TestEnv } from '../helpers/processes';
+import { tokenctl, tokenctlPath, type CliResult } from '../helpers/tokenctl';
 
 const APPID = 'wxe2e0000000000001';
 const APPSECRET = 'e2e-app-secret-that-must-never-be-printed';
@@ -58,29 +51,6 @@ async function startFakeWeChat(): Promise<FakeWeChat> {
       server.close(() => resolve());
     });
   return fake;
-}
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const CLI = (): string => join(repoRoot(), 'lib', 'cli', 'index.js');
-
-/** Runs the real binary with only the environment given (plus PATH), feeding `stdin` if any. */
-async function tokenctl(args: string[], env: Record<string, string>, stdin = ''): Promise<CliResult> {
-  const child = spawnTracked(process.execPath, [CLI(), ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  child.child.stdin?.end(stdin);
-  const { code } = await child.exited;
-  return { code, stdout, stderr };
 }
 
 /** A list answer: `{"data": X, "success": "ok"}` → X. */
@@ -255,7 +225,7 @@ describe('tokenctl against a running tokenServer', function () {
       const child = spawn(
         'sh',
         ['-c', 'TOKEN=$("$NODE" "$CLI" token get --realm "$REALM" --key main) && printf "[%s]" "$TOKEN"'],
-        { env: { ...app, PATH: process.env.PATH ?? '', NODE: process.execPath, CLI: CLI(), REALM } },
+        { env: { ...app, PATH: process.env.PATH ?? '', NODE: process.execPath, CLI: tokenctlPath(), REALM } },
       );
       let stdout = '';
       let stderr = '';

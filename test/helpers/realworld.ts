@@ -5,16 +5,18 @@
  * was the token alive when it arrived, and did the lifetime the app was told end before the token
  * really died. Everything a scenario started is stopped after each test, also on failure.
  */
+import { expect } from 'chai';
 import {
   FAKE_APPID,
   FAKE_SECRET,
   RealworldProvider,
+  realworldRealmConfig,
   type RealworldSettings,
 } from '../fakes/realworld-provider';
 import { clearEmulator, emulatorHostFromEnv } from './emulator';
 import { request } from './http';
 import { testEnv, type FunctionTarget, type TestEnv } from './processes';
-import { startSkewedFunction, type SkewedProcess } from './skew';
+import { observedOffsetSeconds, startSkewedFunction, type SkewedProcess } from './skew';
 
 export interface ProcessSpec {
   target: FunctionTarget;
@@ -121,6 +123,20 @@ export class RealworldScenario {
     return this.admin(via, 'POST', '/api/secret', { realm, key, key_1: FAKE_APPID, key_2: FAKE_SECRET });
   }
 
+  /**
+   * The realm of `params` (realworldRealmConfig of this scenario's fake in `shape`, `extra` on top)
+   * and its secret with the fake's credentials, both through `via`.
+   */
+  async seed(
+    via: Named,
+    params: Pick<TokenParams, 'realm' | 'key'>,
+    shape: Parameters<typeof realworldRealmConfig>[1],
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
+    await this.putRealm(via, params.realm, realworldRealmConfig(this.fake.url, shape, extra));
+    await this.putSecret(via, params.realm, params.key);
+  }
+
   deleteSecret(via: Named, realm: string, key: string): Promise<unknown> {
     return this.admin(via, 'DELETE', `/api/secret/${realm}/${key}`);
   }
@@ -165,6 +181,13 @@ export class RealworldScenario {
     } catch (err) {
       return { via: via.name, sentAt, arrivedAt: Date.now(), status: 0, networkError: String(err) };
     }
+  }
+
+  /** token(), asserting that the answer is a 200 (the answer described if it is not). */
+  async tokenOk(via: Named, params: TokenParams): Promise<Served> {
+    const served = await this.token(via, params);
+    expect(served.status, describeServed(served)).to.equal(200);
+    return served;
   }
 
   /**
@@ -234,6 +257,14 @@ export function scenarioHooks(): (options?: ScenarioOptions) => Promise<Realworl
     open.push(scenario);
     return scenario;
   };
+}
+
+/** Checks that faketime really shifted each process (its Date header), within ±1 s. */
+export async function expectClocks(procs: readonly Named[]): Promise<void> {
+  for (const p of procs) {
+    const seen = await observedOffsetSeconds(p.url);
+    expect(Math.abs(seen - p.offsetSeconds), `${p.name}'s Date header is ${seen} s off`).to.be.at.most(1);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
