@@ -9,6 +9,7 @@ import {
   realmWithId,
   SEED_REALM,
   type AdminApp,
+  type ListBody,
 } from './admin-harness';
 
 interface RealmBody {
@@ -17,11 +18,6 @@ interface RealmBody {
   config: JsonObject;
   created_at: string;
   updated_at: string;
-}
-
-interface ListBody<T> {
-  list: T[];
-  total: number;
 }
 
 describe('admin routes: realms and presets', () => {
