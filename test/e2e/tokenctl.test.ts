@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SPEC_PRESET_NAMES } from '../fakes/spec-presets';
 import { getFreePort } from '../helpers/ports';
 import { startFunction, testEnv, type FunctionProcess, type TestEnv } from '../helpers/processes';
 import { tokenctl, tokenctlPath, type CliResult } from '../helpers/tokenctl';
@@ -106,14 +107,7 @@ describe('tokenctl against a running tokenServer', function () {
     expectOk(result, 'realm presets');
     const list = data(result.stdout).list as Array<{ name: string }>;
     const names = list.map((p) => p.name);
-    for (const name of [
-      'wecom',
-      'wechat_offiaccount',
-      'wechat_stable',
-      'dingtalk',
-      'dingtalk_v1',
-      'feishu_tenant',
-    ]) {
+    for (const name of SPEC_PRESET_NAMES) {
       assert.ok(names.includes(name), `preset ${name}`);
     }
     const table = await tokenctl(['realm', 'presets'], admin);

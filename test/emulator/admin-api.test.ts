@@ -13,6 +13,7 @@ import { clearEmulator, emulatorHostFromEnv } from '../helpers/emulator';
 import { request, type JsonResponse } from '../helpers/http';
 import { startFunction, testEnv, type FunctionProcess, type TestEnv } from '../helpers/processes';
 import { SEED_REALM } from '../fakes/seed-realm';
+import { SPEC_PRESET_NAMES } from '../fakes/spec-presets';
 
 interface Envelope<T> {
   data: T;
@@ -253,14 +254,6 @@ describe('admin API over HTTP (tokenServer on the Firestore emulator)', function
     const res = await admin('GET', '/api/preset');
     expect(res.status).to.equal(200);
     const names = data<{ list: Array<{ name: string }> }>(res).list.map((p) => p.name);
-    expect(names).to.include.members([
-      'wecom',
-      'wechat_offiaccount',
-      'wechat_stable',
-      'dingtalk',
-      'dingtalk_v1',
-      'feishu_tenant',
-      'oauth2_client_credentials',
-    ]);
+    expect(names).to.include.members([...SPEC_PRESET_NAMES]);
   });
 });

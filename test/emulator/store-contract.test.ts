@@ -8,7 +8,7 @@ import { MemoryStore } from '../../functions/store/memory/memory-store';
 import { openStore } from '../../functions/store/open-store';
 import { Sealer } from '../../functions/store/seal';
 import type { Store } from '../../functions/store/store';
-import type { RealmRecord, SecretRecord, TokenState } from '../../functions/store/types';
+import type { ClientRecord, RealmRecord, SecretRecord, TokenState } from '../../functions/store/types';
 import { clearEmulator, emulatorHostFromEnv } from '../helpers/emulator';
 import { TEST_PROJECT_ID } from '../helpers/processes';
 
@@ -33,6 +33,11 @@ function secret(realmId: string, key: string, rev = 'r1'): SecretRecord {
     createdAt: 10,
     updatedAt: 11,
   };
+}
+
+/** Client `id`, named after itself, whose key hashes to `h<id>`. */
+function client(id: string, scopes: ClientRecord['scopes'], createdAt: number): ClientRecord {
+  return { id, name: id, scopes, keyHash: `h${id}`, createdAt };
 }
 
 /** `fresh()` gives an empty store before each case; `done()` releases resources at the end. */
@@ -164,7 +169,7 @@ function contract(name: string, fresh: () => Promise<Store>, done: () => Promise
         ['c1', 5],
         ['c2', 1],
       ] as const) {
-        await store.putClient({ id, name: id, scopes: [], keyHash: `h${id}`, createdAt });
+        await store.putClient(client(id, [], createdAt));
       }
       const first = await store.listClients({ limit: 2 });
       expect([first.list.map((c) => c.id), first.next]).to.deep.equal([
@@ -305,21 +310,9 @@ function contract(name: string, fresh: () => Promise<Store>, done: () => Promise
     });
 
     it('stores clients, finds them by key hash, lists and deletes them', async () => {
-      await store.putClient({
-        id: 'c2',
-        name: 'two',
-        scopes: [{ realm: 'r', key: '*' }],
-        keyHash: 'h2',
-        createdAt: 2,
-      });
-      await store.putClient({
-        id: 'c1',
-        name: 'one',
-        scopes: [{ realm: 'r', key: 'k' }],
-        keyHash: 'h1',
-        createdAt: 1,
-      });
-      expect((await store.findClientByKeyHash('h2'))?.id).to.equal('c2');
+      await store.putClient(client('c2', [{ realm: 'r', key: '*' }], 2));
+      await store.putClient(client('c1', [{ realm: 'r', key: 'k' }], 1));
+      expect((await store.findClientByKeyHash('hc2'))?.id).to.equal('c2');
       expect(await store.findClientByKeyHash('nope')).to.equal(null);
       expect((await store.getClient('c1'))?.scopes).to.deep.equal([{ realm: 'r', key: 'k' }]);
       expect((await store.listClients({ limit: 10 })).list.map((c) => c.id)).to.deep.equal(['c1', 'c2']);

@@ -20,9 +20,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { getPreset } from '../../functions/providers/presets';
 import type { JsonObject } from '../../functions/store/types';
+import { listenOnLoopback } from '../helpers/ports';
 
 export const FAKE_PATHS = {
   wechat_offiaccount: '/cgi-bin/token',
@@ -42,6 +43,20 @@ export type FakePath = (typeof FAKE_PATHS)[FakePresetName];
 export type FakeRoute = FakePresetName | FakePath;
 
 type Family = 'wechat' | 'wechat_stable' | 'wecom' | 'dingtalk' | 'dingtalk_v1' | 'feishu' | 'oauth2';
+
+/** A success answer per family: status fields first, then the token, its lifetime, and any extra field. */
+const SUCCESS_SHAPE: Record<
+  Family,
+  { status?: JsonObject; tokenField: string; lifetimeField: string; extra?: JsonObject }
+> = {
+  wechat: { tokenField: 'access_token', lifetimeField: 'expires_in' },
+  wechat_stable: { tokenField: 'access_token', lifetimeField: 'expires_in' },
+  wecom: { status: { errcode: 0, errmsg: 'ok' }, tokenField: 'access_token', lifetimeField: 'expires_in' },
+  dingtalk: { status: { errcode: 0, errmsg: 'ok' }, tokenField: 'access_token', lifetimeField: 'expires_in' },
+  dingtalk_v1: { tokenField: 'accessToken', lifetimeField: 'expireIn' },
+  feishu: { status: { code: 0, msg: 'ok' }, tokenField: 'tenant_access_token', lifetimeField: 'expire' },
+  oauth2: { tokenField: 'access_token', lifetimeField: 'expires_in', extra: { token_type: 'Bearer' } },
+};
 
 const FAMILY_OF: Record<FakePath, Family> = {
   '/cgi-bin/token': 'wechat',
@@ -370,36 +385,13 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     token: string | undefined,
     lifetime: number | string | null,
   ): JsonObject {
-    const body: JsonObject = {};
-    const put = (tokenField: string, lifetimeField: string): void => {
-      if (token !== undefined) body[tokenField] = token;
-      if (lifetime !== null) body[lifetimeField] = lifetime;
+    const { status, tokenField, lifetimeField, extra } = SUCCESS_SHAPE[family];
+    return {
+      ...status,
+      ...(token === undefined ? {} : { [tokenField]: token }),
+      ...(lifetime === null ? {} : { [lifetimeField]: lifetime }),
+      ...extra,
     };
-    switch (family) {
-      case 'wechat':
-      case 'wechat_stable':
-        put('access_token', 'expires_in');
-        break;
-      case 'wecom':
-      case 'dingtalk':
-        body.errcode = 0;
-        body.errmsg = 'ok';
-        put('access_token', 'expires_in');
-        break;
-      case 'dingtalk_v1':
-        put('accessToken', 'expireIn');
-        break;
-      case 'feishu':
-        body.code = 0;
-        body.msg = 'ok';
-        put('tenant_access_token', 'expire');
-        break;
-      case 'oauth2':
-        put('access_token', 'expires_in');
-        body.token_type = 'Bearer';
-        break;
-    }
-    return body;
   }
 
   /** Answers a failure mode; false when `mode` changes only the success answer (handled later). */
@@ -694,11 +686,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     send(res, 200, successBody(family, token, lifetimeField));
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, options.port);
 
   return {
     url: `http://127.0.0.1:${port}`,

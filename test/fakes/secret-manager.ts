@@ -5,8 +5,8 @@
  * client decodes them into the same gRPC codes as the real service. Counts calls.
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { crc32c } from '../../functions/keys/crc32c';
+import { listenOnLoopback } from '../helpers/ports';
 
 export interface FakeSecretManagerOptions {
   /** Version name (`projects/P/secrets/S/versions/V`) → payload. Unknown versions answer 404. */
@@ -137,11 +137,7 @@ export async function startFakeSecretManager(
       res.end(text);
     });
   });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolveListen());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server);
 
   return {
     endpoint: `127.0.0.1:${port}`,

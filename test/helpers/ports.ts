@@ -1,5 +1,5 @@
 /** Free loopback ports for test servers (the emulator, function processes, fake providers). */
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -23,4 +23,13 @@ export function getFreePort(): Promise<number> {
       server.close((err) => (err ? reject(err) : resolve(port)));
     });
   });
+}
+
+/** Starts `server` listening on 127.0.0.1, on `port` or (0) one the OS picks; answers the port it got. */
+export async function listenOnLoopback(server: Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOOPBACK, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
 }

@@ -28,6 +28,16 @@ const HOUR = 3_600_000;
 
 type LogEntry = Record<string, unknown>;
 
+/** What `promise` rejects with (undefined when it resolves). */
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
 describe('scheduled refresh', function () {
   this.timeout(20_000);
   let fake: FakeProvider;
@@ -83,6 +93,16 @@ describe('scheduled refresh', function () {
     return (await runtime.store.getTokenState(realm, 'main'))?.token;
   }
 
+  /** Runs the schedule once and expects it to refresh `refreshed` tokens, complete, with no failure or skip. */
+  async function expectCleanRun(runtime: Runtime, refreshed: number): Promise<void> {
+    expect(await runScheduledRefresh(runtime, RUN)).to.deep.equal({
+      refreshed,
+      failed: 0,
+      skipped: 0,
+      complete: true,
+    });
+  }
+
   function runLogs(): LogEntry[] {
     return logs.filter((entry) => entry.event === 'scheduled_refresh');
   }
@@ -115,22 +135,12 @@ describe('scheduled refresh', function () {
 
     // A minute later nothing is due: the due query finds nothing, no upstream call.
     clock.advance(60_000);
-    expect(await runScheduledRefresh(runtime, RUN)).to.deep.equal({
-      refreshed: 0,
-      failed: 0,
-      skipped: 0,
-      complete: true,
-    });
+    await expectCleanRun(runtime, 0);
     expect(fake.calls()).to.equal(2);
 
     // Two hours minus 30 s later both are due (the latest due time is 60 s before expiry).
     clock.advance(2 * HOUR - 90_000);
-    expect(await runScheduledRefresh(runtime, RUN)).to.deep.equal({
-      refreshed: 2,
-      failed: 0,
-      skipped: 0,
-      complete: true,
-    });
+    await expectCleanRun(runtime, 2);
     expect(fake.calls()).to.equal(4);
     expect(await tokenOf(runtime, 'wx')).to.not.equal(first[0]);
     expect(concurrencies).to.deep.equal([
@@ -153,12 +163,7 @@ describe('scheduled refresh', function () {
 
     // The wrong secret is never due for the schedule (store/due-time.ts), the other not yet.
     clock.advance(60_000);
-    expect(await runScheduledRefresh(runtime, RUN)).to.deep.equal({
-      refreshed: 0,
-      failed: 0,
-      skipped: 0,
-      complete: true,
-    });
+    await expectCleanRun(runtime, 0);
     clock.advance(30 * 60_000);
     expect((await runScheduledRefresh(runtime, RUN)).refreshed).to.equal(0);
     expect(fake.calls()).to.equal(calls);
@@ -168,12 +173,7 @@ describe('scheduled refresh', function () {
   it('fails the run (so that Cloud Scheduler shows it) when no master key is configured', async () => {
     const runtime = await makeRuntime({ problems: { masterKey: 'No master key is configured (test)' } });
     const handler = scheduledRefresh(async () => runtime);
-    let caught: unknown;
-    try {
-      await handler(RUN);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejectionOf(handler(RUN));
     expect(caught).to.be.instanceOf(AppError);
     expect((caught as AppError).code).to.equal('NOT_READY');
     expect(runLogs()[0]).to.include({ severity: 'ERROR', outcome: 'not_ready' });
@@ -184,12 +184,7 @@ describe('scheduled refresh', function () {
     const handler = scheduledRefresh(async () =>
       createRuntime(parseConfig({ TOKEN_SERVER_MASTER_KEY: 'not-base64-of-32-bytes' })),
     );
-    let caught: unknown;
-    try {
-      await handler(RUN);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await rejectionOf(handler(RUN));
     expect(caught).to.be.instanceOf(AppError);
     const entry = runLogs()[0];
     expect(entry).to.include({ severity: 'ERROR', outcome: 'not_ready', code: 'NOT_READY' });

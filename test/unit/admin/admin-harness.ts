@@ -2,6 +2,7 @@
  * The full route table on the memory store, driven in-process through createHandler with fake
  * Express objects; every log line is captured so that tests can prove no secret reaches a log.
  */
+import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { ManualClock } from '../../../functions/clock';
 import { parseConfig } from '../../../functions/config';
@@ -86,6 +87,20 @@ export { SEED_REALM };
 
 export function realmWithId(id: string, comment = ''): JsonObject {
   return { ...SEED_REALM, id, comment };
+}
+
+/** Saves each realm through the API, expecting 200 for every one. */
+export async function postRealms(app: AdminApp, ...realms: JsonObject[]): Promise<void> {
+  for (const realm of realms) {
+    const res = await app.call('POST', '/api/realm', realm);
+    expect(res.status, res.text).to.equal(200);
+  }
+}
+
+/** The `data` of a list answer. */
+export interface ListBody<T> {
+  list: T[];
+  total: number;
 }
 
 /** The `data` of a `{"data": ..., "success": "ok"}` body. */

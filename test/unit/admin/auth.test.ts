@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { adminApp, errorOf, SEED_REALM, type AdminApp } from './admin-harness';
+import { adminApp, errorOf, postRealms, SEED_REALM, type AdminApp } from './admin-harness';
 
 /** One representative request per admin route. */
 const ADMIN_REQUESTS: Array<[string, string, unknown?]> = [
@@ -44,7 +44,7 @@ describe('admin routes: authentication', () => {
 
   it('answers 401 to a client key on admin routes', async () => {
     app = await adminApp();
-    expect((await app.call('POST', '/api/realm', SEED_REALM)).status).to.equal(200);
+    await postRealms(app, SEED_REALM);
     const created = await app.call('POST', '/api/client', {
       name: 'app',
       scopes: [{ realm: 'wxgzh', key: '*' }],
@@ -66,7 +66,7 @@ describe('admin routes: authentication', () => {
 
   it('answers 503 for secrets when no master key is configured, naming the missing key', async () => {
     app = await adminApp({ masterKey: null });
-    expect((await app.call('POST', '/api/realm', SEED_REALM)).status).to.equal(200);
+    await postRealms(app, SEED_REALM);
     for (const [method, url, body] of [
       ['POST', '/api/secret', { realm: 'wxgzh', key: 's1', key_1: 'value-one-1234' }],
       ['GET', '/api/secret'],

@@ -5,9 +5,11 @@ import {
   dataOf,
   resourceOf,
   errorOf,
+  postRealms,
   realmWithId,
   SEED_REALM,
   type AdminApp,
+  type ListBody,
 } from './admin-harness';
 
 interface CreatedClient {
@@ -18,17 +20,11 @@ interface CreatedClient {
   created_at: string;
 }
 
-interface ListBody<T> {
-  list: T[];
-  total: number;
-}
-
 describe('admin routes: clients', () => {
   let app: AdminApp;
   beforeEach(async () => {
     app = await adminApp();
-    expect((await app.call('POST', '/api/realm', SEED_REALM)).status).to.equal(200);
-    expect((await app.call('POST', '/api/realm', realmWithId('other'))).status).to.equal(200);
+    await postRealms(app, SEED_REALM, realmWithId('other'));
   });
   afterEach(() => app.close());
 

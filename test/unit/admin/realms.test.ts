@@ -1,14 +1,17 @@
 import { expect } from 'chai';
 import { PRESET_NAMES } from '../../../functions/providers/presets';
 import type { JsonObject } from '../../../functions/store/types';
+import { SPEC_PRESET_NAMES } from '../../fakes/spec-presets';
 import {
   adminApp,
   dataOf,
   resourceOf,
   errorOf,
+  postRealms,
   realmWithId,
   SEED_REALM,
   type AdminApp,
+  type ListBody,
 } from './admin-harness';
 
 interface RealmBody {
@@ -17,11 +20,6 @@ interface RealmBody {
   config: JsonObject;
   created_at: string;
   updated_at: string;
-}
-
-interface ListBody<T> {
-  list: T[];
-  total: number;
 }
 
 describe('admin routes: realms and presets', () => {
@@ -82,30 +80,19 @@ describe('admin routes: realms and presets', () => {
   });
 
   it('pages and filters the list by keyword (id or comment, any case), ordered by id', async () => {
+    /** realm-00, realm-01, ...: the ids of the realms made here. */
+    const realmId = (i: number) => `realm-${String(i).padStart(2, '0')}`;
+    const realmIds = (...n: number[]) => n.map(realmId);
     for (let i = 0; i < 25; i++) {
-      const id = `realm-${String(i).padStart(2, '0')}`;
-      const res = await app.call(
-        'POST',
-        '/api/realm',
-        realmWithId(id, i % 5 === 0 ? 'Billing Account' : 'other'),
-      );
-      expect(res.status).to.equal(200);
+      await postRealms(app, realmWithId(realmId(i), i % 5 === 0 ? 'Billing Account' : 'other'));
     }
     const first = dataOf<ListBody<RealmBody>>(await app.call('GET', '/api/realm'));
     expect(first.total).to.equal(25);
-    expect(first.list.map((r) => r.id)).to.deep.equal(
-      Array.from({ length: 10 }, (_, i) => `realm-${String(i).padStart(2, '0')}`),
-    );
+    expect(first.list.map((r) => r.id)).to.deep.equal(realmIds(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
 
     const third = dataOf<ListBody<RealmBody>>(await app.call('GET', '/api/realm?page=3&pageSize=10'));
     expect(third.total).to.equal(25);
-    expect(third.list.map((r) => r.id)).to.deep.equal([
-      'realm-20',
-      'realm-21',
-      'realm-22',
-      'realm-23',
-      'realm-24',
-    ]);
+    expect(third.list.map((r) => r.id)).to.deep.equal(realmIds(20, 21, 22, 23, 24));
 
     const beyond = dataOf<ListBody<RealmBody>>(await app.call('GET', '/api/realm?page=9&pageSize=10'));
     expect(beyond).to.deep.equal({ list: [], total: 25 });
@@ -114,13 +101,7 @@ describe('admin routes: realms and presets', () => {
       await app.call('GET', '/api/realm?keyword=BILLING&pageSize=100'),
     );
     expect(billing.total).to.equal(5);
-    expect(billing.list.map((r) => r.id)).to.deep.equal([
-      'realm-00',
-      'realm-05',
-      'realm-10',
-      'realm-15',
-      'realm-20',
-    ]);
+    expect(billing.list.map((r) => r.id)).to.deep.equal(realmIds(0, 5, 10, 15, 20));
 
     const byId = dataOf<ListBody<RealmBody>>(
       await app.call('GET', '/api/realm?keyword=realm-1&page=1&pageSize=3'),
@@ -249,15 +230,7 @@ describe('admin routes: realms and presets', () => {
     expect(presets.total).to.equal(presets.list.length);
     const names = presets.list.map((p) => p.name);
     expect(names).to.deep.equal([...PRESET_NAMES]);
-    for (const required of [
-      'wecom',
-      'wechat_offiaccount',
-      'wechat_stable',
-      'dingtalk',
-      'dingtalk_v1',
-      'feishu_tenant',
-      'oauth2_client_credentials',
-    ]) {
+    for (const required of SPEC_PRESET_NAMES) {
       expect(names).to.include(required);
     }
     for (const preset of presets.list) {

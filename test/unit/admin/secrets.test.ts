@@ -5,9 +5,11 @@ import {
   dataOf,
   resourceOf,
   errorOf,
+  postRealms,
   realmWithId,
   SEED_REALM,
   type AdminApp,
+  type ListBody,
 } from './admin-harness';
 
 const APPID = 'wx8f3a9c2b71d04e55';
@@ -22,16 +24,11 @@ interface SecretBody {
   [name: string]: unknown;
 }
 
-interface ListBody<T> {
-  list: T[];
-  total: number;
-}
-
 describe('admin routes: secrets', () => {
   let app: AdminApp;
   beforeEach(async () => {
     app = await adminApp();
-    expect((await app.call('POST', '/api/realm', SEED_REALM)).status).to.equal(200);
+    await postRealms(app, SEED_REALM);
   });
   afterEach(() => {
     app.close();
@@ -92,7 +89,7 @@ describe('admin routes: secrets', () => {
         arguments: [...config.arguments, { name: 'scope', place: 'url', value: '$key_4', optional: true }],
       },
     };
-    expect((await app.call('POST', '/api/realm', realm)).status).to.equal(200);
+    await postRealms(app, realm);
     const res = await app.call('POST', '/api/secret', { ...full, realm: 'opt' });
     expect(resourceOf<SecretBody>(res).warnings).to.deep.equal([]);
   });
@@ -156,7 +153,7 @@ describe('admin routes: secrets', () => {
   });
 
   it('lists secrets masked, paged and filtered by realm', async () => {
-    expect((await app.call('POST', '/api/realm', realmWithId('other'))).status).to.equal(200);
+    await postRealms(app, realmWithId('other'));
     for (let i = 0; i < 12; i++) {
       const key = `k${String(i).padStart(2, '0')}`;
       expect((await app.call('POST', '/api/secret', { ...full, key })).status).to.equal(200);

@@ -139,6 +139,15 @@ export async function run(argv: string[], options: RunOptions = {}): Promise<Run
   return { code, stdout, stderr };
 }
 
+/**
+ * A command line (given in one or more pieces) split into argv as a shell splits it, without any
+ * expansion: at white space, a word in single quotes kept whole (quotes around whole words only).
+ * `words("a 'b c'", 'd')` is `['a', 'b c', 'd']`.
+ */
+export function words(...pieces: string[]): string[] {
+  return (pieces.join(' ').match(/'[^']*'|[^\s']+/g) ?? []).map((word) => word.replace(/^'(.*)'$/s, '$1'));
+}
+
 /** `{"data": {"list": [...], "total": N}, "success": "ok"}` */
 export function listBody(list: unknown[], total = list.length): unknown {
   return { data: { list, total }, success: 'ok' };

@@ -1,6 +1,7 @@
 /** `tokenctl realm ...`: the requests they make and what they print. */
 import assert from 'node:assert/strict';
-import { envFor, listBody, noFetch, RecordingServer, run } from './harness';
+import { SEED_REALM } from '../../fakes/seed-realm';
+import { envFor, listBody, noFetch, RecordingServer, run, words } from './harness';
 
 const WECOM_CONFIG = {
   url: 'https://qyapi.weixin.qq.com/cgi-bin/gettoken',
@@ -35,39 +36,13 @@ describe('tokenctl realm', () => {
     it('builds the config from options, in the order of SPEC §4', async () => {
       echoRealm(server);
       const result = await run(
-        [
-          'realm',
-          'create',
-          'wxgzh',
-          '--url',
-          'https://api.weixin.qq.com/cgi-bin/token',
-          '--arg',
-          'appid=url:$key_1',
-          '--arg',
-          'secret=url:${key_2}',
-          '--arg',
-          'Authorization=header:Bearer ${key_3}:x=y',
-          '--token-path',
-          'access_token',
-          '--expires-in-path',
-          'expires_in',
-          '--expires-in-unit',
-          's',
-          '--error-path',
-          'errcode',
-          '--success-value',
-          '0',
-          '--success-value',
-          '"ok"',
-          '--error-message-path',
-          'errmsg',
-          '--content-type',
-          'form',
-          '--timeout-ms',
-          '5000',
-          '--comment',
-          'WeChat Official Account',
-        ],
+        words(
+          'realm create wxgzh --url https://api.weixin.qq.com/cgi-bin/token',
+          "--arg appid=url:$key_1 --arg secret=url:${key_2} --arg 'Authorization=header:Bearer ${key_3}:x=y'",
+          '--token-path access_token --expires-in-path expires_in --expires-in-unit s',
+          `--error-path errcode --success-value 0 --success-value '"ok"' --error-message-path errmsg`,
+          "--content-type form --timeout-ms 5000 --comment 'WeChat Official Account'",
+        ),
         { env: envFor(server) },
       );
       assert.equal(result.code, 0, result.stderr);
@@ -76,40 +51,23 @@ describe('tokenctl realm', () => {
       assert.equal(req?.method, 'POST');
       assert.equal(req?.path, '/api/realm');
       assert.equal(req?.headers['content-type'], 'application/json');
+      // The seed realm of SPEC §4 as these options change it, less the two fields they do not set.
+      const { invalidates_previous: _invalidates, overlap_ms: _overlap, ...seedConfig } = SEED_REALM.config;
       assert.deepEqual(req?.body, {
-        id: 'wxgzh',
-        comment: 'WeChat Official Account',
+        ...SEED_REALM,
         config: {
-          url: 'https://api.weixin.qq.com/cgi-bin/token',
-          method: 'GET',
+          ...seedConfig,
           arguments: [
             { name: 'appid', place: 'url', value: '$key_1' },
             { name: 'secret', place: 'url', value: '${key_2}' },
             { name: 'Authorization', place: 'header', value: 'Bearer ${key_3}:x=y' },
           ],
-          token_path: 'access_token',
           content_type: 'form',
-          expires_in_path: 'expires_in',
-          expires_in_unit: 's',
-          error_path: 'errcode',
           success_values: [0, 'ok'],
-          error_message_path: 'errmsg',
-          timeout_ms: 5000,
         },
       });
-      assert.deepEqual(Object.keys((req?.body as { config: object }).config), [
-        'url',
-        'method',
-        'arguments',
-        'token_path',
-        'content_type',
-        'expires_in_path',
-        'expires_in_unit',
-        'error_path',
-        'success_values',
-        'error_message_path',
-        'timeout_ms',
-      ]);
+      // In the order of SPEC §4: url, method, arguments, token_path, content_type, ... timeout_ms.
+      assert.deepEqual(Object.keys((req?.body as { config: object }).config), Object.keys(seedConfig));
       assert.match(result.stdout, /^Saved realm wxgzh\.\n/);
       assert.match(result.stdout, /\narguments {11}appid=url:\$key_1\n {20}secret=url:\$\{key_2\}\n/);
       assert.equal(result.stderr, '');
@@ -118,23 +76,10 @@ describe('tokenctl realm', () => {
     it('takes the server URL from before the subcommand, where --url is the provider URL', async () => {
       echoRealm(server);
       const result = await run(
-        [
-          '--url',
-          server.url,
-          'realm',
-          'create',
-          'r1',
-          '--url',
-          'https://provider.test/token',
-          '--method',
-          'post',
-          '--arg',
-          'client_id=body:$key_1',
-          '--token-path',
-          'data.token',
-          '--expires-in-path',
-          'data.ttl',
-        ],
+        words(
+          `--url ${server.url} realm create r1 --url https://provider.test/token --method post`,
+          '--arg client_id=body:$key_1 --token-path data.token --expires-in-path data.ttl',
+        ),
         { env: { TOKENCTL_ADMIN_KEY: 'k'.repeat(40) } },
       );
       assert.equal(result.code, 0, result.stderr);
@@ -147,18 +92,10 @@ describe('tokenctl realm', () => {
     it('warns (stderr) when no argument refers to a credential', async () => {
       echoRealm(server);
       const result = await run(
-        [
-          'realm',
-          'create',
-          'pub',
-          '--url',
-          'https://p.test/t',
-          '--token-path',
-          't',
-          '--expires-in-path',
-          'e',
-        ],
-        { env: envFor(server) },
+        words('realm create pub --url https://p.test/t --token-path t --expires-in-path e'),
+        {
+          env: envFor(server),
+        },
       );
       assert.equal(result.code, 0);
       assert.match(result.stderr, /^warning: no argument refers to \$key_1\.\.\$key_9/);
@@ -199,16 +136,10 @@ describe('tokenctl realm', () => {
       });
       echoRealm(server);
       const result = await run(
-        [
-          'realm',
-          'create',
-          'wecom_main',
-          '--preset',
-          'wecom',
-          '--url',
-          'http://127.0.0.1:9/cgi-bin/gettoken',
-        ],
-        { env: envFor(server) },
+        words('realm create wecom_main --preset wecom --url http://127.0.0.1:9/cgi-bin/gettoken'),
+        {
+          env: envFor(server),
+        },
       );
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(server.requests[1]?.body, {
@@ -263,16 +194,7 @@ describe('tokenctl realm', () => {
         ['GET'],
       );
       const withUrl = await run(
-        [
-          'realm',
-          'create',
-          'o',
-          '--preset',
-          'oauth2_client_credentials',
-          '--url',
-          'https://idp.test/token',
-          '--json',
-        ],
+        words('realm create o --preset oauth2_client_credentials --url https://idp.test/token --json'),
         { env: envFor(server) },
       );
       assert.equal(withUrl.code, 0, withUrl.stderr);
@@ -373,12 +295,9 @@ describe('tokenctl realm', () => {
         'typo.json': JSON.stringify({ ...WECOM_CONFIG, expire_in_path: 'expires_in' }),
       };
       const bodyOnGet = await run(
-        ['realm', 'create', 'r', '--url', 'https://p.test/t', '--arg', 'appid=body:$key_1'].concat([
-          '--token-path',
-          't',
-          '--expires-in-path',
-          'e',
-        ]),
+        words(
+          'realm create r --url https://p.test/t --arg appid=body:$key_1 --token-path t --expires-in-path e',
+        ),
         { env: envFor(server), fetch: noFetch },
       );
       assert.equal(bodyOnGet.code, 2, bodyOnGet.stderr);
@@ -394,17 +313,7 @@ describe('tokenctl realm', () => {
       assert.equal(typo.code, 2, typo.stderr);
       assert.match(typo.stderr, /config\.expire_in_path: Unknown field/);
       const badPath = await run(
-        [
-          'realm',
-          'create',
-          'r',
-          '--url',
-          'https://p.test/t',
-          '--token-path',
-          'a.__proto__.b',
-          '--expires-in-path',
-          'e',
-        ],
+        words('realm create r --url https://p.test/t --token-path a.__proto__.b --expires-in-path e'),
         { env: envFor(server), fetch: noFetch },
       );
       assert.equal(badPath.code, 2, badPath.stderr);
@@ -426,25 +335,11 @@ describe('tokenctl realm', () => {
       assert.deepEqual(server.requests[0]?.body, { id: 'wecom', comment: 'saved', config: WECOM_CONFIG });
 
       const oauth = await run(
-        [
-          'realm',
-          'create',
-          'oauth',
-          '--url',
-          'https://idp.test/oauth2/token',
-          '--method',
-          'POST',
-          '--content-type',
-          'form',
-          '--arg',
-          'grant_type=body:client_credentials',
-          '--arg',
-          'Authorization=header:Basic ${key_1}',
-          '--token-path',
-          'access_token',
-          '--default-expires-in',
-          '3600',
-        ],
+        words(
+          'realm create oauth --url https://idp.test/oauth2/token --method POST --content-type form',
+          "--arg grant_type=body:client_credentials --arg 'Authorization=header:Basic ${key_1}'",
+          '--token-path access_token --default-expires-in 3600',
+        ),
         { env: envFor(server) },
       );
       assert.equal(oauth.code, 0, oauth.stderr);

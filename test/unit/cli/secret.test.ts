@@ -1,6 +1,15 @@
 /** `tokenctl secret ...`: credentials travel by stdin or environment, and are never printed. */
 import assert from 'node:assert/strict';
-import { envFor, listBody, noFetch, RecordingServer, run, type RecordedRequest } from './harness';
+import {
+  envFor,
+  listBody,
+  noFetch,
+  RecordingServer,
+  run,
+  words,
+  type RecordedRequest,
+  type RunResult,
+} from './harness';
 
 const APPID = 'wx1234567890abcdef';
 const APPSECRET = 'S3cr3t-value-that-must-never-be-printed';
@@ -31,12 +40,17 @@ describe('tokenctl secret', () => {
   });
   afterEach(() => server.stop());
 
+  /** The command succeeded, and its (first) request carried `body`. */
+  function assertPosted(result: RunResult, body: Record<string, unknown>): void {
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(server.requests[0]?.body, body);
+  }
+
   it('add --stdin: key_N=value lines (values kept as they are, comments skipped); argv holds no value', async () => {
     const argv = ['secret', 'add', '--realm', 'wxgzh', '--key', 'main', '--stdin'];
     const stdin = `# WeChat\nkey_1=${APPID}\r\nKEY_2=${APPSECRET}\n\nTOKENCTL_KEY_3=client=credential \n`;
     const result = await run(argv, { env: envFor(server), stdin });
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(server.requests[0]?.body, {
+    assertPosted(result, {
       realm: 'wxgzh',
       key: 'main',
       key_1: APPID,
@@ -62,33 +76,17 @@ describe('tokenctl secret', () => {
       env: envFor(server),
       stdin: JSON.stringify({ key_1: APPID, key_2: APPSECRET }),
     });
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(server.requests[0]?.body, {
-      realm: 'wxgzh',
-      key: 'main',
-      key_1: APPID,
-      key_2: APPSECRET,
-    });
+    assertPosted(result, { realm: 'wxgzh', key: 'main', key_1: APPID, key_2: APPSECRET });
     const printed = JSON.parse(result.stdout) as Record<string, string>;
     assert.equal(printed.key_2, 'S3cr****');
     assertNoCredentialPrinted(result);
   });
 
   it('add --parent: a dependent secret needs no credentials; a malformed parent is a usage error', async () => {
-    const argv = [
-      'secret',
-      'add',
-      '--realm',
-      'wxticket',
-      '--key',
-      'main',
-      '--parent',
-      'wxgzh/main',
-      '--json',
-    ];
-    const result = await run(argv, { env: envFor(server) });
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(server.requests[0]?.body, { realm: 'wxticket', key: 'main', parent: 'wxgzh/main' });
+    const result = await run(words('secret add --realm wxticket --key main --parent wxgzh/main --json'), {
+      env: envFor(server),
+    });
+    assertPosted(result, { realm: 'wxticket', key: 'main', parent: 'wxgzh/main' });
     const bad = await run(['secret', 'add', '--realm', 'wxticket', '--key', 'main', '--parent', 'wxgzh'], {
       env: envFor(server),
     });
@@ -109,8 +107,7 @@ describe('tokenctl secret', () => {
       env: envFor(server),
       stdin: JSON.stringify(original),
     });
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(server.requests[0]?.body, original);
+    assertPosted(result, original);
     const printed = JSON.parse(result.stdout) as Record<string, string>;
     assert.equal(printed.realm, 'wxgzh');
     assert.ok(!('data' in printed), '--json prints the resource itself');
@@ -130,27 +127,10 @@ describe('tokenctl secret', () => {
 
   it('add --token [--expires-in]: a fixed-token secret', async () => {
     const result = await run(
-      [
-        'secret',
-        'add',
-        '--realm',
-        'static',
-        '--key',
-        'partner',
-        '--token',
-        'fixed-token-1',
-        '--expires-in',
-        '3600',
-      ],
+      words('secret add --realm static --key partner --token fixed-token-1 --expires-in 3600'),
       { env: envFor(server) },
     );
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(server.requests[0]?.body, {
-      realm: 'static',
-      key: 'partner',
-      token: 'fixed-token-1',
-      expires_in: 3600,
-    });
+    assertPosted(result, { realm: 'static', key: 'partner', token: 'fixed-token-1', expires_in: 3600 });
     const lone = await run(
       ['secret', 'add', '--realm', 'static', '--key', 'p', '--expires-in', '60', '--key-1', 'x'],
       {
@@ -165,14 +145,7 @@ describe('tokenctl secret', () => {
     const result = await run(['secret', 'add', '--realm', 'wecom', '--key', 'app1', '--from-env'], {
       env: { ...envFor(server), TOKENCTL_KEY_1: APPID, TOKENCTL_KEY_2: APPSECRET, TOKENCTL_KEY_9: 'nine' },
     });
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(server.requests[0]?.body, {
-      realm: 'wecom',
-      key: 'app1',
-      key_1: APPID,
-      key_2: APPSECRET,
-      key_9: 'nine',
-    });
+    assertPosted(result, { realm: 'wecom', key: 'app1', key_1: APPID, key_2: APPSECRET, key_9: 'nine' });
     assertNoCredentialPrinted(result);
   });
 
@@ -181,8 +154,7 @@ describe('tokenctl secret', () => {
       ['secret', 'add', '--realm', 'r', '--key', 'k', '--key-1', APPID, '--key-3', 'three'],
       { env: envFor(server) },
     );
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(server.requests[0]?.body, { realm: 'r', key: 'k', key_1: APPID, key_3: 'three' });
+    assertPosted(result, { realm: 'r', key: 'k', key_1: APPID, key_3: 'three' });
   });
 
   it("add: prints the server's warnings on stderr", async () => {

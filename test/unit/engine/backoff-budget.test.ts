@@ -13,6 +13,7 @@ import {
   REALM_CONFIG,
   ScriptedProvider,
   seed,
+  seededEngine,
   settle,
 } from './engine-harness';
 
@@ -126,10 +127,9 @@ describe('engine: backoff and budget', () => {
   });
 
   it('flushes and invalid_token reports together use at most half the budget, then get the current token', async () => {
-    const store = newStore(clock);
-    await seed(store, clock, 'wx', ['s1'], { ...REALM_CONFIG, daily_budget: 9 });
-    const provider = new ScriptedProvider();
-    const engine = makeEngine(store, clock, provider);
+    const { store, provider, engine } = await seededEngine(clock, {
+      config: { ...REALM_CONFIG, daily_budget: 9 },
+    });
     await engine.getToken({ realm: 'wx', key: 's1' });
     const tokens: string[] = [];
     for (let i = 0; i < 12; i++) {
@@ -171,10 +171,7 @@ describe('engine: backoff and budget', () => {
   });
 
   it('answers invalid_token reports with an outcome: refreshed, newer, unchanged', async () => {
-    const store = newStore(clock);
-    await seed(store, clock);
-    const provider = new ScriptedProvider();
-    const engine = makeEngine(store, clock, provider);
+    const { provider, engine } = await seededEngine(clock);
     await engine.getToken({ realm: 'wx', key: 's1' });
     clock.advance(60_000);
     const refreshed = await engine.getToken({ realm: 'wx', key: 's1', invalidToken: 'tok-1' });

@@ -14,7 +14,7 @@ import { Sealer } from '../../../functions/store/seal';
 import type { Store } from '../../../functions/store/store';
 import type { JsonObject } from '../../../functions/store/types';
 import { startTicketFake, ticketRealm, WECHAT_APP, WECOM_APP, type TicketFake } from '../../fakes/tickets';
-import { adminApp, errorOf, resourceOf, type AdminApp } from '../admin/admin-harness';
+import { adminApp, errorOf, postRealms, resourceOf, type AdminApp } from '../admin/admin-harness';
 
 const CASES = [
   { child: 'wechat_jsapi_ticket', parent: 'wechat_offiaccount', family: 'wechat', values: WECHAT_APP },
@@ -167,22 +167,19 @@ describe('admin routes: parents', () => {
       id,
       config: ticketRealm(preset, 'https://example.com'),
     });
-    expect((await app.call('POST', '/api/realm', realm('wx', 'wechat_offiaccount'))).status).to.equal(200);
-    expect((await app.call('POST', '/api/realm', realm('wxticket', 'wechat_jsapi_ticket'))).status).to.equal(
-      200,
-    );
+    await postRealms(app, realm('wx', 'wechat_offiaccount'), realm('wxticket', 'wechat_jsapi_ticket'));
     expect(
       (await app.call('POST', '/api/secret', { realm: 'wx', key: 'main', ...WECHAT_APP })).status,
     ).to.equal(200);
   });
   afterEach(() => app.close());
 
+  /** Saves the wxticket secret `key` as a child of `parent`. */
+  const postChild = (key: string, parent: string) =>
+    app.call('POST', '/api/secret', { realm: 'wxticket', key, parent });
+
   it('stores a child with no credentials, shows its parent, and warns about a missing one', async () => {
-    const child = await app.call('POST', '/api/secret', {
-      realm: 'wxticket',
-      key: 'main',
-      parent: 'wx/main',
-    });
+    const child = await postChild('main', 'wx/main');
     expect(child.status).to.equal(200);
     expect(resourceOf(child)).to.include({ realm: 'wxticket', key: 'main', parent: 'wx/main' });
     expect(resourceOf<{ warnings: string[] }>(child).warnings).to.deep.equal([]);
@@ -193,30 +190,19 @@ describe('admin routes: parents', () => {
   });
 
   it('refuses a parent that does not exist (404), is malformed, is itself, or closes a cycle (400), naming parent', async () => {
-    const missing = await app.call('POST', '/api/secret', {
-      realm: 'wxticket',
-      key: 'main',
-      parent: 'wx/nope',
-    });
-    expect(missing.status).to.equal(404);
-    expect(errorOf(missing).details?.field).to.equal('parent');
-    const malformed = await app.call('POST', '/api/secret', { realm: 'wxticket', key: 'main', parent: 'wx' });
-    expect(malformed.status).to.equal(400);
-    expect(errorOf(malformed).details?.field).to.equal('parent');
-    const self = await app.call('POST', '/api/secret', { realm: 'wxticket', key: 'a', parent: 'wxticket/a' });
-    expect(self.status).to.equal(400);
-    expect(errorOf(self).details?.field).to.equal('parent');
-    expect(
-      (await app.call('POST', '/api/secret', { realm: 'wxticket', key: 'a', parent: 'wx/main' })).status,
-    ).to.equal(200);
-    expect(
-      (await app.call('POST', '/api/secret', { realm: 'wxticket', key: 'b', parent: 'wxticket/a' })).status,
-    ).to.equal(200);
-    const cycle = await app.call('POST', '/api/secret', {
-      realm: 'wxticket',
-      key: 'a',
-      parent: 'wxticket/b',
-    });
+    const refusals = [
+      ['main', 'wx/nope', 404], // missing
+      ['main', 'wx', 400], // malformed
+      ['a', 'wxticket/a', 400], // itself
+    ] as const;
+    for (const [key, parent, status] of refusals) {
+      const res = await postChild(key, parent);
+      expect(res.status, parent).to.equal(status);
+      expect(errorOf(res).details?.field, parent).to.equal('parent');
+    }
+    expect((await postChild('a', 'wx/main')).status).to.equal(200);
+    expect((await postChild('b', 'wxticket/a')).status).to.equal(200);
+    const cycle = await postChild('a', 'wxticket/b');
     expect(cycle.status).to.equal(400);
     expect(errorOf(cycle).details?.field).to.equal('parent');
     expect(errorOf(cycle).message).to.include('wxticket/a → wxticket/b → wxticket/a');
@@ -224,9 +210,7 @@ describe('admin routes: parents', () => {
 
   it('refuses to delete a parent while a child names it (409 naming the children), then deletes it', async () => {
     for (const key of ['page', 'agent']) {
-      expect(
-        (await app.call('POST', '/api/secret', { realm: 'wxticket', key, parent: 'wx/main' })).status,
-      ).to.equal(200);
+      expect((await postChild(key, 'wx/main')).status).to.equal(200);
     }
     const refused = await app.call('DELETE', '/api/secret/wx/main');
     expect(refused.status).to.equal(409);

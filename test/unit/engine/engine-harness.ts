@@ -166,6 +166,20 @@ export function makeEngine(
   return engineWith(store, clock, provider.fetcher, opts);
 }
 
+/**
+ * A store seeded with secret s1 of realm wx (`config`, REALM_CONFIG by default), a scripted provider
+ * (a fresh one by default) and an engine over them.
+ */
+export async function seededEngine(
+  clock: ManualClock,
+  options: { provider?: ScriptedProvider; config?: JsonObject } = {},
+): Promise<{ store: MemoryStore; provider: ScriptedProvider; engine: TokenEngine }> {
+  const store = newStore(clock);
+  await seed(store, clock, 'wx', ['s1'], options.config);
+  const provider = options.provider ?? new ScriptedProvider();
+  return { store, provider, engine: makeEngine(store, clock, provider) };
+}
+
 /** The same with any fetcher. */
 export function engineWith(
   store: Store,

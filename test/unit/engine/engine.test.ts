@@ -8,6 +8,7 @@ import {
   newStore,
   ScriptedProvider,
   seed,
+  seededEngine,
   REALM_CONFIG,
   rejection,
 } from './engine-harness';
@@ -19,10 +20,7 @@ describe('token engine', () => {
   });
 
   it('fetches once, then serves the stored token from the database', async () => {
-    const store = newStore(clock);
-    await seed(store, clock);
-    const provider = new ScriptedProvider();
-    const engine = makeEngine(store, clock, provider);
+    const { provider, engine } = await seededEngine(clock);
     const first = await engine.getToken({ realm: 'wx', key: 's1' });
     expect(first).to.include({ token: 'tok-1', source: 'upstream' });
     clock.advance(60_000);
@@ -127,10 +125,7 @@ describe('token engine', () => {
   });
 
   it('collapses 100 concurrent flushes into one upstream call, and a flush right after a fetch makes none', async () => {
-    const store = newStore(clock);
-    await seed(store, clock);
-    const provider = new ScriptedProvider();
-    const engine = makeEngine(store, clock, provider);
+    const { provider, engine } = await seededEngine(clock);
     await engine.getToken({ realm: 'wx', key: 's1' });
     clock.advance(60_000);
     const results = await Promise.all(
@@ -175,10 +170,9 @@ describe('token engine', () => {
   });
 
   it('does not retry a permanent error, reports the provider code, and remembers it for a while', async () => {
-    const store = newStore(clock);
-    await seed(store, clock);
-    const provider = new ScriptedProvider().then({ fail: 'permanent', code: '40164' });
-    const engine = makeEngine(store, clock, provider);
+    const { provider, engine } = await seededEngine(clock, {
+      provider: new ScriptedProvider().then({ fail: 'permanent', code: '40164' }),
+    });
     const err = await rejection(engine.getToken({ realm: 'wx', key: 's1' }));
     expect(err.status).to.equal(502);
     expect(err.details).to.include({ providerCode: '40164' });
@@ -193,10 +187,7 @@ describe('token engine', () => {
   });
 
   it('serves the cached token while valid when a refresh fails (stale-if-error)', async () => {
-    const store = newStore(clock);
-    await seed(store, clock);
-    const provider = new ScriptedProvider();
-    const engine = makeEngine(store, clock, provider);
+    const { store, provider, engine } = await seededEngine(clock);
     await engine.getToken({ realm: 'wx', key: 's1' });
     provider.then({ fail: 'permanent', code: '45009' });
     clock.advance(30_000);
@@ -241,10 +232,7 @@ describe('token engine', () => {
   });
 
   it('refreshes a due token in the background while serving the current one at once', async () => {
-    const store = newStore(clock);
-    await seed(store, clock);
-    const provider = new ScriptedProvider();
-    const engine = makeEngine(store, clock, provider);
+    const { store, provider, engine } = await seededEngine(clock);
     await engine.getToken({ realm: 'wx', key: 's1' });
     const state = await store.getTokenState('wx', 's1');
     clock.set(state!.refreshAt! + 1);
@@ -293,10 +281,7 @@ describe('token engine', () => {
 describe('edge cache', () => {
   it('serves hits from memory without a store read, never past the deadline, and replaces a flushed token', async () => {
     const clock = new ManualClock();
-    const store = newStore(clock);
-    await seed(store, clock);
-    const provider = new ScriptedProvider();
-    const engine = makeEngine(store, clock, provider);
+    const { store, engine } = await seededEngine(clock);
     const cache = new EdgeCache(engine, clock);
     let reads = 0;
     const original = store.getTokenState.bind(store);

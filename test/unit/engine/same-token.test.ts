@@ -15,6 +15,7 @@ import {
   ScriptedProvider,
   makeEngine,
   seed,
+  seededEngine,
   settle,
 } from './engine-harness';
 
@@ -96,10 +97,7 @@ describe('engine: same-token providers', () => {
 describe('edge cache across deleted and re-created secrets', () => {
   it('follows a secret deleted and created again (its generation starts over) within the re-read interval', async () => {
     const clock = new ManualClock();
-    const store = newStore(clock);
-    await seed(store, clock, 'wx', ['s1'], REALM_CONFIG);
-    const provider = new ScriptedProvider();
-    const engine = makeEngine(store, clock, provider);
+    const { store, provider, engine } = await seededEngine(clock);
     const cache = new EdgeCache(engine, clock);
     await cache.getToken({ realm: 'wx', key: 's1' });
     for (let i = 0; i < 3; i++) {

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { ClientKeyCache } from '../../../functions/http/client-key-cache';
 import type { ClientRecord } from '../../../functions/store/types';
-import { adminApp, dataOf, realmWithId, resourceOf, type AdminApp } from '../admin/admin-harness';
+import { adminApp, dataOf, postRealms, realmWithId, resourceOf, type AdminApp } from '../admin/admin-harness';
 
 const TTL = 30_000;
 
@@ -139,7 +139,7 @@ describe('http/client-key-cache', () => {
 
     beforeEach(async () => {
       app = await adminApp();
-      expect((await app.call('POST', '/api/realm', realmWithId('wx'))).status).to.equal(200);
+      await postRealms(app, realmWithId('wx'));
       const created = await app.call('POST', '/api/client', {
         name: 'app',
         scopes: [{ realm: 'wx', key: 'main' }],

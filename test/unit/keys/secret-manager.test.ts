@@ -114,6 +114,10 @@ describe('keys: Secret Manager (fake REST endpoint)', () => {
   });
 
   describe('readSecretVersion', () => {
+    /** The NOT_READY error reading `version` from the fake as V_SECRET ends in. */
+    const refusalOf = (version: string) =>
+      expectNotReady(readSecretVersion(version, { endpoint: fake.endpoint, variable: 'V_SECRET' }));
+
     it('returns the payload bytes, verified against dataCrc32c', async () => {
       const before = fake.calls(ADMIN_V);
       const data = await readSecretVersion(ADMIN_V, { endpoint: fake.endpoint });
@@ -134,26 +138,20 @@ describe('keys: Secret Manager (fake REST endpoint)', () => {
     });
 
     it('refuses a payload that does not match its checksum, without the payload in the error', async () => {
-      const err = await expectNotReady(
-        readSecretVersion(DAMAGED_V, { endpoint: fake.endpoint, variable: 'V_SECRET' }),
-      );
+      const err = await refusalOf(DAMAGED_V);
       assertContains(err.message, 'V_SECRET', DAMAGED_V, 'DATA_LOSS');
       assertNotContains(err.message, ADMIN);
     });
 
     it('names the variable, the secret and NOT_FOUND for a missing version', async () => {
-      const err = await expectNotReady(
-        readSecretVersion(MISSING_V, { endpoint: fake.endpoint, variable: 'V_SECRET' }),
-      );
+      const err = await refusalOf(MISSING_V);
       assert.match(err.message, /^V_SECRET: cannot read Secret Manager version /);
       assertContains(err.message, MISSING_V, 'NOT_FOUND');
       assert.deepEqual(err.details, { variable: 'V_SECRET', secret: MISSING_V, reason: 'NOT_FOUND' });
     });
 
     it('names PERMISSION_DENIED and hints at the IAM role', async () => {
-      const err = await expectNotReady(
-        readSecretVersion(FORBIDDEN_V, { endpoint: fake.endpoint, variable: 'V_SECRET' }),
-      );
+      const err = await refusalOf(FORBIDDEN_V);
       assertContains(err.message, FORBIDDEN_V, 'PERMISSION_DENIED', 'roles/secretmanager.secretAccessor');
     });
 

@@ -5,20 +5,14 @@ import { parseRealmConfig } from '../../../functions/providers/realm-config';
 import { fetchToken } from '../../../functions/providers/upstream';
 import { realmFor, startFakeProvider, type FakePresetName, type FakeProvider } from '../../fakes/providers';
 import { parseProviderArgs } from '../../fakes/provider-main';
+import { useFakeProvider } from './fake-provider-suite';
 
 const PRIVATE = { allowPrivate: true };
 
 describe('test/fakes/providers', function () {
   this.timeout(20_000);
   let fake: FakeProvider;
-
-  before(async () => {
-    fake = await startFakeProvider();
-  });
-  afterEach(() => fake.reset());
-  after(async () => {
-    await fake.close();
-  });
+  useFakeProvider((started) => (fake = started));
 
   async function fetch(
     preset: FakePresetName,

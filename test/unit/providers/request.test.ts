@@ -8,6 +8,16 @@ function config(fields: JsonObject): RealmConfig {
   return parseRealmConfig({ token_path: 'access_token', expires_in_path: 'expires_in', ...fields });
 }
 
+/** An OAuth2-style token endpoint: a form POST with these arguments. */
+function formPost(args: JsonObject[]): RealmConfig {
+  return config({
+    url: 'https://auth.example.com/oauth2/token',
+    method: 'POST',
+    content_type: 'form',
+    arguments: args,
+  });
+}
+
 const VALUES = { key_1: 'app id&=1', key_2: 'sec/ret+ü', key_3: 'read write' };
 
 describe('providers/request', () => {
@@ -63,17 +73,12 @@ describe('providers/request', () => {
 
   it('encodes body arguments as a form when content_type is form', () => {
     const req = buildRequest(
-      config({
-        url: 'https://auth.example.com/oauth2/token',
-        method: 'POST',
-        content_type: 'form',
-        arguments: [
-          { name: 'grant_type', place: 'body', value: 'client_credentials' },
-          { name: 'client_id', place: 'body', value: '$key_1' },
-          { name: 'client_secret', place: 'body', value: '$key_2' },
-          { name: 'scope', place: 'body', value: '$key_3', optional: true },
-        ],
-      }),
+      formPost([
+        { name: 'grant_type', place: 'body', value: 'client_credentials' },
+        { name: 'client_id', place: 'body', value: '$key_1' },
+        { name: 'client_secret', place: 'body', value: '$key_2' },
+        { name: 'scope', place: 'body', value: '$key_3', optional: true },
+      ]),
       VALUES,
     );
     expect(req.headers['Content-Type']).to.equal('application/x-www-form-urlencoded');
@@ -85,15 +90,10 @@ describe('providers/request', () => {
   });
 
   it('leaves out an optional argument whose credential is missing, and fails on a required one', () => {
-    const cfg = config({
-      url: 'https://auth.example.com/oauth2/token',
-      method: 'POST',
-      content_type: 'form',
-      arguments: [
-        { name: 'client_id', place: 'body', value: '$key_1' },
-        { name: 'scope', place: 'body', value: '$key_3', optional: true },
-      ],
-    });
+    const cfg = formPost([
+      { name: 'client_id', place: 'body', value: '$key_1' },
+      { name: 'scope', place: 'body', value: '$key_3', optional: true },
+    ]);
     const req = buildRequest(cfg, { key_1: 'id' });
     expect(new URLSearchParams(req.body).has('scope')).to.equal(false);
     expect(() => buildRequest(cfg, { key_3: 'scope' }))
@@ -103,17 +103,12 @@ describe('providers/request', () => {
 
   it('sends header arguments, a header argument overriding a default header', () => {
     const req = buildRequest(
-      config({
-        url: 'https://auth.example.com/oauth2/token',
-        method: 'POST',
-        content_type: 'form',
-        arguments: [
-          { name: 'Authorization', place: 'header', value: 'Basic ${basic:key_1:key_2}' },
-          { name: 'X-Api-Key', place: 'header', value: '$key_3' },
-          { name: 'accept', place: 'header', value: 'application/vnd.x+json' },
-          { name: 'grant_type', place: 'body', value: 'client_credentials' },
-        ],
-      }),
+      formPost([
+        { name: 'Authorization', place: 'header', value: 'Basic ${basic:key_1:key_2}' },
+        { name: 'X-Api-Key', place: 'header', value: '$key_3' },
+        { name: 'accept', place: 'header', value: 'application/vnd.x+json' },
+        { name: 'grant_type', place: 'body', value: 'client_credentials' },
+      ]),
       VALUES,
     );
     expect(req.headers.Authorization).to.equal(

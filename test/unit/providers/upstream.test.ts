@@ -10,13 +10,8 @@ import { ProviderFailure } from '../../../functions/providers/failure';
 import { parseRealmConfig, type RealmConfig } from '../../../functions/providers/realm-config';
 import { fetchToken } from '../../../functions/providers/upstream';
 import type { JsonObject } from '../../../functions/store/types';
-import {
-  realmFor,
-  startFakeProvider,
-  type FakeMode,
-  type FakePresetName,
-  type FakeProvider,
-} from '../../fakes/providers';
+import { realmFor, type FakeMode, type FakePresetName, type FakeProvider } from '../../fakes/providers';
+import { useFakeProvider } from './fake-provider-suite';
 
 const PRIVATE = { allowPrivate: true };
 
@@ -76,14 +71,7 @@ const CASES: PresetCase[] = [
 describe('providers/upstream fetchToken against the fake provider', function () {
   this.timeout(20_000);
   let fake: FakeProvider;
-
-  before(async () => {
-    fake = await startFakeProvider();
-  });
-  afterEach(() => fake.reset());
-  after(async () => {
-    await fake.close();
-  });
+  useFakeProvider((started) => (fake = started));
 
   function configFor(preset: FakePresetName, changes: JsonObject = {}): RealmConfig {
     return parseRealmConfig({ ...realmFor(preset, fake.url), ...changes });
@@ -222,31 +210,21 @@ describe('providers/upstream fetchToken against the fake provider', function () 
     });
 
     it('invalid_client is 401 with Basic and 400 with body credentials, both permanent', async () => {
-      const basic = await failureOf(
-        fetchToken(
-          configFor('oauth2_client_credentials_basic'),
-          { key_1: 'client-1', key_2: 'nope-nope' },
-          PRIVATE,
-        ),
-      );
-      expect([basic.httpStatus, basic.providerCode, basic.kind]).to.deep.equal([
-        401,
-        'invalid_client',
-        'permanent',
-      ]);
-      const body = await failureOf(
-        fetchToken(
-          configFor('oauth2_client_credentials'),
-          { key_1: 'client-1', key_2: 'nope-nope' },
-          PRIVATE,
-        ),
-      );
-      expect([body.httpStatus, body.providerCode, body.kind]).to.deep.equal([
-        400,
-        'invalid_client',
-        'permanent',
-      ]);
-      expect(body.providerMessage).to.be.a('string');
+      const cases = [
+        ['oauth2_client_credentials_basic', 401],
+        ['oauth2_client_credentials', 400],
+      ] as const;
+      for (const [preset, status] of cases) {
+        const f = await failureOf(
+          fetchToken(configFor(preset), { key_1: 'client-1', key_2: 'nope-nope' }, PRIVATE),
+        );
+        expect([f.httpStatus, f.providerCode, f.kind], preset).to.deep.equal([
+          status,
+          'invalid_client',
+          'permanent',
+        ]);
+        expect(f.providerMessage, preset).to.be.a('string');
+      }
     });
   });
 
