@@ -1,5 +1,6 @@
 /** The two HTTP functions' common shape: public, 60 s, both keys, one route table behind createHandler. */
-import { onRequest, type HttpsFunction, type HttpsOptions } from 'firebase-functions/v2/https';
+import type * as Https from 'firebase-functions/v2/https';
+import type { HttpsFunction, HttpsOptions } from 'firebase-functions/v2/https';
 import { createHandler } from '../http/app';
 import { installFrameworkErrorReplies } from '../http/framework-errors';
 import type { Route } from '../http/types';
@@ -17,9 +18,11 @@ installFrameworkErrorReplies();
  * firebase-tools); what the Functions Framework calls is the export itself. The export is our
  * handler with onRequest's manifest entry, not onRequest's wrapper: the wrapper adds an error
  * catcher (createHandler answers every error itself), the onInit hook (unused here) and a trace
- * context for firebase-functions' logger (createHandler reads the trace headers itself), i.e. two async
- * frames per request, whose promises the framework's per-request domain tags one by one (the
- * `helloOnRequest` row of `npm run bench` measures what that costs a hello world).
+ * context for firebase-functions' logger (createHandler reads the trace headers itself), i.e. two
+ * async frames per request, whose promises the framework's per-request domain tags one by one (the
+ * `helloOnRequest` row of `npm run bench` measures what that costs a hello world). The manifest
+ * entry is made when it is first read, so that a serving instance never loads
+ * firebase-functions/v2/https (about 100 ms of a cold start: `npm run bench`'s cold-start row).
  */
 export function httpFunction(
   name: string,
@@ -27,12 +30,23 @@ export function httpFunction(
   sizing: Required<Pick<HttpsOptions, 'memory' | 'concurrency' | 'maxInstances'>>,
 ): HttpsFunction {
   const handler = createHandler({ name, routes, runtime, readyRuntime: ready });
-  const declared = onRequest(
-    { ...COMMON, ...sizing, timeoutSeconds: 60, invoker: 'public', secrets: [adminKey, masterKey] },
-    handler,
-  );
-  const exported: HttpsFunction = Object.assign(handler, { __endpoint: declared.__endpoint });
-  const trigger = Object.getOwnPropertyDescriptor(declared, '__trigger');
-  if (trigger !== undefined) Object.defineProperty(exported, '__trigger', trigger);
-  return exported;
+  let declared: HttpsFunction | undefined;
+  const declaration = (): HttpsFunction => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded for discovery only
+    const { onRequest } = require('firebase-functions/v2/https') as typeof Https;
+    declared ??= onRequest(
+      { ...COMMON, ...sizing, timeoutSeconds: 60, invoker: 'public', secrets: [adminKey, masterKey] },
+      handler,
+    );
+    return declared;
+  };
+  for (const property of ['__endpoint', '__trigger'] as const) {
+    Object.defineProperty(handler, property, {
+      enumerable: true,
+      configurable: true,
+      get: () => declaration()[property],
+    });
+  }
+  // The manifest properties are defined just above, as getters.
+  return handler as unknown as HttpsFunction;
 }

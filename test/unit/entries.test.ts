@@ -66,4 +66,31 @@ describe('function entries load only their own modules', function () {
     expect(http).to.deep.equal([]);
     expect(loaded).to.not.include.members(['entries/token-server', 'entries/token-server-cache']);
   });
+
+  it('an HTTP function loads firebase-functions/v2/https only when its manifest entry is read (deploy)', () => {
+    const script = `const index = require(${JSON.stringify(join(LIB, 'index.js'))});
+      const https = () => Object.keys(require.cache).some((f) => f.includes('firebase-functions/lib/v2/providers/https'));
+      const out = {};
+      for (const name of ['tokenServer', 'tokenServerCache']) {
+        const fn = index[name];
+        out[name] = { callable: typeof fn === 'function', loadedToServe: https() };
+      }
+      const endpoint = index.tokenServerCache.__endpoint;
+      out.loadedForManifest = https();
+      out.trigger = endpoint.httpsTrigger;
+      out.platform = endpoint.platform;
+      process.stdout.write(JSON.stringify(out));`;
+    const child = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+    });
+    expect(child.status, child.stderr).to.equal(0);
+    const out = JSON.parse(child.stdout) as Record<string, unknown>;
+    expect(out.tokenServer).to.deep.equal({ callable: true, loadedToServe: false });
+    expect(out.tokenServerCache).to.deep.equal({ callable: true, loadedToServe: false });
+    expect(out.loadedForManifest).to.equal(true);
+    expect(out.platform).to.equal('gcfv2');
+    expect(out.trigger).to.deep.equal({ invoker: ['public'] });
+  });
 });
