@@ -5,7 +5,7 @@
  * transactions, and so the mutator, which is where they are counted) and 1 write per document
  * written when it commits.
  */
-import type { Store, TokenMutator } from '../functions/store/store';
+import type { Store, TokenMutator, TokenRead } from '../functions/store/store';
 import type { Page, TokenState } from '../functions/store/types';
 
 /**
@@ -98,21 +98,30 @@ export class CountingStore implements Store {
     this.count('getTokenState', 1);
     return this.inner.readTokenState(...a);
   }
-  async mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R> {
+  async mutateTokenState<R>(
+    realm: string,
+    key: string,
+    mutator: TokenMutator<R>,
+    from?: TokenRead,
+  ): Promise<R> {
     this.counts.calls.mutateTokenState = (this.counts.calls.mutateTokenState ?? 0) + 1;
     this.counts.transactions++;
     let wrote = false;
+    let attempts = 0;
     const result = await this.inner.mutateTokenState(
       realm,
       key,
       (current: TokenState | null, now: number) => {
-        // Every attempt reads the document once.
-        this.counts.reads++;
-        this.counts.readsBy.mutateTokenState = (this.counts.readsBy.mutateTokenState ?? 0) + 1;
+        // Every attempt reads the document once, but the first when the caller's read stands in.
+        if (attempts++ > 0 || from === undefined) {
+          this.counts.reads++;
+          this.counts.readsBy.mutateTokenState = (this.counts.readsBy.mutateTokenState ?? 0) + 1;
+        }
         const m = mutator(current, now);
         wrote = m.next !== undefined;
         return m;
       },
+      from,
     );
     if (wrote) this.counts.writes++;
     return result;

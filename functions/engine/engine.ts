@@ -11,7 +11,7 @@ import { AppError } from '../errors';
 import { tokenConfigOf } from '../providers/logic-code';
 import type { RealmConfig } from '../providers/realm-config';
 import { fetchToken } from '../providers/upstream';
-import type { Store } from '../store/store';
+import type { Store, TokenRead } from '../store/store';
 import { watchChanges, type ChangeWatch } from '../store/token-watch';
 import type { RealmRecord, SecretRecord, TokenLease, TokenState } from '../store/types';
 import { runRound, takeLease } from './holder';
@@ -104,6 +104,12 @@ function contextOf(
 
 type LeaseDecision = Extract<Decision, { kind: 'lease' }>;
 
+/** A read the hit path made and found no usable token in, with the instance time it was sent. */
+interface PriorRead {
+  read: TokenRead;
+  sentAt: number;
+}
+
 /** What a waiter waits with: the request, the holder's lease, its deadline and first poll delay. */
 type WaitArgs = [
   req: TokenRequest,
@@ -138,22 +144,25 @@ export class TokenEngine {
   }
 
   private async resolve(req: TokenRequest, mode: Mode): Promise<ServedToken> {
+    let missed: PriorRead | undefined;
     if (mode === 'get') {
       // The hit path: one read, no compare-and-set.
       const sentAt = this.o.clock.now();
-      const { state, now } = await this.o.store.readTokenState(req.realm, req.key);
+      const read = await this.o.store.readTokenState(req.realm, req.key);
+      const { state, now } = read;
       if (usable(state, now)) {
         this.maybeRefreshInBackground(state, now);
         const served = servedFrom(state, { sentAt, storeNow: now }, 'database', 'current');
         served.hit = true;
         return served;
       }
+      missed = { read, sentAt };
     }
     const [realmRecord, secret] = await this.readRecords(req.realm, req.key);
     // A fixed-token realm is never fetched; an unknown realm is said to be unknown.
     const fixed = fixedTokenAnswer(realmRecord, secret, req, mode, this.o.clock.now());
     if (fixed !== undefined) return fixed;
-    return this.acquire(req, mode, contextOf(realmRecord, secret, req.realm, req.key));
+    return this.acquire(req, mode, contextOf(realmRecord, secret, req.realm, req.key), missed);
   }
 
   /** The realm and the secret, read side by side (one round trip on the miss path, not two). */
@@ -183,21 +192,37 @@ export class TokenEngine {
     };
   }
 
-  /** The slow path: wait for, or take, the refresh lease. */
-  private async acquire(req: TokenRequest, mode: Mode, loaded: Context): Promise<ServedToken> {
+  /**
+   * The slow path: wait for, or take, the refresh lease. The hit path's read (`missed`) is the first
+   * compare-and-set's read: decided on as it is, written only if the document is still as read.
+   */
+  private async acquire(
+    req: TokenRequest,
+    mode: Mode,
+    loaded: Context,
+    missed?: PriorRead,
+  ): Promise<ServedToken> {
     const { realm, key } = req;
     let ctx = loaded;
     const waitDeadline = this.o.clock.now() + this.o.waitMs;
     let waited: WaitedLease | undefined;
     let restarts = 0;
     let pollDelay = this.firstPollDelayMs;
+    let prior = missed;
     for (;;) {
       const leaseRequest = { id: randomUUID(), owner: this.o.instanceId, leaseMs: this.o.leaseMs };
-      const sentAt = this.o.clock.now();
-      const decision = await this.o.store.mutateTokenState<Decision>(realm, key, (current, now) => {
-        const d = decide(current, this.decideInput(req, mode, ctx, now, waited), realm, key, leaseRequest);
-        return takeLease(d, now, ctx.policy);
-      });
+      // A decision on the earlier read is converted from that read's send time (the earlier one).
+      const sentAt = prior?.sentAt ?? this.o.clock.now();
+      const decision = await this.o.store.mutateTokenState<Decision>(
+        realm,
+        key,
+        (current, now) => {
+          const d = decide(current, this.decideInput(req, mode, ctx, now, waited), realm, key, leaseRequest);
+          return takeLease(d, now, ctx.policy);
+        },
+        prior?.read,
+      );
+      prior = undefined;
       switch (decision.kind) {
         case 'serve':
           return servedFrom(decision.state, { sentAt, storeNow: decision.now }, 'database', decision.reason);

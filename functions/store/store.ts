@@ -104,9 +104,12 @@ export interface Store {
   /**
    * Read-modify-write of one token state, atomic for that document (Firestore: a compare-and-set
    * with a precondition on the read's update time, decided again on conflict). The mutator gets the
-   * store's time of its read.
+   * store's time of its read. `from`, a readTokenState answer for this document, may stand in for
+   * the first read (Firestore: one round trip fewer; written only if the document is still as it
+   * was read, else decided again on a new read); the memory store always decides on the current
+   * state.
    */
-  mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R>;
+  mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>, from?: TokenRead): Promise<R>;
   /** The store's time now (Firestore: a read's readTime): for judgements on listings (status). */
   now(): Promise<number>;
   /**

@@ -250,6 +250,29 @@ function contract(name: string, fresh: () => Promise<Store>, done: () => Promise
       expect((await store.getTokenState('r', 'k'))?.generation).to.equal(8);
     });
 
+    it('decides a compare-and-set on an earlier read, and again on the new state when it changed since', async () => {
+      const base: TokenState = { realm: 'r', key: 'from', secretRev: 'x', generation: 0 };
+      const bump = (seen: Array<number | null>) => (cur: TokenState | null) => {
+        seen.push(cur?.generation ?? null);
+        const s = cur ?? base;
+        return { next: { ...s, generation: s.generation + 1 }, result: s.generation };
+      };
+      // Unchanged since the read (absent, then present): decided once, written.
+      for (const expected of [0, 1]) {
+        const read = await store.readTokenState('r', 'from');
+        const seen: Array<number | null> = [];
+        expect(await store.mutateTokenState('r', 'from', bump(seen), read)).to.equal(expected);
+        expect(seen).to.deep.equal([expected === 0 ? null : expected]);
+      }
+      // Changed since the read: the write from the old read is refused and decided again.
+      const stale = await store.readTokenState('r', 'from');
+      await store.mutateTokenState('r', 'from', bump([]));
+      const seen: Array<number | null> = [];
+      expect(await store.mutateTokenState('r', 'from', bump(seen), stale)).to.equal(3);
+      expect(seen.at(-1)).to.equal(3);
+      expect((await store.getTokenState('r', 'from'))?.generation).to.equal(4);
+    });
+
     it('lets exactly one of many concurrent callers take a lease', async () => {
       const winners = await Promise.all(
         Array.from({ length: 6 }, (_, i) =>

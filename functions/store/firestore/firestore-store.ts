@@ -151,6 +151,8 @@ export class FirestoreStore implements Store {
   private readonly random: Random;
   /** Set once this instance has seen the dueAt backfill finished: later calls cost nothing. */
   private backfillDone = false;
+  /** The snapshot behind each readTokenState answer, for mutateTokenState's `from`. */
+  private readonly snapshots = new WeakMap<TokenRead, DocumentSnapshot>();
 
   constructor(
     private readonly db: Firestore,
@@ -331,10 +333,12 @@ export class FirestoreStore implements Store {
   readTokenState(realm: string, key: string): Promise<TokenRead> {
     return this.run('getTokenState', async () => {
       const snap = await this.tokenRef(realm, key).get();
-      return {
+      const read = {
         state: snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
         now: snap.readTime.toMillis(),
       };
+      this.snapshots.set(read, snap);
+      return read;
     });
   }
 
@@ -347,11 +351,15 @@ export class FirestoreStore implements Store {
    * instances deciding at once costs a re-read for the losers instead of lock waits (which stall
    * the emulator for 2-3 s: README "Benchmarks"), and a decision that writes nothing costs one read.
    */
-  mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R> {
+  mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>, from?: TokenRead): Promise<R> {
     return this.run('mutateTokenState', async () => {
       const ref = this.tokenRef(realm, key);
+      const prior = from === undefined ? undefined : this.snapshots.get(from);
       for (let attempt = 1; ; attempt++) {
-        const snap = await ref.get();
+        // The caller's read of this document stands in for the first read (the precondition below
+        // still refuses the write if the document changed since).
+        const snap =
+          attempt === 1 && prior !== undefined && prior.ref.path === ref.path ? prior : await ref.get();
         const { next, result, stamp } = mutator(
           snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
           snap.readTime.toMillis(),

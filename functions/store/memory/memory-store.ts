@@ -148,6 +148,7 @@ export class MemoryStore implements Store {
     };
   }
 
+  /** `from` is not needed: the memory store decides on the current state, in the same turn. */
   async mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R> {
     const id = secretDocId(realm, key);
     const d = this.tokens.get(id);
