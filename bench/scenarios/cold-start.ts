@@ -147,6 +147,11 @@ export async function coldStart(stack: Stack, o: ColdStartOptions): Promise<Cold
   };
 }
 
+/** A difference as +12.5 ms / −3.1 ms. */
+function signedMs(ms: number): string {
+  return `${ms < 0 ? '−' : '+'}${round(Math.abs(ms), 1)} ms`;
+}
+
 export function coldStartRows(r: ColdStartResult): Row[] {
   const get = (t: ColdTarget) => r.targets.find((x) => x.target === t);
   const hello = get('hello')?.medianMs ?? NaN;
@@ -171,7 +176,7 @@ export function coldStartRows(r: ColdStartResult): Row[] {
     row(
       s,
       `${t} over a raw first read`,
-      `+${round((get(t)?.medianMs ?? NaN) - raw, 1)} ms`,
+      signedMs((get(t)?.medianMs ?? NaN) - raw),
       `firebase-admin alone, one read: ${describe('rawRead')}`,
       'info',
       'info',

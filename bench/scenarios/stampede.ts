@@ -5,7 +5,8 @@
  * calls (the fake provider counts them per secret; target exactly 1) and latency percentiles against
  * the same crowd for a secret that has a token (all hits: what the burst itself costs on this
  * machine), targets p50 ≤ all-hit p50 + provider + 100 ms and p99 ≤ all-hit p99 + provider + 250
- * ms. Baselines from the same run: the provider's own latency, one miss alone, the all-hit crowds.
+ * ms. Baselines from the same run: the provider's own latency, one miss alone, the all-hit crowds
+ * (one before each round of misses, pooled like the misses).
  * The processes log at debug, so that every request (hits too) has its line for the in-function
  * latency.
  */
@@ -99,6 +100,12 @@ function serverLatencies(logFiles: readonly string[], key: string): number[] {
   return out;
 }
 
+function mergeCounts(counts: ReadonlyArray<Record<string, number>>): Record<string, number> {
+  const merged: Record<string, number> = {};
+  for (const c of counts) for (const [k, n] of Object.entries(c)) merged[k] = (merged[k] ?? 0) + n;
+  return merged;
+}
+
 export async function stampede(stack: Stack, o: StampedeOptions): Promise<StampedeResult> {
   const started = Date.now();
   const clientKey = await stack.addClient('bench-stampede');
@@ -178,16 +185,23 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
       ['simultaneous', 0],
       ['staggered', STAGGER_MS],
     ] as const) {
-      // Baseline: the same crowd, every request a hit (a secret of its own, with a token).
-      const hitKey = `hits-${arrival}`;
-      await stack.addSecret(hitKey);
-      await stack.prime(hitKey);
-      for (const p of procs) await get(tokenUrl(p, hitKey), headers);
-      const { msAll: _hitMs, serverAll: _hitServer, ...hitCrowd } = await round1(hitKey, staggerMs);
+      // Baseline: the same crowd, every request a hit (a secret of its own, with a token), one
+      // before each round of misses, so that both see the machine as it is in those seconds.
+      const hitRounds: StampedeRound[] = [];
+      const hitAll: number[] = [];
+      const hitServerAll: number[] = [];
       const rounds: StampedeRound[] = [];
       const all: number[] = [];
       const allServer: number[] = [];
       for (let r = 1; r <= o.rounds; r++) {
+        const hitKey = `hits-${arrival}-${r}`;
+        await stack.addSecret(hitKey);
+        await stack.prime(hitKey);
+        for (const p of procs) await get(tokenUrl(p, hitKey), headers);
+        const { msAll: hitMs, serverAll: hitServer, ...hits } = await round1(hitKey, staggerMs);
+        hitAll.push(...hitMs);
+        hitServerAll.push(...hitServer);
+        hitRounds.push(hits);
         const key = `stampede-${arrival}-${r}`;
         await stack.addSecret(key);
         const { msAll, serverAll, ...one } = await round1(key, staggerMs);
@@ -195,6 +209,15 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
         allServer.push(...serverAll);
         rounds.push(one);
       }
+      const hitCrowd: StampedeRound = {
+        key: `hits-${arrival}-*`,
+        upstreamCalls: hitRounds.reduce((n, h) => n + h.upstreamCalls, 0),
+        statuses: mergeCounts(hitRounds.map((h) => h.statuses)),
+        distinctTokens: Math.max(...hitRounds.map((h) => h.distinctTokens)),
+        latencyMs: latencySummary(hitAll),
+        serverLatencyMs: hitServerAll.length === 0 ? undefined : latencySummary(hitServerAll),
+        dispatchSpreadMs: Math.max(...hitRounds.map((h) => h.dispatchSpreadMs)),
+      };
       patterns.push({
         arrival,
         staggerMs,
