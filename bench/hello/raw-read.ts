@@ -1,0 +1,39 @@
+/**
+ * One raw firebase-admin read per request (bench/hello/index.ts loads this module only for its
+ * target): what a database hit cannot do cheaper, and, as the first answer of a fresh process, what
+ * loading firebase-admin and its Firestore client and making one read cost a cold start.
+ */
+import type { Request, Response } from 'express';
+import { initializeApp } from 'firebase-admin/app';
+import { getFirestore, type Firestore } from 'firebase-admin/firestore';
+
+let db: Firestore | undefined;
+
+function firestore(): Firestore {
+  if (db === undefined) {
+    const projectId = process.env.GOOGLE_CLOUD_PROJECT ?? 'demo-token-server';
+    db = getFirestore(initializeApp({ projectId }, 'bench-raw-read'));
+  }
+  return db;
+}
+
+/**
+ * One raw document read per request (BENCH_READ_DOC, e.g. tokens/realm:key), answered as JSON:
+ * what a database hit cannot do cheaper. /healthz answers without a read.
+ */
+export async function rawRead(req: Request, res: Response): Promise<void> {
+  if (req.path === '/healthz') {
+    res.status(200).type('application/json').send('{"ok":true}');
+    return;
+  }
+  const path = process.env.BENCH_READ_DOC ?? 'bench/doc';
+  try {
+    const snap = await firestore().doc(path).get();
+    res
+      .status(snap.exists ? 200 : 404)
+      .type('application/json')
+      .send(JSON.stringify(snap.data() ?? null));
+  } catch {
+    res.status(500).type('application/json').send('{"error":"read failed"}');
+  }
+}
