@@ -71,7 +71,8 @@ export interface Sim {
 
 export async function createSim(o: SimOptions): Promise<Sim> {
   const clock = new ManualClock();
-  const store = new MemoryStore(new Sealer(Buffer.alloc(32, 9)));
+  // The store's time is the simulated time too (leases, expiry and due times are judged by it).
+  const store = new MemoryStore(new Sealer(Buffer.alloc(32, 9)), clock);
   const provider = new SimProvider(clock, o.lifetimeMs);
   const now = clock.now();
   const config = o.realmConfig ?? getPreset('wechat_offiaccount')?.config;

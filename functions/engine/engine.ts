@@ -13,7 +13,7 @@ import type { RealmConfig } from '../providers/realm-config';
 import { fetchToken } from '../providers/upstream';
 import type { Store, TokenRead } from '../store/store';
 import { watchChanges, type ChangeWatch } from '../store/token-watch';
-import type { RealmRecord, SecretRecord, TokenLease, TokenState } from '../store/types';
+import type { RealmRecord, SecretRecord, TokenLease } from '../store/types';
 import { runRound, takeLease } from './holder';
 import {
   DEFAULT_REFRESH_CONCURRENCY,
@@ -151,7 +151,7 @@ export class TokenEngine {
       const read = await this.o.store.readTokenState(req.realm, req.key);
       const { state, now } = read;
       if (usable(state, now)) {
-        this.maybeRefreshInBackground(state, now);
+        this.maybeRefreshInBackground({ read, sentAt });
         const served = servedFrom(state, { sentAt, storeNow: now }, 'database', 'current');
         served.hit = true;
         return served;
@@ -345,17 +345,22 @@ export class TokenEngine {
     });
   }
 
-  private maybeRefreshInBackground(state: TokenState, now: number): void {
-    if (!isDue(state, now)) return;
+  /** After a hit: a due token is refreshed beside the request, taking the lease on the hit's read. */
+  private maybeRefreshInBackground(hit: PriorRead): void {
+    const { state, now } = hit.read;
+    if (state === null || !isDue(state, now)) return;
     if (state.lease !== undefined && state.lease.until > now) return;
     if (state.blockedUntil !== undefined && state.blockedUntil > now) return;
     if (state.backoffUntil !== undefined && state.backoffUntil > now) return;
     // Traffic never waits for a due refresh while the token is valid: it runs beside the request.
-    this.refreshOne(state.realm, state.key).catch(() => undefined);
+    this.refreshOne(state.realm, state.key, hit).catch(() => undefined);
   }
 
-  /** Refresh one secret if it is due (no-op otherwise); shared by traffic and POST /api/refresh. */
-  refreshOne(realm: string, key: string): Promise<'refreshed' | 'failed' | 'skipped'> {
+  /**
+   * Refresh one secret if it is due (no-op otherwise); shared by traffic and POST /api/refresh.
+   * `seen`: a read of the token document just made (a hit's), on which the lease is decided.
+   */
+  refreshOne(realm: string, key: string, seen?: PriorRead): Promise<'refreshed' | 'failed' | 'skipped'> {
     return this.background.run(`${realm}\u0000${key}`, async () => {
       let ctx: Context;
       try {
@@ -364,17 +369,22 @@ export class TokenEngine {
         return 'skipped';
       }
       const leaseRequest = { id: randomUUID(), owner: this.o.instanceId, leaseMs: this.o.leaseMs };
-      const sentAt = this.o.clock.now();
-      const decision = await this.o.store.mutateTokenState<Decision>(realm, key, (current, now) => {
-        const d = decide(
-          current,
-          { now, mode: 'refresh', secretRev: ctx.secret.rev, policy: ctx.policy },
-          realm,
-          key,
-          leaseRequest,
-        );
-        return takeLease(d, now, ctx.policy);
-      });
+      const sentAt = seen?.sentAt ?? this.o.clock.now();
+      const decision = await this.o.store.mutateTokenState<Decision>(
+        realm,
+        key,
+        (current, now) => {
+          const d = decide(
+            current,
+            { now, mode: 'refresh', secretRev: ctx.secret.rev, policy: ctx.policy },
+            realm,
+            key,
+            leaseRequest,
+          );
+          return takeLease(d, now, ctx.policy);
+        },
+        seen?.read,
+      );
       if (decision.kind !== 'lease') return 'skipped';
       try {
         const served = await this.holdLease(ctx, decision, sentAt, 'refresh');
