@@ -7,15 +7,18 @@ import type { Reply } from './types';
 /**
  * Node's own response API, so that it serves an Express response and a bare one alike (the
  * framework's early refusals in framework-errors.ts answer before Express has set up the response).
+ * The body goes to res.end as a string: Node then sends it in one write with the headers (a Buffer
+ * is a second chunk, a writev of two).
  */
 export function sendReply(res: ServerResponse, reply: Reply): void {
-  const body = Buffer.from(JSON.stringify(reply.body), 'utf8');
+  const body = JSON.stringify(reply.body);
   res.statusCode = reply.status ?? 200;
   res.setHeader('Cache-Control', 'no-store');
-  for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+  if (reply.headers !== undefined)
+    for (const k in reply.headers) res.setHeader(k, reply.headers[k] as string);
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', body.length);
-  res.end(body);
+  res.setHeader('Content-Length', Buffer.byteLength(body, 'utf8'));
+  res.end(body, 'utf8');
 }
 
 export function errorReply(err: unknown, requestId: string): { reply: Reply; error: AppError } {
