@@ -141,7 +141,7 @@ function feishuTenantConfig(host: string): JsonObject {
  * How WeChat, WeCom and legacy DingTalk answer a token call: `access_token` and `expires_in` (s) on
  * success, `errcode` ≠ 0 with `errmsg` otherwise, -1 meaning "system busy".
  */
-const ERRCODE_ANSWER = {
+export const ERRCODE_ANSWER = {
   token_path: 'access_token',
   expires_in_path: 'expires_in',
   expires_in_unit: 's',

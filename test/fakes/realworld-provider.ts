@@ -21,6 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { ERRCODE_ANSWER } from '../../functions/providers/presets';
 
 export type TokenMode = 'mint' | 'same';
 export type OutageKind = 'errcode' | 'http500' | 'reset';
@@ -364,13 +365,7 @@ export function realworldRealmConfig(
     url: `${fakeUrl}${shape === 'wechat' ? WECHAT_PATH : WECOM_PATH}`,
     method: 'GET',
     arguments: args,
-    token_path: 'access_token',
-    expires_in_path: 'expires_in',
-    expires_in_unit: 's',
-    error_path: 'errcode',
-    success_values: [0],
-    error_message_path: 'errmsg',
-    transient_error_values: [-1],
+    ...ERRCODE_ANSWER,
     ...extra,
   };
 }

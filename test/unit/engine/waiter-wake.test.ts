@@ -81,7 +81,11 @@ describe('waiters woken by the store (memory store)', () => {
     const [a, b] = await Promise.all([held, waited]);
     expect(b.token).to.equal('from-holder');
     expect(reads).to.equal(1);
-    expect(b.deadline).to.be.at.most(a.deadline);
+    // Store and instances share one clock here: no served life may end after the stored expiry.
+    const stored = await store.getTokenState('wx', 's1');
+    expect(stored?.expiresAt).to.be.a('number');
+    expect(b.deadline).to.be.at.most(stored?.expiresAt ?? 0);
+    expect(a.deadline).to.be.at.most(stored?.expiresAt ?? 0);
     expect(store.watchers.size).to.equal(0);
   });
 
