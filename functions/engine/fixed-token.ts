@@ -54,9 +54,9 @@ function unknownRealm(realm: string): AppError {
 }
 
 /**
- * Before the engine's slow path, on the realm and secret it read: undefined for a realm of another kind (the engine goes on); for a
- * fixed-token realm the token, or the error that says why there is none (409 for a flush or an
- * invalid_token report: there is nothing to fetch). An unknown realm is said to be unknown here.
+ * Before the engine's slow path, on the realm and secret it read: undefined for a realm of another
+ * kind (the engine goes on); for a fixed-token realm the token, or the error that says why there is
+ * none (409 for a flush or an invalid_token report: there is nothing to fetch). An unknown realm is said to be unknown here.
  */
 export function fixedTokenAnswer(
   realm: RealmRecord | null,

@@ -70,7 +70,7 @@ function localDeadline(r: Round): number {
  */
 export function takeLease(d: Decision, now: number, policy: Policy): Mutation<Decision> {
   if (d.kind !== 'lease') return { result: d };
-  const holds = !d.hadToken && d.next.reissueAt !== undefined && d.next.reissueAt > now;
+  const holds = reissueHoldMs(d.hadToken, d.next.reissueAt, now) > 0;
   const first = holds ? undefined : recordAttempt(d.next, now, d.lease, policy);
   if (first?.next === undefined || first.next === null || first.result.kind !== 'recorded') {
     return { next: d.next, result: d };
@@ -125,10 +125,15 @@ export async function runRound(d: RoundDeps, r: Round): Promise<ServedToken> {
  * wasted. With no valid token left, wait for that moment (bounded by the lease, keeping one attempt).
  */
 async function holdForReissue(d: RoundDeps, r: Round, deadline: number): Promise<void> {
-  if (r.hadToken || r.reissueAt === undefined) return;
-  const hold = r.reissueAt - r.leaseRead.storeNow;
+  const hold = reissueHoldMs(r.hadToken, r.reissueAt, r.leaseRead.storeNow);
+  if (hold <= 0) return;
   const room = deadline - d.clock.now() - r.config.timeout_ms;
-  if (hold > 0 && room > 0) await d.clock.sleep(Math.min(hold, room));
+  if (room > 0) await d.clock.sleep(Math.min(hold, room));
+}
+
+/** How long a round taken at store time `now` holds before its first attempt (≤ 0: none). */
+function reissueHoldMs(hadToken: boolean, reissueAt: number | undefined, now: number): number {
+  return hadToken || reissueAt === undefined ? 0 : reissueAt - now;
 }
 
 /** Record the attempt (compare-and-set on the lease, budget checked): its store-time start. */

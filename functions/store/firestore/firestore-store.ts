@@ -333,13 +333,18 @@ export class FirestoreStore implements Store {
   readTokenState(realm: string, key: string): Promise<TokenRead> {
     return this.run('getTokenState', async () => {
       const snap = await this.tokenRef(realm, key).get();
-      const read = {
-        state: snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
-        now: snap.readTime.toMillis(),
-      };
+      const read = this.tokenReadOf(snap);
       this.snapshots.set(read, snap);
       return read;
     });
+  }
+
+  /** A token document as read (a get or a listener's snapshot), with the store's time of the read. */
+  private tokenReadOf(snap: DocumentSnapshot): TokenRead {
+    return {
+      state: snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
+      now: snap.readTime.toMillis(),
+    };
   }
 
   /**
@@ -537,10 +542,7 @@ export class FirestoreStore implements Store {
     return watchDocument(this.tokenRef(realm, key), (snap) => {
       let read: TokenRead | undefined;
       try {
-        read = {
-          state: snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
-          now: snap.readTime.toMillis(),
-        };
+        read = this.tokenReadOf(snap);
       } catch {
         // Undecodable here: the waiter reads the document itself, and that read says why.
       }

@@ -1,8 +1,8 @@
 /**
  * Firestore's change notifications (Store.watchTokenState): a snapshot listener on one document.
  * Its first snapshot arrives once the listen stream is up, then one per write, within milliseconds
- * of the commit on every instance; each is handed on (the document as of the snapshot's readTime). A listener that fails is logged and stays silent: the waiter's
- * poll carries on without it. The returned function detaches the listener, which ends its stream
+ * of the commit on every instance; each is handed on (the document as of the snapshot's readTime).
+ * A listener that fails is logged and stays silent: the waiter's poll carries on without it. The returned function detaches the listener, which ends its stream
  * (an open listener would keep the process alive).
  */
 import type { DocumentReference, DocumentSnapshot } from 'firebase-admin/firestore';
