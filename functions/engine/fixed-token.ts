@@ -13,12 +13,10 @@ import { realmKind } from '../providers/realm-config';
 import type { RealmRecord, SecretRecord, TokenState, TokenSummary } from '../store/types';
 import { freshState, usable, type Mode } from './state';
 import type { ServedToken } from './engine';
-import { servedFrom } from './served';
+import { NEVER_EXPIRES_AT, servedFrom } from './served';
 
 /** A token without expires_in is served for one day at a time, so that apps re-ask daily (SPEC §4). */
 export const FIXED_TOKEN_SERVE_MS = 86_400_000;
-/** The stored expiry of a token that does not expire: the last moment a JavaScript Date can show well. */
-export const NEVER_EXPIRES_AT = Date.parse('9999-12-31T23:59:59.999Z');
 
 /** Where a fixed token and its lifetime are kept among the secret's sealed values. */
 export const TOKEN_VALUE = 'token';
@@ -32,7 +30,8 @@ function expiryOf(secret: SecretRecord): number {
 /**
  * The token state of a fixed-token secret just saved: its token, "fetched" when it was saved,
  * expiring after expires_in (or never), never due for a refresh. A token without expires_in gets
- * FIXED_TOKEN_SERVE_MS as its serving cap (overlapMs), so each answer says one day.
+ * FIXED_TOKEN_SERVE_MS as its serving cap (overlapMs), and each answer says exactly one day
+ * (engine/served.ts, fixedLifetimeMs).
  */
 export function fixedTokenState(secret: SecretRecord, current: TokenSummary | null): TokenState {
   const token = secret.values[TOKEN_VALUE];

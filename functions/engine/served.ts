@@ -10,6 +10,12 @@ import { serveDeadline, type ServeReason } from './state';
 
 export type TokenSource = 'memory' | 'database' | 'upstream';
 
+/**
+ * The stored expiry of a token that never expires (a fixed token without expires_in,
+ * engine/fixed-token.ts): the last moment a JavaScript Date can show well.
+ */
+export const NEVER_EXPIRES_AT = Date.parse('9999-12-31T23:59:59.999Z');
+
 /** What an invalid_token report led to (the token route's `outcome`). */
 export type InvalidOutcome = 'refreshed' | 'newer' | 'unchanged';
 
@@ -34,6 +40,11 @@ export interface ServedToken {
   outcome?: InvalidOutcome;
   /** Served from the stored token at the first read: no lease, no wait (the request log counts it as a hit). */
   hit?: boolean;
+  /**
+   * Set for a token that never expires: every answer names this lifetime as it is (its serving cap,
+   * the interval at which apps re-ask), not the deadline measured again at answer time.
+   */
+  fixedLifetimeMs?: number;
 }
 
 /** A read of the store: sent at `sentAt` by the instance's clock, answered at store time `storeNow`. */
@@ -60,7 +71,15 @@ export function servedFrom(
     overlapMs: state.overlapMs,
     source,
     ...(reason === undefined ? {} : { reason }),
+    ...(state.expiresAt === NEVER_EXPIRES_AT && state.overlapMs !== undefined
+      ? { fixedLifetimeMs: state.overlapMs }
+      : {}),
   };
+}
+
+/** The lifetime to answer for a served token at instance time `now` (ms, whole, never negative). */
+export function answeredLifetimeMs(served: ServedToken, now: number): number {
+  return served.fixedLifetimeMs ?? Math.max(0, Math.floor(served.deadline - now));
 }
 
 /** The invalid_token outcome of a served token. */

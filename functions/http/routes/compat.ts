@@ -16,6 +16,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { ServedToken, TokenRequest } from '../../engine/engine';
+import { answeredLifetimeMs } from '../../engine/served';
 import { realmIdSchema } from '../../providers/realm-config';
 import type { Runtime } from '../../runtime';
 import { assertInScope, authenticateAny, type Principal } from '../auth';
@@ -86,7 +87,7 @@ function pathNames(ctx: RouteContext): { realm: string; key: string } {
 }
 
 function successBody(answer: Answer, served: ServedToken, now: number): Record<string, unknown> {
-  const expiresIn = Math.max(0, Math.floor((served.deadline - now) / 1000));
+  const expiresIn = Math.floor(answeredLifetimeMs(served, now) / 1000);
   switch (answer) {
     case 'access_token':
       return { access_token: served.token, expires_in: expiresIn };

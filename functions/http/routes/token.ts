@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { AppError } from '../../errors';
 import type { ServedToken, TokenRequest } from '../../engine/engine';
+import { answeredLifetimeMs } from '../../engine/served';
 import { ID_PATTERN, realmIdSchema } from '../../providers/realm-config';
 import { parseOrThrow } from '../../validation';
 import type { Reply, Route, RouteContext } from '../types';
@@ -38,7 +39,7 @@ function isoOf(ms: number): string {
  * not name a skewed moment.
  */
 export function tokenReply(served: ServedToken, now: number): Reply {
-  const expiresIn = Math.max(0, Math.floor(served.deadline - now));
+  const expiresIn = answeredLifetimeMs(served, now);
   return {
     body: {
       token: served.token,
