@@ -49,7 +49,10 @@ export class EdgeCache {
     const hit = this.peek(req);
     if (hit !== undefined) return hit;
     const served = await this.engine.getToken(req);
-    this.remember(`${req.realm}\u0000${req.key}`, served);
+    // An invalid_token report's outcome belongs to that answer only: a plain request served from
+    // memory later did not report anything, so the entry keeps the token without it.
+    const { outcome: _outcome, ...token } = served;
+    this.remember(`${req.realm}\u0000${req.key}`, token);
     return served;
   }
 

@@ -2,7 +2,8 @@
  * Issue 11 (SPEC §4 `invalid_token`): the answer to an invalid-token report says what happened —
  * "refreshed" (this report caused the refresh), "newer" (a newer token already existed) or
  * "unchanged" (the token was fetched within flush_min_interval and is returned as it is) — with
- * reports arriving on several instances, and upstream calls counted at the fake.
+ * reports arriving on several instances, and upstream calls counted at the fake; and only there: a
+ * plain request that tokenServerCache answers from memory after a report carries no outcome.
  */
 import { expect } from 'chai';
 import { describeServed, scenarioHooks, servedDead, sleep } from '../helpers/realworld';
@@ -65,5 +66,30 @@ describe('real world: what an invalid-token report did (issue 11, SPEC §4 outco
     ).to.equal(true);
     expect(outcomes, 'some report caused the refresh').to.include('refreshed');
     expect(servedDead([first, refreshed, newer, unchanged, ...reports])).to.deep.equal([]);
+  });
+
+  it('tokenServerCache: a plain request served from memory after a report carries no outcome (issue 22.4)', async () => {
+    const flushMinMs = 1_500;
+    const world = await open({ fake: { mode: 'mint', lifetimeMs: 120_000, killAfterMs: null } });
+    const [admin, edge] = await world.start([
+      { target: 'tokenServer', name: 'admin' },
+      { target: 'tokenServerCache', name: 'edge' },
+    ]);
+    // No overlap cap: a memory entry lasts its 30 s, so the plain requests below are memory hits.
+    await world.seed(admin!, params, 'wechat', { flush_min_interval_ms: flushMinMs });
+    const first = await world.tokenOk(edge!, params);
+    const reportedAt = Date.now();
+    const unchanged = await world.tokenOk(edge!, { ...params, invalidToken: first.token! });
+    expect([unchanged.token, unchanged.outcome]).to.deep.equal([first.token, 'unchanged']);
+    const plainAfterUnchanged = await world.tokenOk(edge!, params);
+    expect([plainAfterUnchanged.source, plainAfterUnchanged.outcome]).to.deep.equal(['memory', undefined]);
+
+    await sleep(Math.max(0, reportedAt + flushMinMs + 200 - Date.now())); // past flush_min_interval
+    const refreshed = await world.tokenOk(edge!, { ...params, invalidToken: first.token! });
+    expect(refreshed.outcome).to.equal('refreshed');
+    expect(refreshed.token).to.not.equal(first.token);
+    const plain = await world.tokenOk(edge!, params);
+    expect([plain.token, plain.source, plain.outcome]).to.deep.equal([refreshed.token, 'memory', undefined]);
+    expect(world.fake.callCount).to.equal(2);
   });
 });
