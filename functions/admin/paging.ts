@@ -4,10 +4,14 @@
  *   page): a page costs reads for that page only;
  * - the original design's `page`/`pageSize` (default page 1, pageSize 10): an offset, which
  *   Firestore bills as reads of every skipped document.
- * A cursor is base64url of the JSON of the last entry's position in the list's order (a document
- * id, or creation time and id for clients); it is checked like any other input (400 naming
- * `cursor`), so a made-up one cannot reach the store.
+ * A cursor is base64url of the JSON `{"list", "filter", "after"}`: the list it was made for, a digest
+ * of the filter it was made with (`realm`, `keyword`, `state`: a digest, so that a cursor never
+ * repeats a keyword), and the last entry's position in the list's order (a document id, or creation
+ * time and id for clients). It is checked like any other input (400 naming `cursor`): a made-up
+ * one cannot reach the store, and one of another list or another filter is refused rather than
+ * read as a position in this one (which could answer an empty page, as if the list ended there).
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { realmIdSchema } from '../providers/realm-config';
@@ -61,20 +65,62 @@ function invalid(field: string, message: string): AppError {
   });
 }
 
-export function encodeCursor(position: unknown): string {
-  return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+/**
+ * What a cursor is made for: one list (its route's name) with one filter (the query fields that
+ * choose its entries; an absent or empty one is no filter).
+ */
+export interface ListScope<P> {
+  list: string;
+  filter: Record<string, string | undefined>;
+  /** The position of an entry in this list's order. */
+  position: z.ZodType<P>;
 }
 
-/** The position a cursor names, checked by the list's position schema; a 400 naming `cursor` otherwise. */
-export function decodeCursor<P>(cursor: string, position: z.ZodType<P>): P {
+/** The filter's digest: the same filter, however its fields are ordered, has the same one. */
+function filterDigest(filter: Record<string, string | undefined>): string {
+  const fields = Object.entries(filter)
+    .filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256').update(JSON.stringify(fields), 'utf8').digest('base64url').slice(0, 16);
+}
+
+export function encodeCursor<P>(scope: ListScope<P>, after: P): string {
+  const cursor = { list: scope.list, filter: filterDigest(scope.filter), after };
+  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
+}
+
+const cursorShape = z.strictObject({ list: z.string(), filter: z.string(), after: z.unknown() });
+
+const NOT_A_CURSOR = 'is not a cursor of this list (use next_cursor as answered)';
+
+/**
+ * The position a cursor names, for this list and filter only; a 400 naming `cursor` for a made-up
+ * one, or one another list or another filter answered.
+ */
+export function decodeCursor<P>(cursor: string, scope: ListScope<P>): P {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw invalid('cursor', 'is not a cursor of this list (use next_cursor as answered)');
+    throw invalid('cursor', NOT_A_CURSOR);
   }
-  const parsed = position.safeParse(json);
-  if (!parsed.success) throw invalid('cursor', 'is not a cursor of this list (use next_cursor as answered)');
+  const shaped = cursorShape.safeParse(json);
+  if (!shaped.success) throw invalid('cursor', NOT_A_CURSOR);
+  if (shaped.data.list !== scope.list) {
+    throw invalid(
+      'cursor',
+      `is a cursor of another list, not of ${scope.list} (use this list's next_cursor, or start without cursor)`,
+    );
+  }
+  if (shaped.data.filter !== filterDigest(scope.filter)) {
+    const names = Object.keys(scope.filter).join(', ');
+    throw invalid(
+      'cursor',
+      `was made for another filter (${names}) of this list: page with the filter the cursor was answered for, or start without cursor`,
+    );
+  }
+  const parsed = scope.position.safeParse(shaped.data.after);
+  if (!parsed.success) throw invalid('cursor', NOT_A_CURSOR);
   return parsed.data;
 }
 
@@ -100,7 +146,7 @@ export const clientPosition: z.ZodType<ClientPosition> = z.strictObject({
  */
 export function pageRequest<P>(
   q: PagingQuery,
-  position: z.ZodType<P>,
+  scope: ListScope<P>,
   defaultLimit = DEFAULT_PAGE_SIZE,
 ): PageRequest<P> {
   if (q.cursor !== undefined && q.page !== undefined) {
@@ -110,7 +156,7 @@ export function pageRequest<P>(
     throw invalid('pageSize', 'cannot be combined with limit (give one of them)');
   }
   if (q.cursor !== undefined) {
-    return { limit: q.limit ?? q.pageSize ?? defaultLimit, after: decodeCursor(q.cursor, position) };
+    return { limit: q.limit ?? q.pageSize ?? defaultLimit, after: decodeCursor(q.cursor, scope) };
   }
   if (q.page === undefined && q.pageSize === undefined) return { limit: q.limit ?? defaultLimit };
   const limit = q.pageSize ?? q.limit ?? DEFAULT_PAGE_SIZE;
@@ -119,12 +165,16 @@ export function pageRequest<P>(
 
 /**
  * A list answer: `{"data": {"list", "total"}, "next_cursor"?, "success": "ok"}` with next_cursor at
- * the top level beside data, absent on the last page.
+ * the top level beside data (for this list and filter), absent on the last page.
  */
-export function listBody<T, P>(page: Page<unknown, P>, list: T[]): Record<string, unknown> {
+export function listBody<T, P>(
+  page: Page<unknown, P>,
+  list: T[],
+  scope: ListScope<P>,
+): Record<string, unknown> {
   return {
     data: { list, total: page.total },
-    ...(page.next === undefined ? {} : { next_cursor: encodeCursor(page.next) }),
+    ...(page.next === undefined ? {} : { next_cursor: encodeCursor(scope, page.next) }),
     success: 'ok',
   };
 }

@@ -2,7 +2,7 @@
  * Cursor paging of every admin list (`/api/realm`, `/api/secret`, `/api/client`, `/api/status`)
  * through the real route table, on the memory store and on the Firestore store (emulator): walking
  * `next_cursor` visits every entry once in order and ends without one; bad `limit`/`cursor` are a
- * 400 naming the field; `/api/status` answers its first 100 by default and filters by realm and state.
+ * 400 naming the field, also a cursor another list or another filter answered; `/api/status` answers its first 100 by default and filters by realm and state.
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
@@ -239,6 +239,64 @@ function suite(name: string, fresh: () => Promise<Store>, done: () => Promise<vo
       ]);
       const withPage = await call('GET', '/api/status?state=due&page=2');
       expect([withPage.status, fieldOf(withPage)]).to.deep.equal([400, 'page']);
+    });
+
+    it('refuses a cursor of another filter or another list with 400 naming cursor (issue 22.5)', async () => {
+      for (const realm of ['pgs', 'fixed']) {
+        expect((await call('POST', '/api/realm', { ...SEED_REALM, id: realm })).status).to.equal(200);
+      }
+      for (const [realm, key] of [
+        ['pgs', 'a'],
+        ['pgs', 'b'],
+        ['pgs', 'c'],
+        ['fixed', 'x'],
+        ['fixed', 'y'],
+        ['fixed', 'z'],
+      ] as const) {
+        const res = await call('POST', '/api/secret', {
+          realm,
+          key,
+          key_1: 'appid-value',
+          key_2: 'secret-value',
+        });
+        expect(res.status, res.text).to.equal(200);
+      }
+      const refused = async (url: string): Promise<string> => {
+        const res = await call('GET', url);
+        expect([res.status, fieldOf(res)], `${url}: ${res.text}`).to.deep.equal([400, 'cursor']);
+        return (res.body as { error: { message: string } }).error.message;
+      };
+      // The reported case: pgs's cursor on fixed (which sorts before pgs's position) looked like the
+      // end of the list (200, no entries, no next_cursor).
+      const ofPgs = await list('/api/secret?realm=pgs&limit=1');
+      expect(ofPgs.next_cursor).to.be.a('string');
+      const cursor = encodeURIComponent(ofPgs.next_cursor!);
+      expect(await refused(`/api/secret?realm=fixed&limit=1&cursor=${cursor}`)).to.match(/another filter/);
+      expect(await refused(`/api/secret?limit=1&cursor=${cursor}`)).to.match(/another filter/);
+      // Its own list and filter go on from it (page/pageSize paging with the same filter too).
+      const onwards = await list(`/api/secret?realm=pgs&limit=1&cursor=${cursor}`);
+      expect(onwards.data.list.map((e) => e.key)).to.deep.equal(['b']);
+      expect((await list(`/api/secret?realm=pgs&pageSize=1&cursor=${cursor}`)).data.list).to.have.length(1);
+
+      // /api/status: a cursor of one realm or state is not one of another, nor of the unfiltered list.
+      const status = await list('/api/status?realm=pgs&limit=1');
+      const statusCursor = encodeURIComponent(status.next_cursor!);
+      await refused(`/api/status?realm=fixed&limit=1&cursor=${statusCursor}`);
+      await refused(`/api/status?realm=pgs&state=due&limit=1&cursor=${statusCursor}`);
+      await refused(`/api/status?limit=1&cursor=${statusCursor}`);
+      expect((await list(`/api/status?realm=pgs&limit=1&cursor=${statusCursor}`)).data.list).to.have.length(
+        1,
+      );
+
+      // Across routes: the secret list's cursor (the same kind of position) is not the status list's,
+      // and the other way round; realm and client lists refuse both.
+      expect(await refused(`/api/status?realm=pgs&limit=1&cursor=${cursor}`)).to.match(/another list/);
+      await refused(`/api/secret?realm=pgs&limit=1&cursor=${statusCursor}`);
+      await refused(`/api/realm?limit=1&cursor=${cursor}`);
+      await refused(`/api/client?limit=1&cursor=${cursor}`);
+      // The realm list's keyword is its filter.
+      const realms = await list('/api/realm?limit=1');
+      await refused(`/api/realm?keyword=pgs&limit=1&cursor=${encodeURIComponent(realms.next_cursor!)}`);
     });
   });
 }

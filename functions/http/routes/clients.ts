@@ -101,8 +101,9 @@ export const listClientsRoute: Route = {
   auth: 'admin',
   handle: async ({ req, runtime }) => {
     const q = parseOrThrow(listQuerySchema, { ...req.query });
-    const page = await runtime.store.listClients(pageRequest(q, clientPosition));
-    return { body: listBody(page, page.list.map(clientView)) };
+    const scope = { list: 'GET /api/client', filter: {}, position: clientPosition };
+    const page = await runtime.store.listClients(pageRequest(q, scope));
+    return { body: listBody(page, page.list.map(clientView), scope) };
   },
 };
 

@@ -74,7 +74,12 @@ export const statusRoute: Route = {
   handle: async ({ req, runtime, logFields }) => {
     const q = parseOrThrow(statusQuerySchema, { ...req.query });
     if (q.realm !== undefined) logFields.realm = q.realm;
-    const request = pageRequest(q, secretPosition, STATUS_DEFAULT_LIMIT);
+    const scope = {
+      list: 'GET /api/status',
+      filter: { realm: q.realm, state: q.state },
+      position: secretPosition,
+    };
+    const request = pageRequest(q, scope, STATUS_DEFAULT_LIMIT);
     // calls_today, has_token and state by the store's day and time, not this instance's clock.
     const now = await runtime.store.now();
     let page: Page<TokenSummary>;
@@ -96,6 +101,7 @@ export const statusRoute: Route = {
     const body = listBody(
       page,
       page.list.map((s) => toStatus(s, now)),
+      scope,
     );
     // Why this instance is not ready (a key it cannot read): for admins only, never for strangers.
     const { adminKey, masterKey } = runtime.keys.problems;

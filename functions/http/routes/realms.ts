@@ -48,11 +48,12 @@ export const listRealmsRoute: Route = {
   handle: async ({ req, runtime }) => {
     const q = parseOrThrow(listQuerySchema, { ...req.query });
     const keyword = q.keyword === undefined || q.keyword === '' ? undefined : q.keyword;
+    const scope = { list: 'GET /api/realm', filter: { keyword }, position: realmPosition };
     const page = await runtime.store.listRealms({
-      ...pageRequest(q, realmPosition),
+      ...pageRequest(q, scope),
       ...(keyword === undefined ? {} : { keyword }),
     });
-    return { body: listBody(page, page.list.map(realmView)) };
+    return { body: listBody(page, page.list.map(realmView), scope) };
   },
 };
 

@@ -218,11 +218,12 @@ export const listSecretsRoute: Route = {
     const q = parseOrThrow(listQuerySchema, { ...req.query });
     requireMasterKey(runtime);
     if (q.realm !== undefined) logFields.realm = q.realm;
+    const scope = { list: 'GET /api/secret', filter: { realm: q.realm }, position: secretPosition };
     const page = await runtime.store.listSecrets({
-      ...pageRequest(q, secretPosition),
+      ...pageRequest(q, scope),
       ...(q.realm === undefined ? {} : { realm: q.realm }),
     });
-    return { body: listBody(page, page.list.map(secretView)) };
+    return { body: listBody(page, page.list.map(secretView), scope) };
   },
 };
 
