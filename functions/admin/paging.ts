@@ -4,10 +4,11 @@
  *   page): a page costs reads for that page only;
  * - the original design's `page`/`pageSize` (default page 1, pageSize 10): an offset, which
  *   Firestore bills as reads of every skipped document.
- * A cursor is base64url of the JSON `{"list", "filter", "after"}`: the list it was made for, a digest
- * of the filter it was made with (`realm`, `keyword`, `state`: a digest, so that a cursor never
- * repeats a keyword), and the last entry's position in the list's order (a document id, or creation
- * time and id for clients). It is checked like any other input (400 naming `cursor`): a made-up
+ * A cursor is base64url of the JSON `{"list", "filter", "after"}`: a digest of the list it was made
+ * for, a digest of the filter it was made with (`realm`, `keyword`, `state`), and the last entry's
+ * position in the list's order (a document id, or creation time and id for clients). Both are
+ * digests so that a cursor never repeats a keyword or spells a route's words (base64 of words such
+ * as "secret" or "client" would share runs with base64 of credentials that contain them). It is checked like any other input (400 naming `cursor`): a made-up
  * one cannot reach the store, and one of another list or another filter is refused rather than
  * read as a position in this one (which could answer an empty page, as if the list ended there).
  */
@@ -84,8 +85,13 @@ function filterDigest(filter: Record<string, string | undefined>): string {
   return createHash('sha256').update(JSON.stringify(fields), 'utf8').digest('base64url').slice(0, 16);
 }
 
+/** The list's digest (the cursor names its list without spelling the route). */
+function listDigest(list: string): string {
+  return createHash('sha256').update(list, 'utf8').digest('base64url').slice(0, 8);
+}
+
 export function encodeCursor<P>(scope: ListScope<P>, after: P): string {
-  const cursor = { list: scope.list, filter: filterDigest(scope.filter), after };
+  const cursor = { list: listDigest(scope.list), filter: filterDigest(scope.filter), after };
   return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
 }
 
@@ -106,7 +112,7 @@ export function decodeCursor<P>(cursor: string, scope: ListScope<P>): P {
   }
   const shaped = cursorShape.safeParse(json);
   if (!shaped.success) throw invalid('cursor', NOT_A_CURSOR);
-  if (shaped.data.list !== scope.list) {
+  if (shaped.data.list !== listDigest(scope.list)) {
     throw invalid(
       'cursor',
       `is a cursor of another list, not of ${scope.list} (use this list's next_cursor, or start without cursor)`,
