@@ -1,0 +1,150 @@
+/**
+ * Realms: GET /api/realm (what `tokenctl realm list --json` shows), filtered by keyword and paged with
+ * the cursor, and the built-in presets of GET /api/preset (`tokenctl realm presets --json`).
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { Api } from '../api';
+import { exact, relative } from '../format';
+import { html, type View } from '../html';
+import { isRecord, readList, text, type Json } from '../shapes';
+import { ErrorNotice, errorText, Loading, Pager, usePaged } from '../ui';
+
+const REALM_PAGE_SIZE = 25;
+
+/** How the realm gets its tokens: from a provider URL, a custom token function, or fixed tokens. */
+function kindOf(realm: Json): string {
+  if (isRecord(realm.config))
+    return `provider: ${text(realm.config.method) || 'GET'} ${text(realm.config.url)}`;
+  if (typeof realm.logic_code === 'string') return `token function: ${realm.logic_code}`;
+  return 'fixed tokens';
+}
+
+function limits(realm: Json): string {
+  if (!isRecord(realm.config)) return '—';
+  const budget = realm.config.daily_budget;
+  const window = realm.config.flush_min_interval_ms;
+  return [
+    typeof budget === 'number' ? `${budget} calls/day` : '',
+    typeof window === 'number' ? `flush window ${window / 1000} s` : '',
+  ]
+    .filter((s) => s !== '')
+    .join(', ');
+}
+
+function Presets({ api }: { api: Api }): View {
+  const [state, setState] = useState<{ list: Json[] | null; error: string | null }>({
+    list: null,
+    error: null,
+  });
+  useEffect(() => {
+    let live = true;
+    api({ method: 'GET', path: '/api/preset' }).then(
+      (body) => live && setState({ list: readList(body).list, error: null }),
+      (err: unknown) => live && setState({ list: null, error: errorText(err) }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [api]);
+  return html`<section aria-labelledby="presets-title">
+    <h2 id="presets-title">Presets</h2>
+    <p class="muted">Ready realm configs: <code>tokenctl realm create ID --preset NAME</code>.</p>
+    <${ErrorNotice} error=${state.error} />
+    ${state.list === null && state.error === null ? html`<${Loading} what="presets" />` : null}
+    ${
+      state.list === null
+        ? null
+        : html`<table class="rows presets">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Comment</th>
+                <th scope="col">Keys</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${state.list.map(
+                (p) =>
+                  html`<tr key=${text(p.name)}>
+                    <td data-label="Name">${text(p.name)}</td>
+                    <td data-label="Comment">${text(p.comment)}</td>
+                    <td data-label="Keys">
+                      ${Array.isArray(p.keys) ? p.keys.map(text).join(', ') : text(p.keys)}
+                    </td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
+  </section>`;
+}
+
+export function RealmsView({ api }: { api: Api }): View {
+  const [input, setInput] = useState('');
+  const [keyword, setKeyword] = useState('');
+  const paged = usePaged(api, '/api/realm', { keyword }, REALM_PAGE_SIZE);
+  const list = paged.page?.list ?? [];
+  const now = Date.now();
+  return html`<section aria-labelledby="realms-title">
+      <h2 id="realms-title">Realms</h2>
+      <form
+        class="filters"
+        method="post"
+        onSubmit=${(e: Event) => {
+          e.preventDefault();
+          setKeyword(input.trim());
+        }}
+      >
+        <label>
+          Keyword
+          <input
+            name="keyword"
+            value=${input}
+            onInput=${(e: Event) => setInput((e.currentTarget as HTMLInputElement).value)}
+            placeholder="id or comment"
+          />
+        </label>
+        <button type="submit">Filter</button>
+      </form>
+      <${ErrorNotice} error=${paged.error} />
+      ${paged.loading ? html`<${Loading} what="realms" />` : null}
+      ${
+        paged.page !== null && list.length === 0 && !paged.loading
+          ? html`<p class="notice">No realms${keyword === '' ? '' : ' match this keyword'}.</p>`
+          : null
+      }
+      ${
+        list.length === 0
+          ? null
+          : html`<table class="rows realms">
+              <thead>
+                <tr>
+                  <th scope="col">ID</th>
+                  <th scope="col">Comment</th>
+                  <th scope="col">Tokens from</th>
+                  <th scope="col">Limits</th>
+                  <th scope="col">Updated</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${list.map(
+                  (r) =>
+                    html`<tr key=${text(r.id)} data-realm=${text(r.id)}>
+                      <td data-label="ID">${text(r.id)}</td>
+                      <td data-label="Comment" class="comment">${text(r.comment)}</td>
+                      <td data-label="Tokens from" class="wrap">${kindOf(r)}</td>
+                      <td data-label="Limits">${limits(r)}</td>
+                      <td data-label="Updated">
+                        <time datetime=${text(r.updated_at)} title=${exact(r.updated_at)}
+                          >${relative(r.updated_at, now)}</time
+                        >
+                      </td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`
+      }
+      <${Pager} paged=${paged} label="Realms" />
+    </section>
+    <${Presets} api=${api} />`;
+}
