@@ -69,7 +69,7 @@ export function App(): View {
         return await call(request);
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) {
-          signOut(`The server refused this admin key (${err.message}). Enter the admin key again.`);
+          signOut(`The server refused this admin key (HTTP 401: ${err.message}). Enter the admin key again.`);
         }
         throw err;
       }

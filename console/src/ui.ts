@@ -98,15 +98,17 @@ export function Pager({ paged, label }: { paged: Paged; label: string }): View {
   const total = paged.page?.total;
   return html`<nav class="pager" aria-label=${`${label} pages`}>
     <button type="button" onClick=${paged.previous} disabled=${paged.pageNumber <= 1 || paged.loading}>
-      Previous page
+      Previous
     </button>
-    <span>Page ${paged.pageNumber}${total === undefined ? '' : ` · ${total} in total`}</span>
+    <span role="status">
+      ${paged.loading ? 'Loading…' : `Page ${paged.pageNumber}${total === undefined ? '' : ` · ${total} in total`}`}
+    </span>
     <button
       type="button"
       onClick=${paged.next}
       disabled=${paged.page?.next_cursor === undefined || paged.loading}
     >
-      Next page
+      Next
     </button>
   </nav>`;
 }

@@ -144,7 +144,7 @@ export function ClientsView({ api }: { api: Api }): View {
     );
   };
 
-  return html`<section aria-labelledby="clients-title">
+  return html`<section aria-labelledby="clients-title" aria-busy=${paged.loading ? 'true' : 'false'}>
     <h2 id="clients-title">Clients</h2>
     ${created === null ? null : html`<${NewKey} created=${created} onDone=${() => setCreated(null)} />`}
     <${CreateClient}
@@ -157,7 +157,7 @@ export function ClientsView({ api }: { api: Api }): View {
     />
     <${FlashNotice} flash=${flash} />
     <${ErrorNotice} error=${paged.error} />
-    ${paged.loading ? html`<${Loading} what="clients" />` : null}
+    ${paged.loading && paged.page === null ? html`<${Loading} what="clients" />` : null}
     ${
       paged.page !== null && list.length === 0 && !paged.loading
         ? html`<p class="notice">No clients yet.</p>`

@@ -19,16 +19,29 @@ function kindOf(realm: Json): string {
   return 'fixed tokens';
 }
 
+/** The engine's defaults when a realm config sets none (functions/providers/realm-config.ts). */
+const DEFAULT_DAILY_BUDGET = 1000;
+const DEFAULT_FLUSH_WINDOW_MS = 10_000;
+
+/** The daily upstream-call budget and the flush window, the defaults marked as such. */
 function limits(realm: Json): string {
-  if (!isRecord(realm.config)) return '—';
-  const budget = realm.config.daily_budget;
-  const window = realm.config.flush_min_interval_ms;
+  if (!isRecord(realm.config) && typeof realm.logic_code !== 'string') return 'no provider calls';
+  const config = isRecord(realm.config) ? realm.config : {};
+  const budget = config.daily_budget;
+  const window = config.flush_min_interval_ms;
   return [
-    typeof budget === 'number' ? `${budget} calls/day` : '',
-    typeof window === 'number' ? `flush window ${window / 1000} s` : '',
-  ]
-    .filter((s) => s !== '')
-    .join(', ');
+    typeof budget === 'number' ? `${budget} calls/day` : `${DEFAULT_DAILY_BUDGET} calls/day (default)`,
+    typeof window === 'number'
+      ? `flush window ${window / 1000} s`
+      : `flush window ${DEFAULT_FLUSH_WINDOW_MS / 1000} s (default)`,
+  ].join(', ');
+}
+
+/** A preset's keys as `key_1 appid, key_2 appsecret`, or the parent whose token it uses. */
+function presetKeys(preset: Json): string {
+  const keys = isRecord(preset.keys) ? Object.entries(preset.keys).map(([k, v]) => `${k} ${text(v)}`) : [];
+  if (keys.length > 0) return keys.join(', ');
+  return typeof preset.parent === 'string' ? `none: uses the token of a ${preset.parent} secret` : 'none';
 }
 
 function Presets({ api }: { api: Api }): View {
@@ -66,11 +79,9 @@ function Presets({ api }: { api: Api }): View {
               ${state.list.map(
                 (p) =>
                   html`<tr key=${text(p.name)}>
-                    <td data-label="Name">${text(p.name)}</td>
+                    <td data-label="Name" class="nowrap">${text(p.name)}</td>
                     <td data-label="Comment">${text(p.comment)}</td>
-                    <td data-label="Keys">
-                      ${Array.isArray(p.keys) ? p.keys.map(text).join(', ') : text(p.keys)}
-                    </td>
+                    <td data-label="Keys">${presetKeys(p)}</td>
                   </tr>`,
               )}
             </tbody>
@@ -85,7 +96,7 @@ export function RealmsView({ api }: { api: Api }): View {
   const paged = usePaged(api, '/api/realm', { keyword }, REALM_PAGE_SIZE);
   const list = paged.page?.list ?? [];
   const now = Date.now();
-  return html`<section aria-labelledby="realms-title">
+  return html`<section aria-labelledby="realms-title" aria-busy=${paged.loading ? 'true' : 'false'}>
       <h2 id="realms-title">Realms</h2>
       <form
         class="filters"
@@ -107,7 +118,7 @@ export function RealmsView({ api }: { api: Api }): View {
         <button type="submit">Filter</button>
       </form>
       <${ErrorNotice} error=${paged.error} />
-      ${paged.loading ? html`<${Loading} what="realms" />` : null}
+      ${paged.loading && paged.page === null ? html`<${Loading} what="realms" />` : null}
       ${
         paged.page !== null && list.length === 0 && !paged.loading
           ? html`<p class="notice">No realms${keyword === '' ? '' : ' match this keyword'}.</p>`
@@ -130,7 +141,7 @@ export function RealmsView({ api }: { api: Api }): View {
                 ${list.map(
                   (r) =>
                     html`<tr key=${text(r.id)} data-realm=${text(r.id)}>
-                      <td data-label="ID">${text(r.id)}</td>
+                      <td data-label="ID" class="nowrap">${text(r.id)}</td>
                       <td data-label="Comment" class="comment">${text(r.comment)}</td>
                       <td data-label="Tokens from" class="wrap">${kindOf(r)}</td>
                       <td data-label="Limits">${limits(r)}</td>

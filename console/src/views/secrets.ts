@@ -77,8 +77,8 @@ function StatusRow({
   const key = text(entry.key);
   const state = text(entry.state);
   return html`<tr data-realm=${realm} data-key=${key}>
-    <td data-label="Realm">${realm}</td>
-    <td data-label="Key">${key}</td>
+    <td data-label="Realm" class="nowrap">${realm}</td>
+    <td data-label="Key" class="nowrap">${key}</td>
     <td data-label="State">
       <span class=${`badge state-${state}`}>${state}</span>${
         entry.refreshing === true ? html` <span class="muted">refreshing</span>` : null
@@ -170,7 +170,7 @@ export function SecretsView({ api }: { api: Api }): View {
     });
   };
 
-  return html`<section aria-labelledby="secrets-title">
+  return html`<section aria-labelledby="secrets-title" aria-busy=${paged.loading ? 'true' : 'false'}>
     <h2 id="secrets-title">Secrets</h2>
     <form class="filters" method="post" onSubmit=${apply}>
       <label>
@@ -197,7 +197,7 @@ export function SecretsView({ api }: { api: Api }): View {
     </form>
     <${FlashNotice} flash=${flash} />
     <${ErrorNotice} error=${paged.error} />
-    ${paged.loading ? html`<${Loading} what="secrets" />` : null}
+    ${paged.loading && paged.page === null ? html`<${Loading} what="secrets" />` : null}
     ${
       paged.page !== null && list.length === 0 && !paged.loading
         ? html`<p class="notice">
