@@ -1,6 +1,7 @@
 /** Pieces every view shares: notices for loading and errors, a cursor-paged list, the pager. */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type Api, type Query } from './api';
+import { exact, relative } from './format';
 import { html, type View } from './html';
 import { readList, type ListPage } from './shapes';
 
@@ -111,4 +112,43 @@ export function Pager({ paged, label }: { paged: Paged; label: string }): View {
       Next
     </button>
   </nav>`;
+}
+
+/** A time as "in 2 h" / "3 min ago", the exact local time as its tooltip. */
+export function When({ iso, now }: { iso: unknown; now: number }): View {
+  return html`<time datetime=${typeof iso === 'string' ? iso : ''} title=${exact(iso)}
+    >${relative(iso, now)}</time
+  >`;
+}
+
+/** A labelled one-line text input (the label is its accessible name). */
+export function TextField(props: {
+  label: string;
+  name: string;
+  value: string;
+  onValue: (value: string) => void;
+  placeholder?: string;
+  required?: boolean;
+}): View {
+  return html`<label>
+    ${props.label}
+    <input
+      name=${props.name}
+      value=${props.value}
+      placeholder=${props.placeholder}
+      required=${props.required === true}
+      onInput=${(e: Event) => props.onValue((e.currentTarget as HTMLInputElement).value)}
+    />
+  </label>`;
+}
+
+/** Above a list: its error, "Loading" before the first page, or `empty` when a page has nothing. */
+export function ListStatus({ paged, what, empty }: { paged: Paged; what: string; empty: string }): View {
+  return html`<${ErrorNotice} error=${paged.error} />
+    ${paged.loading && paged.page === null ? html`<${Loading} what=${what} />` : null}
+    ${
+      paged.page !== null && paged.page.list.length === 0 && !paged.loading
+        ? html`<p class="notice">${empty}</p>`
+        : null
+    }`;
 }

@@ -140,7 +140,9 @@ describe('the console in a real browser (SPEC §14)', function () {
     await s.page.getByRole('button', { name: 'Open the console' }).click();
   }
 
+  /** A full-page screenshot once the view has loaded (no list still loading). */
   async function shot(s: Session, name: string): Promise<void> {
+    await s.page.locator('[aria-busy="true"]').waitFor({ state: 'detached' });
     await s.page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
   }
 

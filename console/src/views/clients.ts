@@ -4,10 +4,19 @@
  */
 import { useState } from 'preact/hooks';
 import { apiPath, type Api } from '../api';
-import { exact, relative } from '../format';
 import { html, type View } from '../html';
 import { isRecord, text, type Json } from '../shapes';
-import { ErrorNotice, errorText, FlashNotice, Loading, Pager, usePaged, type Flash } from '../ui';
+import {
+  ErrorNotice,
+  errorText,
+  FlashNotice,
+  ListStatus,
+  Pager,
+  TextField,
+  usePaged,
+  When,
+  type Flash,
+} from '../ui';
 
 const CLIENT_PAGE_SIZE = 25;
 
@@ -96,16 +105,7 @@ function CreateClient({ api, onCreated }: { api: Api; onCreated: (client: Json) 
   };
   return html`<form class="create" method="post" onSubmit=${submit} aria-labelledby="create-title">
     <h3 id="create-title">New client</h3>
-    <label>
-      Name
-      <input
-        name="name"
-        required
-        maxlength="100"
-        value=${name}
-        onInput=${(e: Event) => setName((e.currentTarget as HTMLInputElement).value)}
-      />
-    </label>
+    <${TextField} label="Name" name="name" required value=${name} onValue=${setName} />
     <label>
       Scopes
       <textarea
@@ -156,13 +156,7 @@ export function ClientsView({ api }: { api: Api }): View {
       }}
     />
     <${FlashNotice} flash=${flash} />
-    <${ErrorNotice} error=${paged.error} />
-    ${paged.loading && paged.page === null ? html`<${Loading} what="clients" />` : null}
-    ${
-      paged.page !== null && list.length === 0 && !paged.loading
-        ? html`<p class="notice">No clients yet.</p>`
-        : null
-    }
+    <${ListStatus} paged=${paged} what="clients" empty="No clients yet." />
     ${
       list.length === 0
         ? null
@@ -184,11 +178,7 @@ export function ClientsView({ api }: { api: Api }): View {
                   <td data-label="Name">${name}</td>
                   <td data-label="ID" class="mono">${id}</td>
                   <td data-label="Scopes" class="wrap">${scopesText(c.scopes)}</td>
-                  <td data-label="Created">
-                    <time datetime=${text(c.created_at)} title=${exact(c.created_at)}
-                      >${relative(c.created_at, now)}</time
-                    >
-                  </td>
+                  <td data-label="Created"><${When} iso=${c.created_at} now=${now} /></td>
                   <td data-label="Actions">
                     ${
                       confirming === id
@@ -204,6 +194,6 @@ export function ClientsView({ api }: { api: Api }): View {
             </tbody>
           </table>`
     }
-    <${Pager} paged=${paged} label="Clients" />
+    ${paged.page === null ? null : html`<${Pager} paged=${paged} label="Clients" />`}
   </section>`;
 }

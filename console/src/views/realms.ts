@@ -4,10 +4,9 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { Api } from '../api';
-import { exact, relative } from '../format';
 import { html, type View } from '../html';
 import { isRecord, readList, text, type Json } from '../shapes';
-import { ErrorNotice, errorText, Loading, Pager, usePaged } from '../ui';
+import { ErrorNotice, errorText, ListStatus, Loading, Pager, TextField, usePaged, When } from '../ui';
 
 const REALM_PAGE_SIZE = 25;
 
@@ -106,24 +105,20 @@ export function RealmsView({ api }: { api: Api }): View {
           setKeyword(input.trim());
         }}
       >
-        <label>
-          Keyword
-          <input
-            name="keyword"
-            value=${input}
-            onInput=${(e: Event) => setInput((e.currentTarget as HTMLInputElement).value)}
-            placeholder="id or comment"
-          />
-        </label>
+        <${TextField}
+          label="Keyword"
+          name="keyword"
+          value=${input}
+          onValue=${setInput}
+          placeholder="id or comment"
+        />
         <button type="submit">Filter</button>
       </form>
-      <${ErrorNotice} error=${paged.error} />
-      ${paged.loading && paged.page === null ? html`<${Loading} what="realms" />` : null}
-      ${
-        paged.page !== null && list.length === 0 && !paged.loading
-          ? html`<p class="notice">No realms${keyword === '' ? '' : ' match this keyword'}.</p>`
-          : null
-      }
+      <${ListStatus}
+        paged=${paged}
+        what="realms"
+        empty=${keyword === '' ? 'No realms.' : 'No realms match this keyword.'}
+      />
       ${
         list.length === 0
           ? null
@@ -145,17 +140,13 @@ export function RealmsView({ api }: { api: Api }): View {
                       <td data-label="Comment" class="comment">${text(r.comment)}</td>
                       <td data-label="Tokens from" class="wrap">${kindOf(r)}</td>
                       <td data-label="Limits">${limits(r)}</td>
-                      <td data-label="Updated">
-                        <time datetime=${text(r.updated_at)} title=${exact(r.updated_at)}
-                          >${relative(r.updated_at, now)}</time
-                        >
-                      </td>
+                      <td data-label="Updated"><${When} iso=${r.updated_at} now=${now} /></td>
                     </tr>`,
                 )}
               </tbody>
             </table>`
       }
-      <${Pager} paged=${paged} label="Realms" />
+      ${paged.page === null ? null : html`<${Pager} paged=${paged} label="Realms" />`}
     </section>
     <${Presets} api=${api} />`;
 }

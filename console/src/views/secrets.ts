@@ -6,10 +6,10 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { apiPath, type Api } from '../api';
-import { exact, relative } from '../format';
+import { relative } from '../format';
 import { html, type View } from '../html';
 import { isRecord, text, type Json } from '../shapes';
-import { ErrorNotice, errorText, FlashNotice, Loading, Pager, usePaged, type Flash } from '../ui';
+import { errorText, FlashNotice, ListStatus, Pager, TextField, usePaged, When, type Flash } from '../ui';
 
 export const STATUS_PAGE_SIZE = 25;
 /** The engine's default when a realm config sets none (functions/providers/realm-config.ts). */
@@ -24,10 +24,6 @@ function budgetOf(realm: unknown): number | null {
     return typeof budget === 'number' ? budget : DEFAULT_DAILY_BUDGET;
   }
   return typeof realm.logic_code === 'string' ? DEFAULT_DAILY_BUDGET : null;
-}
-
-function When({ iso, now }: { iso: unknown; now: number }): View {
-  return html`<time datetime=${text(iso)} title=${exact(iso)}>${relative(iso, now)}</time>`;
 }
 
 /** The last error: our code, the provider's code and message, and the hint for it (IP doctor). */
@@ -173,15 +169,13 @@ export function SecretsView({ api }: { api: Api }): View {
   return html`<section aria-labelledby="secrets-title" aria-busy=${paged.loading ? 'true' : 'false'}>
     <h2 id="secrets-title">Secrets</h2>
     <form class="filters" method="post" onSubmit=${apply}>
-      <label>
-        Realm
-        <input
-          name="realm"
-          value=${realmInput}
-          onInput=${(e: Event) => setRealmInput((e.currentTarget as HTMLInputElement).value)}
-          placeholder="every realm"
-        />
-      </label>
+      <${TextField}
+        label="Realm"
+        name="realm"
+        value=${realmInput}
+        onValue=${setRealmInput}
+        placeholder="every realm"
+      />
       <label>
         State
         <select
@@ -196,15 +190,15 @@ export function SecretsView({ api }: { api: Api }): View {
       <button type="submit">Filter</button>
     </form>
     <${FlashNotice} flash=${flash} />
-    <${ErrorNotice} error=${paged.error} />
-    ${paged.loading && paged.page === null ? html`<${Loading} what="secrets" />` : null}
-    ${
-      paged.page !== null && list.length === 0 && !paged.loading
-        ? html`<p class="notice">
-            No secrets${filter.realm === undefined && filter.state === undefined ? '' : ' match this filter'}.
-          </p>`
-        : null
-    }
+    <${ListStatus}
+      paged=${paged}
+      what="secrets"
+      empty=${
+        filter.realm === undefined && filter.state === undefined
+          ? 'No secrets.'
+          : 'No secrets match this filter.'
+      }
+    />
     ${
       list.length === 0
         ? null
@@ -237,6 +231,6 @@ export function SecretsView({ api }: { api: Api }): View {
             </tbody>
           </table>`
     }
-    <${Pager} paged=${paged} label="Secrets" />
+    ${paged.page === null ? null : html`<${Pager} paged=${paged} label="Secrets" />`}
   </section>`;
 }
