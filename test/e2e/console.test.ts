@@ -328,6 +328,11 @@ describe('the console in a real browser (SPEC §14)', function () {
     await s.page.getByRole('status').filter({ hasText: 'inside its flush window' }).waitFor();
     assert.equal(fake.calls('wecom'), before + 1, 'a second flush inside the window called the provider');
     await shot(s, 'flushed-laptop');
+    // The README's picture (docs/console.png is a copy): the top of this view, without the empty rest.
+    await s.page.screenshot({
+      path: join(SCREENSHOTS, 'readme.png'),
+      clip: { x: 0, y: 0, ...LAPTOP, height: 540 },
+    });
   });
 
   it('keeps the key in session storage only: never in a URL, a cookie or local storage; Sign out forgets it', async () => {
