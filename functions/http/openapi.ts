@@ -141,12 +141,12 @@ function compatOperations(): Record<string, OperationDoc> {
     ),
     'GET /wechat/:realm/:key/cgi-bin/ticket/getticket': common(
       'WeChat-compatible jsapi ticket',
-      'Query: `type=jsapi`, `access_token` (the client key); `{realm}/{key}` is a ticket secret.',
+      "Query: `type=jsapi`, `access_token` (the client key, or the ticket parent's current or just replaced token); `{realm}/{key}` is a ticket secret.",
       'compatWechatTicket',
     ),
     'GET /wecom/:realm/:key/cgi-bin/get_jsapi_ticket': common(
       'WeCom-compatible jsapi ticket',
-      'Query: `access_token` (the client key); `{realm}/{key}` is a ticket secret.',
+      "Query: `access_token` (the client key, or the ticket parent's current or just replaced token); `{realm}/{key}` is a ticket secret.",
       'compatWecomTicket',
     ),
   };
