@@ -13,12 +13,12 @@ describe('master key rotation (emulator)', function () {
   this.timeout(30_000);
   const projectId = process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
   const oldStore = openStore(
-    { store: 'firestore', projectId },
+    { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
     new Sealer(Buffer.alloc(32, 1)),
     'rotation-old',
   );
   const newStore = openStore(
-    { store: 'firestore', projectId },
+    { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
     new Sealer(Buffer.alloc(32, 2)),
     'rotation-new',
   );
