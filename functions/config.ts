@@ -5,6 +5,11 @@
 import { z } from 'zod';
 import { AppError } from './errors';
 import { parseMasterKeys } from './keys/master-keys';
+import {
+  DEFAULT_FIRESTORE_TRANSPORT,
+  FIRESTORE_TRANSPORTS,
+  type FirestoreTransport,
+} from './store/firestore/transport';
 
 export type KeySource =
   { kind: 'none' } | { kind: 'value'; value: string } | { kind: 'secret'; name: string };
@@ -24,6 +29,8 @@ export interface Config {
   clientCacheMs: number;
   /** How long one Firestore operation may take before the request answers 503 UNAVAILABLE. */
   storeTimeoutMs: number;
+  /** The Firestore client's wire for all but listeners (store/firestore/transport.ts). */
+  firestoreTransport: FirestoreTransport;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Host:port of a Secret Manager endpoint speaking REST over plain HTTP (tests, local fakes). */
   secretManagerEndpoint: string | undefined;
@@ -90,6 +97,7 @@ const envSchema = z
     TOKEN_SERVER_WAIT_MS: intMs(20_000, 0, 600_000),
     TOKEN_SERVER_CLIENT_CACHE_MS: intMs(30_000, 0, 60_000),
     TOKEN_SERVER_STORE_TIMEOUT_MS: intMs(10_000, 100, 60_000),
+    TOKEN_SERVER_FIRESTORE_TRANSPORT: z.enum([...FIRESTORE_TRANSPORTS, '']).optional(),
     TOKEN_SERVER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', '']).optional(),
     TOKEN_SERVER_SECRET_MANAGER_ENDPOINT: z.string().optional(),
   })
@@ -158,6 +166,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     waitMs: e.TOKEN_SERVER_WAIT_MS,
     clientCacheMs: e.TOKEN_SERVER_CLIENT_CACHE_MS,
     storeTimeoutMs: e.TOKEN_SERVER_STORE_TIMEOUT_MS,
+    firestoreTransport: e.TOKEN_SERVER_FIRESTORE_TRANSPORT || DEFAULT_FIRESTORE_TRANSPORT,
     logLevel: e.TOKEN_SERVER_LOG_LEVEL || 'info',
     secretManagerEndpoint: nonEmpty(e.TOKEN_SERVER_SECRET_MANAGER_ENDPOINT)
       ? e.TOKEN_SERVER_SECRET_MANAGER_ENDPOINT

@@ -171,7 +171,11 @@ export async function scheduledScale(
   const credential = await stack.store.getSecret(REALM, 'scale-credential');
   const seeding: Seeding = { values: credential?.values ?? {}, sealer };
   const appName = 'bench-scale';
-  const store = openStore({ store: 'firestore', projectId: stack.env.projectId }, sealer, appName);
+  const store = openStore(
+    { store: 'firestore', projectId: stack.env.projectId, emulatorHost: stack.env.emulatorHost },
+    sealer,
+    appName,
+  );
   const db = getFirestore(getApps().find((a) => a.name === appName)!);
   const counter = countFirestoreReads(db);
   const realmDoc = async (url: string) => {

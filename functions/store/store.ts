@@ -159,6 +159,12 @@ export interface Store {
    * or their poll delay (store/token-watch.ts). Stores without it are polled.
    */
   watchTokenState?(realm: string, key: string, onChange: (read?: TokenRead) => void): () => void;
+
+  /**
+   * Optional: prepares, in the background, what a first miss would otherwise wait for (the
+   * Firestore store's gRPC client and channel beside a REST one); never fails.
+   */
+  warm?(): Promise<void>;
 }
 
 /** The id of a secret's documents: realm and key ids cannot contain ':' so this is unambiguous. */

@@ -57,7 +57,7 @@ describe('due scan on the Firestore emulator', function () {
   async function fresh(name: string): Promise<Runtime> {
     await clearEmulator(host, projectId);
     fake.reset();
-    store = openStore({ store: 'firestore', projectId }, sealer, `due-scan-${name}`);
+    store = openStore({ store: 'firestore', projectId, emulatorHost: host }, sealer, `due-scan-${name}`);
     stores.push(store);
     db = getFirestore(getApps().find((a) => a.name === `due-scan-${name}`)!);
     counter?.restore();

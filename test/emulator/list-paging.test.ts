@@ -313,7 +313,11 @@ suite(
   async () => {
     const projectId = process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
     await clearEmulator(emulatorHostFromEnv(), projectId);
-    firestore ??= openStore({ store: 'firestore', projectId }, sealer, 'list-paging');
+    firestore ??= openStore(
+      { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
+      sealer,
+      'list-paging',
+    );
     return firestore;
   },
   async () => {

@@ -18,12 +18,12 @@ describe('master key rotation (emulator)', function () {
   this.timeout(30_000);
   const projectId = process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
   const oldStore = openStore(
-    { store: 'firestore', projectId },
+    { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
     new Sealer(Buffer.alloc(32, 1)),
     'rotation-old',
   );
   const newStore = openStore(
-    { store: 'firestore', projectId },
+    { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
     new Sealer(Buffer.alloc(32, 2)),
     'rotation-new',
   );
@@ -85,11 +85,23 @@ describe('master key rotation (emulator)', function () {
       { id: 'default', key: K1 },
     ];
     const stores = {
-      a: openStore({ store: 'firestore', projectId }, new Sealer(rotatedKeys), 'rotation-a'),
-      b: openStore({ store: 'firestore', projectId }, new Sealer(rotatedKeys), 'rotation-b'),
-      writer: openStore({ store: 'firestore', projectId }, new Sealer(rotatedKeys), 'rotation-writer'),
+      a: openStore(
+        { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
+        new Sealer(rotatedKeys),
+        'rotation-a',
+      ),
+      b: openStore(
+        { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
+        new Sealer(rotatedKeys),
+        'rotation-b',
+      ),
+      writer: openStore(
+        { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
+        new Sealer(rotatedKeys),
+        'rotation-writer',
+      ),
       onlyK2: openStore(
-        { store: 'firestore', projectId },
+        { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
         new Sealer([{ id: 'k2', key: K2 }]),
         'rotation-k2',
       ),
@@ -182,7 +194,7 @@ describe('master key rotation (emulator)', function () {
 
     it('reports values under a key that is not configured, and counts them under their id', async () => {
       const k3 = openStore(
-        { store: 'firestore', projectId },
+        { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
         new Sealer([{ id: 'k3', key: Buffer.alloc(32, 3) }]),
         'rotation-k3',
       );

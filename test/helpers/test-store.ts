@@ -12,7 +12,7 @@ import type { TestEnv } from './processes';
 /** The Firestore store of env (its project, its master key), as a Firebase app named appName. */
 export function openTestStore(env: TestEnv, appName: string): Store {
   return openStore(
-    { store: 'firestore', projectId: env.projectId },
+    { store: 'firestore', projectId: env.projectId, emulatorHost: env.emulatorHost },
     new Sealer(Buffer.from(env.masterKey, 'base64')),
     appName,
   );
