@@ -116,7 +116,7 @@ describe('the console in a real browser (SPEC §14)', function () {
     }
   });
 
-  async function open(viewport = LAPTOP, hash = ''): Promise<Session> {
+  async function open(viewport = LAPTOP, hash = '', path = '/console'): Promise<Session> {
     const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     const s: Session = { context, page, requests: [], problems: [], dialogs: [] };
@@ -131,7 +131,7 @@ describe('the console in a real browser (SPEC §14)', function () {
       s.dialogs.push(d.message());
       void d.dismiss();
     });
-    await page.goto(`${server.url}/console${hash}`);
+    await page.goto(`${server.url}${path}${hash}`);
     return s;
   }
 
@@ -190,11 +190,19 @@ describe('the console in a real browser (SPEC §14)', function () {
     assert.match(asset.headers['content-type'] ?? '', /^text\/javascript/);
     assert.match(asset.headers['cache-control'] ?? '', /immutable/);
     assert.equal((await request(`${server.url}/console/nothing.js`)).status, 404);
+    // Opened as /console/, the page asks for /console/console/app-….js: served too.
+    assert.equal((await request(`${server.url}/console/${script}`)).status, 200);
     const openapi = await request<{ paths: Record<string, unknown> }>(`${server.url}/api/openapi.json`);
     assert.deepEqual(
       Object.keys(openapi.body.paths).filter((p) => p.includes('console')),
       [],
     );
+  });
+
+  it('loads at /console/ (with the slash) too, its API calls included', async () => {
+    const s = await open(LAPTOP, '#realms', '/console/');
+    await signIn(s);
+    await s.page.locator(`tr[data-realm="${REALM}"]`).waitFor();
   });
 
   it('a wrong key shows a clear message and asks again; the right key opens the secrets view', async () => {

@@ -98,6 +98,14 @@ function StatusRow({
   </tr>`;
 }
 
+/** Why this instance is not ready (a key it cannot read), as /api/status tells admins. */
+function Problems({ problems }: { problems: unknown }): View {
+  if (!isRecord(problems)) return null;
+  return html`<div class="notice error" role="alert">
+    ${Object.entries(problems).map(([name, problem]) => html`<p>${name}: ${text(problem)}</p>`)}
+  </div>`;
+}
+
 /** What a flush answered, in words (the token itself is never shown). */
 function flushOutcome(realm: string, key: string, body: unknown, now: number): string {
   const source = isRecord(body) ? text(body.source) : '';
@@ -189,6 +197,7 @@ export function SecretsView({ api }: { api: Api }): View {
       </label>
       <button type="submit">Filter</button>
     </form>
+    <${Problems} problems=${paged.page?.data.problems} />
     <${FlashNotice} flash=${flash} />
     <${ListStatus}
       paged=${paged}
