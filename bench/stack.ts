@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock } from '../functions/clock';
 import { TokenEngine, type ServedToken } from '../functions/engine/engine';
-import { freshState } from '../functions/engine/state';
+import { freshState } from '../functions/token/decide';
 import { generateClientKey, hashClientKey } from '../functions/keys/keys';
 import { openStore } from '../functions/store/open-store';
 import { Sealer } from '../functions/store/seal';

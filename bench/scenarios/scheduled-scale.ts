@@ -16,7 +16,7 @@ import { getApps } from 'firebase-admin/app';
 import { getFirestore, type Firestore } from 'firebase-admin/firestore';
 import { systemClock } from '../../functions/clock';
 import { parseConfig } from '../../functions/config';
-import { freshState } from '../../functions/engine/state';
+import { freshState } from '../../functions/token/decide';
 import { createRuntime, type Runtime } from '../../functions/runtime';
 import { runScheduledRefresh } from '../../functions/scheduled';
 import { encodeSecret, encodeTokenState } from '../../functions/store/codec';

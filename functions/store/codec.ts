@@ -4,9 +4,9 @@
  */
 import { z } from 'zod';
 import { AppError } from '../errors';
-import { dueAtOf, dueAtOfState } from './due-time';
+import { dueAtOf, dueAtOfState } from '../token/due-time';
 import type { Sealer } from './seal';
-import { COLLECTIONS, secretDocId } from './store';
+import { COLLECTIONS, secretDocId, type DueEntry } from './store';
 import type { ClientRecord, RealmRecord, SecretRecord, TokenState, TokenSummary } from './types';
 
 export type Doc = Record<string, unknown>;
@@ -112,7 +112,7 @@ export function decodeSecret(d: Doc, sealer: Sealer): SecretRecord {
 }
 
 /**
- * The stored token document. `dueAt` (store/due-time.ts) is derived from the state and written with
+ * The stored token document. `dueAt` (token/due-time.ts) is derived from the state and written with
  * every write, so that the scheduled refresh can query it; it is not part of the domain state.
  */
 export function encodeTokenState(t: TokenState, sealer: Sealer): Doc {
@@ -142,12 +142,6 @@ export function decodeTokenSummary(d: Doc): TokenSummary {
 
 /** The fields of a token document the due scan reads (a projection: never the sealed token). */
 export const DUE_ENTRY_FIELDS = ['realm', 'key', 'dueAt'] as const;
-
-export interface DueEntry {
-  realm: string;
-  key: string;
-  dueAt: number;
-}
 
 /** The due time a stored token document should carry (for documents written without one). */
 export function dueAtOfDoc(d: Doc): number {

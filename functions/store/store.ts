@@ -3,7 +3,7 @@
  * memory) pass one contract suite (test/emulator/store-contract.ts). Every operation that must be
  * atomic is one method here, so callers never hand-roll a read-then-write.
  */
-import type { DueEntry } from './codec';
+import type { TokenMutator } from '../token/types';
 import type {
   ClientPosition,
   ClientRecord,
@@ -15,23 +15,7 @@ import type {
   TokenSummary,
 } from './types';
 
-/** What a mutator decides: write `next` (null deletes, undefined leaves as is) and return `result`. */
-export interface Mutation<R> {
-  next?: TokenState | null;
-  result: R;
-  /**
-   * When given and `next` was written, the answer is stamp(the write's commit time): a store time
-   * no earlier than the read the mutator saw, and no later than the moment the caller resumes.
-   */
-  stamp?: (committedAt: number) => R;
-}
-
-/**
- * A pure function of the current state and of the store's time of that read (`now`, epoch ms: the
- * Firestore read time, or the memory store's clock). It may run more than once (the compare-and-set
- * decides again when another instance wrote in between), so it must not have side effects.
- */
-export type TokenMutator<R> = (current: TokenState | null, now: number) => Mutation<R>;
+export type { Mutation, TokenMutator } from '../token/types';
 
 /** A token state as read, with the store's time of the read: every cross-instance judgement uses it. */
 export interface TokenRead {
@@ -49,6 +33,13 @@ export interface DueQuery {
   now: number;
   limit: number;
   after?: DuePosition;
+}
+
+/** A due token document as the due scan reads it (a projection: never the sealed token). */
+export interface DueEntry {
+  realm: string;
+  key: string;
+  dueAt: number;
 }
 
 export interface DuePage {

@@ -10,7 +10,7 @@ import { getApps } from 'firebase-admin/app';
 import { systemClock } from '../../functions/clock';
 import { parseConfig } from '../../functions/config';
 import { refreshDueTokens } from '../../functions/engine/refresh-due';
-import { freshState } from '../../functions/engine/state';
+import { freshState } from '../../functions/token/decide';
 import { setLogSink } from '../../functions/log';
 import { createRuntime, type Runtime } from '../../functions/runtime';
 import { runScheduledRefresh } from '../../functions/scheduled';

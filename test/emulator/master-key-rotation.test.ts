@@ -3,7 +3,7 @@
  * secret must still work (its old token is discarded unread), and listings must not break.
  */
 import { expect } from 'chai';
-import { freshState } from '../../functions/engine/state';
+import { freshState } from '../../functions/token/decide';
 import { openStore } from '../../functions/store/open-store';
 import { Sealer } from '../../functions/store/seal';
 import { clearEmulator, emulatorHostFromEnv } from '../helpers/emulator';

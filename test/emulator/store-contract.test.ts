@@ -3,7 +3,7 @@
  * against the memory store and the Firestore store (emulator), so they cannot drift apart.
  */
 import { expect } from 'chai';
-import { freshState } from '../../functions/engine/state';
+import { freshState } from '../../functions/token/decide';
 import { MemoryStore } from '../../functions/store/memory/memory-store';
 import { openStore } from '../../functions/store/open-store';
 import { Sealer } from '../../functions/store/seal';

@@ -2,7 +2,7 @@
  * A store in the test process on the Firestore of a TestEnv, under its master key: what the function
  * processes started with that env read and write. For seeding and inspecting behind their back.
  */
-import { freshState } from '../../functions/engine/state';
+import { freshState } from '../../functions/token/decide';
 import { openStore } from '../../functions/store/open-store';
 import { Sealer } from '../../functions/store/seal';
 import type { Store } from '../../functions/store/store';
