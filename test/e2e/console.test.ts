@@ -58,14 +58,25 @@ describe('the console in a real browser (SPEC §14)', function () {
   const REALM = `con_${run}`;
   const admin = (): string => env.adminKey;
 
+  /**
+   * An admin call; a 503 (the emulator slow to answer its first requests on a loaded machine) is
+   * tried again for up to 60 s: every call made here is idempotent.
+   */
   async function api(method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await request(`${server.url}${path}`, {
-      method,
-      bearer: admin(),
-      ...(body === undefined ? {} : { body }),
-    });
-    assert.ok(res.status < 300 || res.status === 502, `${method} ${path}: ${res.status} ${res.text}`);
-    return res.body;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const res = await request(`${server.url}${path}`, {
+        method,
+        bearer: admin(),
+        ...(body === undefined ? {} : { body }),
+      });
+      if (res.status === 503 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      assert.ok(res.status < 300 || res.status === 502, `${method} ${path}: ${res.status} ${res.text}`);
+      return res.body;
+    }
   }
 
   before(async () => {
