@@ -211,7 +211,9 @@ describe('the console in a real browser (SPEC §14)', function () {
   });
 
   it('loads at /console/ (with the slash) too, its API calls included', async () => {
-    const s = await open(LAPTOP, '#realms', '/console/');
+    const s = await open(PHONE, '#realms', '/console/');
+    await s.page.getByLabel('Admin key').waitFor();
+    await shot(s, 'key-phone');
     await signIn(s);
     await s.page.locator(`tr[data-realm="${REALM}"]`).waitFor();
   });
@@ -295,6 +297,12 @@ describe('the console in a real browser (SPEC §14)', function () {
     await s.context.grantPermissions(['clipboard-read', 'clipboard-write']);
     await signIn(s);
     await s.page.getByLabel('Name').fill(`console app ${run}`);
+    await s.page.getByLabel('Scopes').fill(REALM);
+    await s.page.getByRole('button', { name: 'Create' }).click();
+    await s.page
+      .getByRole('alert')
+      .filter({ hasText: `"${REALM}" is not realm/key` })
+      .waitFor();
     await s.page.getByLabel('Scopes').fill(`${REALM}/main`);
     await s.page.getByRole('button', { name: 'Create' }).click();
     const shown = s.page.getByTestId('client-key');
@@ -346,6 +354,8 @@ describe('the console in a real browser (SPEC §14)', function () {
     await row.getByRole('button', { name: 'Flush' }).click();
     await s.page.getByRole('status').filter({ hasText: 'inside its flush window' }).waitFor();
     assert.equal(fake.calls('wecom'), before + 1, 'a second flush inside the window called the provider');
+    const token = fake.currentToken('wecom');
+    assert.ok(token !== undefined && !(await s.page.content()).includes(token), 'the token on the page');
     await shot(s, 'flushed-laptop');
     // The README's picture (docs/console.png is a copy): the top of this view, without the empty rest.
     await s.page.screenshot({
