@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AppError } from './errors';
+import { parseMasterKeys } from './keys/master-keys';
 
 export type KeySource =
   { kind: 'none' } | { kind: 'value'; value: string } | { kind: 'secret'; name: string };
@@ -72,10 +73,11 @@ const envSchema = z
     TOKEN_SERVER_MASTER_KEY: z
       .string()
       .optional()
-      .refine(
-        (v) => v === undefined || v === '' || isBase64Key(v),
-        'must be the base64 encoding of exactly 32 bytes',
-      ),
+      .superRefine((v, ctx) => {
+        // One key, or a list of id:key entries (keys/master-keys.ts); the problem never quotes a key.
+        const problem = v === undefined || v === '' ? undefined : parseMasterKeys(v).problem;
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     TOKEN_SERVER_MASTER_KEY_SECRET: z
       .string()
       .optional()
@@ -110,11 +112,6 @@ const envSchema = z
 
 function nonEmpty(v: string | undefined): v is string {
   return v !== undefined && v !== '';
-}
-
-export function isBase64Key(v: string): boolean {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(v)) return false;
-  return Buffer.from(v, 'base64').length === 32;
 }
 
 /**

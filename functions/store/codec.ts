@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { dueAtOf, dueAtOfState } from '../token/due-time';
+import { SEALED_WITH } from './reseal';
 import type { Sealer } from './seal';
 import { COLLECTIONS, secretDocId, type DueEntry } from './store';
 import type { ClientRecord, RealmRecord, SecretRecord, TokenState, TokenSummary } from './types';
@@ -88,6 +89,8 @@ export function encodeSecret(s: SecretRecord, sealer: Sealer): Doc {
     // Which key_N exist is not secret (it shapes warnings and masks); their values are sealed together.
     names: Object.keys(s.values).sort(),
     values: sealer.seal(JSON.stringify(s.values), secretPath(s.realm, s.key)),
+    // Which master key sealed them (store/reseal.ts: what GET /api/keys counts and reseal updates).
+    [SEALED_WITH]: sealer.currentKeyId,
     // Not secret, and queried: deleting a parent looks for the secrets that name it.
     ...(s.parent === undefined ? {} : { parent: s.parent }),
     rev: s.rev,
@@ -117,10 +120,19 @@ export function decodeSecret(d: Doc, sealer: Sealer): SecretRecord {
  */
 export function encodeTokenState(t: TokenState, sealer: Sealer): Doc {
   const { token, lease, lastError, lastAttempt, ...rest } = t;
-  const { dueAt: _stale, ...fields } = rest as typeof rest & { dueAt?: unknown };
+  const {
+    dueAt: _stale,
+    [SEALED_WITH]: _marker,
+    ...fields
+  } = rest as typeof rest & {
+    dueAt?: unknown;
+    [SEALED_WITH]?: unknown;
+  };
   return compact({
     ...fields,
     token: token === undefined ? undefined : sealer.seal(token, tokenPath(t.realm, t.key)),
+    // Which master key sealed the token; null without one (store/reseal.ts).
+    [SEALED_WITH]: token === undefined ? null : sealer.currentKeyId,
     lease: lease === undefined ? undefined : compact({ ...lease }),
     lastError: lastError === undefined ? undefined : compact({ ...lastError }),
     lastAttempt: lastAttempt === undefined ? undefined : compact({ ...lastAttempt }),
@@ -129,14 +141,19 @@ export function encodeTokenState(t: TokenState, sealer: Sealer): Doc {
 }
 
 export function decodeTokenState(d: Doc, sealer: Sealer): TokenState {
-  const { dueAt: _derived, ...rest } = d;
+  const { dueAt: _derived, [SEALED_WITH]: _marker, ...rest } = d;
   const state = checked<TokenState>(tokenDoc, rest, 'token state');
   if (typeof d.token === 'string') state.token = sealer.open(d.token, tokenPath(state.realm, state.key));
   return state;
 }
 
 export function decodeTokenSummary(d: Doc): TokenSummary {
-  const { token, dueAt: _derived, ...rest } = checked<Doc>(tokenDoc, d, 'token state');
+  const {
+    token,
+    dueAt: _derived,
+    [SEALED_WITH]: _marker,
+    ...rest
+  } = checked<Doc>(tokenDoc, d, 'token state');
   return { ...(rest as Omit<TokenState, 'token'>), hasToken: typeof token === 'string' };
 }
 

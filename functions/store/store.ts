@@ -4,6 +4,7 @@
  * atomic is one method here, so callers never hand-roll a read-then-write.
  */
 import type { TokenMutator } from '../token/types';
+import type { ResealPage, ResealPosition, SealedCounts } from './reseal';
 import type {
   ClientPosition,
   ClientRecord,
@@ -128,6 +129,18 @@ export interface Store {
    * every document has been looked at, it costs one read per call and does nothing.
    */
   backfillDueTimes(limit: number): Promise<BackfillProgress>;
+
+  /**
+   * Master-key rotation (store/reseal.ts). Sealed values per key id, counted without reading them
+   * (Firestore: count() aggregations on `sealedWith`, one query per key id in use).
+   */
+  countSealedByKey(): Promise<SealedCounts>;
+  /**
+   * Up to `limit` documents from `position` (in collection, then document-id order), each one
+   * whose value is not under the current key sealed again by compare-and-set: a document written
+   * in between is decided again on what is there now, never overwritten with an older value.
+   */
+  resealPage(position: ResealPosition, limit: number): Promise<ResealPage>;
 
   putClient(client: ClientRecord): Promise<void>;
   getClient(id: string): Promise<ClientRecord | null>;

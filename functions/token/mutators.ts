@@ -8,6 +8,7 @@
 import type { Mutation, TokenError, TokenLease, TokenState } from './types';
 import { BACKOFF_MAX_MS, BACKOFF_MIN_MS, backoffMs } from './backoff';
 import { budgetCheck, countAttempt, type BudgetCheck } from './budget';
+import { previousTokenAfter } from './previous-token';
 import { refreshAtFor, sameTokenDue, type ScheduleOptions } from './schedule';
 import { type Policy } from './decide';
 import { liveUntil, MIN_SERVE_MS } from './phase';
@@ -122,6 +123,9 @@ export function writeToken(
     lastRefreshAt: now,
   };
   if (o.overlapMs === undefined) delete next.overlapMs;
+  const previous = previousTokenAfter(current, fetched.token, now);
+  if (previous === undefined) delete next.previousToken;
+  else next.previousToken = previous;
   return { next, result: { written: true, state: next, sameToken: same && !renewed } };
 }
 

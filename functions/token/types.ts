@@ -40,6 +40,12 @@ export interface TokenError {
   leaseId?: string;
 }
 
+/** A replaced token, as its SHA-256 digest (hex), and the store time it is alive until. */
+export interface PreviousToken {
+  digest: string;
+  until: number;
+}
+
 /**
  * Every time below is store time (epoch ms by Firestore's read times, or the memory store's clock),
  * never an instance's clock.
@@ -97,6 +103,8 @@ export interface TokenState {
   lastRefreshAt?: number;
   /** When the realm's probe (SPEC §6) last checked this token, by the store's clock. */
   probedAt?: number;
+  /** The token the last write replaced (token/previous-token.ts): the ticket compat routes accept it. */
+  previousToken?: PreviousToken;
 }
 
 /**

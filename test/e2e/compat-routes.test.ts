@@ -24,6 +24,8 @@ type Body = Record<string, unknown>;
 
 /** The WeChat realm's flush interval: a flush within it of the last fetch gets that token. */
 const FLUSH_MIN_MS = 2_000;
+/** The short realm's overlap: how long the broker accepts a replaced token on the ticket routes. */
+const SHORT_OVERLAP_MS = 3_000;
 
 describe('WeChat-compatible routes', function () {
   this.timeout(120_000);
@@ -32,7 +34,16 @@ describe('WeChat-compatible routes', function () {
   const stamp = Date.now().toString(36);
   const wx = { id: 'wx-compat-app', secret: `wx-compat-secret-${randomBytes(8).toString('hex')}` };
   const ww = { id: 'ww-compat-corp', secret: `ww-compat-secret-${randomBytes(8).toString('hex')}` };
-  const realms = { wx: `cwx${stamp}`, wecom: `cww${stamp}`, bad: `cbad${stamp}` };
+  const realms = {
+    wx: `cwx${stamp}`,
+    wecom: `cww${stamp}`,
+    bad: `cbad${stamp}`,
+    /** Tickets of wx/app (preset wechat_jsapi_ticket at the platform, caller brokerCaller(ticket)). */
+    ticket: `ctk${stamp}`,
+    /** A WeChat realm with a short overlap and its ticket realm: a replaced token dies soon. */
+    short: `csh${stamp}`,
+    shortTicket: `cst${stamp}`,
+  };
   let platform: WechatPlatform;
   let full: FunctionProcess;
   let cache: FunctionProcess;
@@ -96,10 +107,36 @@ describe('WeChat-compatible routes', function () {
       key_1: wx.id,
       key_2: 'not-the-app-secret-at-all',
     });
+    for (const [ticketRealm, parent] of [
+      [realms.ticket, realms.wx],
+      [realms.shortTicket, realms.short],
+    ] as const) {
+      if (parent === realms.short) {
+        await brokerSecretFor({
+          adminUrl: full.url,
+          adminKey: env.adminKey,
+          platformUrl: platform.url,
+          overlapMs: SHORT_OVERLAP_MS,
+          realm: realms.short,
+          appid: wx.id,
+          secret: wx.secret,
+          config: { flush_min_interval_ms: 0 },
+        });
+      }
+      await post('/api/realm', {
+        id: ticketRealm,
+        config: {
+          ...getPreset('wechat_jsapi_ticket')?.config,
+          url: `${platform.url}/app/${brokerCaller(ticketRealm)}/cgi-bin/ticket/getticket`,
+        },
+      });
+      await post('/api/secret', { realm: ticketRealm, key: 'app', parent: `${parent}/app` });
+    }
     clientKey = await createClient([
       { realm: realms.wx, key: 'app' },
       { realm: realms.wecom, key: 'app' },
       { realm: realms.bad, key: 'app' },
+      { realm: realms.ticket, key: 'app' },
     ]);
     narrow = wxSecret.clientKey;
   });
@@ -274,24 +311,102 @@ describe('WeChat-compatible routes', function () {
     }
     expect(platform.counts(brokerCaller(realms.wx)).tokenCalls).to.equal(wxBefore);
   });
-  it("wechat-jssdk switches by configuration: accessTokenUrl is the broker's compat route", async () => {
+  it("wechat-jssdk switches by configuration: accessTokenUrl and ticketUrl are the broker's compat routes", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'wechat-jssdk-compat-'));
     await get(cache, wechatTokenPath(clientKey)); // the broker has a token (this test may run alone)
     const before = platform.counts(brokerCaller(realms.wx)).tokenCalls;
-    const wechat = new Wechat({
-      appId: wx.id,
-      appSecret: clientKey,
-      wechatToken: 'unused',
-      accessTokenUrl: `${cache.url}/wechat/${realms.wx}/app/cgi-bin/token`,
-      ticketUrl: `${platform.url}/app/jssdk-compat/cgi-bin/ticket/getticket`,
-      storeOptions: { fileStorePath: join(dir, 'wechat-info.json'), noInterval: true },
-    });
-    const token = await wechat.jssdk.getAccessToken();
-    expect(token.access_token).to.equal(platform.currentToken(wx.id));
-    const signed = await wechat.jssdk.getSignature('https://example.com/page?x=1');
-    expect(signed.signature).to.match(/^[0-9a-f]{40}$/);
-    // The SDK took its token from the broker (no call of its own) and fetched the ticket with it.
-    expect(platform.counts('jssdk-compat')).to.include({ tokenCalls: 0, apiOk: 1 });
+    const ticketsBefore = platform.counts(brokerCaller(realms.ticket)).apiCalls;
+    const signedBy = async (n: number) => {
+      const wechat = new Wechat({
+        appId: wx.id,
+        appSecret: clientKey,
+        wechatToken: 'unused',
+        accessTokenUrl: `${cache.url}/wechat/${realms.wx}/app/cgi-bin/token`,
+        ticketUrl: `${cache.url}/wechat/${realms.ticket}/app/cgi-bin/ticket/getticket`,
+        storeOptions: { fileStorePath: join(dir, `wechat-info-${n}.json`), noInterval: true },
+      });
+      const token = await wechat.jssdk.getAccessToken();
+      expect(token.access_token).to.equal(platform.currentToken(wx.id));
+      return wechat.jssdk.getSignature(`https://example.com/page?x=${n}`);
+    };
+    // Three app instances, each with its own SDK store: one ticket fetch at the platform for all.
+    for (const n of [1, 2, 3]) {
+      const signed = await signedBy(n);
+      expect(signed.signature).to.match(/^[0-9a-f]{40}$/);
+      expect(signed).to.not.have.property('errcode');
+    }
+    // The SDK took its token and its ticket from the broker (no call of its own).
+    expect(platform.counts(brokerCaller(realms.ticket)).apiCalls).to.equal(ticketsBefore + 1);
     expect(platform.counts(brokerCaller(realms.wx)).tokenCalls).to.equal(before);
+    const ticket = await get(
+      full,
+      `/wechat/${realms.ticket}/app/cgi-bin/ticket/getticket?type=jsapi&access_token=${encodeURIComponent(clientKey)}`,
+    );
+    expect(ticket.errcode, 'a client key scoped to the ticket still works').to.equal(0);
+    const outOfScope = await get(
+      full,
+      `/wechat/${realms.ticket}/app/cgi-bin/ticket/getticket?type=jsapi&access_token=${encodeURIComponent(narrow)}`,
+    );
+    expect(outOfScope.errcode).to.equal(48001);
+  });
+
+  it('ticket routes: the parent token, or the one it replaced until its overlap ends; any other token is refused without a call', async () => {
+    const ticketPath = (token: string, realm = realms.shortTicket) =>
+      `/wechat/${realm}/app/cgi-bin/ticket/getticket?type=jsapi&access_token=${encodeURIComponent(token)}`;
+    const wecomPath = (token: string) =>
+      `/wecom/${realms.shortTicket}/app/cgi-bin/get_jsapi_ticket?access_token=${encodeURIComponent(token)}`;
+    const tickets = () => platform.counts(brokerCaller(realms.shortTicket)).apiCalls;
+    const tokenCalls = () => platform.counts(brokerCaller(realms.short)).tokenCalls;
+    const shortToken = async (flush: boolean): Promise<string> => {
+      const res = await request<{ token: string }>(
+        `${full.url}/api/token?realm=${realms.short}&key=app${flush ? '&flush=true' : ''}`,
+        admin,
+      );
+      expect(res.status, res.text).to.equal(200);
+      return res.body.token;
+    };
+    const first = await shortToken(false);
+    const ticketsAtStart = tickets();
+    for (const fn of [full, cache]) {
+      for (const path of [ticketPath(first), wecomPath(first)]) {
+        const answer = await get(fn, path);
+        expect(answer, path).to.include({ errcode: 0, errmsg: 'ok' });
+        expect(answer.ticket).to.be.a('string');
+      }
+    }
+    expect(tickets()).to.equal(ticketsAtStart + 1);
+    // Not the parent of another ticket secret: wx/app's token is not short/app's.
+    const other = await get(full, wechatTokenPath(clientKey));
+    const notItsParent = await get(full, ticketPath(other.access_token as string));
+    expect(notItsParent.errcode).to.equal(40001);
+
+    // The parent's token is replaced: the old one is still served until the overlap ends.
+    const second = await shortToken(true);
+    expect(second).to.not.equal(first);
+    const replacedAt = Date.now();
+    for (const fn of [full, cache]) {
+      expect((await get(fn, ticketPath(first))).errcode).to.equal(0);
+      expect((await get(fn, ticketPath(second))).errcode).to.equal(0);
+    }
+    expect(Date.now() - replacedAt, 'the overlap test needs a faster machine').to.be.lessThan(
+      SHORT_OVERLAP_MS,
+    );
+    await new Promise((resolve) => setTimeout(resolve, SHORT_OVERLAP_MS - (Date.now() - replacedAt) + 300));
+    const calls = { tickets: tickets(), tokens: tokenCalls() };
+    const wrong = [first, 'not-a-token-of-anybody-at-all', `${second}x`];
+    for (const fn of [full, cache]) {
+      for (const token of wrong) {
+        const refused = await get(fn, ticketPath(token));
+        expect(refused.errcode, token).to.equal(40001);
+        expect(refused.errmsg).to.match(/client key of the broker or the current access token/);
+        expect(refused).to.not.have.property('ticket');
+        expect((await get(fn, wecomPath(token))).errcode).to.equal(40001);
+      }
+      // A client key's shape keeps the wrong-key answer of the other routes.
+      expect((await get(fn, ticketPath('tsk_not-a-real-client-key-at-all'))).errcode).to.equal(40125);
+      expect((await get(fn, ticketPath(second))).errcode).to.equal(0);
+    }
+    // Refusals cost no provider call: neither a ticket nor a token.
+    expect({ tickets: tickets(), tokens: tokenCalls() }).to.deep.equal(calls);
   });
 });

@@ -6,17 +6,22 @@
  *   GET  /wechat/:realm/:key/cgi-bin/token?grant_type=client_credential&appid=A&secret=CLIENT_KEY
  *   POST /wechat/:realm/:key/cgi-bin/stable_token   {"grant_type", "appid", "secret": CLIENT_KEY, "force_refresh"}
  *   GET  /wecom/:realm/:key/cgi-bin/gettoken?corpid=C&corpsecret=CLIENT_KEY
- *   GET  /wechat/:realm/:key/cgi-bin/ticket/getticket?type=jsapi&access_token=CLIENT_KEY
- *   GET  /wecom/:realm/:key/cgi-bin/get_jsapi_ticket?access_token=CLIENT_KEY
+ *   GET  /wechat/:realm/:key/cgi-bin/ticket/getticket?type=jsapi&access_token=CLIENT_KEY or PARENT_TOKEN
+ *   GET  /wecom/:realm/:key/cgi-bin/get_jsapi_ticket?access_token=CLIENT_KEY or PARENT_TOKEN
  *
  * They reach the engine as /api/token does (the edge cache on tokenServerCache). The client key is
  * checked by http/auth.ts, given to it as the bearer it would have come as; `appid`/`corpid` must be
- * the secret's key_1 (checked against a per-instance memory of it, so that a hit costs no read).
+ * the secret's key_1 (checked against a per-instance memory of it, so that a hit costs no read). The
+ * ticket routes also take the ticket parent's current or just replaced token (authorizeTicket).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { parseParentRef } from '../../engine/dependent';
 import type { ServedToken, TokenRequest } from '../../engine/engine';
+import { isCurrentOrPrevious } from '../../token/previous-token';
 import { answeredLifetimeMs } from '../../engine/served';
+import { AppError } from '../../errors';
+import { CLIENT_KEY_PREFIX } from '../../keys/keys';
 import { realmIdSchema } from '../../providers/realm-config';
 import type { Runtime } from '../../runtime';
 import { assertInScope, authenticateAny, type Principal } from '../auth';
@@ -48,27 +53,82 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-/** Per runtime: realm/key → the hash of the secret's key_1 (null: the secret has none), until. */
-const secretIds = new WeakMap<Runtime, Map<string, { id: Buffer | null; until: number }>>();
+interface SecretFacts {
+  /** The hash of the secret's key_1 (null: the secret has none). */
+  idHash: Buffer | null;
+  /** "REALM/KEY" of a ticket's parent. */
+  parent: string | undefined;
+}
 
-async function secretIdHash(runtime: Runtime, realm: string, key: string): Promise<Buffer | null> {
-  let cache = secretIds.get(runtime);
+/** Per runtime: realm/key → what the routes check of the secret (null: no such secret), until. */
+const secretFacts = new WeakMap<Runtime, Map<string, { facts: SecretFacts | null; until: number }>>();
+
+async function factsOf(runtime: Runtime, realm: string, key: string): Promise<SecretFacts | null> {
+  let cache = secretFacts.get(runtime);
   if (cache === undefined) {
     cache = new Map();
-    secretIds.set(runtime, cache);
+    secretFacts.set(runtime, cache);
   }
   const id = `${realm}\u0000${key}`;
   const now = runtime.clock.now();
   const hit = cache.get(id);
-  if (hit !== undefined && hit.until > now) return hit.id;
+  if (hit !== undefined && hit.until > now) return hit.facts;
   const secret = await runtime.store.getSecret(realm, key);
-  if (secret === null)
-    throw new CompatError(40013, `invalid appid: the broker has no secret ${realm}/${key}`);
-  const keyOne = secret.values.key_1;
-  const hash = keyOne === undefined ? null : sha256(keyOne);
+  const keyOne = secret?.values.key_1;
+  const facts =
+    secret === null ? null : { idHash: keyOne === undefined ? null : sha256(keyOne), parent: secret.parent };
   if (cache.size >= SECRET_ID_MAX) cache.clear();
-  cache.set(id, { id: hash, until: now + SECRET_ID_TTL_MS });
-  return hash;
+  cache.set(id, { facts, until: now + SECRET_ID_TTL_MS });
+  return facts;
+}
+
+async function secretIdHash(runtime: Runtime, realm: string, key: string): Promise<Buffer | null> {
+  const facts = await factsOf(runtime, realm, key);
+  if (facts === null) throw new CompatError(40013, `invalid appid: the broker has no secret ${realm}/${key}`);
+  return facts.idHash;
+}
+
+/**
+ * Whether `given` is the current token of the ticket secret's parent, or the one it replaced while
+ * that is still alive (token/previous-token.ts), judged by the store's time of the read. Costs a
+ * read of the parent's token document (the secret's parent is remembered per instance), never a
+ * write or a provider call.
+ */
+async function holdsParentToken(
+  runtime: Runtime,
+  realm: string,
+  key: string,
+  given: string,
+): Promise<boolean> {
+  const parent = (await factsOf(runtime, realm, key))?.parent;
+  if (parent === undefined) return false;
+  const ref = parseParentRef(parent);
+  const { state, now } = await runtime.store.readTokenState(ref.realm, ref.key);
+  return state !== null && isCurrentOrPrevious(state, given, now);
+}
+
+/**
+ * The ticket routes take a client key scoped to the ticket secret or, as an SDK sends it, the
+ * parent's access token. A value that is neither: a client key's shape gets the wrong-key answer
+ * of the other routes; anything else WeChat's own answer to a dead token (40001), on which an SDK
+ * fetches a new token and asks again.
+ */
+async function authorizeTicket(ctx: RouteContext, realm: string, key: string, given: string): Promise<void> {
+  let principal: Principal;
+  try {
+    principal = await principalOf(ctx, given);
+  } catch (err) {
+    if (!(err instanceof AppError) || err.code !== 'UNAUTHENTICATED') throw err;
+    if (await holdsParentToken(ctx.runtime, realm, key, given)) return;
+    if (given.startsWith(CLIENT_KEY_PREFIX)) throw err;
+    throw new CompatError(
+      40001,
+      `invalid credential, access_token is invalid or not latest: this is the token broker ` +
+        `(token-server), where access_token must be a client key of the broker or the current ` +
+        `access token of the ticket's parent, and the one given is neither`,
+    );
+  }
+  assertInScope(principal, realm, key);
 }
 
 function principalOf(ctx: RouteContext, clientKey: string): Principal | Promise<Principal> {
@@ -109,7 +169,8 @@ async function serve(ctx: RouteContext, call: CompatCall, useEdgeCache: boolean)
   if (call.appId !== undefined && (call.appId.value === undefined || call.appId.value === '')) {
     throw new CompatError(41002, `${call.appId.field} missing`);
   }
-  assertInScope(await principalOf(ctx, call.clientKey), realm, key);
+  if (call.answer === 'ticket') await authorizeTicket(ctx, realm, key, call.clientKey);
+  else assertInScope(await principalOf(ctx, call.clientKey), realm, key);
   if (call.appId?.value !== undefined) {
     const expected = await secretIdHash(ctx.runtime, realm, key);
     if (expected !== null && !timingSafeEqual(sha256(call.appId.value), expected)) {

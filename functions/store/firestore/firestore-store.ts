@@ -24,6 +24,7 @@ import { systemClock, systemRandom, type Clock, type Random } from '../../clock'
 import { AppError } from '../../errors';
 import { GrpcStatus, grpcCodeOf } from '../../grpc-status';
 import { log } from '../../log';
+import type { ResealPage, ResealPosition, SealedCounts } from '../reseal';
 import type { Sealer } from '../seal';
 import {
   DUE_ENTRY_FIELDS,
@@ -69,6 +70,7 @@ import type {
   TokenState,
   TokenSummary,
 } from '../types';
+import { countSealedByKey, resealPage } from './reseal';
 import { watchDocument } from './watch';
 
 /** Default bound on one store operation (TOKEN_SERVER_STORE_TIMEOUT_MS). */
@@ -484,6 +486,14 @@ export class FirestoreStore implements Store {
       if (done) this.backfillDone = true;
       return { scanned: snap.docs.length, updated, done };
     });
+  }
+
+  countSealedByKey(): Promise<SealedCounts> {
+    return this.run('countSealedByKey', () => countSealedByKey(this.db));
+  }
+
+  resealPage(position: ResealPosition, limit: number): Promise<ResealPage> {
+    return this.run('resealPage', () => resealPage(this.db, this.sealer, position, limit));
   }
 
   putClient(client: ClientRecord): Promise<void> {
