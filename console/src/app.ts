@@ -2,7 +2,7 @@
  * The console's shell: asks for the admin key (kept in session storage only), shows one view at a time
  * by the location hash, and turns a 401 from any call into the key form again with a clear message.
  */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useErrorBoundary, useMemo, useState } from 'preact/hooks';
 import { ApiError, createApi, type Api } from './api';
 import { html, type View } from './html';
 import { forgetKey, storedKey, storeKey } from './session';
@@ -11,6 +11,19 @@ import { VIEWS, type ViewEntry } from './views';
 function viewOf(hash: string): ViewEntry {
   const id = hash.replace(/^#/, '');
   return VIEWS.find((v) => v.id === id) ?? (VIEWS[0] as ViewEntry);
+}
+
+/** A view that fails while rendering says so instead of leaving the page blank. */
+function Guarded({ entry, api }: { entry: ViewEntry; api: Api }): View {
+  const [error, reset] = useErrorBoundary() as [unknown, () => void];
+  if (error !== undefined) {
+    const message = error instanceof Error ? error.message : 'an unexpected error';
+    return html`<div class="notice error" role="alert">
+      <p>The ${entry.label} view failed: ${message}</p>
+      <button type="button" onClick=${reset}>Try again</button>
+    </div>`;
+  }
+  return html`<${entry.component} api=${api} />`;
 }
 
 function KeyForm({ message, onKey }: { message: string | null; onKey: (key: string) => void }): View {
@@ -98,6 +111,6 @@ export function App(): View {
       </nav>
       <button type="button" class="sign-out" onClick=${() => signOut(null)}>Sign out</button>
     </header>
-    <main><${current.component} key=${current.id} api=${api} /></main>
+    <main><${Guarded} key=${current.id} entry=${current} api=${api} /></main>
   </div>`;
 }

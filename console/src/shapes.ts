@@ -14,6 +14,8 @@ export function text(value: unknown): string {
 }
 
 export interface ListPage {
+  /** The whole `data` object, for what a route answers beside the list (/api/status's problems). */
+  data: Json;
   list: Json[];
   total: number | undefined;
   next_cursor: string | undefined;
@@ -25,5 +27,5 @@ export function readList(body: unknown): ListPage {
   const list = isRecord(data) && Array.isArray(data.list) ? data.list.filter(isRecord) : [];
   const total = isRecord(data) && typeof data.total === 'number' ? data.total : undefined;
   const next = isRecord(body) && typeof body.next_cursor === 'string' ? body.next_cursor : undefined;
-  return { list, total, next_cursor: next };
+  return { data: isRecord(data) ? data : {}, list, total, next_cursor: next };
 }

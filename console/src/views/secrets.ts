@@ -50,6 +50,18 @@ function LastError({ entry, now }: { entry: Json; now: number }): View {
   </div>`;
 }
 
+/**
+ * The quota check (SPEC §13.4): the provider counted more token fetches than the broker made, so
+ * something else fetches tokens with the same credentials (and kills the broker's).
+ */
+function ForeignUse({ use }: { use: unknown }): View {
+  if (!isRecord(use)) return null;
+  return html`<div class="foreign-use">
+    Fetched elsewhere too: the provider counted ${text(use.wechat_used)} on ${text(use.day)}, the broker
+    ${text(use.broker_calls)}
+  </div>`;
+}
+
 function Calls({ entry, budget }: { entry: Json; budget: number | null | undefined }): View {
   const calls = text(entry.calls_today ?? 0);
   if (budget === null) return html`<span>${calls}</span>`;
@@ -79,6 +91,7 @@ function StatusRow({
       <span class=${`badge state-${state}`}>${state}</span>${
         entry.refreshing === true ? html` <span class="muted">refreshing</span>` : null
       }
+      <${ForeignUse} use=${entry.foreign_use} />
     </td>
     <td data-label="Expires"><${When} iso=${entry.expires_at} now=${now} /></td>
     <td data-label="Refresh at"><${When} iso=${entry.refresh_at} now=${now} /></td>
@@ -96,6 +109,14 @@ function StatusRow({
       </button>
     </td>
   </tr>`;
+}
+
+/** Why this instance is not ready (a key it cannot read), as /api/status tells admins. */
+function Problems({ problems }: { problems: unknown }): View {
+  if (!isRecord(problems)) return null;
+  return html`<div class="notice error" role="alert">
+    ${Object.entries(problems).map(([name, problem]) => html`<p>${name}: ${text(problem)}</p>`)}
+  </div>`;
 }
 
 /** What a flush answered, in words (the token itself is never shown). */
@@ -189,6 +210,7 @@ export function SecretsView({ api }: { api: Api }): View {
       </label>
       <button type="submit">Filter</button>
     </form>
+    <${Problems} problems=${paged.page?.data.problems} />
     <${FlashNotice} flash=${flash} />
     <${ListStatus}
       paged=${paged}
