@@ -34,6 +34,22 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * A store deadline for the fresh process, scaled by how slow the machine is right now: 200 times
+ * the median of 9 sequential reads through the in-process store (~2–5 ms on a quiet machine, so the
+ * 3 s floor), at most 20 s — still well under the ~60 s a killed transaction's lock lasts.
+ */
+async function storeDeadlineFor(store: Store): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    const t0 = performance.now();
+    await store.getRealm('r0');
+    times.push(performance.now() - t0);
+  }
+  const median = times.sort((a, b) => a - b)[4] ?? 0;
+  return Math.round(Math.min(20_000, Math.max(3000, 200 * median)));
+}
+
 async function isRunning(p: FunctionProcess): Promise<boolean> {
   return Promise.race([p.exited.then(() => false), delay(50).then(() => true)]);
 }
@@ -227,7 +243,8 @@ describe('hardening: faults (a Firestore emulator of its own)', function () {
   });
 
   describe('a function process killed in the middle of writes', function () {
-    this.timeout(120_000);
+    // Generous: on a starved machine only the latency may suffer, not the property.
+    this.timeout(300_000);
     let env: TestEnv;
     let fake: FakeProvider;
     let store: Store;
@@ -235,13 +252,17 @@ describe('hardening: faults (a Firestore emulator of its own)', function () {
 
     const ROUNDS = 3;
     const WRITES = 40;
-    /** The fresh process answers a locked document's 503 after this long. */
-    const FRESH_STORE_TIMEOUT_MS = 3000;
 
     before(async () => {
       env = testEnv({
         store: 'firestore',
-        overrides: { FIRESTORE_EMULATOR_HOST: emulator.host, TOKEN_SERVER_LEASE_MS: '4000' },
+        // The victims' leases are short (they lapse before the fresh process needs the tokens);
+        // their store deadline is long, so a starved machine slows their writes without failing them.
+        overrides: {
+          FIRESTORE_EMULATOR_HOST: emulator.host,
+          TOKEN_SERVER_LEASE_MS: '4000',
+          TOKEN_SERVER_STORE_TIMEOUT_MS: '60000',
+        },
       });
       await emulator.clear(env.projectId);
       store = storeOn(emulator, env, 'hardening-faults');
@@ -260,7 +281,12 @@ describe('hardening: faults (a Firestore emulator of its own)', function () {
       /** Writes (with their flush) not answered before a kill: at most these can leave a lock behind. */
       let cutOff = 0;
       const admin = (p: FunctionProcess, method: string, path: string, body?: unknown) =>
-        request(`${p.url}${path}`, { method, bearer: env.adminKey, ...(body === undefined ? {} : { body }) });
+        request(`${p.url}${path}`, {
+          method,
+          bearer: env.adminKey,
+          timeoutMs: 90_000,
+          ...(body === undefined ? {} : { body }),
+        });
 
       for (let round = 0; round < ROUNDS; round++) {
         const victim = await startFunction({ target: 'tokenServer', env: env.env });
@@ -274,7 +300,8 @@ describe('hardening: faults (a Firestore emulator of its own)', function () {
           ),
         };
         realms.set(realmId, config);
-        expect((await admin(victim, 'POST', '/api/realm', { id: realmId, config })).status).to.equal(200);
+        const created = await admin(victim, 'POST', '/api/realm', { id: realmId, config });
+        expect(created.status, created.text.slice(0, 300)).to.equal(200);
 
         let answered = 0;
         const inFlight: Array<Promise<unknown>> = [];
@@ -314,10 +341,20 @@ describe('hardening: faults (a Firestore emulator of its own)', function () {
         expect(answered, 'the process was killed before every write was answered').to.be.below(WRITES);
       }
 
-      // A fresh process serves each thing either whole or not at all.
+      // A fresh process serves each thing either whole or not at all. It answers a document locked
+      // by a killed process's transaction (about 60 s in the emulator) with 503 after its store
+      // deadline: one that scales with what the machine shows now, so that a slow but unlocked read
+      // is not taken for a lock. Its lease and wait are generous (the dead processes' 4 s leases
+      // lapse first): on a starved machine a refresh answered 504 UPSTREAM_TIMEOUT past a 4 s lease.
+      const freshStoreTimeoutMs = await storeDeadlineFor(store);
       const fresh = await startFunction({
         target: 'tokenServer',
-        env: { ...env.env, TOKEN_SERVER_STORE_TIMEOUT_MS: String(FRESH_STORE_TIMEOUT_MS) },
+        env: {
+          ...env.env,
+          TOKEN_SERVER_STORE_TIMEOUT_MS: String(freshStoreTimeoutMs),
+          TOKEN_SERVER_LEASE_MS: '60000',
+          TOKEN_SERVER_WAIT_MS: '90000',
+        },
       });
       procs.push(fresh);
       let found = 0;
@@ -357,7 +394,7 @@ describe('hardening: faults (a Firestore emulator of its own)', function () {
           if ((await store.getSecret(realm, key)) === null) return 'absent';
           const r = await request<TokenBody>(`${fresh.url}/api/token?realm=${realm}&key=${key}`, {
             bearer: env.adminKey,
-            timeoutMs: 30_000,
+            timeoutMs: 120_000,
           });
           const why = `${path}: ${r.status} ${r.text.slice(0, 200)}`;
           if (r.status === 503) {

@@ -198,10 +198,13 @@ export function emulatorHostFromEnv(): string {
   return host;
 }
 
-/** Deletes every document of projectId in the emulator at host (host:port). */
+/**
+ * Deletes every document of projectId in the emulator at host (host:port). Bounded by 60 s, not
+ * less: a freshly started emulator's first request took more than 10 s on a starved machine.
+ */
 export async function clearEmulator(host: string, projectId: string): Promise<void> {
   const url = `http://${host}/emulator/v1/projects/${encodeURIComponent(projectId)}/databases/(default)/documents`;
-  const res = await fetch(url, { method: 'DELETE', signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(url, { method: 'DELETE', signal: AbortSignal.timeout(60_000) });
   const text = await res.text();
   if (res.status !== 200) {
     throw new Error(

@@ -181,7 +181,10 @@ export interface StartFunctionOptions {
   env: NodeJS.ProcessEnv;
   /** Defaults to a free port. */
   port?: number;
-  /** How long to wait for GET /healthz to answer 200. Default 30 s. */
+  /**
+   * How long to wait for GET /healthz to answer 200. Default 60 s: a function process took more
+   * than 30 s to start on a starved machine.
+   */
   timeoutMs?: number;
   /** 'listening': any HTTP answer to /healthz will do (for processes expected to be unhealthy). */
   waitFor?: 'healthy' | 'listening';
@@ -222,7 +225,7 @@ export async function startFunction(options: StartFunctionOptions): Promise<Func
   const root = repoRoot();
   const source = options.source ?? root;
   const port = options.port ?? (await getFreePort());
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const url = `http://${LOOPBACK}:${port}`;
   const logs: string[] = [];
   const echo = process.env.TEST_ECHO_LOGS === '1';

@@ -152,7 +152,7 @@ export interface WatchdogLimits {
 }
 
 export const DEFAULT_SILENCE_MS = 10 * 60_000;
-export const DEFAULT_TOTAL_MS = 45 * 60_000;
+export const DEFAULT_TOTAL_MS = 50 * 60_000;
 
 export function watchdogLimits(env: NodeJS.ProcessEnv): WatchdogLimits {
   const positive = (value: string | undefined, fallback: number): number => {

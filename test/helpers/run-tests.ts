@@ -10,7 +10,7 @@
  * is used instead of starting an emulator.
  *
  * A watchdog stops a hung run: when mocha has printed nothing for TEST_SILENCE_MS (default 10 min,
- * well above the longest per-test timeout) or has run for TEST_TIMEOUT_MS (default 45 min, well
+ * well above the longest per-test timeout) or has run for TEST_TIMEOUT_MS (default 50 min, well
  * inside CI's 90). Per-test timeouts do the fine work. When it fires, the last line still counts
  * what passed and failed until then (run-progress.ts), after naming where the run was and the
  * failures seen.
