@@ -3,14 +3,14 @@
  * kills ours without telling anyone, and apps that cannot report a rejected token (the WeChat-
  * compatible routes) would keep getting it until its due time. The scheduled refresh calls
  * probeTokens: for each realm that names a `probe`, each of its secrets' tokens is checked at most
- * every `probe.interval_ms` (claimed in the token state as `probedAt`, counted in the daily budget,
- * so that instances running at once probe once), and a dead one is refreshed at once by an
+ * every `probe.interval_ms` (claimed in the token state as `probedAt` and counted in the daily budget
+ * by token/mutators.ts's claimProbe, judged by the store's time, so that instances running at once
+ * probe once), and a dead one is refreshed at once by an
  * invalid_token report on that very token: collapsed with any app's report, one refresh.
  *
  * Reads are bounded: one page of realms, then at most PROBE_SECRETS_PER_REALM secrets of each realm
  * with a probe, one token-state read each; never a scan of every token.
  */
-import type { Clock } from '../clock';
 import { AppError } from '../errors';
 import { log } from '../log';
 import { probeToken } from '../providers/probe';
@@ -19,8 +19,7 @@ import type { Store } from '../store/store';
 import type { SecretRecord } from '../store/types';
 import type { ServedToken } from './served';
 import type { TokenRequest } from './types';
-import { callsToday, utcDay } from '../token/decide';
-import { leaseActive, usable } from '../token/phase';
+import { claimProbe } from '../token/mutators';
 
 /** Realms looked at per run (realms are few; those past this are not probed). */
 export const PROBE_REALMS_PER_RUN = 200;
@@ -39,7 +38,6 @@ export interface ProbeSummary {
 
 export interface ProbeDeps {
   store: Store;
-  clock: Clock;
   allowPrivateUpstreams: boolean;
   instanceId: string;
   /** The engine's getToken: a dead token is reported through it (invalidToken). */
@@ -59,30 +57,6 @@ async function probeRealms(store: Store): Promise<ProbeRealm[]> {
   return out;
 }
 
-/**
- * Claims the probe of one secret's token: only a valid token that no refresh holds, last fetched or
- * probed at least interval_ms ago, within the daily budget. Answers the token to probe, or null.
- */
-function claim(
-  store: Store,
-  secret: SecretRecord,
-  config: RealmConfig & { probe: RealmProbe },
-  now: number,
-): Promise<string | null> {
-  return store.mutateTokenState(secret.realm, secret.key, (cur) => {
-    if (!usable(cur, now) || cur.secretRev !== secret.rev) return { result: null };
-    if (leaseActive(cur, now)) return { result: null };
-    const last = Math.max(cur.probedAt ?? 0, cur.fetchedAt ?? 0);
-    if (now - last < config.probe.interval_ms) return { result: null };
-    const calls = callsToday(cur, now);
-    if (calls >= config.daily_budget) return { result: null };
-    return {
-      next: { ...cur, probedAt: now, callsDay: utcDay(now), callsToday: calls + 1 },
-      result: cur.token,
-    };
-  });
-}
-
 async function probeOne(
   deps: ProbeDeps,
   secret: SecretRecord,
@@ -90,7 +64,14 @@ async function probeOne(
   summary: ProbeSummary,
 ): Promise<void> {
   const { realm, key } = secret;
-  const token = await claim(deps.store, secret, config, deps.clock.now());
+  // Judged and counted by the store's time (the mutator's `now`), never this instance's clock.
+  const token = await deps.store.mutateTokenState(realm, key, (current, now) =>
+    claimProbe(current, now, {
+      secretRev: secret.rev,
+      intervalMs: config.probe.interval_ms,
+      dailyBudget: config.daily_budget,
+    }),
+  );
   if (token === null) return;
   summary.probed++;
   const { verdict, code } = await probeToken(config, secret.values, token, {

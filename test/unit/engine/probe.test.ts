@@ -4,7 +4,7 @@
  * once per interval, probes count in the daily budget, and realms without a probe are never probed.
  */
 import { expect } from 'chai';
-import { ManualClock } from '../../../functions/clock';
+import { ManualClock, skewedClock } from '../../../functions/clock';
 import { TokenEngine } from '../../../functions/engine/engine';
 import { probeTokens, type ProbeDeps } from '../../../functions/engine/probe';
 import { freshState } from '../../../functions/token/decide';
@@ -59,7 +59,6 @@ describe('probes for tokens killed from outside', function () {
     });
     deps = {
       store,
-      clock,
       allowPrivateUpstreams: true,
       instanceId: 'probe-test',
       getToken: (req) => engine.getToken(req),
@@ -109,4 +108,56 @@ describe('probes for tokens killed from outside', function () {
     expect(await probeTokens(deps)).to.deep.equal({ probed: 0, dead: 0, refreshed: 0 });
     expect(fake.calls('wechat_probe')).to.equal(0);
   });
+
+  // Issue 23: the probe's claim counted its call by hand (carrying yesterday's flush count into a
+  // new day, so the report of the dead token was refused as "flush share used") and judged its
+  // interval and budget day by the instance's clock. Both directions of an 8 s skew, across midnight.
+  for (const offsetMs of [-8_000, 8_000]) {
+    it(`refreshes a dead token found by the first probe of a new UTC day (instance clock ${offsetMs > 0 ? '+' : ''}${offsetMs / 1000} s, yesterday's flush share used)`, async () => {
+      const storeClock = new ManualClock(Date.UTC(2026, 10, 24, 23, 59, 58));
+      const instanceClock = skewedClock(storeClock, offsetMs);
+      clock = storeClock;
+      store = new MemoryStore(new Sealer(Buffer.alloc(32, 5)), storeClock);
+      engine = new TokenEngine({
+        store,
+        clock: instanceClock,
+        random: () => 0.5,
+        instanceId: 'probe-skew',
+        leaseMs: 15_000,
+        waitMs: 20_000,
+        allowPrivateUpstreams: true,
+      });
+      deps = {
+        store,
+        allowPrivateUpstreams: true,
+        instanceId: 'probe-skew',
+        getToken: (req) => engine.getToken(req),
+      };
+      await put(
+        'wx',
+        { ...ticketRealm('wechat_offiaccount', fake.url), daily_budget: 10 },
+        { ...WECHAT_APP },
+      );
+      const first = await engine.getToken({ realm: 'wx', key: 'main' });
+      // Five flush calls on that day: the flush share of a budget of 10 is used up.
+      await store.mutateTokenState('wx', 'main', (cur) =>
+        cur === null
+          ? { result: null }
+          : { next: { ...cur, callsToday: 6, flushCallsToday: 5 }, result: null },
+      );
+      fake.kill(first.token);
+      // Just past the probe interval by the store's clock, on the next UTC day.
+      storeClock.advance(300_000 + 1_000);
+      expect(await probeTokens(deps)).to.deep.equal({ probed: 1, dead: 1, refreshed: 1 });
+      const state = await store.getTokenState('wx', 'main');
+      expect(state?.token).to.not.equal(first.token);
+      expect(fake.tokenValid(state?.token ?? '')).to.equal(true);
+      // The new day's counters: the probe and the refresh, one of them (the report) a flush call.
+      expect([state?.callsDay, state?.callsToday, state?.flushCallsToday]).to.deep.equal([
+        '2026-11-25',
+        2,
+        1,
+      ]);
+    });
+  }
 });
