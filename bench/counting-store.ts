@@ -153,6 +153,14 @@ export class CountingStore implements Store {
     this.count('backfillDueTimes', idle ? 0 : 1 + progress.scanned, idle ? 0 : 1 + progress.updated);
     return progress;
   }
+  async getProbeCursor() {
+    this.count('getProbeCursor', 1);
+    return this.inner.getProbeCursor();
+  }
+  async putProbeCursor(...a: Parameters<Store['putProbeCursor']>) {
+    this.count('putProbeCursor', 0, 1);
+    return this.inner.putProbeCursor(...a);
+  }
   async putClient(...a: Parameters<Store['putClient']>) {
     this.count('putClient', 0, 1);
     return this.inner.putClient(...a);

@@ -43,6 +43,8 @@ import {
 import {
   BACKFILL_DOC,
   COLLECTIONS,
+  PROBE_CURSOR_DOC,
+  type ProbeCursor,
   compareStrings,
   matchesKeyword,
   pageOf,
@@ -217,7 +219,7 @@ export class FirestoreStore implements Store {
     });
   }
 
-  listRealms(page: PageRequest & { keyword?: string }): Promise<Page<RealmRecord>> {
+  listRealms(page: PageRequest & { keyword?: string; countTotal?: boolean }): Promise<Page<RealmRecord>> {
     return this.run('listRealms', async () => {
       const byId = this.db.collection(COLLECTIONS.realms).orderBy(FieldPath.documentId());
       if (page.keyword === undefined || page.keyword === '') {
@@ -284,7 +286,7 @@ export class FirestoreStore implements Store {
     });
   }
 
-  listSecrets(page: PageRequest & { realm?: string }): Promise<Page<SecretRecord>> {
+  listSecrets(page: PageRequest & { realm?: string; countTotal?: boolean }): Promise<Page<SecretRecord>> {
     return this.run('listSecrets', async () =>
       pageOfQuery(
         this.byDocId(COLLECTIONS.secrets, page.realm),
@@ -483,6 +485,24 @@ export class FirestoreStore implements Store {
       );
       if (done) this.backfillDone = true;
       return { scanned: snap.docs.length, updated, done };
+    });
+  }
+
+  getProbeCursor(): Promise<ProbeCursor | null> {
+    return this.run('getProbeCursor', async () => {
+      const data = (await this.db.collection(COLLECTIONS.meta).doc(PROBE_CURSOR_DOC).get()).data();
+      const realm: unknown = data?.realm;
+      const key: unknown = data?.key;
+      if (typeof realm !== 'string') return null;
+      return { realm, ...(typeof key === 'string' ? { key } : {}) };
+    });
+  }
+
+  putProbeCursor(cursor: ProbeCursor | null): Promise<void> {
+    return this.run('putProbeCursor', async () => {
+      const ref = this.db.collection(COLLECTIONS.meta).doc(PROBE_CURSOR_DOC);
+      if (cursor === null) await ref.delete();
+      else await ref.set({ realm: cursor.realm, ...(cursor.key === undefined ? {} : { key: cursor.key }) });
     });
   }
 

@@ -31,6 +31,7 @@ import {
   type DeleteRealmOutcome,
   type DuePage,
   type DueQuery,
+  type ProbeCursor,
   type PutSecretOutcome,
   type Store,
   type TokenMutator,
@@ -54,6 +55,7 @@ export class MemoryStore implements Store {
   private readonly secrets = new Map<string, Doc>();
   private readonly tokens = new Map<string, Doc>();
   private readonly clients = new Map<string, Doc>();
+  private probeCursor: ProbeCursor | null = null;
   /** Change notifications of token states (watchTokenState). */
   readonly watchers = new TokenWatchers();
 
@@ -206,6 +208,14 @@ export class MemoryStore implements Store {
   /** Every document of a memory store was written by this version's codec (it does not outlive its process). */
   async backfillDueTimes(_limit: number): Promise<BackfillProgress> {
     return { scanned: 0, updated: 0, done: true };
+  }
+
+  async getProbeCursor(): Promise<ProbeCursor | null> {
+    return this.probeCursor === null ? null : { ...this.probeCursor };
+  }
+
+  async putProbeCursor(cursor: ProbeCursor | null): Promise<void> {
+    this.probeCursor = cursor === null ? null : { ...cursor };
   }
 
   async putClient(client: ClientRecord): Promise<void> {
