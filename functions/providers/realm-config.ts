@@ -7,7 +7,7 @@
  * issue names its field: `config.arguments[1].place`.
  */
 import { z } from 'zod';
-import { parseOrThrow } from '../validation';
+import { parseOrThrow, CONTROL_CHARS } from '../validation';
 import type { JsonObject } from '../store/types';
 import { dotPathProblem } from './dot-path';
 import { KEY_NAMES, type KeyName, templateKeys, templateProblem, templateUsesToken } from './template';
@@ -56,8 +56,6 @@ const dotPathSchema = z.string().superRefine((value, ctx) => {
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `Dot path ${problem}` });
 });
 
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 // eslint-disable-next-line no-control-regex
 const HEADER_VALUE_FORBIDDEN = /[\r\n\u0000]/;
 /** RFC 9110 token characters: what a header name may consist of. */

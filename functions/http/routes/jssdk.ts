@@ -8,11 +8,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../../errors';
 import { realmIdSchema } from '../../providers/realm-config';
-import { parseOrThrow } from '../../validation';
+import { parseOrThrow, CONTROL_CHAR_RANGE } from '../../validation';
 import type { Reply, Route, RouteContext } from '../types';
 
-// eslint-disable-next-line no-control-regex
-const UNSENDABLE = /[\s\u0000-\u001f\u007f]/;
+const UNSENDABLE = new RegExp(`[\\s${CONTROL_CHAR_RANGE}]`);
 
 /** The page URL as the JS-SDK signs it: absolute http(s), without its #fragment, otherwise as given. */
 const pageUrlSchema = z
