@@ -117,7 +117,7 @@ export class TokenEngine {
     this.firstPollDelayMs = options.firstPollDelayMs ?? 100;
   }
 
-  /** Guarantee 2: concurrent identical requests in this instance share one operation. */
+  /** README G3: concurrent identical requests in this instance share one operation. */
   getToken(req: TokenRequest): Promise<ServedToken> {
     const mode: Mode = req.invalidToken !== undefined ? 'invalid' : req.flush === true ? 'flush' : 'get';
     const flightKey = `${mode}\u0000${req.realm}\u0000${req.key}\u0000${req.invalidToken ?? ''}`;

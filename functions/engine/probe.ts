@@ -1,5 +1,5 @@
 /**
- * Probing for outside kills (SPEC §6): another system that fetches a WeChat token with the same appid
+ * Probing for outside kills (README "Probes: tokens killed from outside"): another system that fetches a WeChat token with the same appid
  * kills ours without telling anyone, and apps that cannot report a rejected token (the WeChat-
  * compatible routes) would keep getting it until its due time. The scheduled refresh calls
  * probeTokens: for each realm that names a `probe`, each of its secrets' tokens is checked at most

@@ -6,7 +6,7 @@
  * answers an HTML page (with a stack trace unless NODE_ENV=production) and prints the error, whose
  * message can quote part of the body, to stderr. The framework offers no error-handler option, so
  * this module wraps the `handle` of the Express copy that the framework resolves: such requests get
- * the SPEC's JSON error body through http/respond.ts and one request log line like any other.
+ * the JSON error body (errors.ts) through http/respond.ts and one request log line like any other.
  *
  * The wrapper is also the body reader, in front of body-parser (whose limit the framework sets to
  * 1 GB): it reads every request body itself, counting bytes as they stream, and answers 413 and

@@ -81,7 +81,7 @@ function providerErrorOf(
 }
 
 /**
- * Where providers commonly put an error, read when a realm has no error rules (SPEC §4: a realm in
+ * Where providers commonly put an error, read when a realm has no error rules (README "Realms": a realm in
  * the original design's format, or a logic_code function): code field, then its message fields.
  */
 const COMMON_ERROR_FIELDS: ReadonlyArray<readonly [string, readonly string[]]> = [

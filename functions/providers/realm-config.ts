@@ -1,5 +1,5 @@
 /**
- * The realm: how to ask one kind of provider for a token (SPEC §4), as zod schemas. Every realm is
+ * The realm: how to ask one kind of provider for a token (README "Realms"), as zod schemas. Every realm is
  * parsed here on every write and read, so everything downstream (templating, request building,
  * extraction, the engine's refresh policy) works on a checked config with every default filled in.
  *
@@ -149,7 +149,7 @@ const upstreamUrlSchema = z
   });
 
 /**
- * A cheap GET that tells whether the realm's current token is still alive (SPEC §6 "Outside kills"):
+ * A cheap GET that tells whether the realm's current token is still alive (README "Probes: tokens killed from outside"):
  * its arguments reference the token as ${token}; an answer whose error_path value is one of
  * dead_values means the token is dead. Probed at most every interval_ms per secret.
  */

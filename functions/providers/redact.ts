@@ -1,7 +1,7 @@
 /**
  * Redaction of provider text: what a provider answers may echo any part of the request we sent it,
  * so every credential is blanked out of its code and message before they are shortened, normalised,
- * stored, logged or answered (SPEC §4: no run of 8 or more of a credential's characters, in any
+ * stored, logged or answered (README "What is logged": no run of 8 or more of a credential's characters, in any
  * spelling).
  *
  * What is blanked:

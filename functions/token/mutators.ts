@@ -68,7 +68,7 @@ export interface WriteOptions extends ScheduleOptions {
 export type WriteResult =
   { written: true; state: TokenState & { token: string }; sameToken: boolean } | { written: false };
 
-/** Guarantee 1: accepted only from the lease holder, on the generation and credentials it started from. */
+/** README G1: accepted only from the lease holder, on the generation and credentials it started from. */
 export function writeToken(
   current: TokenState | null,
   now: number,

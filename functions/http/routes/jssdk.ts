@@ -1,5 +1,5 @@
 /**
- * GET /api/jssdk/signature (SPEC §4.7): the `wx.config` signature of a page URL, computed with the
+ * GET /api/jssdk/signature (README "JS-SDK"): the `wx.config` signature of a page URL, computed with the
  * current ticket of a ticket secret (preset wechat_jsapi_ticket, wecom_jsapi_ticket,
  * wecom_agent_ticket). The ticket itself never leaves the server: the answer carries only the
  * timestamp, nonce, signature and the URL that was signed.
