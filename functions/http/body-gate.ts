@@ -16,6 +16,10 @@
  * framework fully read: body-parser skips a request whose body has ended (body-parser 2.x
  * read.js: `onFinished.isFinished(req)` → "body already parsed"), so it never buffers or parses a
  * byte. http/parse-request.ts parses the JSON.
+ *
+ * Benchmarked hot-path shape (the patch of the framework's Express `handle` runs on every request):
+ * guarded by the `npm run bench` rows "tokenServerCache memory hit" and "tokenServerCache over
+ * hello behind onRequest" (bench/scenarios/hit-throughput.ts).
  */
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
