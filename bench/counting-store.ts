@@ -164,6 +164,15 @@ export class CountingStore implements Store {
     this.count('resealPage', Math.max(1, page.scanned), page.written);
     return page;
   }
+
+  async getProbeCursor() {
+    this.count('getProbeCursor', 1);
+    return this.inner.getProbeCursor();
+  }
+  async putProbeCursor(...a: Parameters<Store['putProbeCursor']>) {
+    this.count('putProbeCursor', 0, 1);
+    return this.inner.putProbeCursor(...a);
+  }
   async putClient(...a: Parameters<Store['putClient']>) {
     this.count('putClient', 0, 1);
     return this.inner.putClient(...a);

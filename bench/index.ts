@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the benchmarks of SPEC §9 and issue 18 in one run. Starts what it needs (the
+ * `npm run bench`: the benchmarks of README "Benchmarks" and issue 18 in one run. Starts what it needs (the
  * Firestore emulator, a fake provider with 50 ms latency, 200 ms during the stampede, function
  * processes), runs the scenarios, stops everything, prints a table (every figure beside a baseline
  * measured in the same run) and writes bench/results/latest.json (and latest.md, the table for the

@@ -1,6 +1,6 @@
 /**
  * The HTTP client of tokenctl: the only place that talks to the server. It sends JSON with the bearer
- * key and turns every failure into a CliError with the exit code of SPEC §7: the server's error body
+ * key and turns every failure into a CliError with the exit code of README "tokenctl: the admin CLI": the server's error body
  * {"error": {"code", "message", "details"}} → 1 (401 → 3); no answer at all → 3.
  */
 import { CliError, EXIT, exitCodeForServerError, usageError } from './errors';

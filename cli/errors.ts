@@ -1,10 +1,10 @@
 /**
  * The one error class of tokenctl. Every failure that reaches the user is a CliError carrying the
- * exit code of SPEC §7, so that the entry point only has to print it and return its code.
+ * exit code of README "tokenctl: the admin CLI", so that the entry point only has to print it and return its code.
  */
 import { AppError, ERROR_CODES } from '../functions/errors';
 
-/** SPEC §7: the exit codes that shell scripts can rely on. */
+/** README "tokenctl: the admin CLI": the exit codes that shell scripts can rely on. */
 export const EXIT = {
   OK: 0,
   /** The server answered with an error. */
@@ -50,7 +50,7 @@ export function usageError(message: string): CliError {
 }
 
 /**
- * The exit code for an error answer of the server. SPEC §7: 401 means "authentication failed" (3);
+ * The exit code for an error answer of the server. README "tokenctl: the admin CLI": 401 means "authentication failed" (3);
  * every other error answer is "the server answered an error" (1), whatever its HTTP status, because it
  * happened after the request was made (ERROR_CODES' exit 2 for 400s applies to local validation).
  */

@@ -9,7 +9,7 @@ import { usageError } from './errors';
 
 const ID_RULE = '1-64 of A-Z a-z 0-9 _ . -, starting with a letter or digit';
 
-/** SPEC §4: realm ids and secret keys, by the server's own schema. */
+/** README "Realms": realm ids and secret keys, by the server's own schema. */
 function isId(value: string): boolean {
   return realmIdSchema.safeParse(value).success;
 }

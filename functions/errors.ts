@@ -7,7 +7,7 @@
 /**
  * status: the HTTP status the server answers with. exit: tokenctl's exit code when the CLI raises
  * this error itself, before any request (e.g. it validates a realm file: 2). Whatever the code, an
- * error *answered by the server* exits 1, and 401 or an unreachable server exits 3 (SPEC §7).
+ * error *answered by the server* exits 1, and 401 or an unreachable server exits 3 (README "tokenctl: the admin CLI").
  */
 export const ERROR_CODES = {
   INVALID_ARGUMENT: { status: 400, exit: 2 },
@@ -54,7 +54,7 @@ export class AppError extends Error {
     return ERROR_CODES[this.code].status;
   }
 
-  /** The SPEC's error body: {"error": {"code", "message", "details"?}}. */
+  /** The error body every route answers (README "HTTP API"): {"error": {"code", "message", "details"?}}. */
   toBody(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
     return {
       error: {

@@ -7,7 +7,7 @@ import { systemClock, systemRandom, type Clock, type Random } from './clock';
 import { parseConfig, type Config } from './config';
 import { EdgeCache } from './engine/edge-cache';
 import { TokenEngine } from './engine/engine';
-import { ClientKeyCache } from './http/client-key-cache';
+import { ClientKeyCache } from './keys/client-key-cache';
 import { resolveKeys, type ResolvedKeys } from './keys/keys';
 import { AppError } from './errors';
 import { log, setLogLevel } from './log';

@@ -55,7 +55,6 @@ export async function runScheduledRefresh(
   const summary = await runtime.engine.refreshDue(concurrency, budgetMs);
   const probes = await probeTokens({
     store: runtime.store,
-    clock: runtime.clock,
     allowPrivateUpstreams: runtime.config.allowPrivateUpstreams,
     instanceId: runtime.instanceId,
     getToken: (req) => runtime.engine.getToken(req),

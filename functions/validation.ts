@@ -1,6 +1,14 @@
 import type { z } from 'zod';
 import { AppError } from './errors';
 
+/**
+ * The control characters (C0 and DEL) that no id, name, header-bound value, path segment or token
+ * may contain: the one definition every check uses. CONTROL_CHAR_RANGE is its bracket body, for
+ * patterns that add to it (runs, white space).
+ */
+export const CONTROL_CHAR_RANGE = '\\u0000-\\u001f\\u007f';
+export const CONTROL_CHARS = new RegExp(`[${CONTROL_CHAR_RANGE}]`);
+
 /** `config.arguments[1].place` from a zod issue path. */
 export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
   let out = prefix;

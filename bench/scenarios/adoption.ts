@@ -1,5 +1,5 @@
 /**
- * The adoption scenario (SPEC §9, §10): N app processes per SDK (co-wechat-api, wechat-api,
+ * The adoption scenario (README "Benchmarks"): N app processes per SDK (co-wechat-api, wechat-api,
  * node-easywechat, the real packages), making API calls against the fake WeChat platform for a fixed
  * time, once on their own (each SDK fetches tokens with the app secret, as it does by default) and
  * once through the broker with the client library's adapter. Both runs of an SDK go at the same time,

@@ -1,5 +1,5 @@
 /**
- * Scenario 6, the scheduled refresh at scale (SPEC §9): one run of runScheduledRefresh (the
+ * Scenario 6, the scheduled refresh at scale (README "Benchmarks"): one run of runScheduledRefresh (the
  * deployed code path) with 1,000 / 10,000 / 100,000 secrets of which 1 % are due, against the floor
  * of the due ones. 1,000 and 10,000 on the Firestore emulator (seeded in bulk; document reads
  * counted in the Firestore client, below the store: test/helpers/firestore-reads.ts), 100,000 on the

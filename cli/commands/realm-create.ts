@@ -71,7 +71,7 @@ function checkUpstreamUrl(raw: string, flag = '--url'): string {
   return raw;
 }
 
-/** The config described by the manual options, in the field order of SPEC §4. */
+/** The config described by the manual options, in the field order of README "Realms". */
 function configFromOptions(opts: Options): JsonRecord {
   const missing = [
     opts.url === undefined ? '--url' : undefined,

@@ -1,5 +1,5 @@
 /**
- * Dependent secrets (SPEC §4 "Dependent tokens"): a secret that names a `parent` ("REALM/KEY") has no
+ * Dependent secrets (README "JS-SDK"): a secret that names a `parent` ("REALM/KEY") has no
  * credentials of its own; its realm's arguments reference the parent's current token as $token. This
  * is how JS-SDK tickets are fetched. The engine refreshes such a secret like any other (one call per
  * due time, leases, budget): only its Fetcher is wrapped here, so that

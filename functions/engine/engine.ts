@@ -1,7 +1,7 @@
 /**
  * The token engine: serve the stored token while it is valid; otherwise (or when asked to flush)
  * take a refresh lease by compare-and-set on the token's document, call the provider as the only
- * holder (holder.ts), and write the result only if the generation it started from is still current.
+ * holder (round.ts), and write the result only if the generation it started from is still current.
  * Every cross-instance judgement uses the store's time of the read it is made on. See README
  * "Token engine".
  */
@@ -14,7 +14,7 @@ import { fetchToken } from '../providers/upstream';
 import type { Store, TokenRead } from '../store/store';
 import { watchChanges, type ChangeWatch } from '../store/token-watch';
 import type { RealmRecord, SecretRecord, TokenLease } from '../store/types';
-import { runRound } from './holder';
+import { runRound } from './round';
 import {
   DEFAULT_REFRESH_CONCURRENCY,
   REFRESH_ROUTE_BUDGET_MS,
@@ -93,15 +93,18 @@ interface PriorRead {
   sentAt: number;
 }
 
-/** What a waiter waits with: the request, the holder's lease, its deadline and first poll delay. */
-type WaitArgs = [
-  req: TokenRequest,
-  mode: Mode,
-  ctx: Context,
-  lease: TokenLease,
-  waitDeadline: number,
-  pollMs: number,
-];
+/** What a waiter waits with. */
+interface Wait {
+  req: TokenRequest;
+  mode: Mode;
+  ctx: Context;
+  /** The holder's lease, waited for. */
+  lease: TokenLease;
+  /** Instance time after which the waiter gives up (503). */
+  waitDeadline: number;
+  /** The first poll delay. */
+  pollMs: number;
+}
 
 export class TokenEngine {
   private readonly flights = new SingleFlight<ServedToken>();
@@ -109,12 +112,12 @@ export class TokenEngine {
   private readonly fetcher: Fetcher;
   private readonly firstPollDelayMs: number;
 
-  constructor(private readonly o: EngineOptions) {
-    this.fetcher = o.fetcher ?? fetchToken;
-    this.firstPollDelayMs = o.firstPollDelayMs ?? 100;
+  constructor(private readonly options: EngineOptions) {
+    this.fetcher = options.fetcher ?? fetchToken;
+    this.firstPollDelayMs = options.firstPollDelayMs ?? 100;
   }
 
-  /** Guarantee 2: concurrent identical requests in this instance share one operation. */
+  /** README G3: concurrent identical requests in this instance share one operation. */
   getToken(req: TokenRequest): Promise<ServedToken> {
     const mode: Mode = req.invalidToken !== undefined ? 'invalid' : req.flush === true ? 'flush' : 'get';
     const flightKey = `${mode}\u0000${req.realm}\u0000${req.key}\u0000${req.invalidToken ?? ''}`;
@@ -130,8 +133,8 @@ export class TokenEngine {
     let missed: PriorRead | undefined;
     if (mode === 'get') {
       // The hit path: one read, no compare-and-set.
-      const sentAt = this.o.clock.now();
-      const read = await this.o.store.readTokenState(req.realm, req.key);
+      const sentAt = this.options.clock.now();
+      const read = await this.options.store.readTokenState(req.realm, req.key);
       const { state, now } = read;
       if (usable(state, now)) {
         this.maybeRefreshInBackground({ read, sentAt });
@@ -143,14 +146,14 @@ export class TokenEngine {
     }
     const [realmRecord, secret] = await this.readRecords(req.realm, req.key);
     // A fixed-token realm is never fetched; an unknown realm is said to be unknown.
-    const fixed = fixedTokenAnswer(realmRecord, secret, req, mode, this.o.clock.now());
+    const fixed = fixedTokenAnswer(realmRecord, secret, req, mode, this.options.clock.now());
     if (fixed !== undefined) return fixed;
     return this.acquire(req, mode, contextOf(realmRecord, secret, req.realm, req.key), missed);
   }
 
   /** The realm and the secret, read side by side (one round trip on the miss path, not two). */
   private readRecords(realm: string, key: string): Promise<[RealmRecord | null, SecretRecord | null]> {
-    return Promise.all([this.o.store.getRealm(realm), this.o.store.getSecret(realm, key)]);
+    return Promise.all([this.options.store.getRealm(realm), this.options.store.getSecret(realm, key)]);
   }
 
   private async loadContext(realm: string, key: string): Promise<Context> {
@@ -187,22 +190,17 @@ export class TokenEngine {
   ): Promise<ServedToken> {
     const { realm, key } = req;
     let ctx = loaded;
-    const waitDeadline = this.o.clock.now() + this.o.waitMs;
+    const waitDeadline = this.options.clock.now() + this.options.waitMs;
     let waited: WaitedLease | undefined;
     let restarts = 0;
     let pollDelay = this.firstPollDelayMs;
     let prior = missed;
     for (;;) {
-      const leaseRequest = { id: randomUUID(), owner: this.o.instanceId, leaseMs: this.o.leaseMs };
       // A decision on the earlier read is converted from that read's send time (the earlier one).
-      const sentAt = prior?.sentAt ?? this.o.clock.now();
-      const decision = await this.o.store.mutateTokenState<Decision>(
-        realm,
-        key,
-        (current, now) => {
-          const d = decide(current, this.decideInput(req, mode, ctx, now, waited), realm, key, leaseRequest);
-          return takeLease(d, now, ctx.policy);
-        },
+      const sentAt = prior?.sentAt ?? this.options.clock.now();
+      const decision = await this.decideAndTake(
+        ctx,
+        (now) => this.decideInput(req, mode, ctx, now, waited),
         prior?.read,
       );
       prior = undefined;
@@ -223,7 +221,14 @@ export class TokenEngine {
           return this.holdLease(ctx, decision, sentAt, mode);
         case 'wait': {
           waited = { id: decision.lease.id, baseGeneration: decision.lease.baseGeneration };
-          const result = await this.waitForHolder(req, mode, ctx, decision.lease, waitDeadline, pollDelay);
+          const result = await this.waitForHolder({
+            req,
+            mode,
+            ctx,
+            lease: decision.lease,
+            waitDeadline,
+            pollMs: pollDelay,
+          });
           if (result !== null) return result;
           pollDelay = Math.min(pollDelay * 2, 500);
           continue;
@@ -233,15 +238,35 @@ export class TokenEngine {
   }
 
   /**
+   * One compare-and-set on the secret's token document: decide (token/decide.ts) on the store's
+   * time of the read, and take the lease with its first attempt when that is the decision
+   * (takeLease). `from`: a read just made, decided on as it is and written only if still current.
+   */
+  private decideAndTake(
+    ctx: Context,
+    inputAt: (now: number) => DecideInput,
+    from?: TokenRead,
+  ): Promise<Decision> {
+    const { realm, key } = ctx.secret;
+    const leaseRequest = { id: randomUUID(), owner: this.options.instanceId, leaseMs: this.options.leaseMs };
+    return this.options.store.mutateTokenState<Decision>(
+      realm,
+      key,
+      (current, now) => takeLease(decide(current, inputAt(now), realm, key, leaseRequest), now, ctx.policy),
+      from,
+    );
+  }
+
+  /**
    * Wait (reads, not compare-and-sets) until the lease we wait for ends, woken by the store's change
    * notification as soon as the token document is written, and deciding on the snapshot it carries
    * (polling with reads as a fallback): its token, its
    * error, or (lapsed, changed hands, credentials changed) null to decide again with a compare-and-set.
    */
-  private async waitForHolder(...args: WaitArgs): Promise<ServedToken | null> {
-    const watch = watchChanges(this.o.store, args[0].realm, args[0].key, this.o.clock);
+  private async waitForHolder(wait: Wait): Promise<ServedToken | null> {
+    const watch = watchChanges(this.options.store, wait.req.realm, wait.req.key, this.options.clock);
     try {
-      return await this.pollForHolder(watch, ...args);
+      return await this.pollForHolder(watch, wait);
     } finally {
       watch.close();
     }
@@ -249,12 +274,12 @@ export class TokenEngine {
 
   private async pollForHolder(
     watch: ChangeWatch,
-    ...[req, mode, ctx, lease, waitDeadline, pollMs]: WaitArgs
+    { req, mode, ctx, lease, waitDeadline, pollMs }: Wait,
   ): Promise<ServedToken | null> {
     const waited = { id: lease.id, baseGeneration: lease.baseGeneration };
     let leaseLeftMs = 1_000;
     for (let delay = pollMs; ; delay = Math.min(delay * 2, 500)) {
-      const local = this.o.clock.now();
+      const local = this.options.clock.now();
       if (local >= waitDeadline) {
         throw new AppError(
           'REFRESH_IN_PROGRESS',
@@ -266,22 +291,23 @@ export class TokenEngine {
         );
       }
       await watch.sleep(
-        this.o.clock,
-        Math.min(delay + Math.floor(this.o.random() * 50), Math.max(1, waitDeadline - local)),
+        this.options.clock,
+        Math.min(delay + Math.floor(this.options.random() * 50), Math.max(1, waitDeadline - local)),
       );
       // The snapshot that woke us is a read; after a poll delay (no snapshot), read.
       const snapshot = watch.take();
-      const sentAt = snapshot?.sentAt ?? this.o.clock.now();
-      const { state, now } = snapshot ?? (await this.o.store.readTokenState(req.realm, req.key));
+      const sentAt = snapshot?.sentAt ?? this.options.clock.now();
+      const { state, now } = snapshot ?? (await this.options.store.readTokenState(req.realm, req.key));
       leaseLeftMs = lease.until - now;
-      const d = decide(state, this.decideInput(req, mode, ctx, now, waited), req.realm, req.key, {
+      const decided = decide(state, this.decideInput(req, mode, ctx, now, waited), req.realm, req.key, {
         id: 'poll',
-        owner: this.o.instanceId,
-        leaseMs: this.o.leaseMs,
+        owner: this.options.instanceId,
+        leaseMs: this.options.leaseMs,
       });
-      if (d.kind === 'serve') return servedFrom(d.state, { sentAt, storeNow: now }, 'database', d.reason);
-      if (d.kind === 'fail') throw d.error;
-      if (d.kind === 'wait' && d.lease.id === lease.id) continue;
+      if (decided.kind === 'serve')
+        return servedFrom(decided.state, { sentAt, storeNow: now }, 'database', decided.reason);
+      if (decided.kind === 'fail') throw decided.error;
+      if (decided.kind === 'wait' && decided.lease.id === lease.id) continue;
       return null;
     }
   }
@@ -290,7 +316,7 @@ export class TokenEngine {
   private callFor(ctx: Context): (timeoutMs: number) => Promise<{ token: string; lifetimeMs: number }> {
     return (timeoutMs) =>
       this.fetcherFor(ctx.secret)(ctx.config, ctx.secret.values, {
-        allowPrivate: this.o.allowPrivateUpstreams,
+        allowPrivate: this.options.allowPrivateUpstreams,
         timeoutMs,
       });
   }
@@ -302,17 +328,17 @@ export class TokenEngine {
       this.fetcher,
       { ...secret, parent: secret.parent },
       {
-        store: this.o.store,
-        clock: this.o.clock,
-        instanceId: this.o.instanceId,
+        store: this.options.store,
+        clock: this.options.clock,
+        instanceId: this.options.instanceId,
         getToken: (req) => this.getToken(req),
       },
     );
   }
 
-  /** We hold the lease: run the round (holder.ts). */
+  /** We hold the lease: run the round (round.ts). */
   private holdLease(ctx: Context, decision: LeaseDecision, sentAt: number, mode: Mode): Promise<ServedToken> {
-    return runRound(this.o, {
+    return runRound(this.options, {
       realm: ctx.secret.realm,
       key: ctx.secret.key,
       secretRev: ctx.secret.rev,
@@ -349,21 +375,10 @@ export class TokenEngine {
       } catch {
         return 'skipped';
       }
-      const leaseRequest = { id: randomUUID(), owner: this.o.instanceId, leaseMs: this.o.leaseMs };
-      const sentAt = seen?.sentAt ?? this.o.clock.now();
-      const decision = await this.o.store.mutateTokenState<Decision>(
-        realm,
-        key,
-        (current, now) => {
-          const d = decide(
-            current,
-            { now, mode: 'refresh', secretRev: ctx.secret.rev, policy: ctx.policy },
-            realm,
-            key,
-            leaseRequest,
-          );
-          return takeLease(d, now, ctx.policy);
-        },
+      const sentAt = seen?.sentAt ?? this.options.clock.now();
+      const decision = await this.decideAndTake(
+        ctx,
+        (now) => ({ now, mode: 'refresh', secretRev: ctx.secret.rev, policy: ctx.policy }),
         seen?.read,
       );
       if (decision.kind !== 'lease') return 'skipped';
@@ -385,8 +400,8 @@ export class TokenEngine {
     budgetMs = REFRESH_ROUTE_BUDGET_MS,
   ): Promise<DueRunSummary> {
     return refreshDueTokens({
-      store: this.o.store,
-      clock: this.o.clock,
+      store: this.options.store,
+      clock: this.options.clock,
       refreshOne: (realm, key) => this.refreshOne(realm, key),
       concurrency,
       budgetMs,

@@ -16,7 +16,7 @@ import { usable } from '../token/phase';
 import type { ServedToken } from './served';
 import { NEVER_EXPIRES_AT, servedFrom } from './served';
 
-/** A token without expires_in is served for one day at a time, so that apps re-ask daily (SPEC §4). */
+/** A token without expires_in is served for one day at a time, so that apps re-ask daily (README "Realms"). */
 export const FIXED_TOKEN_SERVE_MS = 86_400_000;
 
 /** Where a fixed token and its lifetime are kept among the secret's sealed values. */

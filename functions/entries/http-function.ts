@@ -2,14 +2,14 @@
 import type * as Https from 'firebase-functions/v2/https';
 import type { HttpsFunction, HttpsOptions } from 'firebase-functions/v2/https';
 import { createHandler } from '../http/app';
-import { installFrameworkErrorReplies } from '../http/framework-errors';
+import { installFrameworkErrorReplies } from '../http/body-gate';
 import type { Route } from '../http/types';
 import { adminKey, COMMON, masterKey, ready, runtime } from './common';
 
 /**
  * Once, when the Functions Framework loads an HTTP function's entry (before it builds its Express
  * app): the body limit while a body streams, and our JSON errors for requests the framework refuses
- * before any handler runs (http/framework-errors.ts).
+ * before any handler runs (http/body-gate.ts).
  */
 installFrameworkErrorReplies();
 

@@ -189,7 +189,7 @@ export const resealResultSchema = z.strictObject({
 
 export const deletedSchema = okEnvelope(z.strictObject({ deleted: z.literal(true) }));
 
-/** The WeChat-compatible routes (SPEC §4.6): the provider's own format, always HTTP 200. */
+/** The WeChat-compatible routes (README "SDKs that only take a base URL"): the provider's own format, always HTTP 200. */
 const seconds = count.describe('Whole seconds for which the app may use it');
 export const compatAnswerSchema = z.union([
   z.strictObject({ access_token: z.string().min(1), expires_in: seconds }),

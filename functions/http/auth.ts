@@ -1,7 +1,7 @@
 /**
  * Bearer authentication. Admin routes need the admin key; the token route takes the admin key or a
  * client key scoped to the realm/key asked for. Client lookups are cached per instance for at most
- * clientCacheMs, which bounds how long a revoked key keeps working (http/client-key-cache.ts).
+ * clientCacheMs, which bounds how long a revoked key keeps working (keys/client-key-cache.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors';

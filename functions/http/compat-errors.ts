@@ -1,5 +1,5 @@
 /**
- * The WeChat-compatible routes' errors (SPEC §4.6): every outcome in the provider's own format
+ * The WeChat-compatible routes' errors (README "SDKs that only take a base URL"): every outcome in the provider's own format
  * (HTTP 200, errcode/errmsg), so that an SDK reacts to it as it would to WeChat or WeCom: a wrong
  * client key is WeChat's "invalid appsecret" (40125) or WeCom's "invalid credential" (40001), out of
  * scope is 48001, a wrong appid/corpid 40013, a provider failure the provider's own code and message,

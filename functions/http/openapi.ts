@@ -110,7 +110,7 @@ export interface OperationDoc {
   errors?: readonly ErrorStatus[];
 }
 
-/** The WeChat-compatible routes (SPEC §4.6): answered in the provider's format, always HTTP 200. */
+/** The WeChat-compatible routes (README "SDKs that only take a base URL"): answered in the provider's format, always HTTP 200. */
 function compatOperations(): Record<string, OperationDoc> {
   const common = (summary: string, description: string, operationId: string): OperationDoc => ({
     operationId,

@@ -1,7 +1,7 @@
 /**
  * Express request → ParsedRequest: the 64 KiB body limit, JSON-only bodies in UTF-8, each query
  * parameter at most once, and a request id. The body arrives read but unparsed, as `req.rawBody`
- * (http/framework-errors.ts reads it, bounded, before the Functions Framework sees the request).
+ * (http/body-gate.ts reads it, bounded, before the Functions Framework sees the request).
  */
 import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';

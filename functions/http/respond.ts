@@ -6,7 +6,7 @@ import type { Reply } from './types';
 
 /**
  * Node's own response API, so that it serves an Express response and a bare one alike (the
- * framework's early refusals in framework-errors.ts answer before Express has set up the response).
+ * framework's early refusals in body-gate.ts answer before Express has set up the response).
  * The body goes to res.end as a string: Node then sends it in one write with the headers (a Buffer
  * is a second chunk, a writev of two).
  */

@@ -1,4 +1,4 @@
-/** Matches a method and path against the route table; 404 and 405 in the SPEC's error shape. */
+/** Matches a method and path against the route table; 404 and 405 in the error body of errors.ts. */
 import { AppError } from '../errors';
 import type { Route } from './types';
 

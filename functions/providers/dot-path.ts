@@ -3,6 +3,7 @@
  * into `__proto__`, `constructor` or `prototype`, and only ever reads own properties, so a response (or
  * a realm config) cannot reach Object.prototype or anything inherited.
  */
+import { CONTROL_CHARS } from '../validation';
 
 const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_PATH_LENGTH = 256;
@@ -17,8 +18,7 @@ export function dotPathProblem(path: string): string | undefined {
   for (const segment of segments) {
     if (segment.length === 0) return 'must not contain empty segments (leading, trailing or double dots)';
     if (FORBIDDEN_SEGMENTS.has(segment)) return `must not walk into "${segment}"`;
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(segment)) return 'must not contain control characters';
+    if (CONTROL_CHARS.test(segment)) return 'must not contain control characters';
   }
   return undefined;
 }

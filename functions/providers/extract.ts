@@ -6,6 +6,7 @@
 import { getByPath } from './dot-path';
 import { IP_ALLOWLIST_HINT, isTransientStatus, ProviderFailure } from './failure';
 import { MAX_LIFETIME_MS, type CodeValue, type RealmConfig } from './realm-config';
+import { CONTROL_CHARS } from '../validation';
 
 export interface ExtractedToken {
   token: string;
@@ -80,7 +81,7 @@ function providerErrorOf(
 }
 
 /**
- * Where providers commonly put an error, read when a realm has no error rules (SPEC §4: a realm in
+ * Where providers commonly put an error, read when a realm has no error rules (README "Realms": a realm in
  * the original design's format, or a logic_code function): code field, then its message fields.
  */
 const COMMON_ERROR_FIELDS: ReadonlyArray<readonly [string, readonly string[]]> = [
@@ -234,8 +235,7 @@ export function extractToken(config: RealmConfig, httpStatus: number, bodyText: 
       httpStatus,
     });
   }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(token)) {
+  if (CONTROL_CHARS.test(token)) {
     throw new ProviderFailure({
       kind: 'permanent',
       reason: 'bad_token',

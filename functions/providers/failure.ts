@@ -25,7 +25,7 @@ export type FailureReason =
   | 'bad_token'
   | 'no_lifetime'
   | 'bad_lifetime'
-  /** A dependent secret's parent could not give a token (SPEC §4 "Dependent tokens"). */
+  /** A dependent secret's parent could not give a token (README "JS-SDK"). */
   | 'parent_token';
 
 export interface ProviderFailureInit {

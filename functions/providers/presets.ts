@@ -1,5 +1,5 @@
 /**
- * Built-in provider presets (SPEC §6): ready realm configs with each provider's error detection,
+ * Built-in provider presets (README "Realms"): ready realm configs with each provider's error detection,
  * lifetime field and unit, and what is known of its refresh behaviour. Every preset is parsed by the
  * realm schema when this module loads, and checked against a local fake of its wire format in tests.
  *
@@ -43,7 +43,7 @@ const WECOM_HINTS: JsonObject = {
   '40091': 'The corpsecret (key_2) is not valid.',
 };
 
-/** The answers that say the parent's access token is dead (SPEC §4 "Dependent tokens"). */
+/** The answers that say the parent's access token is dead (README "JS-SDK"). */
 export const DEAD_TOKEN_CODES = [40001, 40014, 42001] as const;
 
 /**

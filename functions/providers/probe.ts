@@ -1,5 +1,5 @@
 /**
- * A realm's probe (SPEC §6 "Outside kills"): one cheap GET that needs a valid token, whose answer
+ * A realm's probe (README "Probes: tokens killed from outside"): one cheap GET that needs a valid token, whose answer
  * says whether the token is still alive. WeChat Official Account tokens die without notice when
  * another system fetches one with the same appid; the probe is how the broker notices.
  */

@@ -1,5 +1,5 @@
 /**
- * The realm: how to ask one kind of provider for a token (SPEC §4), as zod schemas. Every realm is
+ * The realm: how to ask one kind of provider for a token (README "Realms"), as zod schemas. Every realm is
  * parsed here on every write and read, so everything downstream (templating, request building,
  * extraction, the engine's refresh policy) works on a checked config with every default filled in.
  *
@@ -7,7 +7,7 @@
  * issue names its field: `config.arguments[1].place`.
  */
 import { z } from 'zod';
-import { parseOrThrow } from '../validation';
+import { parseOrThrow, CONTROL_CHARS } from '../validation';
 import type { JsonObject } from '../store/types';
 import { dotPathProblem } from './dot-path';
 import { KEY_NAMES, type KeyName, templateKeys, templateProblem, templateUsesToken } from './template';
@@ -56,8 +56,6 @@ const dotPathSchema = z.string().superRefine((value, ctx) => {
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `Dot path ${problem}` });
 });
 
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 // eslint-disable-next-line no-control-regex
 const HEADER_VALUE_FORBIDDEN = /[\r\n\u0000]/;
 /** RFC 9110 token characters: what a header name may consist of. */
@@ -151,7 +149,7 @@ const upstreamUrlSchema = z
   });
 
 /**
- * A cheap GET that tells whether the realm's current token is still alive (SPEC §6 "Outside kills"):
+ * A cheap GET that tells whether the realm's current token is still alive (README "Probes: tokens killed from outside"):
  * its arguments reference the token as ${token}; an answer whose error_path value is one of
  * dead_values means the token is dead. Probed at most every interval_ms per secret.
  */

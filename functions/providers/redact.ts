@@ -1,7 +1,7 @@
 /**
  * Redaction of provider text: what a provider answers may echo any part of the request we sent it,
  * so every credential is blanked out of its code and message before they are shortened, normalised,
- * stored, logged or answered (SPEC §4: no run of 8 or more of a credential's characters, in any
+ * stored, logged or answered (README "What is logged": no run of 8 or more of a credential's characters, in any
  * spelling).
  *
  * What is blanked:
@@ -20,14 +20,14 @@ import { MAX_PROVIDER_TEXT } from './failure';
 import { presetList } from './presets';
 import type { RealmConfig } from './realm-config';
 import { secretParts, type SecretValues } from './template';
+import { CONTROL_CHAR_RANGE } from '../validation';
 
 /** The shortest run of a credential's characters that is never shown. */
 export const MIN_FRAGMENT = 8;
 /** Shorter spellings are blanked only where they appear whole, and below this not at all. */
 const MIN_WHOLE = 4;
 const MASK = '****';
-// eslint-disable-next-line no-control-regex
-const CONTROL_RUNS = /[\u0000-\u001f\u007f]+/g;
+const CONTROL_RUNS = new RegExp(`[${CONTROL_CHAR_RANGE}]+`, 'g');
 
 export type Redact = (text: string) => string;
 

@@ -5,7 +5,7 @@
  * Grammar (anything else is literal text):
  *   $key_N                     N = 1..9; "$key_10" or "$key_x" is an error, not "$key_1" + "0"
  *   ${key_N}                   the same, for use next to letters or digits: "Bearer ${key_1}"
- *   $token / ${token}          the current token of the secret's parent (SPEC §4 "Dependent tokens"),
+ *   $token / ${token}          the current token of the secret's parent (README "JS-SDK"),
  *                              or in a realm's probe the token probed: given to the renderer as the
  *                              value named PARENT_TOKEN; "$token" followed
  *                              by a letter, digit or "_" is an error (write "${token}" there)

@@ -58,6 +58,15 @@ export interface BackfillProgress {
   done: boolean;
 }
 
+/**
+ * Where the probe round (engine/probe.ts) goes on: in realm `realm`, after the secret key `key`
+ * (from its first secret when absent). Realms and keys are visited in id order.
+ */
+export interface ProbeCursor {
+  realm: string;
+  key?: string;
+}
+
 export type PutSecretOutcome = 'created' | 'replaced' | 'no_realm';
 export type DeleteRealmOutcome = 'deleted' | 'not_found' | 'in_use';
 /** A secret that other secrets name as their parent is not deleted: `children` names some of them. */
@@ -71,7 +80,8 @@ export interface Store {
   getRealm(id: string): Promise<RealmRecord | null>;
   putRealm(realm: RealmRecord): Promise<void>;
   /** keyword matches id or comment, case-insensitively. Ordered by id. */
-  listRealms(page: PageRequest & { keyword?: string }): Promise<Page<RealmRecord>>;
+  /** With `countTotal: false` the total is not counted (answered as -1), for callers that scan on. */
+  listRealms(page: PageRequest & { keyword?: string; countTotal?: boolean }): Promise<Page<RealmRecord>>;
   /** Atomically refuses while any secret uses the realm. */
   deleteRealm(id: string): Promise<DeleteRealmOutcome>;
 
@@ -86,7 +96,7 @@ export interface Store {
     resetToken: (current: TokenSummary | null) => TokenState | null,
   ): Promise<PutSecretOutcome>;
   /** Ordered by document id (realm:key); positions are document ids. */
-  listSecrets(page: PageRequest & { realm?: string }): Promise<Page<SecretRecord>>;
+  listSecrets(page: PageRequest & { realm?: string; countTotal?: boolean }): Promise<Page<SecretRecord>>;
   /** Deletes the secret and its token state together; atomically refuses while secrets name it as parent. */
   deleteSecret(realm: string, key: string): Promise<DeleteSecretOutcome>;
 
@@ -129,6 +139,10 @@ export interface Store {
    * every document has been looked at, it costs one read per call and does nothing.
    */
   backfillDueTimes(limit: number): Promise<BackfillProgress>;
+  /** Where the previous probe round stopped (null: at the start); one small document. */
+  getProbeCursor(): Promise<ProbeCursor | null>;
+  /** Where the next probe round starts (null: at the first realm). */
+  putProbeCursor(cursor: ProbeCursor | null): Promise<void>;
 
   /**
    * Master-key rotation (store/reseal.ts). Sealed values per key id, counted without reading them
@@ -182,12 +196,14 @@ export const COLLECTIONS = {
   secrets: 'secrets',
   tokens: 'tokens',
   clients: 'clients',
-  /** The store's own bookkeeping (the dueAt backfill's progress). */
+  /** The store's own bookkeeping (the dueAt backfill's progress, the probe round's cursor). */
   meta: 'meta',
 } as const;
 
 /** The document (in COLLECTIONS.meta) where backfillDueTimes keeps its progress. */
 export const BACKFILL_DOC = 'dueAtBackfill';
+/** The document (in COLLECTIONS.meta) where the probe round keeps its cursor (getProbeCursor). */
+export const PROBE_CURSOR_DOC = 'probeCursor';
 
 /**
  * One page of a list already in its order (the memory store, and Firestore lists filtered in

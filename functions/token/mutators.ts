@@ -10,9 +10,8 @@ import { BACKOFF_MAX_MS, BACKOFF_MIN_MS, backoffMs } from './backoff';
 import { budgetCheck, countAttempt, type BudgetCheck } from './budget';
 import { previousTokenAfter } from './previous-token';
 import { refreshAtFor, sameTokenDue, type ScheduleOptions } from './schedule';
-import { type Policy } from './decide';
-import { liveUntil, MIN_SERVE_MS } from './phase';
-import type { Decision } from './decide';
+import type { Decision, Policy } from './decide';
+import { leaseActive, liveUntil, MIN_SERVE_MS, usable } from './phase';
 
 export type AttemptRecord =
   { kind: 'recorded'; startedAt: number } | { kind: 'lost' } | { kind: Exclude<BudgetCheck, 'ok'> };
@@ -70,7 +69,7 @@ export interface WriteOptions extends ScheduleOptions {
 export type WriteResult =
   { written: true; state: TokenState & { token: string }; sameToken: boolean } | { written: false };
 
-/** Guarantee 1: accepted only from the lease holder, on the generation and credentials it started from. */
+/** README G1: accepted only from the lease holder, on the generation and credentials it started from. */
 export function writeToken(
   current: TokenState | null,
   now: number,
@@ -215,4 +214,30 @@ export function countDependentRetry(
   if (current === null) return { result: false };
   if (budgetCheck(current, now, dailyBudget, false) !== 'ok') return { result: false };
   return { next: { ...current, ...countAttempt(current, now, false) }, result: true };
+}
+
+export interface ProbeClaim {
+  /** The secret's credentials revision: a token of other credentials is not probed. */
+  secretRev: string;
+  /** The realm's probe.interval_ms: no probe sooner after the token's fetch or its last probe. */
+  intervalMs: number;
+  dailyBudget: number;
+}
+
+/**
+ * Claims the probe of one secret's token (engine/probe.ts): only a servable token that no lease
+ * holds, fetched or probed at least intervalMs ago, with budget left; the probe is counted like any
+ * provider call (countAttempt: on the store's day, yesterday's counters left behind) and noted as
+ * probedAt. Everything is judged by the store's time `now`. Answers the token to probe, or null.
+ */
+export function claimProbe(current: TokenState | null, now: number, c: ProbeClaim): Mutation<string | null> {
+  if (!usable(current, now) || current.secretRev !== c.secretRev) return { result: null };
+  if (leaseActive(current, now)) return { result: null };
+  const last = Math.max(current.probedAt ?? 0, current.fetchedAt ?? 0);
+  if (now - last < c.intervalMs) return { result: null };
+  if (budgetCheck(current, now, c.dailyBudget, false) !== 'ok') return { result: null };
+  return {
+    next: { ...current, ...countAttempt(current, now, false), probedAt: now },
+    result: current.token,
+  };
 }

@@ -101,7 +101,7 @@ export interface TokenState {
   flushCallsToday?: number;
   /** When the last token write was stored (flush_min_interval counts from it). */
   lastRefreshAt?: number;
-  /** When the realm's probe (SPEC §6) last checked this token, by the store's clock. */
+  /** When the realm's probe (README "Probes: tokens killed from outside") last checked this token, by the store's clock. */
   probedAt?: number;
   /** The token the last write replaced (token/previous-token.ts): the ticket compat routes accept it. */
   previousToken?: PreviousToken;

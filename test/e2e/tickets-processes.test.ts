@@ -5,8 +5,9 @@
  * - The parent's token killed at the fake while apps flush the ticket and report the parent: one
  *   parent refresh for everybody, the ticket call retried once, every answer live at the fake.
  * - The signature route answers from the ticket without ever showing it.
- * - tokenServerRefresh (its clock 400 s ahead, so that the token is older than the probe interval)
- *   probes the parent, finds it killed from outside, and refreshes it: the next request gets a live
+ * - tokenServerRefresh probes the parent (fetched 400 s ago by the store's clock, older than the
+ *   probe interval; the refresher's own clock 400 s ahead changes nothing, as the probe judges by the
+ *   store's time), finds it killed from outside, and refreshes it: the next request gets a live
  *   token; a second run does not probe again.
  */
 import { expect } from 'chai';
@@ -170,9 +171,14 @@ describe('tickets and probes across function processes (emulator)', function () 
     const killed = first.body.token;
     fake.kill(killed);
     expect(fake.calls('wechat_offiaccount')).to.equal(1);
-    // A report within flush_min_interval of the fetch (by the store's time, which faketime does not
-    // shift) is answered "unchanged" by design: an outside kill comes minutes after a fetch.
-    await new Promise((resolve) => setTimeout(resolve, FLUSH_WINDOW_MS + 500));
+    // An outside kill comes minutes after a fetch: the fetch is moved 400 s back in the store (the
+    // probe interval, and flush_min_interval, are judged by the store's time, which faketime does
+    // not shift).
+    await store.mutateTokenState('wx', 'main', (cur, now) =>
+      cur === null
+        ? { result: null }
+        : { next: { ...cur, fetchedAt: now - 400_000, lastRefreshAt: now - 400_000 }, result: null },
+    );
 
     const run = () =>
       request(`${refresher!.url}/`, {

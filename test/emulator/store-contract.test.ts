@@ -220,6 +220,16 @@ function contract(name: string, fresh: () => Promise<Store>, done: () => Promise
       expect(progress).to.include({ updated: 0, done: true });
     });
 
+    it("keeps the probe round's cursor, and forgets it when told (null)", async () => {
+      expect(await store.getProbeCursor()).to.equal(null);
+      await store.putProbeCursor({ realm: 'wx', key: 'k-200' });
+      expect(await store.getProbeCursor()).to.deep.equal({ realm: 'wx', key: 'k-200' });
+      await store.putProbeCursor({ realm: 'wy' });
+      expect(await store.getProbeCursor()).to.deep.equal({ realm: 'wy' });
+      await store.putProbeCursor(null);
+      expect(await store.getProbeCursor()).to.equal(null);
+    });
+
     it("keeps a secret's parent, and refuses to delete a parent while children name it", async () => {
       await store.putRealm(realm('wx'));
       await store.putRealm(realm('ticket'));

@@ -11,7 +11,7 @@ import { AppError } from '../../errors';
 import { generateClientKey, hashClientKey } from '../../keys/keys';
 import { realmIdSchema } from '../../providers/realm-config';
 import type { ClientRecord, ClientScope } from '../../store/types';
-import { parseOrThrow } from '../../validation';
+import { parseOrThrow, CONTROL_CHARS } from '../../validation';
 import { resource } from '../respond';
 import { ok, type Route } from '../types';
 
@@ -30,8 +30,7 @@ export const clientBodySchema = z.strictObject({
     .trim()
     .min(1, 'must not be empty')
     .max(100, 'must be at most 100 characters')
-    // eslint-disable-next-line no-control-regex
-    .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'must not contain control characters'),
+    .refine((v) => !CONTROL_CHARS.test(v), 'must not contain control characters'),
   scopes: z
     .array(scopeSchema)
     .min(1, 'needs at least one scope')

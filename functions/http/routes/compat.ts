@@ -1,5 +1,5 @@
 /**
- * The WeChat-compatible routes (SPEC §4.6), for SDKs whose token URL can be set: the broker's client
+ * The WeChat-compatible routes (README "SDKs that only take a base URL"), for SDKs whose token URL can be set: the broker's client
  * key stands where the provider expects the app secret, and the answer is the provider's own format
  * (HTTP 200, errcode/errmsg, lifetimes in whole seconds):
  *

@@ -1,5 +1,5 @@
 /**
- * GET /api/jssdk/signature (SPEC §4.7): the `wx.config` signature of a page URL, computed with the
+ * GET /api/jssdk/signature (README "JS-SDK"): the `wx.config` signature of a page URL, computed with the
  * current ticket of a ticket secret (preset wechat_jsapi_ticket, wecom_jsapi_ticket,
  * wecom_agent_ticket). The ticket itself never leaves the server: the answer carries only the
  * timestamp, nonce, signature and the URL that was signed.
@@ -8,11 +8,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../../errors';
 import { realmIdSchema } from '../../providers/realm-config';
-import { parseOrThrow } from '../../validation';
+import { parseOrThrow, CONTROL_CHAR_RANGE } from '../../validation';
 import type { Reply, Route, RouteContext } from '../types';
 
-// eslint-disable-next-line no-control-regex
-const UNSENDABLE = /[\s\u0000-\u001f\u007f]/;
+const UNSENDABLE = new RegExp(`[\\s${CONTROL_CHAR_RANGE}]`);
 
 /** The page URL as the JS-SDK signs it: absolute http(s), without its #fragment, otherwise as given. */
 const pageUrlSchema = z

@@ -14,7 +14,7 @@ import type { Page, PageRequest, TokenSummary } from '../../store/types';
 import { parseOrThrow } from '../../validation';
 import { ok, type Route } from '../types';
 
-/** `/api/status` without limit or pageSize answers this many (SPEC §4.5). */
+/** `/api/status` without limit or pageSize answers this many (README "HTTP API"). */
 export const STATUS_DEFAULT_LIMIT = 100;
 /** With a `state` filter, one request reads at most this many token documents. */
 export const STATUS_SCAN_MAX = 1_000;

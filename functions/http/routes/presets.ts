@@ -1,4 +1,4 @@
-/** The built-in provider presets (SPEC §6), admin only: each a ready realm config and the keys it uses. */
+/** The built-in provider presets (README "Realms"), admin only: each a ready realm config and the keys it uses. */
 import { presetList } from '../../providers/presets';
 import { ok, type Route } from '../types';
 

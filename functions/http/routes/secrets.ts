@@ -23,7 +23,7 @@ import {
 import { KEY_NAMES } from '../../providers/template';
 import type { Runtime } from '../../runtime';
 import type { RealmRecord, SecretRecord } from '../../store/types';
-import { parseOrThrow } from '../../validation';
+import { parseOrThrow, CONTROL_CHARS } from '../../validation';
 import { resource } from '../respond';
 import { ok, type Route, type RouteLogFields } from '../types';
 
@@ -42,8 +42,7 @@ export const secretBodySchema = z.strictObject({
     .string()
     .min(1, 'must not be empty')
     .max(MAX_TOKEN_BYTES, `must be at most ${MAX_TOKEN_BYTES} characters`)
-    // eslint-disable-next-line no-control-regex
-    .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'must not contain control characters')
+    .refine((v) => !CONTROL_CHARS.test(v), 'must not contain control characters')
     .optional(),
   expires_in: z
     .number()

@@ -54,7 +54,8 @@ export function tokenReply(served: ServedToken, now: number): Reply {
 /**
  * The common request, `?realm=R&key=K` with two valid ids and nothing else, without zod: exactly
  * what the schema would return for it. Anything else (a body, flags, a bad id) goes through the
- * schema, whose 400s name the field.
+ * schema, whose 400s name the field. Benchmarked hot-path shape: guarded by the `npm run bench`
+ * row "tokenServerCache memory hit" (bench/scenarios/hit-throughput.ts).
  */
 function plainQuery(ctx: RouteContext): z.output<typeof tokenRequestSchema> | undefined {
   const { query, body } = ctx.req;
@@ -84,6 +85,11 @@ function input(ctx: RouteContext): unknown {
   return req.body !== undefined ? req.body : { ...req.query };
 }
 
+/**
+ * The token route's handler. Benchmarked hot-path shape: a memory hit is answered synchronously
+ * (Reply, not Promise<Reply>: no microtask per hit), guarded by the `npm run bench` row
+ * "tokenServerCache memory hit" (bench/scenarios/hit-throughput.ts).
+ */
 function handler(useEdgeCache: boolean) {
   return (ctx: RouteContext): Reply | Promise<Reply> => {
     const body = plainQuery(ctx) ?? parseOrThrow(tokenRequestSchema, input(ctx));

@@ -44,6 +44,8 @@ import {
 import {
   BACKFILL_DOC,
   COLLECTIONS,
+  PROBE_CURSOR_DOC,
+  type ProbeCursor,
   compareStrings,
   matchesKeyword,
   pageOf,
@@ -230,7 +232,7 @@ export class FirestoreStore implements Store {
     });
   }
 
-  listRealms(page: PageRequest & { keyword?: string }): Promise<Page<RealmRecord>> {
+  listRealms(page: PageRequest & { keyword?: string; countTotal?: boolean }): Promise<Page<RealmRecord>> {
     return this.run('listRealms', async () => {
       const byId = this.db.collection(COLLECTIONS.realms).orderBy(FieldPath.documentId());
       if (page.keyword === undefined || page.keyword === '') {
@@ -297,7 +299,7 @@ export class FirestoreStore implements Store {
     });
   }
 
-  listSecrets(page: PageRequest & { realm?: string }): Promise<Page<SecretRecord>> {
+  listSecrets(page: PageRequest & { realm?: string; countTotal?: boolean }): Promise<Page<SecretRecord>> {
     return this.run('listSecrets', async () =>
       pageOfQuery(
         this.byDocId(COLLECTIONS.secrets, page.realm),
@@ -507,6 +509,24 @@ export class FirestoreStore implements Store {
 
   resealPage(position: ResealPosition, limit: number): Promise<ResealPage> {
     return this.run('resealPage', () => resealPage(this.db, this.sealer, position, limit));
+  }
+
+  getProbeCursor(): Promise<ProbeCursor | null> {
+    return this.run('getProbeCursor', async () => {
+      const data = (await this.db.collection(COLLECTIONS.meta).doc(PROBE_CURSOR_DOC).get()).data();
+      const realm: unknown = data?.realm;
+      const key: unknown = data?.key;
+      if (typeof realm !== 'string') return null;
+      return { realm, ...(typeof key === 'string' ? { key } : {}) };
+    });
+  }
+
+  putProbeCursor(cursor: ProbeCursor | null): Promise<void> {
+    return this.run('putProbeCursor', async () => {
+      const ref = this.db.collection(COLLECTIONS.meta).doc(PROBE_CURSOR_DOC);
+      if (cursor === null) await ref.delete();
+      else await ref.set({ realm: cursor.realm, ...(cursor.key === undefined ? {} : { key: cursor.key }) });
+    });
   }
 
   putClient(client: ClientRecord): Promise<void> {

@@ -41,6 +41,7 @@ import {
   type DeleteRealmOutcome,
   type DuePage,
   type DueQuery,
+  type ProbeCursor,
   type PutSecretOutcome,
   type Store,
   type TokenMutator,
@@ -64,6 +65,7 @@ export class MemoryStore implements Store {
   private readonly secrets = new Map<string, Doc>();
   private readonly tokens = new Map<string, Doc>();
   private readonly clients = new Map<string, Doc>();
+  private probeCursor: ProbeCursor | null = null;
   /** Change notifications of token states (watchTokenState). */
   readonly watchers = new TokenWatchers();
 
@@ -256,6 +258,14 @@ export class MemoryStore implements Store {
 
   private docsOf(collection: ResealPosition['collection']): Map<string, Doc> {
     return collection === 'secrets' ? this.secrets : this.tokens;
+  }
+
+  async getProbeCursor(): Promise<ProbeCursor | null> {
+    return this.probeCursor === null ? null : { ...this.probeCursor };
+  }
+
+  async putProbeCursor(cursor: ProbeCursor | null): Promise<void> {
+    this.probeCursor = cursor === null ? null : { ...cursor };
   }
 
   async putClient(client: ClientRecord): Promise<void> {

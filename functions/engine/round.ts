@@ -65,25 +65,25 @@ class RoundStopped extends Error {
 }
 
 /** The lease's end on this instance's clock, less the time kept for the write. */
-function localDeadline(r: Round): number {
-  return r.leaseRead.sentAt + (r.lease.until - r.leaseRead.storeNow) - LEASE_SAFETY_MS;
+function localDeadline(round: Round): number {
+  return round.leaseRead.sentAt + (round.lease.until - round.leaseRead.storeNow) - LEASE_SAFETY_MS;
 }
 
 /** Only the lease holder gets here: the whole round, ending in a served token or an error. */
-export async function runRound(d: RoundDeps, r: Round): Promise<ServedToken> {
-  const deadline = localDeadline(r);
-  await holdForReissue(d, r, deadline);
+export async function runRound(deps: RoundDeps, round: Round): Promise<ServedToken> {
+  const deadline = localDeadline(round);
+  await holdForReissue(deps, round, deadline);
   let lastAttempt: { startedAt: number; failure?: unknown } | undefined;
-  let recorded = r.attemptStartedAt;
+  let recorded = round.attemptStartedAt;
   let fetched: Fetched;
   try {
     const outcome = await withRetries(
       async (timeoutMs) => {
-        const startedAt = recorded ?? (await announceAttempt(d, r));
+        const startedAt = recorded ?? (await announceAttempt(deps, round));
         recorded = undefined;
         lastAttempt = { startedAt };
         try {
-          const value = await r.call(timeoutMs);
+          const value = await round.call(timeoutMs);
           return { ...value, startedAt };
         } catch (err) {
           lastAttempt.failure = err;
@@ -92,92 +92,94 @@ export async function runRound(d: RoundDeps, r: Round): Promise<ServedToken> {
       },
       {
         deadline,
-        perAttemptMs: r.config.timeout_ms,
-        clock: d.clock,
-        random: d.random,
-        policy: { ...DEFAULT_RETRY, maxAttempts: r.hadToken ? 1 : DEFAULT_RETRY.maxAttempts },
+        perAttemptMs: round.config.timeout_ms,
+        clock: deps.clock,
+        random: deps.random,
+        policy: { ...DEFAULT_RETRY, maxAttempts: round.hadToken ? 1 : DEFAULT_RETRY.maxAttempts },
       },
     );
     fetched = outcome.value;
   } catch (err) {
     const exhausted = err instanceof RetriesExhausted ? err : new RetriesExhausted(err, 1);
-    return endFailedRound(d, r, exhausted, lastAttempt);
+    return endFailedRound(deps, round, exhausted, lastAttempt);
   }
-  return storeToken(d, r, fetched);
+  return storeToken(deps, round, fetched);
 }
 
 /**
  * A same-token provider hands the stored token back until its life ends: an attempt before then is
  * wasted. With no valid token left, wait for that moment (bounded by the lease, keeping one attempt).
  */
-async function holdForReissue(d: RoundDeps, r: Round, deadline: number): Promise<void> {
-  const hold = reissueHoldMs(r.hadToken, r.reissueAt, r.leaseRead.storeNow);
+async function holdForReissue(deps: RoundDeps, round: Round, deadline: number): Promise<void> {
+  const hold = reissueHoldMs(round.hadToken, round.reissueAt, round.leaseRead.storeNow);
   if (hold <= 0) return;
-  const room = deadline - d.clock.now() - r.config.timeout_ms;
-  if (room > 0) await d.clock.sleep(Math.min(hold, room));
+  const room = deadline - deps.clock.now() - round.config.timeout_ms;
+  if (room > 0) await deps.clock.sleep(Math.min(hold, room));
 }
 
 /** Record the attempt (compare-and-set on the lease, budget checked): its store-time start. */
-async function announceAttempt(d: RoundDeps, r: Round): Promise<number> {
-  const record = await d.store.mutateTokenState(r.realm, r.key, (current, now) =>
-    recordAttempt(current, now, r.lease, r.policy),
+async function announceAttempt(deps: RoundDeps, round: Round): Promise<number> {
+  const record = await deps.store.mutateTokenState(round.realm, round.key, (current, now) =>
+    recordAttempt(current, now, round.lease, round.policy),
   );
   if (record.kind !== 'recorded') throw new RoundStopped(record.kind);
   return record.startedAt;
 }
 
-async function storeToken(d: RoundDeps, r: Round, fetched: Fetched): Promise<ServedToken> {
-  const sentAt = d.clock.now();
-  const random = d.random();
+async function storeToken(deps: RoundDeps, round: Round, fetched: Fetched): Promise<ServedToken> {
+  const sentAt = deps.clock.now();
+  const random = deps.random();
   let storeNow = 0;
-  const overlapMs = r.config.invalidates_previous
-    ? r.config.overlap_ms > 0
-      ? r.config.overlap_ms
+  const overlapMs = round.config.invalidates_previous
+    ? round.config.overlap_ms > 0
+      ? round.config.overlap_ms
       : DEFAULT_OVERLAP_MS
     : undefined;
-  const result = await d.store.mutateTokenState(r.realm, r.key, (current, now) => {
+  const result = await deps.store.mutateTokenState(round.realm, round.key, (current, now) => {
     storeNow = now;
-    return writeToken(current, now, r.lease, fetched, {
-      secretRev: r.secretRev,
+    return writeToken(current, now, round.lease, fetched, {
+      secretRev: round.secretRev,
       ...(overlapMs === undefined ? {} : { overlapMs }),
-      ...(r.config.reissue_window_ms === undefined ? {} : { reissueWindowMs: r.config.reissue_window_ms }),
-      renewalToleranceMs: Math.max(5_000, r.config.timeout_ms),
-      attemptMs: r.config.timeout_ms,
+      ...(round.config.reissue_window_ms === undefined
+        ? {}
+        : { reissueWindowMs: round.config.reissue_window_ms }),
+      renewalToleranceMs: Math.max(5_000, round.config.timeout_ms),
+      attemptMs: round.config.timeout_ms,
       random,
     });
   });
   if (result.written) {
-    log('INFO', `refreshed ${r.realm}/${r.key}`, {
+    log('INFO', `refreshed ${round.realm}/${round.key}`, {
       event: 'token_refreshed',
-      realm: r.realm,
-      key: r.key,
+      realm: round.realm,
+      key: round.key,
       generation: result.state.generation,
       sameToken: result.sameToken,
       lifetimeMs: fetched.lifetimeMs,
-      instance: d.instanceId,
+      instance: deps.instanceId,
     });
     return servedFrom(result.state, { sentAt, storeNow }, 'upstream');
   }
-  log('WARNING', `discarded a token for ${r.realm}/${r.key}: a newer one was written meanwhile`, {
+  log('WARNING', `discarded a token for ${round.realm}/${round.key}: a newer one was written meanwhile`, {
     event: 'token_write_rejected',
-    realm: r.realm,
-    key: r.key,
-    baseGeneration: r.lease.baseGeneration,
-    instance: d.instanceId,
+    realm: round.realm,
+    key: round.key,
+    baseGeneration: round.lease.baseGeneration,
+    instance: deps.instanceId,
   });
-  return currentOrBusy(d, r);
+  return currentOrBusy(deps, round);
 }
 
 /** After losing the lease or the write: whatever valid token is there now, else "try again". */
-async function currentOrBusy(d: RoundDeps, r: Round): Promise<ServedToken> {
-  const sentAt = d.clock.now();
-  const read = await d.store.readTokenState(r.realm, r.key);
-  if (r.mode !== 'invalid' && usable(read.state, read.now)) {
+async function currentOrBusy(deps: RoundDeps, round: Round): Promise<ServedToken> {
+  const sentAt = deps.clock.now();
+  const read = await deps.store.readTokenState(round.realm, round.key);
+  if (round.mode !== 'invalid' && usable(read.state, read.now)) {
     return servedFrom(read.state, { sentAt, storeNow: read.now }, 'database', 'waited');
   }
   throw new AppError(
     'REFRESH_IN_PROGRESS',
-    `The token for ${r.realm}/${r.key} is being refreshed; try again shortly`,
+    `The token for ${round.realm}/${round.key} is being refreshed; try again shortly`,
     { retryAfter: 1 },
   );
 }
@@ -210,27 +212,27 @@ function answered(err: unknown): boolean {
 }
 
 async function endFailedRound(
-  d: RoundDeps,
-  r: Round,
+  deps: RoundDeps,
+  round: Round,
   exhausted: RetriesExhausted,
   lastAttempt: { startedAt: number; failure?: unknown } | undefined,
 ): Promise<ServedToken> {
   const stop = exhausted.last instanceof RoundStopped ? exhausted.last.why : undefined;
-  if (stop === 'lost') return currentOrBusy(d, r);
+  if (stop === 'lost') return currentOrBusy(deps, round);
   // The provider error to record: the last attempt's, unless the round stopped before any call.
   const providerError = stop === undefined ? exhausted.last : lastAttempt?.failure;
-  const sentAt = d.clock.now();
-  const random = d.random();
+  const sentAt = deps.clock.now();
+  const random = deps.random();
   let storeNow = 0;
   let stored: TokenError | undefined;
-  const current = await d.store.mutateTokenState(r.realm, r.key, (cur, now) => {
+  const current = await deps.store.mutateTokenState(round.realm, round.key, (cur, now) => {
     storeNow = now;
-    if (providerError === undefined) return releaseLease(cur, r.lease);
-    stored = storedError(providerError, now, r.lease.id);
-    return recordFailure(cur, now, r.lease, {
+    if (providerError === undefined) return releaseLease(cur, round.lease);
+    stored = storedError(providerError, now, round.lease.id);
+    return recordFailure(cur, now, round.lease, {
       error: stored,
-      negativeMs: r.config.negative_cache_ms,
-      attemptMs: r.config.timeout_ms,
+      negativeMs: round.config.negative_cache_ms,
+      attemptMs: round.config.timeout_ms,
       random,
       ...(lastAttempt !== undefined && answered(lastAttempt.failure)
         ? { answeredAttemptAt: lastAttempt.startedAt }
@@ -238,26 +240,30 @@ async function endFailedRound(
     });
   });
   if (stored !== undefined) {
-    log(stored.permanent ? 'ERROR' : 'WARNING', `refresh failed for ${r.realm}/${r.key}: ${stored.code}`, {
-      event: 'token_refresh_failed',
-      realm: r.realm,
-      key: r.key,
-      code: stored.code,
-      httpStatus: stored.httpStatus,
-      providerCode: stored.providerCode,
-      permanent: stored.permanent,
-      attempts: exhausted.attempts,
-      backoffUntil: current?.backoffUntil,
-      instance: d.instanceId,
-    });
+    log(
+      stored.permanent ? 'ERROR' : 'WARNING',
+      `refresh failed for ${round.realm}/${round.key}: ${stored.code}`,
+      {
+        event: 'token_refresh_failed',
+        realm: round.realm,
+        key: round.key,
+        code: stored.code,
+        httpStatus: stored.httpStatus,
+        providerCode: stored.providerCode,
+        permanent: stored.permanent,
+        attempts: exhausted.attempts,
+        backoffUntil: current?.backoffUntil,
+        instance: deps.instanceId,
+      },
+    );
   }
   const obs = { sentAt, storeNow };
   const live = usable(current, storeNow);
   if (stop === 'flush_share_used' && live) return servedFrom(current, obs, 'database', 'flush_share_used');
   // Stale-if-error: a still-valid token is better than an error (not when the app reported it invalid).
-  if (r.mode !== 'invalid' && live) return servedFrom(current, obs, 'database', 'stale');
+  if (round.mode !== 'invalid' && live) return servedFrom(current, obs, 'database', 'stale');
   if (stop === 'budget_used' || stop === 'flush_share_used') {
-    throw budgetError(r.policy, callsToday(current, storeNow), storeNow, r.realm, r.key);
+    throw budgetError(round.policy, callsToday(current, storeNow), storeNow, round.realm, round.key);
   }
   throw providerError instanceof AppError
     ? providerError

@@ -6,7 +6,7 @@
  * answers an HTML page (with a stack trace unless NODE_ENV=production) and prints the error, whose
  * message can quote part of the body, to stderr. The framework offers no error-handler option, so
  * this module wraps the `handle` of the Express copy that the framework resolves: such requests get
- * the SPEC's JSON error body through http/respond.ts and one request log line like any other.
+ * the JSON error body (errors.ts) through http/respond.ts and one request log line like any other.
  *
  * The wrapper is also the body reader, in front of body-parser (whose limit the framework sets to
  * 1 GB): it reads every request body itself, counting bytes as they stream, and answers 413 and
@@ -16,6 +16,10 @@
  * framework fully read: body-parser skips a request whose body has ended (body-parser 2.x
  * read.js: `onFinished.isFinished(req)` → "body already parsed"), so it never buffers or parses a
  * byte. http/parse-request.ts parses the JSON.
+ *
+ * Benchmarked hot-path shape (the patch of the framework's Express `handle` runs on every request):
+ * guarded by the `npm run bench` rows "tokenServerCache memory hit" and "tokenServerCache over
+ * hello behind onRequest" (bench/scenarios/hit-throughput.ts).
  */
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';

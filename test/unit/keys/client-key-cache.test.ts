@@ -1,11 +1,11 @@
 /**
- * The client-key cache (http/client-key-cache.ts): one store query per key however many requests
+ * The client-key cache (keys/client-key-cache.ts): one store query per key however many requests
  * wait, refreshed ahead of expiry so that warm traffic never waits for a reload, immediate
  * revocation where revoked (even with a lookup in flight), and bounds that a flood of random
  * bearers cannot break. Then the same through the HTTP handler with a counting, gated store.
  */
 import { expect } from 'chai';
-import { ClientKeyCache } from '../../../functions/http/client-key-cache';
+import { ClientKeyCache } from '../../../functions/keys/client-key-cache';
 import type { ClientRecord } from '../../../functions/store/types';
 import { adminApp, dataOf, postRealms, realmWithId, resourceOf, type AdminApp } from '../admin/admin-harness';
 
@@ -38,7 +38,7 @@ class GatedLoad {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('http/client-key-cache', () => {
+describe('keys/client-key-cache', () => {
   it('runs one store query for 100 concurrent lookups of one key', async () => {
     const cache = new ClientKeyCache(TTL);
     const gate = new GatedLoad(client('a'));
