@@ -10,7 +10,7 @@
  */
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -122,6 +122,24 @@ describe('npm start in a fresh copy of the repository', function () {
       expect(result.output).to.include(`Port ${ports.FAKE_PROVIDER_PORT} is already in use`);
       expect(result.output).to.include('FAKE_PROVIDER_PORT');
       expect(result.output.trim().split('\n'), result.output).to.have.length(1);
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
+  });
+
+  it('npm start checks the ports before building: lib/ of a running instance is not rewritten', async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((resolve) => busy.listen(Number(ports.TOKEN_SERVER_PORT), resolve));
+    const marker = join(copy, 'lib', 'scripts', 'start.js');
+    const before = statSync(marker).mtimeMs;
+    try {
+      const npm = join(dirname(process.execPath), 'npm');
+      const result = await runIn(copy, npm, ['start', '--silent'], userEnv({}), 60_000);
+      expect(result.code, result.output).to.not.equal(0);
+      expect(result.output).to.include(`Port ${ports.TOKEN_SERVER_PORT} is already in use`);
+      expect(result.output).to.include('TOKEN_SERVER_PORT');
+      expect(result.output, 'no build was started').to.not.match(/tsc -p|> token-server@\S+ build/);
+      expect(statSync(marker).mtimeMs, 'lib/ untouched').to.equal(before);
     } finally {
       await new Promise<void>((resolve) => busy.close(() => resolve()));
     }
