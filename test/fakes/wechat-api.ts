@@ -8,7 +8,9 @@
  *   GET /cgi-bin/get_jsapi_ticket                      WeCom enterprise ticket (wecom_jsapi_ticket)
  *   GET /cgi-bin/ticket/get?type=agent_config          WeCom agent ticket (wecom_agent_ticket)
  *   GET /cgi-bin/user/info?openid=O                    WeChat user info
- *   GET /cgi-bin/get_api_domain_ip                     the probe of the WeChat presets
+ *
+ * Not the WeChat presets' probe call (get_api_domain_ip): it stays a 404, which leaves the token alone,
+ * so that no test's token is replaced by a probe it did not ask for.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -17,7 +19,6 @@ export const WECHAT_API_PATHS = [
   '/cgi-bin/get_jsapi_ticket',
   '/cgi-bin/ticket/get',
   '/cgi-bin/user/info',
-  '/cgi-bin/get_api_domain_ip',
 ] as const;
 
 export type WechatApiPath = (typeof WECHAT_API_PATHS)[number];
@@ -60,7 +61,5 @@ export function wechatApiAnswer(
       return query.type === 'agent_config' ? ticket() : fail(40097);
     case '/cgi-bin/user/info':
       return { subscribe: 1, openid: query.openid ?? '', nickname: 'fake user', language: 'en' };
-    case '/cgi-bin/get_api_domain_ip':
-      return { ip_list: ['127.0.0.1'] };
   }
 }

@@ -11,7 +11,7 @@ import { checkUpstreamUrl } from '../../providers/url-guard';
 import type { JsonObject, RealmRecord } from '../../store/types';
 import { parseOrThrow } from '../../validation';
 import { resource } from '../respond';
-import { ok, type Route } from '../types';
+import { ok, type Route, type RouteContext } from '../types';
 
 export const listQuerySchema = z.strictObject({
   ...pagingShape,
@@ -117,12 +117,30 @@ export const deleteRealmRoute: Route = {
     const outcome = await runtime.store.deleteRealm(id);
     if (outcome === 'not_found') throw notFound(id);
     if (outcome === 'in_use') {
-      throw new AppError('CONFLICT', `Realm ${id} still has secrets: delete them first`, {
-        details: { realm: id },
+      const secrets = await secretsInTheWay(runtime, id);
+      const named =
+        secrets.length === 0
+          ? ''
+          : ` (${secrets.join(', ')}${secrets.length === SECRETS_NAMED ? ', ...' : ''})`;
+      throw new AppError('CONFLICT', `Realm ${id} still has secrets${named}: delete them first`, {
+        details: { realm: id, secrets },
       });
     }
     return ok({ deleted: true });
   },
 };
+
+/** How many secrets a refused realm delete names. */
+const SECRETS_NAMED = 10;
+
+/** "REALM/KEY" of the first few secrets of a realm (one page read), for the 409 of a realm delete. */
+async function secretsInTheWay(runtime: RouteContext['runtime'], realm: string): Promise<string[]> {
+  try {
+    const page = await runtime.store.listSecrets({ realm, limit: SECRETS_NAMED });
+    return page.list.map((s) => `${s.realm}/${s.key}`);
+  } catch {
+    return []; // e.g. sealed under another master key: the 409 still says why
+  }
+}
 
 export const realmRoutes: Route[] = [listRealmsRoute, putRealmRoute, getRealmRoute, deleteRealmRoute];

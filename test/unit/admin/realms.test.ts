@@ -205,6 +205,8 @@ describe('admin routes: realms and presets', () => {
     const refused = await app.call('DELETE', '/api/realm/wxgzh');
     expect(refused.status).to.equal(409);
     expect(errorOf(refused).code).to.equal('CONFLICT');
+    expect(errorOf(refused).message).to.equal('Realm wxgzh still has secrets (wxgzh/s1): delete them first');
+    expect(errorOf(refused).details).to.deep.equal({ realm: 'wxgzh', secrets: ['wxgzh/s1'] });
     expect((await app.call('GET', '/api/realm/wxgzh')).status).to.equal(200);
 
     expect((await app.call('DELETE', '/api/secret/wxgzh/s1')).status).to.equal(200);
