@@ -153,6 +153,17 @@ export class CountingStore implements Store {
     this.count('backfillDueTimes', idle ? 0 : 1 + progress.scanned, idle ? 0 : 1 + progress.updated);
     return progress;
   }
+  async countSealedByKey() {
+    const counts = await this.inner.countSealedByKey();
+    // Per collection: one read and one count() per key id in use, the total and the empty count.
+    this.count('countSealedByKey', 2 * (2 * Object.keys(counts).length + 3));
+    return counts;
+  }
+  async resealPage(...a: Parameters<Store['resealPage']>) {
+    const page = await this.inner.resealPage(...a);
+    this.count('resealPage', Math.max(1, page.scanned), page.written);
+    return page;
+  }
   async putClient(...a: Parameters<Store['putClient']>) {
     this.count('putClient', 0, 1);
     return this.inner.putClient(...a);

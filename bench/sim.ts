@@ -7,7 +7,8 @@
 import { ManualClock } from '../functions/clock';
 import { EdgeCache } from '../functions/engine/edge-cache';
 import { TokenEngine, type Fetcher, type ServedToken, type TokenSource } from '../functions/engine/engine';
-import { MIN_SERVE_MS, freshState } from '../functions/engine/state';
+import { freshState } from '../functions/token/decide';
+import { MIN_SERVE_MS } from '../functions/token/phase';
 import { getPreset } from '../functions/providers/presets';
 import { MemoryStore } from '../functions/store/memory/memory-store';
 import { Sealer } from '../functions/store/seal';

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock } from '../functions/clock';
 import { TokenEngine, type ServedToken } from '../functions/engine/engine';
-import { freshState } from '../functions/engine/state';
+import { freshState } from '../functions/token/decide';
 import { generateClientKey, hashClientKey } from '../functions/keys/keys';
 import { openStore } from '../functions/store/open-store';
 import { Sealer } from '../functions/store/seal';
@@ -47,7 +47,11 @@ export async function startStack(providerLatencyMs: number): Promise<Stack> {
   process.env.GOOGLE_CLOUD_PROJECT = BENCH_PROJECT_ID;
   const env = testEnv({ store: 'firestore' });
   const sealer = new Sealer(Buffer.from(env.masterKey, 'base64'));
-  const store = openStore({ store: 'firestore', projectId: env.projectId }, sealer, 'bench-seed');
+  const store = openStore(
+    { store: 'firestore', projectId: env.projectId, emulatorHost: emulator.host },
+    sealer,
+    'bench-seed',
+  );
   await emulator.clear(env.projectId);
   const fake = await startFakeProvider({ latencyMs: providerLatencyMs });
   const credentials: FakeCredential[] = [];

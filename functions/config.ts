@@ -4,6 +4,12 @@
  */
 import { z } from 'zod';
 import { AppError } from './errors';
+import { parseMasterKeys } from './keys/master-keys';
+import {
+  DEFAULT_FIRESTORE_TRANSPORT,
+  FIRESTORE_TRANSPORTS,
+  type FirestoreTransport,
+} from './store/firestore/transport';
 
 export type KeySource =
   { kind: 'none' } | { kind: 'value'; value: string } | { kind: 'secret'; name: string };
@@ -23,6 +29,8 @@ export interface Config {
   clientCacheMs: number;
   /** How long one Firestore operation may take before the request answers 503 UNAVAILABLE. */
   storeTimeoutMs: number;
+  /** The Firestore client's wire for all but listeners (store/firestore/transport.ts). */
+  firestoreTransport: FirestoreTransport;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Host:port of a Secret Manager endpoint speaking REST over plain HTTP (tests, local fakes). */
   secretManagerEndpoint: string | undefined;
@@ -72,10 +80,11 @@ const envSchema = z
     TOKEN_SERVER_MASTER_KEY: z
       .string()
       .optional()
-      .refine(
-        (v) => v === undefined || v === '' || isBase64Key(v),
-        'must be the base64 encoding of exactly 32 bytes',
-      ),
+      .superRefine((v, ctx) => {
+        // One key, or a list of id:key entries (keys/master-keys.ts); the problem never quotes a key.
+        const problem = v === undefined || v === '' ? undefined : parseMasterKeys(v).problem;
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     TOKEN_SERVER_MASTER_KEY_SECRET: z
       .string()
       .optional()
@@ -88,6 +97,7 @@ const envSchema = z
     TOKEN_SERVER_WAIT_MS: intMs(20_000, 0, 600_000),
     TOKEN_SERVER_CLIENT_CACHE_MS: intMs(30_000, 0, 60_000),
     TOKEN_SERVER_STORE_TIMEOUT_MS: intMs(10_000, 100, 60_000),
+    TOKEN_SERVER_FIRESTORE_TRANSPORT: z.enum([...FIRESTORE_TRANSPORTS, '']).optional(),
     TOKEN_SERVER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', '']).optional(),
     TOKEN_SERVER_SECRET_MANAGER_ENDPOINT: z.string().optional(),
   })
@@ -110,11 +120,6 @@ const envSchema = z
 
 function nonEmpty(v: string | undefined): v is string {
   return v !== undefined && v !== '';
-}
-
-export function isBase64Key(v: string): boolean {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(v)) return false;
-  return Buffer.from(v, 'base64').length === 32;
 }
 
 /**
@@ -161,6 +166,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     waitMs: e.TOKEN_SERVER_WAIT_MS,
     clientCacheMs: e.TOKEN_SERVER_CLIENT_CACHE_MS,
     storeTimeoutMs: e.TOKEN_SERVER_STORE_TIMEOUT_MS,
+    firestoreTransport: e.TOKEN_SERVER_FIRESTORE_TRANSPORT || DEFAULT_FIRESTORE_TRANSPORT,
     logLevel: e.TOKEN_SERVER_LOG_LEVEL || 'info',
     secretManagerEndpoint: nonEmpty(e.TOKEN_SERVER_SECRET_MANAGER_ENDPOINT)
       ? e.TOKEN_SERVER_SECRET_MANAGER_ENDPOINT

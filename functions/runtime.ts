@@ -51,7 +51,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   setLogLevel(config.logLevel);
   const keys = overrides.keys ?? (await resolveKeys(config));
   if (overrides.keys === undefined) logKeyProblems(config, keys);
-  const sealer = new Sealer(keys.masterKey);
+  const sealer = new Sealer(keys.masterKeys ?? keys.masterKey);
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
   const store = overrides.store ?? openStore(config, sealer, 'token-server', { clock, random });

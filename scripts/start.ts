@@ -147,6 +147,7 @@ async function main(): Promise<void> {
       'token-server is running:',
       `  tokenServer       ${server.url}`,
       `  tokenServerCache  ${cache.url}`,
+      `  console           ${server.url}/console   (asks for the admin key)`,
       `  fake provider     ${fake.url}   (WeChat /cgi-bin/token: appid ${DEMO.id}, secret ${DEMO.secret};`,
       `                                          WeCom /cgi-bin/gettoken: corpid ${DEMO_WECOM.id}, corpsecret ${DEMO_WECOM.secret};`,
       `                                          tickets and /cgi-bin/user/info, which check the token)`,

@@ -1,11 +1,14 @@
 /**
  * One raw firebase-admin read per request (bench/hello/index.ts loads this module only for its
  * target): what a database hit cannot do cheaper, and, as the first answer of a fresh process, what
- * loading firebase-admin and its Firestore client and making one read cost a cold start.
+ * loading firebase-admin and its Firestore client and making one read cost a cold start. The client
+ * speaks BENCH_TRANSPORT (rest or grpc, default grpc) with the settings token-server gives that
+ * transport (functions/store/firestore/client-settings.ts).
  */
 import type { Request, Response } from 'express';
 import { initializeApp } from 'firebase-admin/app';
 import { getFirestore, type Firestore } from 'firebase-admin/firestore';
+import { transportSettings } from '../../functions/store/firestore/client-settings';
 
 let db: Firestore | undefined;
 
@@ -13,6 +16,8 @@ function firestore(): Firestore {
   if (db === undefined) {
     const projectId = process.env.GOOGLE_CLOUD_PROJECT ?? 'demo-token-server';
     db = getFirestore(initializeApp({ projectId }, 'bench-raw-read'));
+    const emulator = (process.env.FIRESTORE_EMULATOR_HOST ?? '') !== '';
+    db.settings(transportSettings(process.env.BENCH_TRANSPORT === 'rest' ? 'rest' : 'grpc', emulator));
   }
   return db;
 }

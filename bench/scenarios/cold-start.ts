@@ -3,10 +3,12 @@
  * token (one secret already stored with a valid token, asked with a client key as an app would:
  * the runtime, the Firestore connection, the client-key lookup and one read), against hello world's
  * first answer from the same framework, and beside it a function that loads firebase-admin and
- * makes one read (what the Firestore client alone costs a cold start). Each target is started
- * `trials` times, interleaved (hello, raw read, cache, server, hello, ...); the first request is
- * retried every 5 ms until it is answered. Then one more start of each under --cpu-prof, not
- * counted, whose summary says where the time went.
+ * makes one read (what the Firestore client alone costs a cold start). Ours and the raw read are
+ * each started over both Firestore transports (TOKEN_SERVER_FIRESTORE_TRANSPORT, BENCH_TRANSPORT:
+ * functions/store/firestore/transport.ts). Each target is started `trials` times, interleaved
+ * (hello, raw reads, cache, server, hello, ...); the first request is retried every 5 ms until it
+ * is answered. Then one more start of each under --cpu-prof, not counted, whose summary says where
+ * the time went.
  */
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { spawnBenchFunction } from '../processes';
 import { row, type Row } from '../report';
 import { REALM, type Stack } from '../stack';
 import { COLLECTIONS, secretDocId } from '../../functions/store/store';
+import { FIRESTORE_TRANSPORTS, type FirestoreTransport } from '../../functions/store/firestore/transport';
 import { summariseProfile, type ProfileSummary } from '../profile';
 import { percentile, round } from '../stats';
 import { repoRoot } from '../../test/helpers/processes';
@@ -24,7 +27,15 @@ export interface ColdStartOptions {
   resultsDir: string;
 }
 
-type ColdTarget = 'hello' | 'rawRead' | 'tokenServerCache' | 'tokenServer';
+type ColdFunction = 'rawRead' | 'tokenServerCache' | 'tokenServer';
+/** hello, or a function over a transport (`tokenServerCache:rest`). */
+type ColdTarget = 'hello' | `${ColdFunction}:${FirestoreTransport}`;
+
+function functionOf(target: ColdTarget): { fn: string; transport?: FirestoreTransport } {
+  if (target === 'hello') return { fn: 'hello' };
+  const [fn = '', transport] = target.split(':') as [string, FirestoreTransport];
+  return { fn, transport };
+}
 
 export interface ColdStartTarget {
   target: ColdTarget;
@@ -75,15 +86,22 @@ async function firstAnswer(
   headers: Record<string, string>,
   cpuProfile?: { dir: string; name: string },
 ): Promise<{ ms: number; body: string }> {
+  const { fn: name, transport } = functionOf(target);
   const fn = await spawnBenchFunction({
-    target,
-    ...(target === 'hello' || target === 'rawRead'
+    target: name,
+    ...(name === 'hello' || name === 'rawRead'
       ? { source: join(repoRoot(), 'lib', 'bench', 'hello') }
       : o.source === undefined
         ? {}
         : { source: o.source }),
-    env: { ...stack.env.env, BENCH_READ_DOC: `${COLLECTIONS.tokens}/${secretDocId(REALM, KEY)}` },
-    logFile: join(o.resultsDir, `cold-${target}.log`),
+    env: {
+      ...stack.env.env,
+      BENCH_READ_DOC: `${COLLECTIONS.tokens}/${secretDocId(REALM, KEY)}`,
+      ...(transport === undefined
+        ? {}
+        : { BENCH_TRANSPORT: transport, TOKEN_SERVER_FIRESTORE_TRANSPORT: transport }),
+    },
+    logFile: join(o.resultsDir, `cold-${target.replace(':', '-')}.log`),
     ...(cpuProfile === undefined ? {} : { cpuProfile }),
   });
   try {
@@ -114,7 +132,14 @@ export async function coldStart(stack: Stack, o: ColdStartOptions): Promise<Cold
   await stack.prime(KEY);
   const headers = { authorization: `Bearer ${clientKey}` };
   const results = new Map<ColdTarget, ColdStartTarget>();
-  const order: ColdTarget[] = ['hello', 'rawRead', 'tokenServerCache', 'tokenServer'];
+  const order: ColdTarget[] = [
+    'hello',
+    ...FIRESTORE_TRANSPORTS.flatMap((t) => [
+      `rawRead:${t}` as const,
+      `tokenServerCache:${t}` as const,
+      `tokenServer:${t}` as const,
+    ]),
+  ];
   for (let trial = 0; trial < o.trials; trial++) {
     for (const target of order) {
       const { ms, body } = await firstAnswer(stack, o, target, headers);
@@ -130,7 +155,7 @@ export async function coldStart(stack: Stack, o: ColdStartOptions): Promise<Cold
   }
   // One profiled start each (profiling slows it, so it is not one of the trials).
   for (const target of order) {
-    const name = `cold-${target}.cpuprofile`;
+    const name = `cold-${target.replace(':', '-')}.cpuprofile`;
     await firstAnswer(stack, o, target, headers, { dir: o.resultsDir, name });
     const entry = results.get(target);
     if (entry !== undefined) entry.profile = summariseProfile(join(o.resultsDir, name));
@@ -163,23 +188,28 @@ export function coldStartRows(r: ColdStartResult): Row[] {
       : `${x.medianMs} ms (+${round(x.medianMs - hello, 1)} ms; runs ${x.firstAnswerMs.join(', ')})`;
   };
   const baseline = `hello world's first answer: ${describe('hello').replace(/ \(\+[^;]*; /, ' (')}`;
-  const raw = get('rawRead')?.medianMs ?? NaN;
-  return (['tokenServerCache', 'tokenServer'] as const).flatMap((t) => [
-    row(
-      s,
-      `${t}: first served token (database hit, client key)`,
-      describe(t),
-      baseline,
-      `≤ hello + ${r.goalOverHelloMs} ms`,
-      (get(t)?.medianMs ?? Infinity) <= hello + r.goalOverHelloMs,
-    ),
-    row(
-      s,
-      `${t} over a raw first read`,
-      signedMs((get(t)?.medianMs ?? NaN) - raw),
-      `firebase-admin alone, one read: ${describe('rawRead')}`,
-      'info',
-      'info',
-    ),
-  ]);
+  return FIRESTORE_TRANSPORTS.flatMap((transport) => {
+    const raw = get(`rawRead:${transport}`)?.medianMs ?? NaN;
+    return (['tokenServerCache', 'tokenServer'] as const).flatMap((fn) => {
+      const t = `${fn}:${transport}` as const;
+      return [
+        row(
+          s,
+          `${fn} over ${transport}: first served token (database hit, client key)`,
+          describe(t),
+          baseline,
+          `≤ hello + ${r.goalOverHelloMs} ms`,
+          (get(t)?.medianMs ?? Infinity) <= hello + r.goalOverHelloMs,
+        ),
+        row(
+          s,
+          `${fn} over ${transport} over a raw first read`,
+          signedMs((get(t)?.medianMs ?? NaN) - raw),
+          `firebase-admin alone over ${transport}, one read: ${describe(`rawRead:${transport}`)}`,
+          'info',
+          'info',
+        ),
+      ];
+    });
+  });
 }

@@ -16,7 +16,7 @@ import { getApps } from 'firebase-admin/app';
 import { getFirestore, type Firestore } from 'firebase-admin/firestore';
 import { systemClock } from '../../functions/clock';
 import { parseConfig } from '../../functions/config';
-import { freshState } from '../../functions/engine/state';
+import { freshState } from '../../functions/token/decide';
 import { createRuntime, type Runtime } from '../../functions/runtime';
 import { runScheduledRefresh } from '../../functions/scheduled';
 import { encodeSecret, encodeTokenState } from '../../functions/store/codec';
@@ -171,7 +171,11 @@ export async function scheduledScale(
   const credential = await stack.store.getSecret(REALM, 'scale-credential');
   const seeding: Seeding = { values: credential?.values ?? {}, sealer };
   const appName = 'bench-scale';
-  const store = openStore({ store: 'firestore', projectId: stack.env.projectId }, sealer, appName);
+  const store = openStore(
+    { store: 'firestore', projectId: stack.env.projectId, emulatorHost: stack.env.emulatorHost },
+    sealer,
+    appName,
+  );
   const db = getFirestore(getApps().find((a) => a.name === appName)!);
   const counter = countFirestoreReads(db);
   const realmDoc = async (url: string) => {

@@ -69,6 +69,11 @@ export interface StampedeResult {
   /** One request alone, no token yet: provider latency + a lease and a write. */
   soloMissMs: number;
   patterns: StampedePattern[];
+  /**
+   * One round of misses at once right after the processes first answered /healthz, before the
+   * warm-up requests and the pooled rounds: what the first stampede after a deploy meets.
+   */
+  firstAfterStart: StampedeRound;
   upstreamCallsMax: number;
   seconds: number;
 }
@@ -128,29 +133,6 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
     const tokenUrl = (p: BenchFunction, key: string, extra = '') =>
       `${p.url}/api/token?realm=${REALM}&key=${key}${extra}`;
 
-    // Warm every process: the runtime, the Firestore client (a read and a transaction), the client-key cache.
-    await stack.addSecret('warm');
-    for (const p of procs) {
-      for (const extra of ['', '&flush=true']) {
-        const a = await get(tokenUrl(p, 'warm', extra), headers);
-        if (a.status !== 200) throw new Error(`warming ${p.target} answered ${a.status}`);
-      }
-    }
-
-    // Baselines: the provider alone, and one request alone for a secret with no token.
-    const values = stack.fake.credentials(PRESET, 0);
-    const direct: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const a = await get(
-        `${stack.fake.url}/cgi-bin/token?grant_type=client_credential&appid=${values.key_1}&secret=${values.key_2}`,
-        {},
-      );
-      direct.push(a.ms);
-    }
-    await stack.addSecret('solo');
-    const solo = await get(tokenUrl(procs[0] as BenchFunction, 'solo'), headers);
-    if (solo.status !== 200) throw new Error(`the solo miss answered ${solo.status}`);
-
     const round1 = async (
       key: string,
       staggerMs: number,
@@ -179,6 +161,38 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
         dispatchSpreadMs,
       };
     };
+
+    // The first round after the start: the processes have answered /healthz (their runtime is
+    // built) and nothing else, as after a deploy.
+    await stack.addSecret('first-after-start');
+    const {
+      msAll: _firstMs,
+      serverAll: _firstServer,
+      ...firstAfterStart
+    } = await round1('first-after-start', 0);
+
+    // Warm every process: the runtime, the Firestore client (a read and a transaction), the client-key cache.
+    await stack.addSecret('warm');
+    for (const p of procs) {
+      for (const extra of ['', '&flush=true']) {
+        const a = await get(tokenUrl(p, 'warm', extra), headers);
+        if (a.status !== 200) throw new Error(`warming ${p.target} answered ${a.status}`);
+      }
+    }
+
+    // Baselines: the provider alone, and one request alone for a secret with no token.
+    const values = stack.fake.credentials(PRESET, 0);
+    const direct: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const a = await get(
+        `${stack.fake.url}/cgi-bin/token?grant_type=client_credential&appid=${values.key_1}&secret=${values.key_2}`,
+        {},
+      );
+      direct.push(a.ms);
+    }
+    await stack.addSecret('solo');
+    const solo = await get(tokenUrl(procs[0] as BenchFunction, 'solo'), headers);
+    if (solo.status !== 200) throw new Error(`the solo miss answered ${solo.status}`);
 
     const patterns: StampedePattern[] = [];
     for (const [arrival, staggerMs] of [
@@ -241,6 +255,7 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
       },
       soloMissMs: round(solo.ms, 1),
       patterns,
+      firstAfterStart,
       upstreamCallsMax: Math.max(...patterns.flatMap((p) => p.rounds.map((x) => x.upstreamCalls))),
       seconds: round((Date.now() - started) / 1000, 1),
     };
@@ -287,6 +302,20 @@ export function stampedeRows(r: StampedeResult): Row[] {
         'info',
       ),
     );
+    if (p.arrival === 'simultaneous') {
+      const f = r.firstAfterStart;
+      const signed = (v: number, base: number) => `${v >= base ? '+' : '−'}${round(Math.abs(v - base), 1)}`;
+      out.push(
+        row(
+          s,
+          'first round after a start (before any warm-up): p50 / p99, upstream calls',
+          `${f.latencyMs.p50} / ${f.latencyMs.p99} ms (${signed(f.latencyMs.p50, p.latencyMs.p50)} / ${signed(f.latencyMs.p99, p.latencyMs.p99)} ms against the pooled rounds); ${f.upstreamCalls} call${f.statuses['200'] === r.requestsPerRound && f.distinctTokens === 1 ? ' (all 200, one token)' : ' (NOT all 200 / one token)'}`,
+          `pooled rounds: ${p.latencyMs.p50} / ${p.latencyMs.p99} ms; inside the functions ${f.serverLatencyMs === undefined ? '?' : `${f.serverLatencyMs.p50} / ${f.serverLatencyMs.p99} ms`}`,
+          'info',
+          'info',
+        ),
+      );
+    }
   }
   return out;
 }

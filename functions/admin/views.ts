@@ -2,9 +2,10 @@
  * How stored records appear in admin responses. Credential values are masked, never whole, and
  * client key hashes never appear: every route answers through these views, so none can forget.
  */
-import { callsToday, summaryUsable } from '../engine/state';
+import { callsToday } from '../token/decide';
+import { leaseActive, statusState, summaryUsable, type TokenStatusState } from '../token/phase';
 import { KEY_NAMES } from '../providers/template';
-import { dueAtOf, NEVER_DUE } from '../store/due-time';
+import { dueAtOf, NEVER_DUE } from '../token/due-time';
 import type {
   ClientRecord,
   ClientScope,
@@ -104,13 +105,6 @@ export function clientView(client: ClientRecord): ClientView {
   };
 }
 
-/**
- * What /api/status says of a secret's token, in one word: `error` when its last refresh failed,
- * else `due` when the refresh is due (no token yet, or its refresh time has passed), else `ok`.
- */
-export type TokenStatusState = 'ok' | 'due' | 'error';
-export const TOKEN_STATUS_STATES = ['ok', 'due', 'error'] as const;
-
 export interface StatusEntry {
   realm: string;
   key: string;
@@ -144,12 +138,6 @@ const iso = (ms: number | undefined): string | null => (ms === undefined ? null 
 const future = (ms: number | undefined, now: number): string | null =>
   ms !== undefined && ms > now ? iso(ms) : null;
 
-/** The state word of a token summary at `now`. */
-export function statusState(s: TokenSummary, now: number): TokenStatusState {
-  if (s.lastError !== undefined) return 'error';
-  return dueAtOf(s) <= now ? 'due' : 'ok';
-}
-
 /** A token state as /api/status shows it: never the token itself. */
 export function toStatus(s: TokenSummary & { backoffUntil?: number }, now: number): StatusEntry {
   const dueAt = dueAtOf(s);
@@ -179,7 +167,7 @@ export function toStatus(s: TokenSummary & { backoffUntil?: number }, now: numbe
           },
     blocked_until: future(s.blockedUntil, now),
     backoff_until: future(s.backoffUntil, now),
-    refreshing: s.lease !== undefined && s.lease.until > now,
+    refreshing: leaseActive(s, now),
     calls_today: callsToday(s, now),
   };
 }

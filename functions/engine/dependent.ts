@@ -21,8 +21,9 @@ import { realmIdSchema, usesParentToken, type RealmConfig } from '../providers/r
 import { PARENT_TOKEN } from '../providers/template';
 import { parentRef, type Store } from '../store/store';
 import type { SecretRecord } from '../store/types';
-import type { Fetcher, ServedToken, TokenRequest } from './engine';
-import { budgetCheck, countAttempt } from './budget';
+import type { ServedToken } from './served';
+import type { Fetcher, TokenRequest } from './types';
+import { countDependentRetry } from '../token/mutators';
 
 /** The longest chain of parents (a ticket's parent is a token: 1; anything past a few is a mistake). */
 export const MAX_PARENT_DEPTH = 4;
@@ -149,12 +150,9 @@ function parentFailure(ref: string, err: AppError): ProviderFailure {
  * false when the budget is used up, and the retry is not made.
  */
 async function countRetry(store: Store, secret: SecretRecord, config: RealmConfig): Promise<boolean> {
-  // Judged and counted by the store's day (the mutator's `now`), as the engine counts attempts.
-  return store.mutateTokenState(secret.realm, secret.key, (current, now) => {
-    if (current === null) return { result: false };
-    if (budgetCheck(current, now, config.daily_budget, false) !== 'ok') return { result: false };
-    return { next: { ...current, ...countAttempt(current, now, false) }, result: true };
-  });
+  return store.mutateTokenState(secret.realm, secret.key, (current, now) =>
+    countDependentRetry(current, now, config.daily_budget),
+  );
 }
 
 /**

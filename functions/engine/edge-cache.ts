@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../clock';
 import type { ServedToken, TokenEngine, TokenRequest } from './engine';
-import { MIN_SERVE_MS } from './state';
+import { MIN_SERVE_MS } from '../token/phase';
 
 /**
  * A slower, older answer must not replace a newer token (e.g. one a flush just fetched): within one

@@ -14,7 +14,7 @@ import { fetchToken } from '../providers/upstream';
 import type { Store, TokenRead } from '../store/store';
 import { watchChanges, type ChangeWatch } from '../store/token-watch';
 import type { RealmRecord, SecretRecord, TokenLease } from '../store/types';
-import { runRound, takeLease } from './holder';
+import { runRound } from './holder';
 import {
   DEFAULT_REFRESH_CONCURRENCY,
   REFRESH_ROUTE_BUDGET_MS,
@@ -25,31 +25,20 @@ import { invalidOutcome, servedFrom, type ServedToken } from './served';
 import { dependentFetcher } from './dependent';
 import { fixedTokenAnswer } from './fixed-token';
 import { SingleFlight } from './single-flight';
+import type { Fetcher, TokenRequest } from './types';
+import { takeLease } from '../token/mutators';
 import {
   decide,
-  isDue,
-  usable,
   type Decision,
   type DecideInput,
   type Mode,
   type Policy,
   type WaitedLease,
-} from './state';
+} from '../token/decide';
+import { phaseOfState, usable } from '../token/phase';
 
 export type { ServedToken, TokenSource, InvalidOutcome } from './served';
-
-export interface TokenRequest {
-  realm: string;
-  key: string;
-  flush?: boolean;
-  invalidToken?: string;
-}
-
-export type Fetcher = (
-  config: RealmConfig,
-  values: Record<string, string>,
-  options: { allowPrivate: boolean; timeoutMs: number },
-) => Promise<{ token: string; lifetimeMs: number }>;
+export type { Fetcher, RefreshSummary, TokenRequest } from './types';
 
 export interface EngineOptions {
   store: Store;
@@ -64,12 +53,6 @@ export interface EngineOptions {
   fetcher?: Fetcher;
   /** The first delay between polls while another instance holds the lease (it doubles to 500 ms). */
   firstPollDelayMs?: number;
-}
-
-export interface RefreshSummary {
-  refreshed: number;
-  failed: number;
-  skipped: number;
 }
 
 function policyOf(config: RealmConfig): Policy {
@@ -348,10 +331,8 @@ export class TokenEngine {
   /** After a hit: a due token is refreshed beside the request, taking the lease on the hit's read. */
   private maybeRefreshInBackground(hit: PriorRead): void {
     const { state, now } = hit.read;
-    if (state === null || !isDue(state, now)) return;
-    if (state.lease !== undefined && state.lease.until > now) return;
-    if (state.blockedUntil !== undefined && state.blockedUntil > now) return;
-    if (state.backoffUntil !== undefined && state.backoffUntil > now) return;
+    // Due, and nothing holds a call back: no lease, no remembered error, no backoff (token/phase.ts).
+    if (state === null || phaseOfState(state, now) !== 'due') return;
     // Traffic never waits for a due refresh while the token is valid: it runs beside the request.
     this.refreshOne(state.realm, state.key, hit).catch(() => undefined);
   }

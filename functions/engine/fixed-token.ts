@@ -11,8 +11,9 @@
 import { AppError } from '../errors';
 import { realmKind } from '../providers/realm-config';
 import type { RealmRecord, SecretRecord, TokenState, TokenSummary } from '../store/types';
-import { freshState, usable, type Mode } from './state';
-import type { ServedToken } from './engine';
+import { freshState, type Mode } from '../token/decide';
+import { usable } from '../token/phase';
+import type { ServedToken } from './served';
 import { NEVER_EXPIRES_AT, servedFrom } from './served';
 
 /** A token without expires_in is served for one day at a time, so that apps re-ask daily (SPEC §4). */

@@ -9,13 +9,21 @@ import { AppError } from '../errors';
 import { log } from '../log';
 import { ProviderFailure } from '../providers/failure';
 import type { RealmConfig } from '../providers/realm-config';
-import type { Mutation, Store } from '../store/store';
+import type { Store } from '../store/store';
 import type { TokenError, TokenLease } from '../store/types';
-import { callsToday } from './budget';
-import { recordAttempt, recordFailure, releaseLease, writeToken, type Fetched } from './round';
+import { callsToday } from '../token/budget';
+import {
+  recordAttempt,
+  recordFailure,
+  reissueHoldMs,
+  releaseLease,
+  writeToken,
+  type Fetched,
+} from '../token/mutators';
 import { DEFAULT_RETRY, RetriesExhausted, withRetries } from './retry';
 import { servedFrom, type Observation, type ServedToken } from './served';
-import { budgetError, usable, type Decision, type Mode, type Policy } from './state';
+import { budgetError, type Mode, type Policy } from '../token/decide';
+import { usable } from '../token/phase';
 
 /** WeChat keeps the previous token alive about 5 minutes after a new fetch. */
 const DEFAULT_OVERLAP_MS = 300_000;
@@ -59,28 +67,6 @@ class RoundStopped extends Error {
 /** The lease's end on this instance's clock, less the time kept for the write. */
 function localDeadline(r: Round): number {
   return r.leaseRead.sentAt + (r.lease.until - r.leaseRead.storeNow) - LEASE_SAFETY_MS;
-}
-
-/**
- * The compare-and-set of a decision: a lease whose holder will call the provider at once (no
- * same-token hold) is written with the round's first attempt already recorded (recordAttempt: the
- * budget checked, the call counted, its start noted), one write fewer between the lease and the
- * call. Without budget for the attempt the lease alone is written, and the round stops at its first
- * attempt as it would have.
- */
-export function takeLease(d: Decision, now: number, policy: Policy): Mutation<Decision> {
-  if (d.kind !== 'lease') return { result: d };
-  const holds = reissueHoldMs(d.hadToken, d.next.reissueAt, now) > 0;
-  const first = holds ? undefined : recordAttempt(d.next, now, d.lease, policy);
-  if (first?.next === undefined || first.next === null || first.result.kind !== 'recorded') {
-    return { next: d.next, result: d };
-  }
-  const next = first.next;
-  return {
-    next,
-    result: { ...d, next, attemptStartedAt: now },
-    stamp: (committedAt) => ({ ...d, next, attemptStartedAt: committedAt }),
-  };
 }
 
 /** Only the lease holder gets here: the whole round, ending in a served token or an error. */
@@ -129,11 +115,6 @@ async function holdForReissue(d: RoundDeps, r: Round, deadline: number): Promise
   if (hold <= 0) return;
   const room = deadline - d.clock.now() - r.config.timeout_ms;
   if (room > 0) await d.clock.sleep(Math.min(hold, room));
-}
-
-/** How long a round taken at store time `now` holds before its first attempt (≤ 0: none). */
-function reissueHoldMs(hadToken: boolean, reissueAt: number | undefined, now: number): number {
-  return hadToken || reissueAt === undefined ? 0 : reissueAt - now;
 }
 
 /** Record the attempt (compare-and-set on the lease, budget checked): its store-time start. */

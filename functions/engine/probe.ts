@@ -17,8 +17,10 @@ import { probeToken } from '../providers/probe';
 import { realmConfigSchema, type RealmConfig, type RealmProbe } from '../providers/realm-config';
 import type { Store } from '../store/store';
 import type { SecretRecord } from '../store/types';
-import type { ServedToken, TokenRequest } from './engine';
-import { callsToday, usable, utcDay } from './state';
+import type { ServedToken } from './served';
+import type { TokenRequest } from './types';
+import { callsToday, utcDay } from '../token/decide';
+import { leaseActive, usable } from '../token/phase';
 
 /** Realms looked at per run (realms are few; those past this are not probed). */
 export const PROBE_REALMS_PER_RUN = 200;
@@ -69,7 +71,7 @@ function claim(
 ): Promise<string | null> {
   return store.mutateTokenState(secret.realm, secret.key, (cur) => {
     if (!usable(cur, now) || cur.secretRev !== secret.rev) return { result: null };
-    if (cur.lease !== undefined && cur.lease.until > now) return { result: null };
+    if (leaseActive(cur, now)) return { result: null };
     const last = Math.max(cur.probedAt ?? 0, cur.fetchedAt ?? 0);
     if (now - last < config.probe.interval_ms) return { result: null };
     const calls = callsToday(cur, now);

@@ -1,15 +1,14 @@
 /**
  * The due scan behind the scheduled refresh and POST /api/refresh: one indexed query on the token
- * documents' due time (`dueAt <= now`, store/due-time.ts), read in bounded pages of a projection
+ * documents' due time (`dueAt <= now`, token/due-time.ts), read in bounded pages of a projection
  * (realm, key, dueAt: never the sealed token), each due token refreshed through the engine with
  * bounded parallelism, until the work is done or the run's time budget is spent. Reads and memory
  * grow with the number of due tokens, not with the number of secrets; what a run leaves undone is
  * still due, so the next run finds it first (the query is ordered by due time).
  */
 import type { Clock } from '../clock';
-import type { DueEntry } from '../store/codec';
-import type { DuePosition, Store } from '../store/store';
-import type { RefreshSummary } from './engine';
+import type { DueEntry, DuePosition, Store } from '../store/store';
+import type { RefreshSummary } from './types';
 
 /**
  * Refreshes at once, by default (POST /api/refresh and the scheduled run). Chosen from a

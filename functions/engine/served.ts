@@ -6,7 +6,8 @@
  * far the instance's clock is off.
  */
 import type { TokenState } from '../store/types';
-import { serveDeadline, type ServeReason } from './state';
+import { type ServeReason } from '../token/decide';
+import { serveDeadline } from '../token/phase';
 
 export type TokenSource = 'memory' | 'database' | 'upstream';
 

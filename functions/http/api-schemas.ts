@@ -169,6 +169,24 @@ export const refreshSummarySchema = z.strictObject({
   complete: z.boolean().describe('False when the time budget ran out with due tokens left for the next run'),
 });
 
+/** GET /api/keys (http/routes/keys.ts): key ids and counts, never a key. */
+export const keysStatusSchema = z.strictObject({
+  current: z.string().describe('The id of the key new values are sealed under'),
+  keys: z.array(z.string()).describe('The configured key ids, the current one first'),
+  counts: z
+    .record(z.string(), count)
+    .describe('Sealed values per key id: every configured key, and any other id values are still under'),
+});
+
+/** POST /api/keys/reseal: one page of the reseal. */
+export const resealResultSchema = z.strictObject({
+  resealed: count.describe('Values sealed again under the current key by this call'),
+  scanned: count.describe('Documents looked at by this call'),
+  unreadable: count.describe('Values under a key that is not configured: left as they are'),
+  complete: z.boolean().describe('Every document has been looked at: no cursor follows'),
+  cursor: z.string().min(1).optional().describe('Where the next call continues'),
+});
+
 export const deletedSchema = okEnvelope(z.strictObject({ deleted: z.literal(true) }));
 
 /** The WeChat-compatible routes (SPEC §4.6): the provider's own format, always HTTP 200. */
@@ -233,6 +251,8 @@ export const RESPONSE_COMPONENTS = {
     }),
   ),
   RefreshSummary: okEnvelope(refreshSummarySchema),
+  KeysStatus: keysStatusSchema,
+  ResealResult: resealResultSchema,
   Deleted: deletedSchema,
   OpenApiDocument: openApiDocumentSchema,
 } as const;

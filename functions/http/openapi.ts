@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { realmSchema } from '../providers/realm-config';
 import { RESPONSE_COMPONENTS } from './api-schemas';
 import * as clients from './routes/clients';
+import * as keys from './routes/keys';
 import { signatureQuerySchema } from './routes/jssdk';
 import * as operations from './routes/operations';
 import * as realms from './routes/realms';
@@ -60,6 +61,7 @@ export const REQUEST_COMPONENTS = {
   SecretInput: secrets.secretBodySchema,
   ClientInput: clients.clientBodySchema,
   RefreshRequest: operations.refreshSchema,
+  ResealRequest: keys.resealBodySchema,
 } as const;
 
 export const COMPONENTS = { ...REQUEST_COMPONENTS, ...RESPONSE_COMPONENTS } as const;
@@ -337,6 +339,26 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     path: clients.idParamsSchema,
     success: { status: 200, description: 'Revoked', component: 'Deleted' },
     errors: [404],
+  },
+  'GET /api/keys': {
+    operationId: 'getKeys',
+    tag: 'operations',
+    summary: 'Master keys: the current id, and sealed values per key id',
+    description:
+      'Counted without opening anything. An old key may be removed from the configuration once its ' +
+      'count is 0 (after `POST /api/keys/reseal` has completed on every function).',
+    success: { status: 200, description: 'Key ids and counts', component: 'KeysStatus' },
+  },
+  'POST /api/keys/reseal': {
+    operationId: 'reseal',
+    tag: 'operations',
+    summary: 'Seal stored values again under the current master key, one page per call',
+    description:
+      'Looks at up to `limit` documents from `cursor` and writes each value not under the current key ' +
+      'again, by compare-and-set (a value written meanwhile is never overwritten). Call again with the ' +
+      'answered `cursor` until `complete`; safe while traffic flows and while another reseal runs.',
+    body: { component: 'ResealRequest', required: false },
+    success: { status: 200, description: 'What this page did', component: 'ResealResult' },
   },
 };
 

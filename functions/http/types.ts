@@ -19,6 +19,8 @@ export interface Reply {
   status?: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Sent as it is, with this Content-Type, instead of `body` as JSON (the console's static files). */
+  raw?: { contentType: string; text: string };
 }
 
 /** What a route tells the request log (never a value of a secret). */

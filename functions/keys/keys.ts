@@ -5,14 +5,20 @@
  * 503s: a missing or bad key never opens anything.
  */
 import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isBase64Key, type Config, type KeySource } from '../config';
+import type { Config, KeySource } from '../config';
 import { AppError } from '../errors';
+import { DEFAULT_KEY_ID, MASTER_KEY_BYTES, parseMasterKeys, type MasterKey } from './master-keys';
 import { readSecretVersion, type ReadSecret } from './secret-manager';
 
 export interface ResolvedKeys {
   adminKey?: string;
-  /** The 32-byte key that encrypts credentials and tokens at rest. */
+  /** The current 32-byte master key: it encrypts credentials and tokens at rest. */
   masterKey?: Buffer;
+  /**
+   * Every configured master key, the current one first (keys/master-keys.ts): values sealed under
+   * any of them open; new values are sealed under the first.
+   */
+  masterKeys?: MasterKey[];
   /** Why a key is missing, for a person; never contains a key or a secret payload. */
   problems: { adminKey?: string; masterKey?: string };
 }
@@ -24,7 +30,7 @@ export interface KeyDeps {
 export type KeyConfig = Pick<Config, 'adminKey' | 'masterKey' | 'secretManagerEndpoint'>;
 
 export const ADMIN_KEY_MIN_LENGTH = 32;
-export const MASTER_KEY_BYTES = 32;
+export { MASTER_KEY_BYTES };
 export const CLIENT_KEY_PREFIX = 'tsk_';
 
 type KeyName = 'adminKey' | 'masterKey';
@@ -52,10 +58,11 @@ function adminKeyFlaw(value: string): string | undefined {
 }
 
 function masterKeyFlaw(value: string): string | undefined {
-  if (!isBase64Key(value)) {
-    return `must be the base64 encoding of exactly ${MASTER_KEY_BYTES} bytes (for example: openssl rand -base64 32)`;
-  }
-  return undefined;
+  return parseMasterKeys(value).problem;
+}
+
+function masterKeyList(value: string): MasterKey[] {
+  return parseMasterKeys(value).keys ?? [];
 }
 
 /** `gcloud secrets create --data-file` keeps the newline that `echo` or an editor adds. */
@@ -113,14 +120,23 @@ export async function resolveKeys(
   const endpoint = config.secretManagerEndpoint;
   const [admin, master] = await Promise.all([
     resolveOne('adminKey', config.adminKey, endpoint, deps, adminKeyFlaw, (v) => v),
-    resolveOne('masterKey', config.masterKey, endpoint, deps, masterKeyFlaw, (v) => Buffer.from(v, 'base64')),
+    resolveOne('masterKey', config.masterKey, endpoint, deps, masterKeyFlaw, masterKeyList),
   ]);
   const keys: ResolvedKeys = { problems: {} };
   if (admin.problem === undefined) keys.adminKey = admin.key;
   else keys.problems.adminKey = admin.problem;
-  if (master.problem === undefined) keys.masterKey = master.key;
-  else keys.problems.masterKey = master.problem;
+  const current = master.key?.[0];
+  if (master.key !== undefined && current !== undefined) {
+    keys.masterKey = current.key;
+    keys.masterKeys = master.key;
+  } else keys.problems.masterKey = master.problem ?? NOT_CONFIGURED.masterKey;
   return keys;
+}
+
+/** The configured master key ids, the current one first (a lone masterKey is `default`). */
+export function masterKeyIds(keys: ResolvedKeys): string[] {
+  if (keys.masterKeys !== undefined) return keys.masterKeys.map((k) => k.id);
+  return keys.masterKey === undefined ? [] : [DEFAULT_KEY_ID];
 }
 
 /**

@@ -4,9 +4,10 @@
  */
 import { z } from 'zod';
 import { AppError } from '../errors';
-import { dueAtOf, dueAtOfState } from './due-time';
+import { dueAtOf, dueAtOfState } from '../token/due-time';
+import { SEALED_WITH } from './reseal';
 import type { Sealer } from './seal';
-import { COLLECTIONS, secretDocId } from './store';
+import { COLLECTIONS, secretDocId, type DueEntry } from './store';
 import type { ClientRecord, RealmRecord, SecretRecord, TokenState, TokenSummary } from './types';
 
 export type Doc = Record<string, unknown>;
@@ -88,6 +89,8 @@ export function encodeSecret(s: SecretRecord, sealer: Sealer): Doc {
     // Which key_N exist is not secret (it shapes warnings and masks); their values are sealed together.
     names: Object.keys(s.values).sort(),
     values: sealer.seal(JSON.stringify(s.values), secretPath(s.realm, s.key)),
+    // Which master key sealed them (store/reseal.ts: what GET /api/keys counts and reseal updates).
+    [SEALED_WITH]: sealer.currentKeyId,
     // Not secret, and queried: deleting a parent looks for the secrets that name it.
     ...(s.parent === undefined ? {} : { parent: s.parent }),
     rev: s.rev,
@@ -112,15 +115,24 @@ export function decodeSecret(d: Doc, sealer: Sealer): SecretRecord {
 }
 
 /**
- * The stored token document. `dueAt` (store/due-time.ts) is derived from the state and written with
+ * The stored token document. `dueAt` (token/due-time.ts) is derived from the state and written with
  * every write, so that the scheduled refresh can query it; it is not part of the domain state.
  */
 export function encodeTokenState(t: TokenState, sealer: Sealer): Doc {
   const { token, lease, lastError, lastAttempt, ...rest } = t;
-  const { dueAt: _stale, ...fields } = rest as typeof rest & { dueAt?: unknown };
+  const {
+    dueAt: _stale,
+    [SEALED_WITH]: _marker,
+    ...fields
+  } = rest as typeof rest & {
+    dueAt?: unknown;
+    [SEALED_WITH]?: unknown;
+  };
   return compact({
     ...fields,
     token: token === undefined ? undefined : sealer.seal(token, tokenPath(t.realm, t.key)),
+    // Which master key sealed the token; null without one (store/reseal.ts).
+    [SEALED_WITH]: token === undefined ? null : sealer.currentKeyId,
     lease: lease === undefined ? undefined : compact({ ...lease }),
     lastError: lastError === undefined ? undefined : compact({ ...lastError }),
     lastAttempt: lastAttempt === undefined ? undefined : compact({ ...lastAttempt }),
@@ -129,25 +141,24 @@ export function encodeTokenState(t: TokenState, sealer: Sealer): Doc {
 }
 
 export function decodeTokenState(d: Doc, sealer: Sealer): TokenState {
-  const { dueAt: _derived, ...rest } = d;
+  const { dueAt: _derived, [SEALED_WITH]: _marker, ...rest } = d;
   const state = checked<TokenState>(tokenDoc, rest, 'token state');
   if (typeof d.token === 'string') state.token = sealer.open(d.token, tokenPath(state.realm, state.key));
   return state;
 }
 
 export function decodeTokenSummary(d: Doc): TokenSummary {
-  const { token, dueAt: _derived, ...rest } = checked<Doc>(tokenDoc, d, 'token state');
+  const {
+    token,
+    dueAt: _derived,
+    [SEALED_WITH]: _marker,
+    ...rest
+  } = checked<Doc>(tokenDoc, d, 'token state');
   return { ...(rest as Omit<TokenState, 'token'>), hasToken: typeof token === 'string' };
 }
 
 /** The fields of a token document the due scan reads (a projection: never the sealed token). */
 export const DUE_ENTRY_FIELDS = ['realm', 'key', 'dueAt'] as const;
-
-export interface DueEntry {
-  realm: string;
-  key: string;
-  dueAt: number;
-}
 
 /** The due time a stored token document should carry (for documents written without one). */
 export function dueAtOfDoc(d: Doc): number {

@@ -1,42 +1,52 @@
 /** Opens the configured store: Firestore (emulator when FIRESTORE_EMULATOR_HOST is set) or memory. */
 import { initializeApp, getApps, type App } from 'firebase-admin/app';
-import { getFirestore } from 'firebase-admin/firestore';
+import { getFirestore, type Firestore, type Settings } from 'firebase-admin/firestore';
 import type { Clock, Random } from '../clock';
 import type { Config } from '../config';
 import { FirestoreStore } from './firestore/firestore-store';
+import { grpcSettings, transportSettings } from './firestore/client-settings';
+import { DEFAULT_FIRESTORE_TRANSPORT, type FirestoreTransport } from './firestore/transport';
 import { MemoryStore } from './memory/memory-store';
 import type { Sealer } from './seal';
 import type { Store } from './store';
 
 const configured = new Set<string>();
 
-/**
- * gRPC reconnects with exponential backoff up to 120 s by default: after an outage, an instance
- * could keep failing for up to two minutes after Firestore is back. Capped here so it recovers soon.
- */
-const MAX_RECONNECT_BACKOFF_MS = 2_000;
+/** The Firestore client of the Firebase app `appName`, with `settings` applied once. */
+function firestoreOf(appName: string, projectId: string, settings: () => Settings): Firestore {
+  const app: App = getApps().find((a) => a.name === appName) ?? initializeApp({ projectId }, appName);
+  const db = getFirestore(app);
+  if (!configured.has(appName)) {
+    // settings() may be called once per Firestore instance, before its first use.
+    db.settings(settings());
+    configured.add(appName);
+  }
+  return db;
+}
 
+/**
+ * `emulatorHost`: set when FIRESTORE_EMULATOR_HOST is (config.ts), which the Firestore client obeys
+ * by itself; here it decides whether a REST client gets the emulator's credentials
+ * (firestore/transport.ts). `firestoreTransport`: default REST, with a gRPC client beside it (app
+ * `appName:grpc`) for listeners and conditional token writes, created on first use or by warm().
+ */
 export function openStore(
-  config: Pick<Config, 'store' | 'projectId'> & Partial<Pick<Config, 'storeTimeoutMs'>>,
+  config: Pick<Config, 'store' | 'projectId' | 'emulatorHost'> &
+    Partial<Pick<Config, 'storeTimeoutMs' | 'firestoreTransport'>>,
   sealer: Sealer,
   appName = 'token-server',
   time: { clock?: Clock; random?: Random } = {},
 ): Store {
   // The memory store's clock is the store's time; Firestore's is its own (read times).
   if (config.store === 'memory') return new MemoryStore(sealer, time.clock);
-  const app: App =
-    getApps().find((a) => a.name === appName) ?? initializeApp({ projectId: config.projectId }, appName);
-  const db = getFirestore(app);
-  if (!configured.has(appName)) {
-    // settings() may be called once per Firestore instance, before its first use.
-    db.settings({
-      ignoreUndefinedProperties: true,
-      'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
-    });
-    configured.add(appName);
-  }
+  const transport: FirestoreTransport = config.firestoreTransport ?? DEFAULT_FIRESTORE_TRANSPORT;
+  const emulator = config.emulatorHost !== undefined;
+  const db = firestoreOf(appName, config.projectId, () => transportSettings(transport, emulator));
   return new FirestoreStore(db, sealer, {
     ...(config.storeTimeoutMs === undefined ? {} : { timeoutMs: config.storeTimeoutMs }),
+    ...(transport === 'grpc'
+      ? {}
+      : { grpcDb: () => firestoreOf(`${appName}:grpc`, config.projectId, grpcSettings) }),
     ...time,
   });
 }

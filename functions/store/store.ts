@@ -3,7 +3,8 @@
  * memory) pass one contract suite (test/emulator/store-contract.ts). Every operation that must be
  * atomic is one method here, so callers never hand-roll a read-then-write.
  */
-import type { DueEntry } from './codec';
+import type { TokenMutator } from '../token/types';
+import type { ResealPage, ResealPosition, SealedCounts } from './reseal';
 import type {
   ClientPosition,
   ClientRecord,
@@ -15,23 +16,7 @@ import type {
   TokenSummary,
 } from './types';
 
-/** What a mutator decides: write `next` (null deletes, undefined leaves as is) and return `result`. */
-export interface Mutation<R> {
-  next?: TokenState | null;
-  result: R;
-  /**
-   * When given and `next` was written, the answer is stamp(the write's commit time): a store time
-   * no earlier than the read the mutator saw, and no later than the moment the caller resumes.
-   */
-  stamp?: (committedAt: number) => R;
-}
-
-/**
- * A pure function of the current state and of the store's time of that read (`now`, epoch ms: the
- * Firestore read time, or the memory store's clock). It may run more than once (the compare-and-set
- * decides again when another instance wrote in between), so it must not have side effects.
- */
-export type TokenMutator<R> = (current: TokenState | null, now: number) => Mutation<R>;
+export type { Mutation, TokenMutator } from '../token/types';
 
 /** A token state as read, with the store's time of the read: every cross-instance judgement uses it. */
 export interface TokenRead {
@@ -49,6 +34,13 @@ export interface DueQuery {
   now: number;
   limit: number;
   after?: DuePosition;
+}
+
+/** A due token document as the due scan reads it (a projection: never the sealed token). */
+export interface DueEntry {
+  realm: string;
+  key: string;
+  dueAt: number;
 }
 
 export interface DuePage {
@@ -138,6 +130,18 @@ export interface Store {
    */
   backfillDueTimes(limit: number): Promise<BackfillProgress>;
 
+  /**
+   * Master-key rotation (store/reseal.ts). Sealed values per key id, counted without reading them
+   * (Firestore: count() aggregations on `sealedWith`, one query per key id in use).
+   */
+  countSealedByKey(): Promise<SealedCounts>;
+  /**
+   * Up to `limit` documents from `position` (in collection, then document-id order), each one
+   * whose value is not under the current key sealed again by compare-and-set: a document written
+   * in between is decided again on what is there now, never overwritten with an older value.
+   */
+  resealPage(position: ResealPosition, limit: number): Promise<ResealPage>;
+
   putClient(client: ClientRecord): Promise<void>;
   getClient(id: string): Promise<ClientRecord | null>;
   findClientByKeyHash(keyHash: string): Promise<ClientRecord | null>;
@@ -155,6 +159,12 @@ export interface Store {
    * or their poll delay (store/token-watch.ts). Stores without it are polled.
    */
   watchTokenState?(realm: string, key: string, onChange: (read?: TokenRead) => void): () => void;
+
+  /**
+   * Optional: prepares, in the background, what a first miss would otherwise wait for (the
+   * Firestore store's gRPC client and channel beside a REST one); never fails.
+   */
+  warm?(): Promise<void>;
 }
 
 /** The id of a secret's documents: realm and key ids cannot contain ':' so this is unambiguous. */

@@ -10,7 +10,7 @@ import { getApps } from 'firebase-admin/app';
 import { systemClock } from '../../functions/clock';
 import { parseConfig } from '../../functions/config';
 import { refreshDueTokens } from '../../functions/engine/refresh-due';
-import { freshState } from '../../functions/engine/state';
+import { freshState } from '../../functions/token/decide';
 import { setLogSink } from '../../functions/log';
 import { createRuntime, type Runtime } from '../../functions/runtime';
 import { runScheduledRefresh } from '../../functions/scheduled';
@@ -57,7 +57,7 @@ describe('due scan on the Firestore emulator', function () {
   async function fresh(name: string): Promise<Runtime> {
     await clearEmulator(host, projectId);
     fake.reset();
-    store = openStore({ store: 'firestore', projectId }, sealer, `due-scan-${name}`);
+    store = openStore({ store: 'firestore', projectId, emulatorHost: host }, sealer, `due-scan-${name}`);
     stores.push(store);
     db = getFirestore(getApps().find((a) => a.name === `due-scan-${name}`)!);
     counter?.restore();

@@ -20,7 +20,11 @@ describe('token engine on Firestore (emulator)', function () {
   const projectId = process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
 
   before(() => {
-    store = openStore({ store: 'firestore', projectId }, new Sealer(MASTER), 'engine-firestore');
+    store = openStore(
+      { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
+      new Sealer(MASTER),
+      'engine-firestore',
+    );
   });
   beforeEach(async () => {
     await clearEmulator(emulatorHostFromEnv(), projectId);

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { ManualClock } from '../../functions/clock';
 import { parseConfig } from '../../functions/config';
-import { freshState } from '../../functions/engine/state';
+import { freshState } from '../../functions/token/decide';
 import { createHandler, type HttpHandler } from '../../functions/http/app';
 import { fullRoutes } from '../../functions/http/routes';
 import { setLogSink } from '../../functions/log';
@@ -313,7 +313,11 @@ suite(
   async () => {
     const projectId = process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
     await clearEmulator(emulatorHostFromEnv(), projectId);
-    firestore ??= openStore({ store: 'firestore', projectId }, sealer, 'list-paging');
+    firestore ??= openStore(
+      { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
+      sealer,
+      'list-paging',
+    );
     return firestore;
   },
   async () => {

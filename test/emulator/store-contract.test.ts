@@ -3,8 +3,9 @@
  * against the memory store and the Firestore store (emulator), so they cannot drift apart.
  */
 import { expect } from 'chai';
-import { freshState } from '../../functions/engine/state';
+import { freshState } from '../../functions/token/decide';
 import { MemoryStore } from '../../functions/store/memory/memory-store';
+import { FIRESTORE_TRANSPORTS } from '../../functions/store/firestore/transport';
 import { openStore } from '../../functions/store/open-store';
 import { Sealer } from '../../functions/store/seal';
 import type { Store } from '../../functions/store/store';
@@ -392,17 +393,24 @@ contract(
   async () => undefined,
 );
 
-let firestore: Store | undefined;
-contract(
-  'firestore (emulator)',
-  async () => {
-    const host = emulatorHostFromEnv();
-    const projectId = process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
-    await clearEmulator(host, projectId);
-    firestore ??= openStore({ store: 'firestore', projectId }, sealer, 'store-contract');
-    return firestore;
-  },
-  async () => {
-    await firestore?.close();
-  },
-);
+/** The Firestore store over each transport (store/firestore/transport.ts), the default first. */
+for (const transport of FIRESTORE_TRANSPORTS) {
+  let firestore: Store | undefined;
+  contract(
+    `firestore (emulator, ${transport})`,
+    async () => {
+      const host = emulatorHostFromEnv();
+      const projectId = process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
+      await clearEmulator(host, projectId);
+      firestore ??= openStore(
+        { store: 'firestore', projectId, emulatorHost: host, firestoreTransport: transport },
+        sealer,
+        `store-contract-${transport}`,
+      );
+      return firestore;
+    },
+    async () => {
+      await firestore?.close();
+    },
+  );
+}

@@ -22,7 +22,11 @@ describe('waiters woken by a Firestore listener (emulator, two processes)', func
   const projectId = process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
 
   before(() => {
-    store = openStore({ store: 'firestore', projectId }, new Sealer(MASTER), 'waiter-wake');
+    store = openStore(
+      { store: 'firestore', projectId, emulatorHost: emulatorHostFromEnv() },
+      new Sealer(MASTER),
+      'waiter-wake',
+    );
   });
   beforeEach(async () => {
     await clearEmulator(emulatorHostFromEnv(), projectId);

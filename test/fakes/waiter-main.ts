@@ -20,7 +20,11 @@ async function main(): Promise<void> {
   const [realm = '', key = ''] = process.argv.slice(2);
   const sealer = new Sealer(Buffer.from(process.env.WAITER_MASTER_KEY ?? '', 'base64'));
   const store = openStore(
-    { store: 'firestore', projectId: process.env.GOOGLE_CLOUD_PROJECT ?? '' },
+    {
+      store: 'firestore',
+      projectId: process.env.GOOGLE_CLOUD_PROJECT ?? '',
+      emulatorHost: process.env.FIRESTORE_EMULATOR_HOST,
+    },
     sealer,
     'waiter',
   );

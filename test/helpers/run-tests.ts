@@ -7,24 +7,35 @@
  *
  * Mocha options pass through (`--grep token`, `--bail`); arguments ending in `.js`, containing `*`
  * or starting with `lib/` replace the default suites. FIRESTORE_EMULATOR_HOST, when already set,
- * is used instead of starting an emulator; TEST_TIMEOUT_MS bounds the mocha run (default 8 min).
+ * is used instead of starting an emulator.
+ *
+ * A watchdog stops a hung run: when mocha has printed nothing for TEST_SILENCE_MS (default 10 min,
+ * well above the longest per-test timeout) or has run for TEST_TIMEOUT_MS (default 45 min, well
+ * inside CI's 90). Per-test timeouts do the fine work. When it fires, the last line still counts
+ * what passed and failed until then (run-progress.ts), after naming where the run was and the
+ * failures seen.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { clearEmulator, FirestoreEmulator, startEmulator } from './emulator';
 import { addShutdownHook, repoRoot, spawnTracked, TEST_PROJECT_ID, type ExitInfo } from './processes';
+import {
+  newProgress,
+  pendingCount,
+  readLine,
+  stoppedReport,
+  summaryLine,
+  watchdogLimits,
+  watchdogVerdict,
+  type Stop,
+} from './run-progress';
 
 /** Suites in the order they run: fast and self-contained first, whole processes last. */
 const SUITES = ['unit', 'emulator', 'rules', 'e2e'];
 const MOCHA = join('node_modules', 'mocha', 'bin', 'mocha.js');
-const DEFAULT_TIMEOUT_MS = 8 * 60_000;
-
-interface Tally {
-  passed: number | undefined;
-  failed: number | undefined;
-  pending: number | undefined;
-}
+/** How often the watchdog looks. */
+const WATCHDOG_TICK_MS = 5_000;
 
 export function splitArgs(argv: readonly string[]): { specs: string[]; mochaArgs: string[] } {
   const specs: string[] = [];
@@ -51,49 +62,28 @@ function hasTestFile(dir: string): boolean {
   );
 }
 
-const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
-
-/** Reads mocha's (spec-style) epilogue: "  12 passing (3s)", "  2 pending", "  1 failing". */
-export function tallyLine(line: string, tally: Tally): void {
-  const match = /^\s*(\d+) (passing|failing|pending)\b/.exec(line.replace(ANSI, ''));
-  if (match === null) return;
-  const n = Number(match[1]);
-  if (match[2] === 'passing') {
-    // A new epilogue starts with "passing": forget counts of an earlier one.
-    tally.passed = n;
-    tally.failed = undefined;
-    tally.pending = undefined;
-  } else if (match[2] === 'failing') tally.failed = n;
-  else tally.pending = n;
-}
-
-/** The final line CI looks for. A run that failed without a mocha tally counts as one failure. */
-export function summaryLine(tally: Tally, exitCode: number): string {
-  const passed = tally.passed ?? 0;
-  let failed = tally.failed ?? 0;
-  if (exitCode !== 0 && failed === 0) failed = 1;
-  return `${passed} passed, ${failed} failed`;
-}
-
 async function main(argv: readonly string[]): Promise<number> {
   const root = repoRoot();
   const { specs, mochaArgs } = splitArgs(argv);
   const files = specs.length > 0 ? specs : defaultSpecs(root);
   if (files.length === 0) {
     console.log('No compiled tests under lib/test (run `npm run build` first).');
-    console.log(summaryLine({ passed: 0, failed: 0, pending: 0 }, 0));
+    console.log(summaryLine(newProgress(), 0));
     return 0;
   }
 
   let emulator: FirestoreEmulator;
   try {
     const given = process.env.FIRESTORE_EMULATOR_HOST;
-    emulator = given ? FirestoreEmulator.external(given) : await startEmulator();
-    // A reused emulator may hold data from an earlier run.
-    await clearEmulator(emulator.host, TEST_PROJECT_ID);
+    if (given) {
+      emulator = FirestoreEmulator.external(given);
+      // A reused emulator may hold data from an earlier run (one just started holds none, and on a
+      // loaded machine its first request can take longer than clearEmulator's 10 s).
+      await clearEmulator(emulator.host, TEST_PROJECT_ID);
+    } else emulator = await startEmulator();
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
-    console.log(summaryLine({ passed: 0, failed: 0, pending: 0 }, 1));
+    console.log(summaryLine(newProgress(), 1));
     return 1;
   }
   console.log(
@@ -102,8 +92,8 @@ async function main(argv: readonly string[]): Promise<number> {
       : `Using the Firestore emulator at ${emulator.host} (FIRESTORE_EMULATOR_HOST)`,
   );
 
-  const tally: Tally = { passed: undefined, failed: undefined, pending: undefined };
-  let timedOut = false;
+  const progress = newProgress();
+  let stopped: Stop | undefined;
   let exit: ExitInfo;
   try {
     const env: NodeJS.ProcessEnv = {
@@ -119,33 +109,45 @@ async function main(argv: readonly string[]): Promise<number> {
       [join(root, MOCHA), ...(wantsColor ? ['--color'] : []), ...mochaArgs, ...files],
       { cwd: root, env, stdio: ['inherit', 'pipe', 'inherit'] },
     );
+    const limits = watchdogLimits(process.env);
+    const startedAt = Date.now();
+    let lastOutputAt = startedAt;
     if (mocha.child.stdout !== null) {
-      // Mocha's output goes to ours unchanged; each line is also read for the epilogue.
-      mocha.child.stdout.on('data', (chunk: Buffer) => process.stdout.write(chunk));
+      // Mocha's output goes to ours unchanged; each line is also read for the tally.
+      mocha.child.stdout.on('data', (chunk: Buffer) => {
+        lastOutputAt = Date.now();
+        process.stdout.write(chunk);
+      });
       createInterface({ input: mocha.child.stdout, crlfDelay: Infinity }).on('line', (line) =>
-        tallyLine(line, tally),
+        readLine(line, progress),
       );
     }
     const removeHook = addShutdownHook(async () => {
       console.error('\nInterrupted: stopping mocha and the Firestore emulator.');
     });
-    const timeoutMs = Number(process.env.TEST_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
-    const watchdog = setTimeout(() => {
-      timedOut = true;
-      console.error(`\nThe test run took longer than ${timeoutMs} ms: stopping mocha.`);
+    const watchdog = setInterval(() => {
+      if (stopped !== undefined) return;
+      stopped = watchdogVerdict(limits, startedAt, lastOutputAt, Date.now());
+      if (stopped === undefined) return;
+      console.log(
+        `\nThe watchdog stops mocha (TEST_SILENCE_MS=${limits.silenceMs}, TEST_TIMEOUT_MS=${limits.totalMs}).`,
+      );
       void mocha.stop(5000);
-    }, timeoutMs);
+    }, WATCHDOG_TICK_MS);
     exit = await mocha.exited;
-    clearTimeout(watchdog);
+    clearInterval(watchdog);
     removeHook();
   } finally {
     if (emulator.owned) await emulator.stop();
   }
 
-  const exitCode = timedOut ? 1 : (exit.code ?? 1);
+  const exitCode = stopped !== undefined ? 1 : (exit.code ?? 1);
   if (exit.signal !== null) console.error(`mocha was ended by ${exit.signal}`);
-  if (tally.pending) console.log(`${tally.pending} pending`);
-  console.log(summaryLine(tally, exitCode));
+  const report = stoppedReport(progress, stopped);
+  if (report.length > 0) console.log(['', ...report].join('\n'));
+  const pending = pendingCount(progress);
+  if (pending > 0) console.log(`${pending} pending`);
+  console.log(summaryLine(progress, exitCode, stopped));
   return exitCode;
 }
 
@@ -156,7 +158,7 @@ if (require.main === module) {
     },
     (err: unknown) => {
       console.error(err);
-      console.log(summaryLine({ passed: undefined, failed: undefined, pending: undefined }, 1));
+      console.log(summaryLine(newProgress(), 1));
       process.exitCode = 1;
     },
   );

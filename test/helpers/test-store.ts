@@ -2,7 +2,7 @@
  * A store in the test process on the Firestore of a TestEnv, under its master key: what the function
  * processes started with that env read and write. For seeding and inspecting behind their back.
  */
-import { freshState } from '../../functions/engine/state';
+import { freshState } from '../../functions/token/decide';
 import { openStore } from '../../functions/store/open-store';
 import { Sealer } from '../../functions/store/seal';
 import type { Store } from '../../functions/store/store';
@@ -12,7 +12,7 @@ import type { TestEnv } from './processes';
 /** The Firestore store of env (its project, its master key), as a Firebase app named appName. */
 export function openTestStore(env: TestEnv, appName: string): Store {
   return openStore(
-    { store: 'firestore', projectId: env.projectId },
+    { store: 'firestore', projectId: env.projectId, emulatorHost: env.emulatorHost },
     new Sealer(Buffer.from(env.masterKey, 'base64')),
     appName,
   );

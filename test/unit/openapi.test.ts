@@ -29,6 +29,7 @@ import {
 import { findRoute } from '../../functions/http/router';
 import { cacheRoutes, fullRoutes } from '../../functions/http/routes';
 import * as clients from '../../functions/http/routes/clients';
+import { resealBodySchema } from '../../functions/http/routes/keys';
 import { refreshSchema, statusQuerySchema } from '../../functions/http/routes/operations';
 import * as realms from '../../functions/http/routes/realms';
 import * as secrets from '../../functions/http/routes/secrets';
@@ -64,6 +65,7 @@ const ROUTE_INPUTS: Readonly<Record<string, { body?: z.ZodType; query?: z.ZodTyp
   'POST /api/client': { body: clients.clientBodySchema },
   'GET /api/client': { query: clients.listQuerySchema },
   'DELETE /api/client/:id': { path: clients.idParamsSchema },
+  'POST /api/keys/reseal': { body: resealBodySchema },
   'GET /wechat/:realm/:key/cgi-bin/token': { path: secrets.secretParamsSchema },
   'POST /wechat/:realm/:key/cgi-bin/stable_token': { path: secrets.secretParamsSchema },
   'GET /wecom/:realm/:key/cgi-bin/gettoken': { path: secrets.secretParamsSchema },
@@ -501,6 +503,11 @@ describe('OpenAPI document against real responses', function () {
     expect((status.data as { total: number }).total).to.equal(2);
     await call('POST', '/api/refresh', { body: { concurrency: 2 }, status: 200 });
     await call('POST', '/api/refresh?concurrency=2', { status: 200 });
+    const keys = await call('GET', '/api/keys', { status: 200 });
+    expect(keys.counts).to.deep.equal({ default: 3 }); // 2 secrets, 1 token
+    const resealed = await call('POST', '/api/keys/reseal', { body: { limit: 1 }, status: 200 });
+    expect(resealed.complete).to.equal(false);
+    await call('POST', '/api/keys/reseal', { body: { cursor: 'nope' }, status: 400 });
 
     await call('DELETE', '/api/realm/wx', { status: 409 });
     await call('DELETE', `/api/client/${client.id}`, { status: 200 });

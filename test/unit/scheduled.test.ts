@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { ManualClock } from '../../functions/clock';
 import { parseConfig } from '../../functions/config';
-import { freshState } from '../../functions/engine/state';
+import { freshState } from '../../functions/token/decide';
 import { AppError } from '../../functions/errors';
 import type { ResolvedKeys } from '../../functions/keys/keys';
 import { setLogSink } from '../../functions/log';
@@ -161,7 +161,7 @@ describe('scheduled refresh', function () {
     expect(await tokenOf(runtime, 'wecom')).to.be.a('string');
     const calls = fake.calls();
 
-    // The wrong secret is never due for the schedule (store/due-time.ts), the other not yet.
+    // The wrong secret is never due for the schedule (token/due-time.ts), the other not yet.
     clock.advance(60_000);
     await expectCleanRun(runtime, 0);
     clock.advance(30 * 60_000);

@@ -18,7 +18,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { parseParentRef } from '../../engine/dependent';
 import type { ServedToken, TokenRequest } from '../../engine/engine';
-import { isCurrentOrPrevious } from '../../engine/previous-token';
+import { isCurrentOrPrevious } from '../../token/previous-token';
 import { answeredLifetimeMs } from '../../engine/served';
 import { AppError } from '../../errors';
 import { CLIENT_KEY_PREFIX } from '../../keys/keys';
@@ -90,7 +90,7 @@ async function secretIdHash(runtime: Runtime, realm: string, key: string): Promi
 
 /**
  * Whether `given` is the current token of the ticket secret's parent, or the one it replaced while
- * that is still alive (engine/previous-token.ts), judged by the store's time of the read. Costs a
+ * that is still alive (token/previous-token.ts), judged by the store's time of the read. Costs a
  * read of the parent's token document (the secret's parent is remembered per instance), never a
  * write or a provider call.
  */

@@ -12,6 +12,7 @@ import { tokenRoutes } from './token';
 
 export function fullRoutes(): Route[] {
   const { clientRoutes } = require('./clients') as typeof import('./clients');
+  const { keyRoutes } = require('./keys') as typeof import('./keys');
   const { openApiRoute } = require('./openapi') as typeof import('./openapi');
   const { refreshRoute, statusRoute } = require('./operations') as typeof import('./operations');
   const { presetRoutes } = require('./presets') as typeof import('./presets');
@@ -29,6 +30,7 @@ export function fullRoutes(): Route[] {
     ...presetRoutes,
     ...secretRoutes,
     ...clientRoutes,
+    ...keyRoutes,
   ];
 }
 

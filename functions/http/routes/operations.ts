@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { listBody, pageRequest, pagingShape, secretPosition } from '../../admin/paging';
-import { statusState, TOKEN_STATUS_STATES, toStatus, type TokenStatusState } from '../../admin/views';
+import { toStatus } from '../../admin/views';
+import { statusState, TOKEN_STATUS_STATES, type TokenStatusState } from '../../token/phase';
 import { DEFAULT_REFRESH_CONCURRENCY, REFRESH_ROUTE_BUDGET_MS } from '../../engine/refresh-due';
 import { AppError } from '../../errors';
 import { realmIdSchema } from '../../providers/realm-config';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { listBody, pageRequest, pagingShape, secretPosition } from '../../admin/paging';
 import { secretView } from '../../admin/views';
-import { freshState } from '../../engine/state';
+import { freshState } from '../../token/decide';
 import { AppError } from '../../errors';
 import { checkParent, parentInUse, parentRefSchema, parentWarnings } from '../../engine/dependent';
 import { EXPIRES_IN_VALUE, fixedTokenState, TOKEN_VALUE } from '../../engine/fixed-token';

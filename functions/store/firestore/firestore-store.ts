@@ -24,6 +24,7 @@ import { systemClock, systemRandom, type Clock, type Random } from '../../clock'
 import { AppError } from '../../errors';
 import { GrpcStatus, grpcCodeOf } from '../../grpc-status';
 import { log } from '../../log';
+import type { ResealPage, ResealPosition, SealedCounts } from '../reseal';
 import type { Sealer } from '../seal';
 import {
   DUE_ENTRY_FIELDS,
@@ -69,6 +70,7 @@ import type {
   TokenState,
   TokenSummary,
 } from '../types';
+import { countSealedByKey, resealPage } from './reseal';
 import { watchDocument } from './watch';
 
 /** Default bound on one store operation (TOKEN_SERVER_STORE_TIMEOUT_MS). */
@@ -139,6 +141,13 @@ export interface FirestoreStoreOptions {
   clock?: Clock;
   /** Jitter of those re-decisions. */
   random?: Random;
+  /**
+   * When `db` is a REST client (transport.ts), a gRPC client for what REST cannot do, created on
+   * first use: listeners (a gRPC stream), and the compare-and-set's conditional writes, whose
+   * failures REST reports by HTTP status alone (409 for ALREADY_EXISTS reads as ABORTED, which the
+   * client retries for a minute; 400 for FAILED_PRECONDITION as INVALID_ARGUMENT). Default: `db`.
+   */
+  grpcDb?: () => Firestore;
 }
 
 /** A compare-and-set that lost to another writer is decided again at most this often. */
@@ -153,6 +162,9 @@ export class FirestoreStore implements Store {
   private backfillDone = false;
   /** The snapshot behind each readTokenState answer, for mutateTokenState's `from`. */
   private readonly snapshots = new WeakMap<TokenRead, DocumentSnapshot>();
+  private readonly grpcDbOf: (() => Firestore) | undefined;
+  /** The gRPC client, once created (when it is not `db`: FirestoreStoreOptions.grpcDb). */
+  private grpcClient: Firestore | undefined;
 
   constructor(
     private readonly db: Firestore,
@@ -162,6 +174,7 @@ export class FirestoreStore implements Store {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
+    this.grpcDbOf = options.grpcDb;
   }
 
   /** One store operation: bounded by the deadline, unreachable-database errors as UNAVAILABLE. */
@@ -359,6 +372,8 @@ export class FirestoreStore implements Store {
   mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>, from?: TokenRead): Promise<R> {
     return this.run('mutateTokenState', async () => {
       const ref = this.tokenRef(realm, key);
+      // Conditional writes go over gRPC, which reports why one was refused (FirestoreStoreOptions.grpcDb).
+      const writeRef = this.grpcTokenRef(realm, key);
       const prior = from === undefined ? undefined : this.snapshots.get(from);
       for (let attempt = 1; ; attempt++) {
         // The caller's read of this document stands in for the first read (the precondition below
@@ -373,9 +388,9 @@ export class FirestoreStore implements Store {
         try {
           let written: WriteResult | undefined;
           if (!snap.exists || snap.updateTime === undefined) {
-            if (next !== null) written = await ref.create(encodeTokenState(next, this.sealer));
+            if (next !== null) written = await writeRef.create(encodeTokenState(next, this.sealer));
           } else if (next === null) {
-            written = await ref.delete({ lastUpdateTime: snap.updateTime });
+            written = await writeRef.delete({ lastUpdateTime: snap.updateTime });
           } else {
             const doc = encodeTokenState(next, this.sealer);
             // update() keeps fields it is not given: remove the ones the new state no longer has.
@@ -383,7 +398,7 @@ export class FirestoreStore implements Store {
             for (const field of Object.keys(snap.data() ?? {})) {
               if (!(field in doc)) update[field] = FieldValue.delete();
             }
-            written = await ref.update(update, { lastUpdateTime: snap.updateTime });
+            written = await writeRef.update(update, { lastUpdateTime: snap.updateTime });
           }
           if (stamp !== undefined) return stamp(written?.writeTime.toMillis() ?? snap.readTime.toMillis());
           return result;
@@ -486,6 +501,14 @@ export class FirestoreStore implements Store {
     });
   }
 
+  countSealedByKey(): Promise<SealedCounts> {
+    return this.run('countSealedByKey', () => countSealedByKey(this.db));
+  }
+
+  resealPage(position: ResealPosition, limit: number): Promise<ResealPage> {
+    return this.run('resealPage', () => resealPage(this.db, this.sealer, position, limit));
+  }
+
   putClient(client: ClientRecord): Promise<void> {
     return this.run('putClient', async () => {
       await this.clientRef(client.id).set(encodeClient(client));
@@ -535,11 +558,34 @@ export class FirestoreStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.db.terminate();
+    await Promise.all([this.db.terminate(), this.grpcClient?.terminate()]);
+  }
+
+  /** A token document on the gRPC client (FirestoreStoreOptions.grpcDb), which this creates on first use. */
+  private grpcTokenRef(realm: string, key: string): DocumentReference {
+    if (this.grpcDbOf === undefined) return this.tokenRef(realm, key);
+    this.grpcClient ??= this.grpcDbOf();
+    return this.grpcClient.collection(COLLECTIONS.tokens).doc(secretDocId(realm, key));
+  }
+
+  /**
+   * Loads the gRPC client and opens its channel with one read, without blocking anyone: what a
+   * first stampede would otherwise pay for in its first write and its waiters' listeners. A store
+   * whose one client is on gRPC (or that is already warm) does nothing.
+   */
+  async warm(): Promise<void> {
+    if (this.grpcDbOf === undefined || this.grpcClient !== undefined) return;
+    try {
+      this.grpcClient = this.grpcDbOf();
+      // The document now() reads, which never exists.
+      await this.grpcClient.collection(COLLECTIONS.tokens).doc(':clock').get();
+    } catch {
+      // A read that fails here fails again where it matters, and is reported there.
+    }
   }
 
   watchTokenState(realm: string, key: string, onChange: (read?: TokenRead) => void): () => void {
-    return watchDocument(this.tokenRef(realm, key), (snap) => {
+    return watchDocument(this.grpcTokenRef(realm, key), (snap) => {
       let read: TokenRead | undefined;
       try {
         read = this.tokenReadOf(snap);

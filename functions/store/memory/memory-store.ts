@@ -5,6 +5,16 @@
  * store's time, which the engine judges leases, expiry and windows by.
  */
 import { systemClock, type Clock } from '../../clock';
+import {
+  SEALED_COLLECTIONS,
+  addCount,
+  nextPosition,
+  planReseal,
+  sealedKeyOfDoc,
+  type ResealPage,
+  type ResealPosition,
+  type SealedCounts,
+} from '../reseal';
 import type { Sealer } from '../seal';
 import {
   decodeClient,
@@ -206,6 +216,46 @@ export class MemoryStore implements Store {
   /** Every document of a memory store was written by this version's codec (it does not outlive its process). */
   async backfillDueTimes(_limit: number): Promise<BackfillProgress> {
     return { scanned: 0, updated: 0, done: true };
+  }
+
+  async countSealedByKey(): Promise<SealedCounts> {
+    const counts: SealedCounts = {};
+    for (const collection of SEALED_COLLECTIONS) {
+      for (const d of this.docsOf(collection).values()) {
+        const id = sealedKeyOfDoc(collection, d);
+        if (id !== undefined) addCount(counts, id, 1);
+      }
+    }
+    return counts;
+  }
+
+  /** Each document is decided and written in the same turn: nothing can write in between. */
+  async resealPage(position: ResealPosition, limit: number): Promise<ResealPage> {
+    const docs = this.docsOf(position.collection);
+    const after = position.after;
+    const ids = [...docs.keys()]
+      .filter((id) => after === undefined || id > after)
+      .sort(compare)
+      .slice(0, limit);
+    let resealed = 0;
+    let unreadable = 0;
+    let written = 0;
+    for (const id of ids) {
+      const d = docs.get(id);
+      if (d === undefined) continue;
+      const plan = planReseal(position.collection, d, this.sealer);
+      if (plan.kind === 'unreadable') unreadable++;
+      if (plan.kind !== 'write') continue;
+      docs.set(id, { ...d, ...plan.update });
+      written++;
+      if (plan.resealed) resealed++;
+    }
+    const next = nextPosition(position.collection, ids.length === limit, ids[ids.length - 1]);
+    return { scanned: ids.length, resealed, unreadable, written, ...(next === undefined ? {} : { next }) };
+  }
+
+  private docsOf(collection: ResealPosition['collection']): Map<string, Doc> {
+    return collection === 'secrets' ? this.secrets : this.tokens;
   }
 
   async putClient(client: ClientRecord): Promise<void> {

@@ -30,6 +30,7 @@ describe('parseConfig(env)', () => {
       waitMs: 20_000,
       clientCacheMs: 30_000,
       storeTimeoutMs: 10_000,
+      firestoreTransport: 'rest',
       logLevel: 'info',
     });
   });
@@ -78,6 +79,8 @@ describe('parseConfig(env)', () => {
     ],
     ['log level', { TOKEN_SERVER_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
     ['store timeout', { TOKEN_SERVER_STORE_TIMEOUT_MS: '2500' }, { storeTimeoutMs: 2500 }],
+    ['Firestore over gRPC', { TOKEN_SERVER_FIRESTORE_TRANSPORT: 'grpc' }, { firestoreTransport: 'grpc' }],
+    ['Firestore over REST', { TOKEN_SERVER_FIRESTORE_TRANSPORT: 'rest' }, { firestoreTransport: 'rest' }],
   ];
   for (const [name, env, want] of good) {
     it(`accepts ${name}`, () => {
@@ -127,6 +130,11 @@ describe('parseConfig(env)', () => {
       'TOKEN_SERVER_CLIENT_CACHE_MS',
     ],
     ['an unknown log level', { TOKEN_SERVER_LOG_LEVEL: 'trace' }, 'TOKEN_SERVER_LOG_LEVEL'],
+    [
+      'an unknown Firestore transport',
+      { TOKEN_SERVER_FIRESTORE_TRANSPORT: 'http2' },
+      'TOKEN_SERVER_FIRESTORE_TRANSPORT',
+    ],
     [
       'a store timeout under 100 ms',
       { TOKEN_SERVER_STORE_TIMEOUT_MS: '50' },

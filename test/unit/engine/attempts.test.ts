@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { ManualClock } from '../../../functions/clock';
-import { liveUntil } from '../../../functions/engine/state';
+import { liveUntil } from '../../../functions/token/phase';
 import { AppError } from '../../../functions/errors';
 import type { JsonObject } from '../../../functions/store/types';
 import {

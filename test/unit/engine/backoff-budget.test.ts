@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { ManualClock } from '../../../functions/clock';
-import { BACKOFF_MAX_MS, backoffMs } from '../../../functions/engine/backoff';
+import { BACKOFF_MAX_MS, backoffMs } from '../../../functions/token/backoff';
 import { AppError } from '../../../functions/errors';
 import {
   deferred,

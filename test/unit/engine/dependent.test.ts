@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { ManualClock } from '../../../functions/clock';
 import { TokenEngine } from '../../../functions/engine/engine';
-import { freshState } from '../../../functions/engine/state';
+import { freshState } from '../../../functions/token/decide';
 import { AppError } from '../../../functions/errors';
 import { MemoryStore } from '../../../functions/store/memory/memory-store';
 import { Sealer } from '../../../functions/store/seal';

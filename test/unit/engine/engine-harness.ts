@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { ManualClock, type Clock, type Random } from '../../../functions/clock';
 import { TokenEngine, type Fetcher } from '../../../functions/engine/engine';
 import { AppError } from '../../../functions/errors';
-import { freshState } from '../../../functions/engine/state';
+import { freshState } from '../../../functions/token/decide';
 import { ProviderFailure } from '../../../functions/providers/failure';
 import { MemoryStore } from '../../../functions/store/memory/memory-store';
 import { Sealer } from '../../../functions/store/seal';

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { ManualClock } from '../../../functions/clock';
 import { TokenEngine } from '../../../functions/engine/engine';
 import { probeTokens, type ProbeDeps } from '../../../functions/engine/probe';
-import { freshState } from '../../../functions/engine/state';
+import { freshState } from '../../../functions/token/decide';
 import { MemoryStore } from '../../../functions/store/memory/memory-store';
 import { Sealer } from '../../../functions/store/seal';
 import type { Store } from '../../../functions/store/store';

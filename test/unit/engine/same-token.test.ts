@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { ManualClock } from '../../../functions/clock';
-import { sameTokenDue } from '../../../functions/engine/schedule';
+import { sameTokenDue } from '../../../functions/token/schedule';
 import { EdgeCache } from '../../../functions/engine/edge-cache';
 import {
   engineWith,

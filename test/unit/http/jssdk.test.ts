@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
 import { parseConfig } from '../../../functions/config';
-import { freshState } from '../../../functions/engine/state';
+import { freshState } from '../../../functions/token/decide';
 import { createHandler, type HttpHandler } from '../../../functions/http/app';
 import { cacheRoutes, fullRoutes } from '../../../functions/http/routes';
 import { setLogSink } from '../../../functions/log';

@@ -35,7 +35,12 @@ describe('keys: resolveKeys from the environment', () => {
   it('takes both keys from environment values, without calling Secret Manager', async () => {
     const cfg = parseConfig({ TOKEN_SERVER_ADMIN_KEY: ADMIN, TOKEN_SERVER_MASTER_KEY: MASTER });
     const keys = await resolveKeys(cfg, { readSecret: noSecrets });
-    assert.deepEqual(keys, { adminKey: ADMIN, masterKey: MASTER_BYTES, problems: {} });
+    assert.deepEqual(keys, {
+      adminKey: ADMIN,
+      masterKey: MASTER_BYTES,
+      masterKeys: [{ id: 'default', key: MASTER_BYTES }],
+      problems: {},
+    });
   });
 
   it('reports both keys missing when nothing is configured, naming the variables', async () => {

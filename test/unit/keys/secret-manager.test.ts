@@ -200,14 +200,24 @@ describe('keys: Secret Manager (fake REST endpoint)', () => {
       const admin = fake.calls(ADMIN_V);
       const master = fake.calls(MASTER_V);
       const keys = await resolveKeys(configFor(ADMIN_V, MASTER_V));
-      assert.deepEqual(keys, { adminKey: ADMIN, masterKey: MASTER_BYTES, problems: {} });
+      assert.deepEqual(keys, {
+        adminKey: ADMIN,
+        masterKey: MASTER_BYTES,
+        masterKeys: [{ id: 'default', key: MASTER_BYTES }],
+        problems: {},
+      });
       assert.equal(fake.calls(ADMIN_V), admin + 1);
       assert.equal(fake.calls(MASTER_V), master + 1);
     });
 
     it('drops the trailing newline that gcloud --data-file often keeps', async () => {
       const keys = await resolveKeys(configFor(NEWLINE_ADMIN_V, NEWLINE_MASTER_V));
-      assert.deepEqual(keys, { adminKey: ADMIN, masterKey: MASTER_BYTES, problems: {} });
+      assert.deepEqual(keys, {
+        adminKey: ADMIN,
+        masterKey: MASTER_BYTES,
+        masterKeys: [{ id: 'default', key: MASTER_BYTES }],
+        problems: {},
+      });
     });
 
     it('a missing secret leaves that key undefined with a problem naming the variable', async () => {
@@ -253,7 +263,12 @@ describe('keys: Secret Manager (fake REST endpoint)', () => {
         TOKEN_SERVER_SECRET_MANAGER_ENDPOINT: fake.endpoint,
       });
       const keys = await resolveKeys(cfg);
-      assert.deepEqual(keys, { adminKey: ADMIN, masterKey: MASTER_BYTES, problems: {} });
+      assert.deepEqual(keys, {
+        adminKey: ADMIN,
+        masterKey: MASTER_BYTES,
+        masterKeys: [{ id: 'default', key: MASTER_BYTES }],
+        problems: {},
+      });
       assert.equal(fake.calls(), calls + 1);
     });
   });

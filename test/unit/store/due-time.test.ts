@@ -1,10 +1,10 @@
 /**
- * The due time of a token document, case by case (store/due-time.ts), and that the codec writes it
+ * The due time of a token document, case by case (token/due-time.ts), and that the codec writes it
  * with every token-state write whoever writes, and never hands it back as part of the state.
  */
 import { expect } from 'chai';
 import { decodeTokenState, decodeTokenSummary, encodeTokenState } from '../../../functions/store/codec';
-import { dueAtOf, dueAtOfState, NEVER_DUE, type DueInputs } from '../../../functions/store/due-time';
+import { dueAtOf, dueAtOfState, NEVER_DUE, type DueInputs } from '../../../functions/token/due-time';
 import { MemoryStore } from '../../../functions/store/memory/memory-store';
 import { Sealer } from '../../../functions/store/seal';
 import type { TokenState } from '../../../functions/store/types';

@@ -4,7 +4,7 @@
  * is sent. Flushes and invalid_token reports together may use at most half of it (rounded down), so
  * that no client, however it loops, can spend what due-time refreshes need.
  */
-import type { TokenState } from '../store/types';
+import type { TokenState } from './types';
 
 export type Counters = Pick<TokenState, 'callsDay' | 'callsToday' | 'flushCallsToday'>;
 

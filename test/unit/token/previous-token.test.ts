@@ -1,12 +1,12 @@
 /**
- * The replaced token's memory (engine/previous-token.ts) as the token write leaves it
+ * The replaced token's memory (token/previous-token.ts) as the token write leaves it
  * (engine/round.ts writeToken): a digest, never the token; alive until the old token's end by what
  * the store knows (its expiry, or the replacing attempt's start plus the overlap).
  */
 import { expect } from 'chai';
-import { isCurrentOrPrevious, tokenDigest } from '../../../functions/engine/previous-token';
-import { writeToken, type WriteOptions } from '../../../functions/engine/round';
-import type { TokenLease, TokenState } from '../../../functions/store/types';
+import { isCurrentOrPrevious, tokenDigest } from '../../../functions/token/previous-token';
+import { writeToken, type WriteOptions } from '../../../functions/token/mutators';
+import type { TokenLease, TokenState } from '../../../functions/token/types';
 
 const lease: TokenLease = { id: 'lease-1', owner: 'test', until: 1_000_000, baseGeneration: 3 };
 const options: WriteOptions = {
@@ -36,7 +36,7 @@ function written(current: TokenState, token: string, now: number): TokenState {
   return m.next;
 }
 
-describe('previous token (engine/previous-token.ts through writeToken)', () => {
+describe('previous token (token/previous-token.ts through writeToken)', () => {
   it('a replaced token is remembered as its digest until the overlap after the replacing attempt', () => {
     const next = written(
       stateWith({ overlapMs: 300_000, attemptSince: 100_000 }),

@@ -6,8 +6,8 @@
  * the edge cache and still works at the provider until its overlap ends).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { PreviousToken, TokenState } from '../store/types';
-import { liveUntil } from './state';
+import type { PreviousToken, TokenState } from './types';
+import { liveUntil } from './phase';
 
 /** SHA-256 (hex) of a token: what is stored and compared, never the token. */
 export function tokenDigest(token: string): string {

@@ -1,15 +1,18 @@
 /**
- * The lease holder's writes, as pure functions of the current state and the store's time (each runs
- * inside one compare-and-set on the token document): record an attempt before it is sent, store the
- * token it brought, or record the round's failure and the backoff that follows it.
+ * Every write of a token document's state by the engine, as pure functions of the current state and
+ * the store's time (each runs inside one compare-and-set on the token document): take a lease with
+ * its first attempt, record an attempt before it is sent, store the token it brought, record the
+ * round's failure and the backoff that follows it, count a dependent secret's retry. Every counted
+ * call goes through countAttempt (budget.ts).
  */
-import type { Mutation } from '../store/store';
-import type { TokenError, TokenLease, TokenState } from '../store/types';
+import type { Mutation, TokenError, TokenLease, TokenState } from './types';
 import { BACKOFF_MAX_MS, BACKOFF_MIN_MS, backoffMs } from './backoff';
 import { budgetCheck, countAttempt, type BudgetCheck } from './budget';
 import { previousTokenAfter } from './previous-token';
 import { refreshAtFor, sameTokenDue, type ScheduleOptions } from './schedule';
-import { liveUntil, MIN_SERVE_MS, type Policy } from './state';
+import { type Policy } from './decide';
+import { liveUntil, MIN_SERVE_MS } from './phase';
+import type { Decision } from './decide';
 
 export type AttemptRecord =
   { kind: 'recorded'; startedAt: number } | { kind: 'lost' } | { kind: Exclude<BudgetCheck, 'ok'> };
@@ -170,4 +173,46 @@ export function releaseLease(current: TokenState | null, lease: TokenLease): Mut
   if (!holds(current, lease)) return { result: current };
   const { lease: _released, ...rest } = current;
   return { next: rest, result: rest };
+}
+
+/**
+ * The compare-and-set of a decision: a lease whose holder will call the provider at once (no
+ * same-token hold) is written with the round's first attempt already recorded (recordAttempt: the
+ * budget checked, the call counted, its start noted), one write fewer between the lease and the
+ * call. Without budget for the attempt the lease alone is written, and the round stops at its first
+ * attempt as it would have.
+ */
+export function takeLease(d: Decision, now: number, policy: Policy): Mutation<Decision> {
+  if (d.kind !== 'lease') return { result: d };
+  const holds = reissueHoldMs(d.hadToken, d.next.reissueAt, now) > 0;
+  const first = holds ? undefined : recordAttempt(d.next, now, d.lease, policy);
+  if (first?.next === undefined || first.next === null || first.result.kind !== 'recorded') {
+    return { next: d.next, result: d };
+  }
+  const next = first.next;
+  return {
+    next,
+    result: { ...d, next, attemptStartedAt: now },
+    stamp: (committedAt) => ({ ...d, next, attemptStartedAt: committedAt }),
+  };
+}
+
+/** How long a round taken at store time `now` holds before its first attempt (≤ 0: none). */
+export function reissueHoldMs(hadToken: boolean, reissueAt: number | undefined, now: number): number {
+  return hadToken || reissueAt === undefined ? 0 : reissueAt - now;
+}
+
+/**
+ * A dependent secret's retry after its parent's token was renewed (engine/dependent.ts): the
+ * engine counted the round's first call with the lease; this one is counted too, judged and
+ * counted by the store's day. False (nothing written) when the budget is used up.
+ */
+export function countDependentRetry(
+  current: TokenState | null,
+  now: number,
+  dailyBudget: number,
+): Mutation<boolean> {
+  if (current === null) return { result: false };
+  if (budgetCheck(current, now, dailyBudget, false) !== 'ok') return { result: false };
+  return { next: { ...current, ...countAttempt(current, now, false) }, result: true };
 }

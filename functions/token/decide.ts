@@ -4,13 +4,11 @@
  * atomically) and on plain reads (to poll while waiting), so both see the same rules.
  */
 import { AppError } from '../errors';
-import type { TokenError, TokenLease, TokenState, TokenSummary } from '../store/types';
+import type { TokenError, TokenLease, TokenState } from './types';
 import { budgetCheck, callsToday, flushCallsToday, secondsToNextDay, utcDay } from './budget';
+import { isBackingOff, isBlocked, isDue, leaseActive, usable } from './phase';
 
 export { callsToday, flushCallsToday, utcDay };
-
-/** A token with less than this left is not worth handing out. */
-export const MIN_SERVE_MS = 1_000;
 
 export type Mode = 'get' | 'flush' | 'invalid' | 'refresh';
 
@@ -47,56 +45,17 @@ export type Decision =
       next: TokenState;
       now: number;
       hadToken: boolean;
-      /** Set when the compare-and-set that took the lease also recorded the first attempt (holder.ts). */
+      /** Set when the compare-and-set that took the lease also recorded the first attempt (takeLease, mutators.ts). */
       attemptStartedAt?: number;
     }
   | { kind: 'fail'; error: AppError }
   | { kind: 'skip'; reason: string }
   | { kind: 'restart' };
 
-/**
- * The moment the token dies by what the store knows: its expiry, and for providers that kill the
- * previous token `overlapMs` after a new fetch, the start of the earliest attempt since it was
- * fetched whose outcome is unknown, plus the overlap (that attempt may have minted a new token,
- * whatever became of its answer).
- */
-export function liveUntil(state: Pick<TokenState, 'expiresAt' | 'overlapMs' | 'attemptSince'>): number {
-  const expiresAt = state.expiresAt ?? 0;
-  if (state.overlapMs === undefined || state.attemptSince === undefined) return expiresAt;
-  return Math.min(expiresAt, state.attemptSince + state.overlapMs);
-}
-
-/**
- * The latest moment (store time) an app may use this token, observed as current at store time
- * `now`: liveUntil, and for overlap providers also now + overlap (an attempt starting right after
- * this read kills the token no earlier than that).
- */
-export function serveDeadline(state: TokenState, now: number): number {
-  const until = liveUntil(state);
-  return state.overlapMs === undefined ? until : Math.min(until, now + state.overlapMs);
-}
-
-export function usable(state: TokenState | null, now: number): state is TokenState & { token: string } {
-  return state !== null && typeof state.token === 'string' && liveUntil(state) - now >= MIN_SERVE_MS;
-}
-
-/** The same test on a listing entry, which carries no token (nothing is decrypted for listings). */
-export function summaryUsable(summary: TokenSummary, now: number): boolean {
-  return summary.hasToken && liveUntil(summary) - now >= MIN_SERVE_MS;
-}
-
-export function isDue(state: Pick<TokenState, 'refreshAt'>, now: number): boolean {
-  return state.refreshAt !== undefined && now >= state.refreshAt;
-}
-
 /** The last token write is younger than flush_min_interval: a flush gets it as it is. */
 export function isFresh(state: TokenState, now: number, policy: Policy): boolean {
   const storedAt = state.lastRefreshAt ?? state.fetchedAt;
   return storedAt !== undefined && now - storedAt < policy.flushMinIntervalMs;
-}
-
-function leaseActive(state: TokenState, now: number): state is TokenState & { lease: TokenLease } {
-  return state.lease !== undefined && state.lease.until > now;
 }
 
 /** A stored error, as the error a request gets. */
@@ -250,7 +209,7 @@ export function decide(
     if (mode === 'refresh') return { kind: 'skip', reason: 'refresh in progress' };
     return { kind: 'wait', lease: state.lease };
   }
-  if (state.blockedUntil !== undefined && state.blockedUntil > now && state.lastError !== undefined) {
+  if (isBlocked(state, now)) {
     if (hasToken && mode !== 'invalid') return serve('stale');
     if (mode === 'refresh') return { kind: 'skip', reason: 'permanent error remembered' };
     return {
@@ -261,7 +220,7 @@ export function decide(
       }),
     };
   }
-  if (state.backoffUntil !== undefined && state.backoffUntil > now) {
+  if (isBackingOff(state, now)) {
     if (hasToken && mode !== 'invalid') return serve('stale');
     if (mode === 'refresh') return { kind: 'skip', reason: 'backing off after a failure' };
     return { kind: 'fail', error: backingOff(state, now, realm, key) };

@@ -1,0 +1,24 @@
+/**
+ * The console's views, in the order of the navigation. Each is one route of the admin API shown as a
+ * page; a view for another API (Platforms, Webhooks, Audit, when their routes exist) is one more entry
+ * here and one more module in this folder.
+ */
+import type { Api } from '../api';
+import type { View } from '../html';
+import { ClientsView } from './clients';
+import { RealmsView } from './realms';
+import { SecretsView } from './secrets';
+
+export interface ViewEntry {
+  /** The location hash that opens it (#secrets). */
+  id: string;
+  /** The link's text, its accessible name (SPEC §14). */
+  label: string;
+  component: (props: { api: Api }) => View;
+}
+
+export const VIEWS: readonly ViewEntry[] = [
+  { id: 'secrets', label: 'Secrets', component: SecretsView },
+  { id: 'realms', label: 'Realms', component: RealmsView },
+  { id: 'clients', label: 'Clients', component: ClientsView },
+];
