@@ -20,15 +20,37 @@ export function warn(out: Out, message: string): void {
   out.stderr(`warning: ${message}\n`);
 }
 
+/** HTTP routes that the server's messages mention, as the tokenctl command that does the same. */
+const COMMAND_FOR_ROUTE: ReadonlyArray<[RegExp, string]> = [
+  [/\bGET \/api\/realm\b(?!\/)/g, 'tokenctl realm list'],
+  [/\bPOST \/api\/realm\b(?!\/)/g, 'tokenctl realm create'],
+  [/\bGET \/api\/preset\b/g, 'tokenctl realm presets'],
+  [/\bPOST \/api\/secret\b(?!\/)/g, 'tokenctl secret add'],
+  [/\bGET \/api\/secret\b(?!\/)/g, 'tokenctl secret list'],
+  [/\bDELETE \/api\/secret\/([\w.-]+)\/([\w.-]+)/g, 'tokenctl secret delete $1 $2'],
+  [/\bGET \/api\/client\b(?!\/)/g, 'tokenctl client list'],
+  [/\bGET \/api\/status\b/g, 'tokenctl status'],
+];
+
+/** A server message for a CLI user: the routes it names become the commands to run. */
+export function inCommands(message: string): string {
+  return COMMAND_FOR_ROUTE.reduce((text, [route, command]) => text.replace(route, command), message);
+}
+
 /**
  * stderr text of an error: the code (the server's, or ours) and the message (its lines kept, control
- * characters removed), then any details.
+ * characters removed, routes named as commands), the provider's hint on a line of its own, then any
+ * other details.
  */
 export function formatError(err: CliError): string {
   const status = err.status === undefined ? '' : ` (HTTP ${err.status})`;
-  let text = `error: ${clean(err.code)}${status}: ${err.message.split('\n').map(clean).join('\n')}\n`;
-  if (err.details !== undefined && Object.keys(err.details).length > 0) {
-    text += `  details: ${clean(JSON.stringify(err.details))}\n`;
+  const message = inCommands(err.message).split('\n').map(clean).join('\n');
+  let text = `error: ${clean(err.code)}${status}: ${message}\n`;
+  const { hint, ...details } = err.details ?? {};
+  if (typeof hint === 'string' && hint !== '') text += `  hint: ${clean(inCommands(hint))}\n`;
+  else if (hint !== undefined) details.hint = hint;
+  if (Object.keys(details).length > 0) {
+    text += `  details: ${clean(JSON.stringify(details))}\n`;
   }
   return text;
 }

@@ -1,7 +1,9 @@
 /**
  * `npm start`: the whole service on this machine, offline. Starts the Firestore emulator (or falls
- * back to the memory store, saying so), a fake WeChat-style provider, and both functions on fixed
- * ports; prints their URLs and the admin key; stops everything on Ctrl-C.
+ * back to the memory store, saying so), a fake WeChat-style provider (tokens, tickets and a few API
+ * calls that check the token: test/fakes/providers.ts), and both functions on fixed ports; prints
+ * their URLs, the admin key and the exports curl and tokenctl use; stops everything on Ctrl-C.
+ * `npm start` runs scripts/preflight.mjs first, so that a port in use is said before the build.
  *
  * Before it starts anything it checks what would make it fail: the configuration (parsed as the
  * functions will parse it) and the ports. A problem is said once, naming the variable to change,
@@ -136,6 +138,8 @@ async function main(): Promise<void> {
     return;
   }
   const [server, cache] = functions as [FunctionProcess, FunctionProcess];
+  // As a shell word: the variable (double quotes expand it) or the generated key (URL-safe characters).
+  const shownKey = env.TOKEN_SERVER_ADMIN_KEY ? '"$TOKEN_SERVER_ADMIN_KEY"' : `'${adminKey}'`;
 
   process.stdout.write(
     [
@@ -145,12 +149,15 @@ async function main(): Promise<void> {
       `  tokenServerCache  ${cache.url}`,
       `  console           ${server.url}/console   (asks for the admin key)`,
       `  fake provider     ${fake.url}   (WeChat /cgi-bin/token: appid ${DEMO.id}, secret ${DEMO.secret};`,
-      `                                          WeCom /cgi-bin/gettoken: corpid ${DEMO_WECOM.id}, corpsecret ${DEMO_WECOM.secret})`,
+      `                                          WeCom /cgi-bin/gettoken: corpid ${DEMO_WECOM.id}, corpsecret ${DEMO_WECOM.secret};`,
+      `                                          tickets and /cgi-bin/user/info, which check the token)`,
       `  store             ${storeNote}`,
       `  admin key         ${env.TOKEN_SERVER_ADMIN_KEY ? '(from TOKEN_SERVER_ADMIN_KEY)' : adminKey}`,
       '',
-      `  export ADMIN='${env.TOKEN_SERVER_ADMIN_KEY ? '$TOKEN_SERVER_ADMIN_KEY' : adminKey}'`,
-      `  curl -s ${server.url}/healthz`,
+      '  In another shell (curl, the README quick start; tokenctl reads the last two):',
+      `  export ADMIN=${shownKey}`,
+      `  export TOKENCTL_URL=${server.url} TOKENCTL_ADMIN_KEY=${shownKey}`,
+      `  curl -s ${server.url}/healthz; echo`,
       '  (README "Quick start" creates a realm, adds a secret and gets a token with curl; for the',
       `   tokenctl script: WECHAT_URL=${fake.url}/cgi-bin/token WX_APPID=${DEMO.id} WX_APPSECRET=${DEMO.secret})`,
       '',

@@ -16,7 +16,8 @@ function clientId(value: string): string {
 export function registerClientRevoke(client: Command, io: CliIo): void {
   registerIdCommand(client, io, {
     name: 'revoke',
-    description: 'revoke a client key (effective on every instance within 60 s)',
+    description:
+      'revoke a client key (effective on every instance within 30 s, TOKEN_SERVER_CLIENT_CACHE_MS)',
     args: [{ name: 'id', help: 'client id (see `tokenctl client list`)', check: clientId }],
     examples: ['tokenctl client revoke 6f1c2a9e'],
     run: async (api, [id = ''], command) => {
@@ -25,7 +26,7 @@ export function registerClientRevoke(client: Command, io: CliIo): void {
         io,
         command,
         body ?? { ok: true },
-        () => `Revoked client ${id} (effective everywhere within 60 s).\n`,
+        () => `Revoked client ${id} (effective everywhere within 30 s, TOKEN_SERVER_CLIENT_CACHE_MS).\n`,
       );
     },
   });

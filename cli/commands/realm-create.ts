@@ -348,7 +348,19 @@ ${examples(
       command,
       body,
       'a realm',
-      (saved) => `Saved realm ${id}.\n` + renderRealm(saved, io.now()) + keysHint,
+      (saved) =>
+        `${wasReplaced(saved) ? `Replaced realm ${id} (it existed; its secrets now use this config)` : `Created realm ${id}`}.\n` +
+        renderRealm(saved, io.now()) +
+        keysHint,
     );
   });
+}
+
+/** The server keeps created_at when a POST replaces a realm: a later updated_at says it existed. */
+function wasReplaced(saved: Record<string, unknown>): boolean {
+  return (
+    typeof saved.created_at === 'string' &&
+    typeof saved.updated_at === 'string' &&
+    saved.created_at !== saved.updated_at
+  );
 }

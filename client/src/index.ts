@@ -7,7 +7,7 @@ import { BrokerAccessToken, easyWechat } from './adapters/easy-wechat';
 import { wechatApi } from './adapters/wechat-api';
 
 export { TokenClient, parseRetryAfter } from './token-client';
-export type { FetchLike, TokenClientOptions, TokenInfo } from './token-client';
+export type { FetchLike, JssdkConfig, TokenClientOptions, TokenInfo } from './token-client';
 export { TokenClientError, INVALID_TOKEN_CODES, saysTokenInvalid } from './errors';
 export type { BrokerTokens } from './adapters/types';
 export { BrokerAccessToken };

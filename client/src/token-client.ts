@@ -50,6 +50,25 @@ interface Cached extends TokenInfo {
   seq: number;
 }
 
+/** The fields a page gives `wx.config` (with its own appId and jsApiList). */
+export interface JssdkConfig {
+  timestamp: number;
+  nonceStr: string;
+  signature: string;
+  /** The URL that was signed. */
+  url: string;
+}
+
+/** One broker answer, parsed. */
+interface Answer {
+  status: number;
+  body: unknown;
+  retryAfterMs: number | undefined;
+}
+
+/** One request's outcome: a value, or an error with the wait before trying again (none: give up). */
+type Attempt<T> = { info: T } | { error: TokenClientError; waitMs: number | undefined };
+
 type Mode = { kind: 'get' } | { kind: 'flush' } | { kind: 'invalid'; token: string };
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -186,24 +205,56 @@ export class TokenClient {
 
   /** One call: requests until an answer, retrying 503/429 (Retry-After) and transport failures in the wait budget. */
   private async run(mode: Mode): Promise<TokenInfo> {
+    let seq = 0;
+    let sentAt = 0;
+    const info = await this.retrying(() => {
+      seq = ++this.seq;
+      sentAt = this.now();
+      return this.requestOnce(mode, sentAt);
+    });
+    return this.accept(info, sentAt, seq);
+  }
+
+  /** Calls `once` until it answers, waiting out 503/429 and transport failures within maxWaitMs. */
+  private async retrying<T>(once: () => Promise<Attempt<T>>): Promise<T> {
     const giveUpAt = this.now() + this.maxWaitMs;
     for (;;) {
-      const seq = ++this.seq;
-      const sentAt = this.now();
-      let outcome: { info: TokenInfo } | { error: TokenClientError; waitMs: number | undefined };
+      let outcome: Attempt<T>;
       try {
-        outcome = await this.requestOnce(mode, sentAt);
+        outcome = await once();
       } catch (err) {
         const transport =
           err instanceof TokenClientError && (err.code === 'NETWORK' || err.code === 'TIMEOUT');
         if (!transport) throw err;
         outcome = { error: err, waitMs: TRANSPORT_RETRY_MS };
       }
-      if ('info' in outcome) return this.accept(outcome.info, sentAt, seq);
+      if ('info' in outcome) return outcome.info;
       const { error, waitMs } = outcome;
       if (waitMs === undefined || this.now() + waitMs > giveUpAt) throw error;
       await this.sleep(waitMs);
     }
+  }
+
+  /**
+   * The JS-SDK `wx.config` fields for a page (GET /api/jssdk/signature): `ticket` names the ticket
+   * secret (e.g. of preset wechat_jsapi_ticket), by default this client's realm/key. `url` is the
+   * page's address without its `#` fragment (the part after `#` is dropped here). The ticket itself
+   * never reaches the app. 503/429 are retried as token calls are.
+   */
+  jssdkConfig(url: string, ticket: { realm: string; key: string } = this.options): Promise<JssdkConfig> {
+    if (typeof url !== 'string' || url === '') {
+      return Promise.reject(new TypeError('jssdkConfig: give the page URL (location.href without its #)'));
+    }
+    const query = new URLSearchParams({
+      realm: ticket.realm,
+      key: ticket.key,
+      url: url.split('#')[0] ?? url,
+    });
+    return this.retrying(async () => {
+      const answer = await this.send('/api/jssdk/signature', query);
+      if (answer.status !== 200) return this.failure(answer);
+      return { info: jssdkConfigOf(answer.body) };
+    });
   }
 
   private accept(info: TokenInfo, sentAt: number, seq: number): TokenInfo {
@@ -218,17 +269,21 @@ export class TokenClient {
     return info;
   }
 
-  private async requestOnce(
-    mode: Mode,
-    sentAt: number,
-  ): Promise<{ info: TokenInfo } | { error: TokenClientError; waitMs: number | undefined }> {
+  private async requestOnce(mode: Mode, sentAt: number): Promise<Attempt<TokenInfo>> {
     const query = new URLSearchParams({ realm: this.options.realm, key: this.options.key });
     if (mode.kind === 'flush') query.set('flush', 'true');
     if (mode.kind === 'invalid') query.set('invalid_token', mode.token);
+    const answer = await this.send('/api/token', query);
+    if (answer.status === 200) return { info: this.tokenOf(answer.body, sentAt) };
+    return this.failure(answer);
+  }
+
+  /** One GET to the broker with the client key: the status, the parsed body, Retry-After. */
+  private async send(path: string, query: URLSearchParams): Promise<Answer> {
     let res: Awaited<ReturnType<FetchLike>>;
     let text: string;
     try {
-      res = await this.fetchImpl(`${this.base}/api/token?${query.toString()}`, {
+      res = await this.fetchImpl(`${this.base}${path}?${query.toString()}`, {
         method: 'GET',
         headers: { authorization: `Bearer ${this.options.clientKey}`, accept: 'application/json' },
         signal: AbortSignal.timeout(this.timeoutMs),
@@ -249,12 +304,20 @@ export class TokenClient {
     } catch {
       body = undefined;
     }
-    if (res.status === 200) return { info: this.tokenOf(body, sentAt) };
-    const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.now());
-    const error = errorOf(res.status, body, retryAfterMs);
-    const retryable = res.status === 503 || res.status === 429;
+    return {
+      status: res.status,
+      body,
+      retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), this.now()),
+    };
+  }
+
+  /** A non-200 answer: the error, and how long to wait before asking again (503/429 only). */
+  private failure(answer: Answer): { error: TokenClientError; waitMs: number | undefined } {
+    const { status, retryAfterMs } = answer;
+    const error = errorOf(status, answer.body, retryAfterMs);
+    const retryable = status === 503 || status === 429;
     const waitMs = retryable
-      ? (retryAfterMs ?? (res.status === 503 ? TRANSPORT_RETRY_MS : undefined))
+      ? (retryAfterMs ?? (status === 503 ? TRANSPORT_RETRY_MS : undefined))
       : undefined;
     return { error, waitMs };
   }
@@ -295,4 +358,21 @@ function errorOf(status: number, body: unknown, retryAfterMs: number | undefined
     ...(details === undefined ? {} : { details }),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
+}
+
+function jssdkConfigOf(body: unknown): JssdkConfig {
+  const a = (body ?? {}) as Record<string, unknown>;
+  const { timestamp, nonceStr, signature, url } = a;
+  if (
+    typeof timestamp !== 'number' ||
+    typeof nonceStr !== 'string' ||
+    typeof signature !== 'string' ||
+    typeof url !== 'string'
+  ) {
+    throw new TokenClientError('The broker answered 200 without timestamp, nonceStr, signature and url', {
+      status: 200,
+      code: 'BAD_ANSWER',
+    });
+  }
+  return { timestamp, nonceStr, signature, url };
 }

@@ -52,7 +52,7 @@ export function requireAdmin(req: ParsedRequest, runtime: Runtime): Principal {
   const given = bearerOf(req);
   if (given === undefined) throw noBearer(req, 'admin key');
   if (!constantTimeEqual(given, expected))
-    throw new AppError('UNAUTHENTICATED', 'The admin key is not valid');
+    throw new AppError('UNAUTHENTICATED', 'The admin key is not valid.');
   return { kind: 'admin' };
 }
 

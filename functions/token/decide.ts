@@ -69,7 +69,7 @@ export function errorFromStored(e: TokenError, extra: Record<string, unknown> = 
   // A remembered permanent error says how to clear it, and keeps the hint the first answer had.
   const message =
     extra.negativeCache === true
-      ? `${e.message} (remembered until ${String(extra.retryAt)} so that a wrong secret does not burn the provider's quota; re-saving the secret, POST /api/secret, clears it)`
+      ? `${e.message} (remembered until ${String(extra.retryAt)} so that a wrong secret does not burn the provider's quota; re-saving the secret, POST /api/secret, or its realm, POST /api/realm, clears it)`
       : e.message;
   return new AppError(code, message, {
     details: {

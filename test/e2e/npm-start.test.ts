@@ -2,7 +2,9 @@
  * `npm start` as a newcomer meets it, in a fresh copy of the repository (the files git knows,
  * node_modules linked as `npm install` would leave it, no data, a user's environment without the
  * test run's variables): a bad configuration is said once, by variable name, and npm start exits
- * non-zero without starting anything; a port in use is named with the variable that moves it.
+ * non-zero without starting anything; a port in use is named with the variable that moves it, by
+ * `npm start` before it builds; and started on the memory store, the README's quick start runs as
+ * written against it (its banner prints the exports tokenctl reads).
  *
  * `npm start` is `npm run build && node lib/scripts/start.js`. The build is the one `npm test` has
  * just made (lib/ is copied), so that this test does not pay for a second full tsc run: the script
@@ -10,7 +12,7 @@
  */
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -124,6 +126,78 @@ describe('npm start in a fresh copy of the repository', function () {
       expect(result.output.trim().split('\n'), result.output).to.have.length(1);
     } finally {
       await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
+  });
+
+  it('npm start checks the ports before building: lib/ of a running instance is not rewritten', async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((resolve) => busy.listen(Number(ports.TOKEN_SERVER_PORT), resolve));
+    const marker = join(copy, 'lib', 'scripts', 'start.js');
+    const before = statSync(marker).mtimeMs;
+    try {
+      const npm = join(dirname(process.execPath), 'npm');
+      const result = await runIn(copy, npm, ['start', '--silent'], userEnv({}), 60_000);
+      expect(result.code, result.output).to.not.equal(0);
+      expect(result.output).to.include(`Port ${ports.TOKEN_SERVER_PORT} is already in use`);
+      expect(result.output).to.include('TOKEN_SERVER_PORT');
+      expect(result.output, 'no build was started').to.not.match(/tsc -p|> token-server@\S+ build/);
+      expect(statSync(marker).mtimeMs, 'lib/ untouched').to.equal(before);
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
+  });
+
+  it("runs the README quick start as written (memory store): answers end with a newline, the 8081 call is the README's 404", async () => {
+    const readme = readFileSync(join(copy, 'README.md'), 'utf8');
+    const block = /<!-- quick-start:start -->\s*```sh\n([\s\S]*?)```\s*<!-- quick-start:end -->/.exec(
+      readme,
+    )?.[1];
+    if (block === undefined) throw new Error('README.md has no quick-start block');
+    const script = block
+      .split('\n')
+      .filter((line) => !line.startsWith('export ADMIN='))
+      .join('\n')
+      .replaceAll('127.0.0.1:8080', `127.0.0.1:${ports.TOKEN_SERVER_PORT}`)
+      .replaceAll('127.0.0.1:8081', `127.0.0.1:${ports.TOKEN_SERVER_CACHE_PORT}`)
+      .replaceAll('127.0.0.1:8099', `127.0.0.1:${ports.FAKE_PROVIDER_PORT}`);
+    const child = spawn(process.execPath, ['lib/scripts/start.js'], {
+      cwd: copy,
+      env: userEnv({ TOKEN_SERVER_STORE: 'memory' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let banner = '';
+    child.stdout.on('data', (c: Buffer) => (banner += c.toString('utf8')));
+    child.stderr.on('data', () => undefined);
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const deadline = Date.now() + 120_000;
+      while (!banner.includes('Press Ctrl-C to stop.') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(banner).to.include('Press Ctrl-C to stop.');
+      const adminKey = /export ADMIN='([^']+)'/.exec(banner)?.[1];
+      expect(adminKey, banner).to.be.a('string');
+      expect(banner).to.include(
+        `export TOKENCTL_URL=http://127.0.0.1:${ports.TOKEN_SERVER_PORT} TOKENCTL_ADMIN_KEY='${adminKey}'`,
+      );
+      const result = await runIn(copy, 'bash', ['-c', script], userEnv({ ADMIN: adminKey ?? '' }), 60_000);
+      expect(result.code, result.output).to.equal(0);
+      const answers = result.output.split('\n').filter((line) => line !== '');
+      // Each curl's answer on its own line: realm, secret, token (8080), the 8081 call.
+      expect(answers, result.output).to.have.length(4);
+      const [realm, secret, token, cached] = answers.map(
+        (line) => JSON.parse(line) as Record<string, unknown>,
+      );
+      expect(realm).to.include({ id: 'wxgzh' });
+      expect(secret).to.include({ realm: 'wxgzh', key: 'main' });
+      expect(token).to.include({ source: 'upstream' });
+      expect(token?.token).to.be.a('string');
+      // Memory store: tokenServerCache has its own (empty) data, as the README says.
+      expect((cached?.error as { code?: string } | undefined)?.code, answers[3]).to.equal('NOT_FOUND');
+    } finally {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGINT');
+      await exited;
     }
   });
 });

@@ -144,7 +144,7 @@ describe('tokenctl against a running tokenServer', function () {
       admin,
     );
     expectOk(created, 'realm create');
-    assert.match(created.stdout, new RegExp(`^Saved realm ${REALM}\\.\\n`));
+    assert.match(created.stdout, new RegExp(`^Created realm ${REALM}\\.\\n`));
 
     const preset = await tokenctl(['realm', 'create', PRESET_REALM, '--preset', 'wecom'], admin);
     expectOk(preset, 'realm create --preset');

@@ -15,6 +15,8 @@
  * less than 30 minutes remain; DingTalk: the same, its expiry extended; OAuth2: a new one every call),
  * and counts calls per route and per credential. Failures can be queued or made persistent per route.
  *
+ * Beside them it answers a few WeChat API calls that check the token (test/fakes/wechat-api.ts).
+ *
  * Routes are named by path or by preset name (both OAuth2 presets share /oauth2/token, both Feishu
  * presets share one path).
  */
@@ -24,6 +26,7 @@ import type { Socket } from 'node:net';
 import { getPreset } from '../../functions/providers/presets';
 import type { JsonObject } from '../../functions/store/types';
 import { listenOnLoopback } from '../helpers/ports';
+import { isWechatApiPath, wechatApiAnswer, type WechatApiPath } from './wechat-api';
 
 export const FAKE_PATHS = {
   wechat_offiaccount: '/cgi-bin/token',
@@ -231,6 +234,8 @@ export interface FakeProvider {
   currentToken(route: FakeRoute, id?: string): string | undefined;
   /** Whether the provider would still accept this token (WeChat: a replaced token lives 5 more minutes). */
   tokenValid(token: string): boolean;
+  /** Calls of one API path (tickets, user/info: test/fakes/wechat-api.ts), answered or refused. */
+  apiCalls(path: WechatApiPath): number;
   /** Moves the fake's clock forward. */
   advanceTime(ms: number): void;
   /** Back to the start: counts, modes, tokens, credentials, lifetimes, latency, clock. */
@@ -248,6 +253,12 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   const routes = new Map<FakePath, RouteState>();
   /** token → where it was issued and when the provider stops accepting it */
   const validity = new Map<string, { path: FakePath; expiresAt: number }>();
+  const tokenValid = (token: string): boolean => {
+    const v = validity.get(token);
+    return v !== undefined && v.expiresAt > now();
+  };
+  /** API calls (test/fakes/wechat-api.ts) by path. */
+  const apiCalls = new Map<string, number>();
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
@@ -267,6 +278,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   const resetAll = (): void => {
     for (const path of ALL_PATHS) routes.set(path, freshRoute(path));
     validity.clear();
+    apiCalls.clear();
     offset = 0;
     latencyMs = options.latencyMs ?? 0;
   };
@@ -502,6 +514,12 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     const family = FAMILY_OF[path] as Family | undefined;
     const body = await readBody(req);
     if (family === undefined) {
+      if (isWechatApiPath(url.pathname)) {
+        apiCalls.set(url.pathname, (apiCalls.get(url.pathname) ?? 0) + 1);
+        const query = Object.fromEntries(url.searchParams) as Record<string, string>;
+        send(res, 200, wechatApiAnswer(url.pathname, query, tokenValid));
+        return;
+      }
       send(res, 404, { error: 'not_found' });
       return;
     }
@@ -728,10 +746,8 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       const who = id ?? state.credentials[0]?.id;
       return who === undefined ? undefined : state.current.get(who)?.token;
     },
-    tokenValid(token) {
-      const v = validity.get(token);
-      return v !== undefined && v.expiresAt > now();
-    },
+    tokenValid,
+    apiCalls: (path) => apiCalls.get(path) ?? 0,
     advanceTime(ms) {
       offset += ms;
     },

@@ -8,10 +8,10 @@ import { realmView } from '../../admin/views';
 import { AppError } from '../../errors';
 import { parseRealm, realmIdSchema, realmWarnings } from '../../providers/realm-config';
 import { checkUpstreamUrl } from '../../providers/url-guard';
-import type { JsonObject, RealmRecord } from '../../store/types';
+import type { JsonObject, RealmRecord, TokenState } from '../../store/types';
 import { parseOrThrow } from '../../validation';
 import { resource } from '../respond';
-import { ok, type Route } from '../types';
+import { ok, type Route, type RouteContext } from '../types';
 
 export const listQuerySchema = z.strictObject({
   ...pagingShape,
@@ -90,6 +90,7 @@ export const putRealmRoute: Route = {
       updatedAt: now,
     };
     await runtime.store.putRealm(record);
+    if (existing !== null) await forgetRememberedErrors(runtime, realm.id);
     return resource({ ...realmView(record), warnings: realmWarnings(realm, hostOf(req.headers)) });
   },
 };
@@ -117,12 +118,64 @@ export const deleteRealmRoute: Route = {
     const outcome = await runtime.store.deleteRealm(id);
     if (outcome === 'not_found') throw notFound(id);
     if (outcome === 'in_use') {
-      throw new AppError('CONFLICT', `Realm ${id} still has secrets: delete them first`, {
-        details: { realm: id },
+      const secrets = await secretsInTheWay(runtime, id);
+      const named =
+        secrets.length === 0
+          ? ''
+          : ` (${secrets.join(', ')}${secrets.length === SECRETS_NAMED ? ', ...' : ''})`;
+      throw new AppError('CONFLICT', `Realm ${id} still has secrets${named}: delete them first`, {
+        details: { realm: id, secrets },
       });
     }
     return ok({ deleted: true });
   },
 };
+
+/** Token states read per page when a re-saved realm's remembered errors are cleared. */
+const FORGET_PAGE = 200;
+
+/**
+ * A realm re-saved (a new URL, new arguments) may cure what its secrets' tokens remember: the
+ * permanent error that blocks calls (blockedUntil, the negative cache) and the backoff after
+ * transient ones. Clears them on every token state of the realm that has one, a page of summaries
+ * at a time (cost: one read per secret of the realm, one write per state that remembered something),
+ * as re-saving a secret clears its own.
+ */
+async function forgetRememberedErrors(runtime: RouteContext['runtime'], realm: string): Promise<void> {
+  let after: string | undefined;
+  do {
+    const page = await runtime.store.listTokenSummaries({
+      realm,
+      limit: FORGET_PAGE,
+      countTotal: false,
+      ...(after === undefined ? {} : { after }),
+    });
+    for (const summary of page.list) {
+      if (summary.blockedUntil === undefined && summary.backoffUntil === undefined) continue;
+      await runtime.store.mutateTokenState(summary.realm, summary.key, (current) => {
+        if (current === null) return { result: undefined };
+        const { blockedUntil: _blocked, backoffUntil: _backoff, failures: _failures, ...rest } = current;
+        const next: TokenState = { ...rest };
+        if (next.lastError?.permanent === true) delete next.lastError;
+        return { next, result: undefined };
+      });
+      runtime.edgeCache.forget(summary.realm, summary.key);
+    }
+    after = page.next;
+  } while (after !== undefined);
+}
+
+/** How many secrets a refused realm delete names. */
+const SECRETS_NAMED = 10;
+
+/** "REALM/KEY" of the first few secrets of a realm (one page read), for the 409 of a realm delete. */
+async function secretsInTheWay(runtime: RouteContext['runtime'], realm: string): Promise<string[]> {
+  try {
+    const page = await runtime.store.listSecrets({ realm, limit: SECRETS_NAMED });
+    return page.list.map((s) => `${s.realm}/${s.key}`);
+  } catch {
+    return []; // e.g. sealed under another master key: the 409 still says why
+  }
+}
 
 export const realmRoutes: Route[] = [listRealmsRoute, putRealmRoute, getRealmRoute, deleteRealmRoute];

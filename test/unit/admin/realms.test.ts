@@ -191,6 +191,41 @@ describe('admin routes: realms and presets', () => {
     expect((await app.call('DELETE', '/api/realm/nope')).status).to.equal(404);
   });
 
+  it('re-saving a realm clears what its tokens remember of the old config: the blocking error and the backoff', async () => {
+    await app.call('POST', '/api/realm', SEED_REALM);
+    const secret = { realm: 'wxgzh', key: 's1', key_1: 'appid-12345', key_2: 'secret-12345', key_3: 'x' };
+    expect((await app.call('POST', '/api/secret', secret)).status).to.equal(200);
+    const now = app.clock.now();
+    // As if the old URL had answered 404 (a permanent error, remembered) and then failed again.
+    await app.runtime.store.mutateTokenState('wxgzh', 's1', (current) => {
+      if (current === null) throw new Error('no token state after the secret was added');
+      return {
+        result: undefined,
+        next: {
+          ...current,
+          blockedUntil: now + 600_000,
+          backoffUntil: now + 60_000,
+          failures: 2,
+          lastError: { at: now, code: 'UPSTREAM_ERROR', message: 'HTTP 404', permanent: true },
+          callsDay: new Date(now).toISOString().slice(0, 10),
+          callsToday: 3,
+        },
+      };
+    });
+    app.clock.advance(1_000);
+    const resaved = await app.call('POST', '/api/realm', {
+      ...SEED_REALM,
+      config: { ...SEED_REALM.config, url: 'https://api.weixin.qq.com/cgi-bin/token?fixed=1' },
+    });
+    expect(resaved.status).to.equal(200);
+    const state = await app.runtime.store.getTokenState('wxgzh', 's1');
+    expect(state?.blockedUntil).to.equal(undefined);
+    expect(state?.backoffUntil).to.equal(undefined);
+    expect(state?.failures).to.equal(undefined);
+    expect(state?.lastError).to.equal(undefined);
+    expect(state?.callsToday, 'the daily count stays').to.equal(3);
+  });
+
   it('refuses to delete a realm while secrets use it (409), then deletes it', async () => {
     await app.call('POST', '/api/realm', SEED_REALM);
     const put = await app.call('POST', '/api/secret', {
@@ -205,6 +240,8 @@ describe('admin routes: realms and presets', () => {
     const refused = await app.call('DELETE', '/api/realm/wxgzh');
     expect(refused.status).to.equal(409);
     expect(errorOf(refused).code).to.equal('CONFLICT');
+    expect(errorOf(refused).message).to.equal('Realm wxgzh still has secrets (wxgzh/s1): delete them first');
+    expect(errorOf(refused).details).to.deep.equal({ realm: 'wxgzh', secrets: ['wxgzh/s1'] });
     expect((await app.call('GET', '/api/realm/wxgzh')).status).to.equal(200);
 
     expect((await app.call('DELETE', '/api/secret/wxgzh/s1')).status).to.equal(200);

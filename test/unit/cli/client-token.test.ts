@@ -78,7 +78,10 @@ describe('tokenctl client', () => {
     );
     const revoke = await run(['client', 'revoke', 'c/1'], { env: envFor(server) });
     assert.equal(revoke.code, 0, revoke.stderr);
-    assert.equal(revoke.stdout, 'Revoked client c/1 (effective everywhere within 60 s).\n');
+    assert.equal(
+      revoke.stdout,
+      'Revoked client c/1 (effective everywhere within 30 s, TOKEN_SERVER_CLIENT_CACHE_MS).\n',
+    );
     assert.equal(server.requests[1]?.method, 'DELETE');
   });
 });

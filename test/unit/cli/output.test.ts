@@ -5,6 +5,7 @@ import {
   clean,
   displayWidth,
   formatError,
+  inCommands,
   formatRelative,
   formatTime,
   renderFields,
@@ -99,6 +100,29 @@ describe('tokenctl output', () => {
     assert.equal(
       formatError(err),
       'error: NOT_FOUND (HTTP 404): Realm "x" does not exist.\n  details: {"realm":"x"}\n',
+    );
+  });
+
+  it('formatError: the provider hint on its own line, routes named as the commands to run', () => {
+    const err = new CliError(
+      'Unknown realm r: no realm has this id (see GET /api/realm); re-saving the secret, POST /api/secret, clears it',
+      {
+        code: 'UPSTREAM_ERROR',
+        exitCode: EXIT.SERVER_ERROR,
+        status: 502,
+        details: { providerCode: '40164', hint: 'Add this IP to the allow-list (GET /api/status shows it)' },
+      },
+    );
+    assert.equal(
+      formatError(err),
+      'error: UPSTREAM_ERROR (HTTP 502): Unknown realm r: no realm has this id (see tokenctl realm list); ' +
+        're-saving the secret, tokenctl secret add, clears it\n' +
+        '  hint: Add this IP to the allow-list (tokenctl status shows it)\n' +
+        '  details: {"providerCode":"40164"}\n',
+    );
+    assert.equal(
+      inCommands('delete DELETE /api/secret/wx/main first'),
+      'delete tokenctl secret delete wx main first',
     );
   });
 });

@@ -68,9 +68,28 @@ describe('tokenctl realm', () => {
       });
       // In the order of SPEC §4: url, method, arguments, token_path, content_type, ... timeout_ms.
       assert.deepEqual(Object.keys((req?.body as { config: object }).config), Object.keys(seedConfig));
-      assert.match(result.stdout, /^Saved realm wxgzh\.\n/);
+      assert.match(result.stdout, /^Created realm wxgzh\.\n/);
       assert.match(result.stdout, /\narguments {11}appid=url:\$key_1\n {20}secret=url:\$\{key_2\}\n/);
       assert.equal(result.stderr, '');
+    });
+
+    it('says "replaced" when the id existed (the server kept its created_at)', async () => {
+      server.on('POST', '/api/realm', (req) => ({
+        body: {
+          ...(req.body as object),
+          created_at: '2026-01-01T00:00:00.000Z',
+          updated_at: '2026-02-01T00:00:00.000Z',
+        },
+      }));
+      const result = await run(
+        words('realm create wxgzh --url https://provider.test/token --token-path t --expires-in-path e'),
+        { env: envFor(server) },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(
+        result.stdout,
+        /^Replaced realm wxgzh \(it existed; its secrets now use this config\)\.\n/,
+      );
     });
 
     it('takes the server URL from before the subcommand, where --url is the provider URL', async () => {

@@ -288,6 +288,61 @@ describe('TokenClient', () => {
     });
   });
 
+  describe('jssdkConfig', () => {
+    const signed = {
+      timestamp: 1764633600,
+      nonceStr: 'n0nce',
+      signature: 'a'.repeat(40),
+      url: 'https://shop.test/p?id=1',
+    };
+
+    it('asks /api/jssdk/signature for the page without its fragment, with the ticket secret named', async () => {
+      const h = harness();
+      const p = h.client.jssdkConfig('https://shop.test/p?id=1#pay', { realm: 'wxticket', key: 'main' });
+      const url = await h.answer({ status: 200, body: signed });
+      expect(await p).to.deep.equal(signed);
+      expect(url.pathname).to.equal('/tokenServerCache/api/jssdk/signature');
+      expect(Object.fromEntries(url.searchParams)).to.deep.equal({
+        realm: 'wxticket',
+        key: 'main',
+        url: 'https://shop.test/p?id=1',
+      });
+      // Without a ticket named: this client's own realm/key.
+      const own = h.client.jssdkConfig('https://shop.test/p?id=1');
+      const ownUrl = await h.answer({ status: 200, body: signed });
+      await own;
+      expect([ownUrl.searchParams.get('realm'), ownUrl.searchParams.get('key')]).to.deep.equal(['wx', 'app']);
+    });
+
+    it('waits out a 503 with Retry-After, and throws the broker error of a 400 naming the field', async () => {
+      const h = harness();
+      const p = h.client.jssdkConfig('https://shop.test/p');
+      await h.answer({
+        status: 503,
+        body: { error: { code: 'NOT_READY', message: 'busy' } },
+        headers: { 'retry-after': '2' },
+      });
+      await h.answer({ status: 200, body: signed });
+      expect(await p).to.deep.equal(signed);
+      expect(h.sleeps).to.deep.equal([2_000]);
+      const bad = h.client.jssdkConfig('ftp://nope').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await h.answer({
+        status: 400,
+        body: {
+          error: { code: 'INVALID_ARGUMENT', message: 'url must be http(s)', details: { field: 'url' } },
+        },
+      });
+      const err = await bad;
+      expect(err).to.be.instanceOf(TokenClientError);
+      expect((err as TokenClientError).status).to.equal(400);
+      expect((err as TokenClientError).details).to.deep.equal({ field: 'url' });
+      expect(h.requests).to.have.length(3);
+    });
+  });
+
   it('refuses missing options by name', () => {
     expect(() => new TokenClient({ url: 'http://x', clientKey: '', realm: 'r', key: 'k' })).to.throw(
       /clientKey/,

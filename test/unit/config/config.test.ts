@@ -38,7 +38,7 @@ describe('parseConfig(env)', () => {
   const good: Array<[string, NodeJS.ProcessEnv, Partial<Config>]> = [
     ['project from GOOGLE_CLOUD_PROJECT', { GOOGLE_CLOUD_PROJECT: 'p1' }, { projectId: 'p1' }],
     ['project from GCLOUD_PROJECT', { GCLOUD_PROJECT: 'p2' }, { projectId: 'p2' }],
-    ['emulator host', { FIRESTORE_EMULATOR_HOST: '127.0.0.1:8080' }, { emulatorHost: '127.0.0.1:8080' }],
+    ['emulator host', { FIRESTORE_EMULATOR_HOST: '127.0.0.1:8085' }, { emulatorHost: '127.0.0.1:8085' }],
     ['memory store', { TOKEN_SERVER_STORE: 'memory' }, { store: 'memory' }],
     ['admin key value', { TOKEN_SERVER_ADMIN_KEY: ADMIN }, { adminKey: { kind: 'value', value: ADMIN } }],
     [
