@@ -12,6 +12,9 @@ import { tokenRoutes } from './token';
 
 export function fullRoutes(): Route[] {
   const { clientRoutes } = require('./clients') as typeof import('./clients');
+  const { eventRoutes } = require('./events') as typeof import('./events');
+  const { PushReceivers } =
+    require('../../platforms/push-receivers') as typeof import('../../platforms/push-receivers');
   const { openApiRoute } = require('./openapi') as typeof import('./openapi');
   const { refreshRoute, statusRoute } = require('./operations') as typeof import('./operations');
   const { presetRoutes } = require('./presets') as typeof import('./presets');
@@ -29,6 +32,7 @@ export function fullRoutes(): Route[] {
     ...presetRoutes,
     ...secretRoutes,
     ...clientRoutes,
+    ...eventRoutes(new PushReceivers()),
   ];
 }
 
