@@ -4,9 +4,11 @@
  * (store/pushed.ts), read once per call. Without a ticket the call is never sent (the template
  * refuses with TICKET_MISSING); a provider answer that the ticket is expired or invalid (WeChat
  * 61005/61006) becomes TICKET_STALE. Both are 503s the engine remembers as transient, never as a
- * credential error (errors.ts PUSHED_VALUE_CODES).
+ * credential error (errors.ts PUSHED_VALUE_CODES). Either way the platform is asked to push again.
  */
 import { AppError } from '../errors';
+import { log } from '../log';
+import { startPush } from '../platforms/start-push';
 import { ProviderFailure } from '../providers/failure';
 import type { RealmConfig } from '../providers/realm-config';
 import { PUSHED_TICKET, templateUsesTicket } from '../providers/template';
@@ -22,6 +24,36 @@ export function usesPushedTicket(config: RealmConfig): boolean {
   return config.arguments.some((arg) => typeof arg.value === 'string' && templateUsesTicket(arg.value));
 }
 
+/**
+ * Without a usable ticket, the platform is asked to push again (platforms/start-push.ts: at most once
+ * per 10 minutes across instances); its failure is logged, and the caller still gets the 503.
+ */
+async function askForPush(
+  store: Store,
+  secret: SecretRecord,
+  config: RealmConfig,
+  allowPrivate: boolean,
+): Promise<void> {
+  try {
+    const outcome = await startPush({ store, allowPrivate }, secret, config, false);
+    log('WARNING', `no usable pushed ticket for ${secret.realm}/${secret.key}: start-push ${outcome}`, {
+      event: 'start_push',
+      realm: secret.realm,
+      key: secret.key,
+      outcome,
+    });
+  } catch (err) {
+    log('ERROR', `start-push failed for ${secret.realm}/${secret.key}`, {
+      event: 'start_push',
+      realm: secret.realm,
+      key: secret.key,
+      outcome: 'failed',
+      code: err instanceof AppError ? err.code : 'INTERNAL',
+      providerCode: err instanceof ProviderFailure ? err.providerCode : undefined,
+    });
+  }
+}
+
 export function pushedFetcher(base: Fetcher, secret: SecretRecord, store: Store): Fetcher {
   return async (config, values, options) => {
     const { state, now } = await store.readPushed(secret.realm, secret.key);
@@ -30,7 +62,12 @@ export function pushedFetcher(base: Fetcher, secret: SecretRecord, store: Store)
     try {
       return await base(config, given, options);
     } catch (err) {
+      if (err instanceof AppError && err.code === 'TICKET_MISSING') {
+        await askForPush(store, secret, config, options.allowPrivate);
+        throw err;
+      }
       if (!(err instanceof ProviderFailure) || !STALE_TICKET_CODES.has(err.providerCode ?? '')) throw err;
+      await askForPush(store, secret, config, options.allowPrivate);
       const age = state?.ticketArrivedAt === undefined ? undefined : now - state.ticketArrivedAt;
       throw new AppError(
         'TICKET_STALE',

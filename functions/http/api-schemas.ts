@@ -234,5 +234,12 @@ export const RESPONSE_COMPONENTS = {
   ),
   RefreshSummary: okEnvelope(refreshSummarySchema),
   Deleted: deletedSchema,
+  /** The event route's plain-text answer (`success`, or the decrypted echostr). */
+  EventAnswer: z.string(),
+  StartPush: z.strictObject({
+    realm: z.string(),
+    key: z.string(),
+    start_push: z.enum(['sent', 'recently_sent']),
+  }),
   OpenApiDocument: openApiDocumentSchema,
 } as const;

@@ -81,6 +81,10 @@ describe('WeChat Open Platform: the event route and the component token', functi
     expect(res.body.error?.code).to.equal('TICKET_MISSING');
     expect(res.headers['retry-after']).to.not.equal(undefined);
     expect(fake.calls('component_token')).to.equal(0);
+    // ... and asks WeChat to push (api_start_push_ticket), once however often it is asked.
+    expect(fake.calls('start_push')).to.equal(1);
+    expect((await token()).status).to.equal(503);
+    expect(fake.calls('start_push')).to.equal(1);
   });
 
   it('refuses forged, unknown, replayed and oversized pushes alike: 401 (413), nothing stored', async () => {
@@ -169,6 +173,8 @@ describe('WeChat Open Platform: the event route and the component token', functi
     expect(stale.status, stale.text).to.equal(503);
     expect(stale.body.error?.code, stale.text).to.equal('TICKET_STALE');
     expect(fake.calls('component_token')).to.be.above(before);
+    // A stale ticket asks for a push too, but not again within 10 minutes of the first request.
+    expect(fake.calls('start_push')).to.equal(1);
     const fresh = fake.push({ createTime: Math.floor(Date.now() / 1000) + 1 });
     expect((await send(fresh)).text).to.equal('success');
     // Not a credential error: the push clears the wait, and the app's next report fetches with the
@@ -180,5 +186,19 @@ describe('WeChat Open Platform: the event route and the component token', functi
     });
     expect(healed.status, healed.text).to.equal(200);
     expect(fake.ticketsSeen.at(-1)).to.equal(fresh.ticket);
+  });
+
+  it('start-push (admin) asks WeChat now, whatever the 10-minute spacing', async () => {
+    const sent = fake.calls('start_push');
+    const res = await request<{ start_push: string }>(
+      `${fn.url}/api/component/${realm}/${COMPONENT_KEY}/start-push`,
+      {
+        method: 'POST',
+        ...admin,
+      },
+    );
+    expect(res.status, res.text).to.equal(200);
+    expect(res.body.start_push).to.equal('sent');
+    expect(fake.calls('start_push')).to.equal(sent + 1);
   });
 });

@@ -13,6 +13,7 @@ import { tokenRoutes } from './token';
 export function fullRoutes(): Route[] {
   const { clientRoutes } = require('./clients') as typeof import('./clients');
   const { eventRoutes } = require('./events') as typeof import('./events');
+  const { componentRoutes } = require('./component') as typeof import('./component');
   const { PushReceivers } =
     require('../../platforms/push-receivers') as typeof import('../../platforms/push-receivers');
   const { openApiRoute } = require('./openapi') as typeof import('./openapi');
@@ -33,6 +34,7 @@ export function fullRoutes(): Route[] {
     ...secretRoutes,
     ...clientRoutes,
     ...eventRoutes(new PushReceivers()),
+    ...componentRoutes,
   ];
 }
 
