@@ -83,6 +83,11 @@ describe('WeChat Open Platform: the event route and the component token', functi
     expect(fake.calls('component_token')).to.equal(0);
     // ... and asks WeChat to push (api_start_push_ticket), once however often it is asked.
     expect(fake.calls('start_push')).to.equal(1);
+    const status = await request<{ data: { list: Array<Record<string, unknown>> } }>(
+      `${fn.url}/api/status?realm=${realm}`,
+      admin,
+    );
+    expect(status.body.data.list[0]?.ticket_state, status.text).to.equal('missing');
     expect((await token()).status).to.equal(503);
     expect(fake.calls('start_push')).to.equal(1);
   });
@@ -136,6 +141,13 @@ describe('WeChat Open Platform: the event route and the component token', functi
     expect(t.status).to.equal(200);
     expect(fake.calls('component_token')).to.equal(1);
     expect(fake.ticketsSeen.at(-1)).to.equal(first.ticket);
+    const status = await request<{ data: { list: Array<Record<string, unknown>> } }>(
+      `${fn.url}/api/status?realm=${realm}`,
+      admin,
+    );
+    const row = status.body.data.list.find((r) => r.key === COMPONENT_KEY);
+    expect(row?.ticket_state, status.text).to.equal('ok');
+    expect(row?.ticket_age_ms).to.be.a('number').within(0, 60_000);
     // WeChat retries a push it thinks was lost: the same message again has no effect.
     await unchanged(async () => {
       const again = await send(first);

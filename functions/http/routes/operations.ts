@@ -7,6 +7,7 @@ import { listBody, pageRequest, pagingShape, secretPosition } from '../../admin/
 import { statusState, TOKEN_STATUS_STATES, toStatus, type TokenStatusState } from '../../admin/views';
 import { DEFAULT_REFRESH_CONCURRENCY, REFRESH_ROUTE_BUDGET_MS } from '../../engine/refresh-due';
 import { AppError } from '../../errors';
+import { ticketStatuses } from '../../platforms/ticket-status';
 import { realmIdSchema } from '../../providers/realm-config';
 import { secretDocId, type Store } from '../../store/store';
 import type { Page, PageRequest, TokenSummary } from '../../store/types';
@@ -98,9 +99,10 @@ export const statusRoute: Route = {
       }
       page = await scanByState(runtime.store, request, q.realm, q.state, now);
     }
+    const tickets = await ticketStatuses(runtime.store, page.list, now);
     const body = listBody(
       page,
-      page.list.map((s) => toStatus(s, now)),
+      page.list.map((s) => ({ ...toStatus(s, now), ...tickets.get(secretDocId(s.realm, s.key)) })),
       scope,
     );
     // Why this instance is not ready (a key it cannot read): for admins only, never for strangers.
