@@ -5,6 +5,7 @@
  * transactions, and so the mutator, which is where they are counted) and 1 write per document
  * written when it commits.
  */
+import type { PushedMutator } from '../functions/store/pushed';
 import type { Store, TokenMutator, TokenRead } from '../functions/store/store';
 import type { Page, TokenState } from '../functions/store/types';
 
@@ -125,6 +126,14 @@ export class CountingStore implements Store {
     );
     if (wrote) this.counts.writes++;
     return result;
+  }
+  async readPushed(...a: Parameters<Store['readPushed']>) {
+    this.count('readPushed', 1);
+    return this.inner.readPushed(...a);
+  }
+  async mutatePushed<R>(...a: Parameters<Store['mutatePushed']>) {
+    this.count('mutatePushed', 1);
+    return this.inner.mutatePushed<R>(...(a as [string, string, PushedMutator<R>]));
   }
   async now() {
     this.count('now', 1);

@@ -25,10 +25,20 @@ export const ERROR_CODES = {
   NOT_READY: { status: 503, exit: 1 },
   REFRESH_IN_PROGRESS: { status: 503, exit: 1 },
   UNAVAILABLE: { status: 503, exit: 1 },
+  /** A realm that needs a pushed ticket (${ticket}) before any has arrived. */
+  TICKET_MISSING: { status: 503, exit: 1 },
+  /** The provider refused the pushed ticket as expired or invalid (WeChat 61005/61006). */
+  TICKET_STALE: { status: 503, exit: 1 },
   INTERNAL: { status: 500, exit: 1 },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * Codes of refresh failures that are never the credentials' fault: the engine remembers them as
+ * transient (no negative cache) and answers them as they are.
+ */
+export const PUSHED_VALUE_CODES: ReadonlySet<string> = new Set(['TICKET_MISSING', 'TICKET_STALE']);
 
 export interface AppErrorOptions {
   details?: Record<string, unknown>;

@@ -23,6 +23,7 @@ import {
 } from './refresh-due';
 import { invalidOutcome, servedFrom, type ServedToken } from './served';
 import { dependentFetcher } from './dependent';
+import { pushedFetcher, usesPushedTicket } from './pushed-fetcher';
 import { fixedTokenAnswer } from './fixed-token';
 import { SingleFlight } from './single-flight';
 import type { Fetcher, TokenRequest } from './types';
@@ -315,17 +316,23 @@ export class TokenEngine {
   /** The one place where the provider call is chosen for a secret. */
   private callFor(ctx: Context): (timeoutMs: number) => Promise<{ token: string; lifetimeMs: number }> {
     return (timeoutMs) =>
-      this.fetcherFor(ctx.secret)(ctx.config, ctx.secret.values, {
+      this.fetcherFor(ctx.secret, ctx.config)(ctx.config, ctx.secret.values, {
         allowPrivate: this.options.allowPrivateUpstreams,
         timeoutMs,
       });
   }
 
-  /** A secret with a parent fetches with the parent's token (engine/dependent.ts). */
-  private fetcherFor(secret: SecretRecord): Fetcher {
-    if (secret.parent === undefined) return this.fetcher;
+  /**
+   * A secret with a parent fetches with the parent's token (engine/dependent.ts); one whose realm
+   * references a pushed ticket, with its newest ticket (engine/pushed-fetcher.ts).
+   */
+  private fetcherFor(secret: SecretRecord, config: RealmConfig): Fetcher {
+    const base = usesPushedTicket(config)
+      ? pushedFetcher(this.fetcher, secret, this.options.store)
+      : this.fetcher;
+    if (secret.parent === undefined) return base;
     return dependentFetcher(
-      this.fetcher,
+      base,
       { ...secret, parent: secret.parent },
       {
         store: this.options.store,

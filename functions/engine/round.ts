@@ -5,7 +5,7 @@
  * valid token exists; retries are for requests that have nothing to fall back on.
  */
 import type { Clock, Random } from '../clock';
-import { AppError } from '../errors';
+import { AppError, PUSHED_VALUE_CODES } from '../errors';
 import { log } from '../log';
 import { ProviderFailure } from '../providers/failure';
 import type { RealmConfig } from '../providers/realm-config';
@@ -188,7 +188,9 @@ function storedError(err: unknown, now: number, leaseId: string): TokenError {
   const failure = err instanceof ProviderFailure ? err : undefined;
   const appError = err instanceof AppError ? err : new AppError('UPSTREAM_ERROR', 'The provider call failed');
   const permanent =
-    failure !== undefined ? failure.kind === 'permanent' : appError.code !== 'UPSTREAM_TIMEOUT';
+    failure !== undefined
+      ? failure.kind === 'permanent'
+      : appError.code !== 'UPSTREAM_TIMEOUT' && !PUSHED_VALUE_CODES.has(appError.code);
   return {
     at: now,
     code: appError.code,

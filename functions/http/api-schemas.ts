@@ -160,6 +160,11 @@ export const statusEntrySchema = z.strictObject({
   backoff_until: timestamp.nullable().describe('After failed transient rounds: no provider call before this'),
   refreshing: z.boolean(),
   calls_today: count,
+  ticket_state: z
+    .enum(['ok', 'stale', 'expired', 'missing'])
+    .optional()
+    .describe('Secrets of realms that reference ${ticket}: the pushed ticket (stale: no push for 25 min)'),
+  ticket_age_ms: z.number().int().nonnegative().nullable().optional(),
 });
 
 export const refreshSummarySchema = z.strictObject({
@@ -254,5 +259,12 @@ export const RESPONSE_COMPONENTS = {
   KeysStatus: keysStatusSchema,
   ResealResult: resealResultSchema,
   Deleted: deletedSchema,
+  /** The event route's plain-text answer (`success`, or the decrypted echostr). */
+  EventAnswer: z.string(),
+  StartPush: z.strictObject({
+    realm: z.string(),
+    key: z.string(),
+    start_push: z.enum(['sent', 'recently_sent']),
+  }),
   OpenApiDocument: openApiDocumentSchema,
 } as const;

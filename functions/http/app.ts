@@ -91,6 +91,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
       route = found.route;
       routePattern = route.pattern;
       parsed.params = found.params;
+      if (parsed.bodyError !== undefined && route.rawBody !== true) throw parsed.bodyError;
       // The fast path: a ready runtime and a cached caller answer without a single await (every
       // promise costs microseconds inside the Functions Framework's per-request domain).
       runtime = options.readyRuntime?.();

@@ -206,6 +206,40 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     errors: [404, 429, 502, 503, 504],
   },
   ...compatOperations(),
+  'POST /events/:realm/:key': {
+    operationId: 'receiveEvent',
+    tag: 'meta',
+    summary: "A platform's pushed message (WeChat Open Platform: the 授权事件接收URL)",
+    description:
+      'No bearer: WXBizMsgCrypt, query `timestamp`, `nonce`, `msg_signature`, `encrypt_type=aes`, XML body ' +
+      '`<xml><AppId/><Encrypt/></xml>` (at most 16 KiB). A verified message is answered with the plain text ' +
+      '`success`; anything that cannot be verified (unknown realm or key included) is the same 401, with ' +
+      "nothing stored. Messages more than 5 minutes from the store's time are refused.",
+    path: secrets.secretParamsSchema,
+    success: { status: 200, description: '`success` (text/plain)', component: 'EventAnswer' },
+    errors: [401],
+  },
+  'GET /events/:realm/:key': {
+    operationId: 'verifyEventUrl',
+    tag: 'meta',
+    summary: "The platform console's URL check",
+    description:
+      'Query `timestamp`, `nonce`, `msg_signature`, `echostr` (encrypted): answers the decrypted echo as text.',
+    path: secrets.secretParamsSchema,
+    success: { status: 200, description: 'The decrypted echostr (text/plain)', component: 'EventAnswer' },
+    errors: [401],
+  },
+  'POST /api/component/:realm/:key/start-push': {
+    operationId: 'startPush',
+    tag: 'operations',
+    summary: 'Ask the platform to push its ticket now (api_start_push_ticket)',
+    description:
+      'For a secret whose realm references `${ticket}` (preset wechat_component). The broker also asks by ' +
+      'itself, at most once per 10 minutes, when a token is needed and no usable ticket is stored.',
+    path: secrets.secretParamsSchema,
+    success: { status: 200, description: 'The call was sent', component: 'StartPush' },
+    errors: [404, 502, 504],
+  },
   'GET /api/status': {
     operationId: 'getStatus',
     tag: 'operations',

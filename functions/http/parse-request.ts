@@ -106,11 +106,24 @@ function parseBody(req: Request): unknown {
 export function parseRequest(req: Request): ParsedRequest {
   const url = req.originalUrl || req.url || '/';
   const pathOnly = url.split('?')[0] ?? '/';
+  const query = parseQuery(url);
+  let body: unknown;
+  let bodyError: AppError | undefined;
+  try {
+    body = parseBody(req);
+  } catch (err) {
+    // A body that is not JSON is refused later, by every route but those that read it raw.
+    if (!(err instanceof AppError) || err.code !== 'UNSUPPORTED_MEDIA_TYPE') throw err;
+    bodyError = err;
+  }
+  const rawBody = rawBodyOf(req);
   return {
     method: (req.method || 'GET').toUpperCase(),
     path: normalisePath(pathOnly),
-    query: parseQuery(url),
-    body: parseBody(req),
+    query,
+    body,
+    ...(rawBody === undefined ? {} : { rawBody }),
+    ...(bodyError === undefined ? {} : { bodyError }),
     headers: req.headers,
     params: {},
     requestId: requestIdOf(req.headers),

@@ -11,12 +11,16 @@ import type { Reply } from './types';
  * is a second chunk, a writev of two).
  */
 export function sendReply(res: ServerResponse, reply: Reply): void {
-  const body = reply.raw?.text ?? JSON.stringify(reply.body);
+  const body = reply.raw?.text ?? reply.text ?? JSON.stringify(reply.body);
   res.statusCode = reply.status ?? 200;
   res.setHeader('Cache-Control', 'no-store');
   if (reply.headers !== undefined)
     for (const k in reply.headers) res.setHeader(k, reply.headers[k] as string);
-  res.setHeader('Content-Type', reply.raw?.contentType ?? 'application/json; charset=utf-8');
+  res.setHeader(
+    'Content-Type',
+    reply.raw?.contentType ??
+      (reply.text === undefined ? 'application/json; charset=utf-8' : 'text/plain; charset=utf-8'),
+  );
   res.setHeader('Content-Length', Buffer.byteLength(body, 'utf8'));
   res.end(body, 'utf8');
 }

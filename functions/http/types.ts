@@ -9,6 +9,10 @@ export interface ParsedRequest {
   query: Record<string, string>;
   /** The parsed JSON body, or undefined when there was none. */
   body: unknown;
+  /** The body as it came (within the 64 KiB limit), for routes that read another format. */
+  rawBody?: Buffer;
+  /** Why the body is not JSON (a 415), raised for every route that does not read the raw body. */
+  bodyError?: Error;
   headers: Record<string, string | string[] | undefined>;
   /** Route parameters (`:id`). */
   params: Record<string, string>;
@@ -18,6 +22,8 @@ export interface ParsedRequest {
 export interface Reply {
   status?: number;
   body: unknown;
+  /** A plain-text answer instead of JSON (the event route's `success`). */
+  text?: string;
   headers?: Record<string, string>;
   /** Sent as it is, with this Content-Type, instead of `body` as JSON (the console's static files). */
   raw?: { contentType: string; text: string };
@@ -51,6 +57,8 @@ export interface Route {
   /** `/api/realm/:id` — segments starting with ':' are parameters. */
   pattern: string;
   auth: Auth;
+  /** The route reads `rawBody` itself: a body that is not JSON is no 415 here. */
+  rawBody?: true;
   /** A plain Reply when it can answer at once (no promise, no await: see app.ts). */
   handle(ctx: RouteContext): Reply | Promise<Reply>;
 }

@@ -206,6 +206,36 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
     config: ticketConfig('https://api.weixin.qq.com/cgi-bin/ticket/getticket', 'jsapi'),
   },
   {
+    name: 'wechat_component',
+    comment:
+      'WeChat Open Platform third-party platform: component_access_token (POST ' +
+      '/cgi-bin/component/api_component_token) with the component_verify_ticket that WeChat pushes every ' +
+      '10 minutes to /events/{realm}/{key} (key_3 the message token, key_4 the EncodingAESKey). Until a ' +
+      'ticket has arrived: 503 TICKET_MISSING; 61005/61006: 503 TICKET_STALE.',
+    // key_3 (the message token) and key_4 (the EncodingAESKey) are read by the event route
+    // (http/routes/events.ts), not by the token call.
+    keys: { key_1: 'component_appid', key_2: 'component_appsecret' },
+    config: {
+      url: 'https://api.weixin.qq.com/cgi-bin/component/api_component_token',
+      method: 'POST',
+      content_type: 'json',
+      arguments: [
+        { name: 'component_appid', place: 'body', value: '$key_1' },
+        { name: 'component_appsecret', place: 'body', value: '$key_2' },
+        { name: 'component_verify_ticket', place: 'body', value: '${ticket}' },
+      ],
+      ...ERRCODE_ANSWER,
+      token_path: 'component_access_token',
+      error_hints: {
+        '61004': IP_ALLOWLIST_HINT,
+        '61005':
+          'The component_verify_ticket expired: WeChat has stopped pushing; the broker asks it to start again.',
+        '61006':
+          'The component_verify_ticket is not valid: check the message token (key_3) and EncodingAESKey (key_4).',
+      },
+    },
+  },
+  {
     name: 'wecom',
     comment:
       'WeCom (WeChat Work) gettoken (GET /cgi-bin/gettoken). Tokens may be invalidated early; new ' +

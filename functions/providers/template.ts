@@ -9,6 +9,8 @@
  *                              or in a realm's probe the token probed: given to the renderer as the
  *                              value named PARENT_TOKEN; "$token" followed
  *                              by a letter, digit or "_" is an error (write "${token}" there)
+ *   ${ticket}                  the secret's newest pushed ticket (the event route stores it; the
+ *                              engine passes it to the renderer as the value named PUSHED_TICKET)
  *   ${basic:key_A:key_B}       base64 of "valueA:valueB" (UTF-8), for HTTP Basic client authentication
  *                              (`Authorization: Basic ${basic:key_1:key_2}`). The two values are used
  *                              as they are, like most clients do; a server that insists on the strict
@@ -36,6 +38,9 @@ export type KeyName = (typeof KEY_NAMES)[number];
 /** The name under which the parent's current token is passed to the renderer beside key_1 .. key_9. */
 export const PARENT_TOKEN = 'token';
 
+/** The name under which the secret's pushed ticket is passed to the renderer (store/pushed.ts). */
+export const PUSHED_TICKET = 'ticket';
+
 /** A secret's credential values by key name (key_1 .. key_9); absent keys may be missing or undefined. */
 export type SecretValues = Readonly<Record<string, string | undefined>>;
 
@@ -43,6 +48,7 @@ export type TemplatePart =
   | { kind: 'text'; text: string }
   | { kind: 'key'; key: KeyName }
   | { kind: 'token' }
+  | { kind: 'ticket' }
   | { kind: 'basic'; user: KeyName; password: KeyName };
 
 export class TemplateSyntaxError extends Error {
@@ -82,11 +88,12 @@ export function parseTemplate(value: string): TemplatePart[] {
       text = '';
       if (plain) parts.push({ kind: 'key', key: asKeyName(plain[1] ?? '') });
       else if (inner === PARENT_TOKEN) parts.push({ kind: 'token' });
+      else if (inner === PUSHED_TICKET) parts.push({ kind: 'ticket' });
       else if (basic) {
         parts.push({ kind: 'basic', user: asKeyName(basic[1] ?? ''), password: asKeyName(basic[2] ?? '') });
       } else {
         throw new TemplateSyntaxError(
-          'unknown reference "${...}" (use ${key_N}, ${token} or ${basic:key_N:key_M})',
+          'unknown reference "${...}" (use ${key_N}, ${token}, ${ticket} or ${basic:key_N:key_M})',
         );
       }
       i += close + 1;
@@ -144,7 +151,15 @@ export function templateUsesToken(value: string): boolean {
   return parseTemplate(value).some((part) => part.kind === 'token');
 }
 
-function present(values: SecretValues, key: KeyName | typeof PARENT_TOKEN): string | undefined {
+/** Whether a literal references the secret's pushed ticket (${ticket}). */
+export function templateUsesTicket(value: string): boolean {
+  return parseTemplate(value).some((part) => part.kind === 'ticket');
+}
+
+function present(
+  values: SecretValues,
+  key: KeyName | typeof PARENT_TOKEN | typeof PUSHED_TICKET,
+): string | undefined {
   if (!Object.prototype.hasOwnProperty.call(values, key)) return undefined;
   const value = values[key];
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -171,6 +186,9 @@ export function secretParts(value: string, values: SecretValues): string[] {
   for (const part of parts) {
     if (part.kind === 'key') {
       const found = present(values, part.key);
+      if (found !== undefined) out.push(found);
+    } else if (part.kind === 'ticket') {
+      const found = present(values, PUSHED_TICKET);
       if (found !== undefined) out.push(found);
     } else if (part.kind === 'basic') {
       const user = present(values, part.user);
@@ -220,6 +238,19 @@ export function renderTemplate(value: string, values: SecretValues, argument: st
         );
       }
       out += token;
+    } else if (part.kind === 'ticket') {
+      const ticket = present(values, PUSHED_TICKET);
+      if (ticket === undefined) {
+        throw new AppError(
+          'TICKET_MISSING',
+          `Argument "${argument}" of the realm needs a pushed ticket, and none has arrived yet`,
+          {
+            details: { field: PUSHED_TICKET, argument },
+            retryAfter: 60,
+          },
+        );
+      }
+      out += ticket;
     } else {
       const user = need(part.user);
       const password = need(part.password);

@@ -5,6 +5,7 @@
  */
 import type { TokenMutator } from '../token/types';
 import type { ResealPage, ResealPosition, SealedCounts } from './reseal';
+import type { PushedMutator, PushedRead } from './pushed';
 import type {
   ClientPosition,
   ClientRecord,
@@ -162,6 +163,11 @@ export interface Store {
   /** Ordered by creation time, then id. */
   listClients(page: PageRequest<ClientPosition>): Promise<Page<ClientRecord, ClientPosition>>;
   deleteClient(id: string): Promise<boolean>;
+
+  /** A secret's pushed values (store/pushed.ts), with the store's time of the read. */
+  readPushed(realm: string, key: string): Promise<PushedRead>;
+  /** Read-modify-write of a secret's pushed values, atomic for that document. */
+  mutatePushed<R>(realm: string, key: string, mutator: PushedMutator<R>): Promise<R>;
 
   close(): Promise<void>;
 

@@ -61,11 +61,13 @@ export function isFresh(state: TokenState, now: number, policy: Policy): boolean
 /** A stored error, as the error a request gets. */
 export function errorFromStored(e: TokenError, extra: Record<string, unknown> = {}): AppError {
   const code =
-    e.code === 'UPSTREAM_TIMEOUT'
-      ? 'UPSTREAM_TIMEOUT'
-      : e.code === 'QUOTA_EXHAUSTED'
-        ? 'QUOTA_EXHAUSTED'
-        : 'UPSTREAM_ERROR';
+    e.code === 'TICKET_MISSING' || e.code === 'TICKET_STALE'
+      ? e.code
+      : e.code === 'UPSTREAM_TIMEOUT'
+        ? 'UPSTREAM_TIMEOUT'
+        : e.code === 'QUOTA_EXHAUSTED'
+          ? 'QUOTA_EXHAUSTED'
+          : 'UPSTREAM_ERROR';
   // A remembered permanent error says how to clear it, and keeps the hint the first answer had.
   const message =
     extra.negativeCache === true
@@ -88,8 +90,10 @@ export function errorFromStored(e: TokenError, extra: Record<string, unknown> = 
 function backingOff(state: TokenState, now: number, realm: string, key: string): AppError {
   const until = state.backoffUntil ?? now;
   const last = state.lastError;
+  // Waiting for a pushed ticket keeps saying so (TICKET_MISSING / TICKET_STALE), as the 503 it is.
+  const code = last?.code === 'TICKET_MISSING' || last?.code === 'TICKET_STALE' ? last.code : 'UNAVAILABLE';
   return new AppError(
-    'UNAVAILABLE',
+    code,
     `The provider failed recently for ${realm}/${key}; the next attempt is not before ${new Date(until).toISOString()}`,
     {
       retryAfter: Math.max(1, Math.ceil((until - now) / 1000)),

@@ -12,6 +12,7 @@
  * - every key_N value POSTed to /api/secret through those helpers;
  * - every client_key answered by POST /api/client (allowed in that one response only);
  * - every token answered by /api/token (allowed in token-route responses only);
+ * - every ticket a fake platform pushes (test/fakes/wechat-open.ts), as a 'pushed value';
  * - whatever a test registers itself (registerSecret).
  * Values shorter than MIN_LENGTH, and values that are part of a built-in preset (public literals
  * such as "client_credential"), are not registered: they would match by coincidence.
@@ -28,7 +29,16 @@
  */
 import { presetList } from '../../functions/providers/presets';
 
-export type SecretKind = 'admin key' | 'master key' | 'credential' | 'client key' | 'token';
+export type SecretKind =
+  | 'admin key'
+  | 'master key'
+  | 'credential'
+  | 'client key'
+  | 'token'
+  /** A value a provider pushes (a component_verify_ticket): never in a response, log or document. */
+  | 'pushed value'
+  /** A rotating value (a refresh token): the same rule. */
+  | 'refresh token';
 
 export const MIN_LENGTH = 12;
 /** The shortest run of a secret's characters that counts as a leak. */
@@ -270,6 +280,8 @@ export function registryCounts(): {
     credential: 0,
     'client key': 0,
     token: 0,
+    'pushed value': 0,
+    'refresh token': 0,
   };
   for (const s of secrets.values()) counts[s.kind]++;
   return {

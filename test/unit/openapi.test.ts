@@ -41,6 +41,8 @@ import { createRuntime, type Runtime } from '../../functions/runtime';
 import { MemoryStore } from '../../functions/store/memory/memory-store';
 import { Sealer } from '../../functions/store/seal';
 import { realmFor, startFakeProvider, type FakeProvider } from '../fakes/providers';
+import { ticketRealm } from '../fakes/tickets';
+import { startWechatOpenFake } from '../fakes/wechat-open';
 import { callHandler, type FakeResponse } from '../helpers/fake-express';
 import { repoRoot } from '../helpers/processes';
 import { adminApp, type AdminApp } from './admin/admin-harness';
@@ -71,6 +73,9 @@ const ROUTE_INPUTS: Readonly<Record<string, { body?: z.ZodType; query?: z.ZodTyp
   'GET /wecom/:realm/:key/cgi-bin/gettoken': { path: secrets.secretParamsSchema },
   'GET /wechat/:realm/:key/cgi-bin/ticket/getticket': { path: secrets.secretParamsSchema },
   'GET /wecom/:realm/:key/cgi-bin/get_jsapi_ticket': { path: secrets.secretParamsSchema },
+  'POST /events/:realm/:key': { path: secrets.secretParamsSchema },
+  'GET /events/:realm/:key': { path: secrets.secretParamsSchema },
+  'POST /api/component/:realm/:key/start-push': { path: secrets.secretParamsSchema },
 };
 
 const PROBE = 'zz_not_a_field';
@@ -363,6 +368,7 @@ describe('OpenAPI document against real responses', function () {
     url: string,
     options: {
       body?: unknown;
+      headers?: Record<string, string>;
       bearer?: string | null;
       fn?: 'tokenServer' | 'tokenServerCache';
       status?: number;
@@ -373,6 +379,7 @@ describe('OpenAPI document against real responses', function () {
       method,
       url,
       ...(options.body === undefined ? {} : { body: options.body }),
+      ...(options.headers === undefined ? {} : { headers: options.headers }),
       ...(options.bearer === null ? {} : { bearer: options.bearer ?? adminKey }),
     });
     const where = `${fn}: ${method} ${url} → ${res.status} ${res.text.slice(0, 300)}`;
@@ -387,9 +394,11 @@ describe('OpenAPI document against real responses', function () {
     expect(op?.['x-functions'], where).to.include(fn);
     const documented = op?.responses[String(res.status)];
     expect(documented, `${where}: status not documented`).to.not.equal(undefined);
-    expect(res.headers['content-type'], where).to.match(/^application\/json\b/);
     const name = componentName(documented?.content['application/json'].schema.$ref ?? '');
-    const parsed = COMPONENTS[name].safeParse(res.body);
+    // The event route's answers are plain text (`success`, an echo), as the platform requires.
+    const text = name === 'EventAnswer';
+    expect(res.headers['content-type'], where).to.match(text ? /^text\/plain\b/ : /^application\/json\b/);
+    const parsed = COMPONENTS[name].safeParse(text ? res.text : res.body);
     expect(parsed.success, `${where}: not a ${name}: ${parsed.error?.message ?? ''}`).to.equal(true);
     seen.add(`${op?.operationId ?? '?'} ${res.status}`);
     return res.body as Record<string, unknown>;
@@ -516,6 +525,39 @@ describe('OpenAPI document against real responses', function () {
     await call('DELETE', '/api/secret/wx/bad', { status: 200 });
     await call('GET', '/api/secret/wx/main', { status: 404 });
     await call('DELETE', '/api/realm/wx', { status: 200 });
+
+    // A platform secret: its event route (a push the fake built and signed) and start-push.
+    const open = await startWechatOpenFake();
+    try {
+      const component = { ...ticketRealm('wechat_component', open.url), flush_min_interval_ms: 0 };
+      await call('POST', '/api/realm', { body: { id: 'comp', config: component }, status: 200 });
+      const a = open.account;
+      const creds = { key_1: a.appid, key_2: a.secret, key_3: a.token, key_4: a.encodingAesKey };
+      await call('POST', '/api/secret', { body: { realm: 'comp', key: 'main', ...creds }, status: 200 });
+      const push = open.push();
+      const query = new URLSearchParams(push.query).toString();
+      await call('POST', `/events/comp/main?${query}`, {
+        body: push.body,
+        headers: { 'content-type': 'text/xml' },
+        bearer: null,
+        status: 200,
+      });
+      await call('POST', `/events/comp/other?${query}`, {
+        body: push.body,
+        headers: { 'content-type': 'text/xml' },
+        bearer: null,
+        status: 401,
+      });
+      const echo = new URLSearchParams(open.echo('hello-echo')).toString();
+      await call('GET', `/events/comp/main?${echo}`, { bearer: null, status: 200 });
+      await call('POST', '/api/component/comp/main/start-push', { status: 200 });
+      await call('POST', '/api/component/nope/main/start-push', { status: 404 });
+      expect(open.calls('start_push')).to.equal(1);
+      await call('DELETE', '/api/secret/comp/main', { status: 200 });
+      await call('DELETE', '/api/realm/comp', { status: 200 });
+    } finally {
+      await open.close();
+    }
 
     // Every operation was answered with its documented success status at least once.
     const missing = operations(doc)

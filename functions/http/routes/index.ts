@@ -13,6 +13,10 @@ import { tokenRoutes } from './token';
 export function fullRoutes(): Route[] {
   const { clientRoutes } = require('./clients') as typeof import('./clients');
   const { keyRoutes } = require('./keys') as typeof import('./keys');
+  const { eventRoutes } = require('./events') as typeof import('./events');
+  const { componentRoutes } = require('./component') as typeof import('./component');
+  const { PushReceivers } =
+    require('../../platforms/push-receivers') as typeof import('../../platforms/push-receivers');
   const { openApiRoute } = require('./openapi') as typeof import('./openapi');
   const { refreshRoute, statusRoute } = require('./operations') as typeof import('./operations');
   const { presetRoutes } = require('./presets') as typeof import('./presets');
@@ -31,6 +35,8 @@ export function fullRoutes(): Route[] {
     ...secretRoutes,
     ...clientRoutes,
     ...keyRoutes,
+    ...eventRoutes(new PushReceivers()),
+    ...componentRoutes,
   ];
 }
 

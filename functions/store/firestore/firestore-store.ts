@@ -73,6 +73,13 @@ import type {
   TokenSummary,
 } from '../types';
 import { countSealedByKey, resealPage } from './reseal';
+import {
+  decodePushed,
+  encodePushed,
+  PUSHED_COLLECTION,
+  type PushedMutator,
+  type PushedRead,
+} from '../pushed';
 import { watchDocument } from './watch';
 
 /** Default bound on one store operation (TOKEN_SERVER_STORE_TIMEOUT_MS). */
@@ -573,6 +580,36 @@ export class FirestoreStore implements Store {
         if (!snap.exists) return false;
         tx.delete(this.clientRef(id));
         return true;
+      });
+    });
+  }
+
+  private pushedRef(realm: string, key: string): DocumentReference {
+    return this.db.collection(PUSHED_COLLECTION).doc(secretDocId(realm, key));
+  }
+
+  readPushed(realm: string, key: string): Promise<PushedRead> {
+    return this.run('readPushed', async () => {
+      const snap = await this.pushedRef(realm, key).get();
+      return {
+        state: snap.exists ? decodePushed(snap.data() as Doc, this.sealer) : null,
+        now: snap.readTime.toMillis(),
+      };
+    });
+  }
+
+  /** A transaction: pushes come every few minutes, so there is no crowd to spare lock waits. */
+  mutatePushed<R>(realm: string, key: string, mutator: PushedMutator<R>): Promise<R> {
+    return this.run('mutatePushed', async () => {
+      const ref = this.pushedRef(realm, key);
+      return this.db.runTransaction(async (tx) => {
+        const snap = await tx.get(ref);
+        const { next, result } = mutator(
+          snap.exists ? decodePushed(snap.data() as Doc, this.sealer) : null,
+          snap.readTime.toMillis(),
+        );
+        if (next !== undefined) tx.set(ref, encodePushed(next, this.sealer));
+        return result;
       });
     });
   }

@@ -57,6 +57,7 @@ import type {
   TokenState,
   TokenSummary,
 } from '../types';
+import { decodePushed, encodePushed, type PushedMutator, type PushedRead } from '../pushed';
 import { TokenWatchers } from './token-watchers';
 
 export class MemoryStore implements Store {
@@ -66,6 +67,7 @@ export class MemoryStore implements Store {
   private readonly tokens = new Map<string, Doc>();
   private readonly clients = new Map<string, Doc>();
   private probeCursor: ProbeCursor | null = null;
+  private readonly pushed = new Map<string, Doc>();
   /** Change notifications of token states (watchTokenState). */
   readonly watchers = new TokenWatchers();
 
@@ -173,6 +175,25 @@ export class MemoryStore implements Store {
     else this.tokens.set(id, encodeTokenState(next, this.sealer));
     this.watchers.changed(id);
     return stamp === undefined ? result : stamp(this.clock.now());
+  }
+
+  async readPushed(realm: string, key: string): Promise<PushedRead> {
+    const d = this.pushed.get(secretDocId(realm, key));
+    return {
+      state: d === undefined ? null : decodePushed(structuredClone(d), this.sealer),
+      now: this.clock.now(),
+    };
+  }
+
+  async mutatePushed<R>(realm: string, key: string, mutator: PushedMutator<R>): Promise<R> {
+    const id = secretDocId(realm, key);
+    const d = this.pushed.get(id);
+    const { next, result } = mutator(
+      d === undefined ? null : decodePushed(structuredClone(d), this.sealer),
+      this.clock.now(),
+    );
+    if (next !== undefined) this.pushed.set(id, encodePushed(next, this.sealer));
+    return result;
   }
 
   async now(): Promise<number> {

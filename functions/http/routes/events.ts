@@ -1,0 +1,145 @@
+/**
+ * The event route (pushed values): `POST /events/{realm}/{key}` is the URL given to the provider's
+ * console (WeChat Open Platform: 授权事件接收URL); `GET` with `echostr` answers its URL check. No
+ * bearer: the provider calls it, so everything is refused until proven: the realm/key must take
+ * pushes (platforms/push-receivers.ts, cached reads), the body must be small well-formed XML, the
+ * signature must match (checked before decrypting), the ciphertext must decrypt to this receiver,
+ * and the timestamp must be within 5 minutes of the store's time. Anything unverifiable is the same
+ * 401 body, nothing stored, nothing echoed, and costs no Firestore write and no provider call; the
+ * reason goes to the log only. A verified message is answered `success` (plain text) once stored.
+ */
+import { AppError } from '../../errors';
+import { log } from '../../log';
+import { PushReceivers, type PushReceiver } from '../../platforms/push-receivers';
+import { applyPush, clearTicketBackoff, REPLAY_WINDOW_MS } from '../../platforms/pushed-messages';
+import { MessageRejected, verifyAndDecrypt } from '../../platforms/wxbizmsgcrypt';
+import { readXmlMessage, XmlRejected } from '../../platforms/xml-message';
+import type { Reply, Route, RouteContext } from '../types';
+
+/** Pushed messages are under 2 KB; anything past this is not one. */
+export const MAX_EVENT_BYTES = 16 * 1024;
+/** Instances' clocks may be off the store's by this much: past it, a replay is refused unread. */
+const LOCAL_CLOCK_MARGIN_MS = 60_000;
+
+class Refused extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+function unverified(ctx: RouteContext, reason: string): AppError {
+  log('WARNING', `event refused: ${reason}`, {
+    event: 'event_refused',
+    reason,
+    realm: ctx.logFields.realm,
+    key: ctx.logFields.key,
+    requestId: ctx.req.requestId,
+  });
+  return new AppError('UNAUTHENTICATED', 'The message could not be verified');
+}
+
+interface SignedQuery {
+  timestamp: string;
+  nonce: string;
+  msgSignature: string;
+}
+
+function signedQuery(query: Record<string, string>): SignedQuery {
+  const { timestamp, nonce, msg_signature: msgSignature } = query;
+  if (timestamp === undefined || !/^\d{1,12}$/.test(timestamp)) throw new Refused('timestamp');
+  if (nonce === undefined || nonce.length === 0 || nonce.length > 64) throw new Refused('nonce');
+  if (msgSignature === undefined || !/^[0-9a-fA-F]{40}$/.test(msgSignature))
+    throw new Refused('msg_signature');
+  return { timestamp, nonce, msgSignature };
+}
+
+/** The instance's clock as a first filter (no store call for a message hours old); the store decides. */
+function roughlyCurrent(ctx: RouteContext, timestampMs: number): void {
+  if (Math.abs(ctx.runtime.clock.now() - timestampMs) > REPLAY_WINDOW_MS + LOCAL_CLOCK_MARGIN_MS)
+    throw new Refused('replay');
+}
+
+function decrypt(receiver: PushReceiver, q: SignedQuery, encrypt: string): string {
+  return verifyAndDecrypt(
+    { token: receiver.token, encodingAesKey: receiver.encodingAesKey, receiverId: receiver.receiverId },
+    q,
+    encrypt,
+  );
+}
+
+async function receiverOf(ctx: RouteContext, receivers: PushReceivers): Promise<PushReceiver> {
+  const { realm = '', key = '' } = ctx.req.params;
+  const receiver = await receivers.get(ctx.runtime.store, realm, key, ctx.runtime.clock.now());
+  if (receiver === null) throw new Refused('no such receiver');
+  ctx.logFields.realm = realm;
+  ctx.logFields.key = key;
+  return receiver;
+}
+
+function refusing(handle: (ctx: RouteContext) => Promise<Reply>) {
+  return async (ctx: RouteContext): Promise<Reply> => {
+    try {
+      return await handle(ctx);
+    } catch (err) {
+      if (err instanceof Refused) throw unverified(ctx, err.reason);
+      if (err instanceof MessageRejected) throw unverified(ctx, err.reason);
+      if (err instanceof XmlRejected) throw unverified(ctx, err.message);
+      throw err;
+    }
+  };
+}
+
+export function eventRoutes(receivers: PushReceivers): Route[] {
+  const post = refusing(async (ctx) => {
+    const raw = ctx.req.rawBody;
+    if (raw !== undefined && raw.length > MAX_EVENT_BYTES) {
+      throw new AppError('PAYLOAD_TOO_LARGE', `An event message is at most ${MAX_EVENT_BYTES} bytes`, {
+        details: { limit: MAX_EVENT_BYTES },
+      });
+    }
+    const receiver = await receiverOf(ctx, receivers);
+    const q = signedQuery(ctx.req.query);
+    if (raw === undefined || raw.length === 0) throw new Refused('no body');
+    const encrypt = readXmlMessage(raw.toString('utf8'), MAX_EVENT_BYTES).Encrypt;
+    if (encrypt === undefined) throw new Refused('no Encrypt');
+    const message = decrypt(receiver, q, encrypt);
+    const timestampMs = Number(q.timestamp) * 1000;
+    roughlyCurrent(ctx, timestampMs);
+    const fields = readXmlMessage(message, MAX_EVENT_BYTES);
+    const { realm, key } = { realm: ctx.logFields.realm ?? '', key: ctx.logFields.key ?? '' };
+    const outcome = await ctx.runtime.store.mutatePushed(
+      realm,
+      key,
+      applyPush(realm, key, { timestampMs, encrypt, fields }),
+    );
+    if (outcome === 'replay') throw new Refused('replay');
+    if (outcome === 'stored') await ctx.runtime.store.mutateTokenState(realm, key, clearTicketBackoff);
+    log('INFO', `event ${fields.InfoType ?? '(no InfoType)'}: ${outcome}`, {
+      event: 'event_received',
+      realm,
+      key,
+      infoType: fields.InfoType,
+      outcome,
+      requestId: ctx.req.requestId,
+    });
+    return { body: undefined, text: 'success' };
+  });
+
+  const get = refusing(async (ctx) => {
+    const receiver = await receiverOf(ctx, receivers);
+    const q = signedQuery(ctx.req.query);
+    const echostr = ctx.req.query.echostr;
+    if (echostr === undefined || echostr === '' || echostr.length > 4096) throw new Refused('echostr');
+    const echo = decrypt(receiver, q, echostr);
+    const timestampMs = Number(q.timestamp) * 1000;
+    roughlyCurrent(ctx, timestampMs);
+    if (Math.abs((await ctx.runtime.store.now()) - timestampMs) > REPLAY_WINDOW_MS)
+      throw new Refused('replay');
+    return { body: undefined, text: echo };
+  });
+
+  return [
+    { method: 'POST', pattern: '/events/:realm/:key', auth: 'none', rawBody: true, handle: post },
+    { method: 'GET', pattern: '/events/:realm/:key', auth: 'none', handle: get },
+  ];
+}

@@ -1,0 +1,74 @@
+/**
+ * What a verified, decrypted platform message does to a secret's pushed values (store/pushed.ts),
+ * decided at the store's time in one atomic read-modify-write:
+ * - a message whose timestamp is more than REPLAY_WINDOW_MS from the store's time is refused (replay);
+ * - a message handled before (same ciphertext digest, kept for the window) changes nothing;
+ * - a `component_verify_ticket` replaces the stored ticket only when its CreateTime is newer, so an
+ *   older or repeated push never replaces a newer ticket;
+ * - other InfoTypes are acknowledged and change nothing here.
+ * Nothing is written unless the ticket changes.
+ */
+import { createHash } from 'node:crypto';
+import { PUSHED_VALUE_CODES } from '../errors';
+import type { PushedMutator, PushedState, RecentMessage } from '../store/pushed';
+import type { TokenMutator } from '../store/store';
+
+/** Messages more than 5 minutes from the store's time are refused. */
+export const REPLAY_WINDOW_MS = 5 * 60_000;
+/** Digests kept for duplicate detection (a push every 10 minutes: a handful suffice). */
+const MAX_RECENT = 20;
+
+export type PushOutcome = 'stored' | 'duplicate' | 'older' | 'ignored' | 'replay';
+
+export interface VerifiedMessage {
+  /** The query's timestamp (ms): what the signature covered. */
+  timestampMs: number;
+  /** The Encrypt value: its digest identifies the message. */
+  encrypt: string;
+  /** The decrypted message's fields. */
+  fields: Record<string, string>;
+}
+
+/** A message's identity: SHA-256 of its ciphertext (a retry of WeChat's carries the same one). */
+export function messageId(encrypt: string): string {
+  return createHash('sha256').update(encrypt, 'utf8').digest('hex').slice(0, 32);
+}
+
+function createTimeMs(fields: Record<string, string>, fallback: number): number {
+  const text = fields.CreateTime;
+  return text !== undefined && /^\d{1,12}$/.test(text) ? Number(text) * 1000 : fallback;
+}
+
+export function applyPush(realm: string, key: string, m: VerifiedMessage): PushedMutator<PushOutcome> {
+  const id = messageId(m.encrypt);
+  return (current, now) => {
+    if (Math.abs(now - m.timestampMs) > REPLAY_WINDOW_MS) return { result: 'replay' };
+    const recent: RecentMessage[] = (current?.recent ?? []).filter((r) => now - r.at <= 2 * REPLAY_WINDOW_MS);
+    if (recent.some((r) => r.id === id)) return { result: 'duplicate' };
+    if (m.fields.InfoType !== 'component_verify_ticket') return { result: 'ignored' };
+    const ticket = m.fields.ComponentVerifyTicket;
+    if (ticket === undefined || ticket === '') return { result: 'ignored' };
+    const createdAt = createTimeMs(m.fields, m.timestampMs);
+    if (current?.ticketCreatedAt !== undefined && current.ticketCreatedAt >= createdAt)
+      return { result: 'older' };
+    const next: PushedState = {
+      ...(current ?? { realm, key }),
+      ticket,
+      ticketCreatedAt: createdAt,
+      ticketArrivedAt: now,
+      recent: [...recent, { id, at: now }].slice(-MAX_RECENT),
+    };
+    return { next, result: 'stored' };
+  };
+}
+
+/**
+ * After a new ticket is stored: a secret that is backing off only because it had no usable ticket
+ * (its last error TICKET_MISSING or TICKET_STALE) may try again at once. Writes nothing otherwise.
+ */
+export const clearTicketBackoff: TokenMutator<boolean> = (current) => {
+  if (current === null || current.backoffUntil === undefined) return { result: false };
+  if (!PUSHED_VALUE_CODES.has(current.lastError?.code ?? '')) return { result: false };
+  const { backoffUntil: _cleared, ...next } = current;
+  return { next, result: true };
+};

@@ -1,0 +1,85 @@
+/**
+ * Pushed values: what a provider sends to the event route for a secret (SPEC "pushed tickets"), kept
+ * in their own document `pushed/{realm}:{key}`, apart from the secret (which admins replace) and
+ * its token document (which the engine rewrites on every refresh). The ticket is sealed with the
+ * document's path as associated data; everything else is bookkeeping without secrets.
+ */
+import { z } from 'zod';
+import { AppError } from '../errors';
+import type { Sealer } from './seal';
+import { secretDocId } from './store';
+
+export const PUSHED_COLLECTION = 'pushed';
+
+/** A message handled recently: its digest and the store time it was handled (duplicates are no-ops). */
+export interface RecentMessage {
+  id: string;
+  at: number;
+}
+
+/** Every time is store time (epoch ms), except ticketCreatedAt: the provider's own CreateTime. */
+export interface PushedState {
+  realm: string;
+  key: string;
+  /** The newest ticket (sealed at rest). */
+  ticket?: string;
+  /** The CreateTime (ms) of the message that carried it: an older message never replaces it. */
+  ticketCreatedAt?: number;
+  /** When it arrived (store time): its age and freshness count from here. */
+  ticketArrivedAt?: number;
+  /** When the broker last asked the provider to push again (recorded before the call is sent). */
+  startPushAt?: number;
+  /** Messages handled in the replay window, newest last, bounded. */
+  recent?: RecentMessage[];
+}
+
+export interface PushedRead {
+  state: PushedState | null;
+  /** Store time of the read. */
+  now: number;
+}
+
+/** A pure decision on the current state at store time `now` (may run more than once). */
+export type PushedMutator<R> = (
+  current: PushedState | null,
+  now: number,
+) => { next?: PushedState; result: R };
+
+export function pushedPath(realm: string, key: string): string {
+  return `${PUSHED_COLLECTION}/${secretDocId(realm, key)}`;
+}
+
+const pushedDoc = z.looseObject({
+  realm: z.string(),
+  key: z.string(),
+  ticket: z.string().optional(),
+  ticketCreatedAt: z.number().optional(),
+  ticketArrivedAt: z.number().optional(),
+  startPushAt: z.number().optional(),
+  recent: z.array(z.object({ id: z.string(), at: z.number() })).optional(),
+});
+
+export function encodePushed(p: PushedState, sealer: Sealer): Record<string, unknown> {
+  const doc: Record<string, unknown> = { ...p };
+  if (p.ticket !== undefined) doc.ticket = sealer.seal(p.ticket, pushedPath(p.realm, p.key));
+  for (const [k, v] of Object.entries(doc)) if (v === undefined) delete doc[k];
+  return doc;
+}
+
+export function decodePushed(d: Record<string, unknown>, sealer: Sealer): PushedState {
+  const parsed = pushedDoc.safeParse(d);
+  if (!parsed.success) {
+    const field = parsed.error.issues[0]?.path.join('.') ?? '(document)';
+    throw new AppError(
+      'INTERNAL',
+      `A stored pushed-values document is not in this version's format (${field})`,
+      {
+        details: { field },
+      },
+    );
+  }
+  const p = parsed.data;
+  const state: PushedState = { ...p };
+  if (p.ticket !== undefined) state.ticket = sealer.open(p.ticket, pushedPath(p.realm, p.key));
+  return state;
+}
