@@ -5,6 +5,7 @@
  */
 import { AppError } from '../errors';
 import type { TokenError, TokenLease, TokenState, TokenSummary } from '../store/types';
+import { keptQuotaCounters } from '../quota/day-count';
 import { budgetCheck, callsToday, flushCallsToday, secondsToNextDay, utcDay } from './budget';
 
 export { callsToday, flushCallsToday, utcDay };
@@ -173,13 +174,17 @@ export function freshState(
   realm: string,
   key: string,
   secretRev: string,
-  current: Pick<TokenState, 'generation' | 'callsDay' | 'callsToday' | 'flushCallsToday'> | null,
+  current: Pick<
+    TokenState,
+    'generation' | 'callsDay' | 'callsToday' | 'flushCallsToday' | 'quotaDay' | 'quotaCalls'
+  > | null,
 ): TokenState {
   return {
     realm,
     key,
     secretRev,
     generation: (current?.generation ?? 0) + 1,
+    ...keptQuotaCounters(current),
     ...(current?.callsDay === undefined
       ? {}
       : {

@@ -154,12 +154,20 @@ export const statusEntrySchema = z.strictObject({
       provider_code: z.string().optional(),
       provider_message: z.string().optional(),
       permanent: z.boolean(),
+      caller_ip: z.string().optional().describe('An IP allow-list error: the refused caller IP'),
+      fix: z.string().optional().describe('An IP allow-list error: "add IP x.x.x.x to the allow-list ..."'),
     })
     .nullable(),
   blocked_until: timestamp.nullable(),
   backoff_until: timestamp.nullable().describe('After failed transient rounds: no provider call before this'),
   refreshing: z.boolean(),
   calls_today: count,
+  foreign_use: z
+    .strictObject({ wechat_used: count, broker_calls: count, day: z.string() })
+    .optional()
+    .describe(
+      'WeChat counted more token fetches this UTC+8 day than the broker made: another system uses this appid',
+    ),
 });
 
 export const refreshSummarySchema = z.strictObject({
