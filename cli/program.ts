@@ -7,6 +7,8 @@ import { ADMIN_KEY_HELP, JSON_HELP, URL_HELP } from './common';
 import { registerClientCreate } from './commands/client-create';
 import { registerClientList } from './commands/client-list';
 import { registerClientRevoke } from './commands/client-revoke';
+import { registerKeysReseal } from './commands/keys-reseal';
+import { registerKeysStatus } from './commands/keys-status';
 import { registerRealmCreate } from './commands/realm-create';
 import { registerRealmDelete } from './commands/realm-delete';
 import { registerRealmGet } from './commands/realm-get';
@@ -90,6 +92,10 @@ export function buildProgram(io: CliIo, options: ProgramOptions = {}): Command {
 
   const token = group(program, 'token', 'tokens');
   registerTokenGet(token, io);
+
+  const keys = group(program, 'keys', 'master keys: counts per key id, and reseal after a rotation');
+  registerKeysStatus(keys, io);
+  registerKeysReseal(keys, io);
 
   registerStatus(program, io);
   return program;

@@ -9,6 +9,7 @@ import { DEFAULT_REFRESH_CONCURRENCY, type DueRunSummary } from './engine/refres
 import { AppError } from './errors';
 import { probeTokens } from './engine/probe';
 import { log } from './log';
+import { checkQuotas } from './quota/check';
 import type { Runtime } from './runtime';
 
 /** At most this many refreshes run at once in one scheduled run (as POST /api/refresh's default). */
@@ -59,7 +60,13 @@ export async function runScheduledRefresh(
     instanceId: runtime.instanceId,
     getToken: (req) => runtime.engine.getToken(req),
   });
-  const busy = summary.refreshed + summary.failed + probes.probed > 0;
+  // At most hourly per secret (claimed in its token state): WeChat's quota count against ours.
+  const quota = await checkQuotas({
+    store: runtime.store,
+    allowPrivateUpstreams: runtime.config.allowPrivateUpstreams,
+    instanceId: runtime.instanceId,
+  });
+  const busy = summary.refreshed + summary.failed + probes.probed + quota.checked > 0;
   log(
     summary.failed > 0 ? 'WARNING' : busy ? 'INFO' : 'DEBUG',
     `scheduled refresh: ${summary.refreshed} refreshed, ${summary.failed} failed, ${summary.skipped} skipped${summary.complete ? '' : ' (time budget spent: the next run continues)'}`,
@@ -73,6 +80,8 @@ export async function runScheduledRefresh(
       probed: probes.probed,
       probedDead: probes.dead,
       probedRefreshed: probes.refreshed,
+      quotaChecked: quota.checked,
+      quotaForeign: quota.foreign,
       latencyMs: elapsedMs(started),
       job: run.jobName,
       scheduleTime: run.scheduleTime,

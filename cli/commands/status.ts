@@ -41,6 +41,26 @@ function statusRows(body: unknown, now: number): string[][] {
     ]);
 }
 
+/**
+ * What to do about a row, below the table: the IP allow-list fix with the refused IP, and another
+ * system fetching a WeChat token with the same appid (the status row's foreign_use).
+ */
+export function statusNotes(body: unknown): string[] {
+  const notes: string[] = [];
+  for (const s of readList(body).list.filter(isRecord)) {
+    const name = `${asText(s.realm)}/${asText(s.key)}`;
+    const error = field(s, 'last_error');
+    if (isRecord(error) && typeof error.fix === 'string') notes.push(`${name}: ${error.fix}`);
+    const foreign = field(s, 'foreign_use');
+    if (isRecord(foreign)) {
+      notes.push(
+        `${name}: another system fetches this appid's token (and kills the broker's): WeChat counted ${asText(foreign.wechat_used)} fetches on ${asText(foreign.day)} (UTC+8), the broker made ${asText(foreign.broker_calls)}`,
+      );
+    }
+  }
+  return notes;
+}
+
 export function registerStatus(program: Command, io: CliIo): void {
   const cmd = program
     .command('status')
@@ -55,7 +75,9 @@ export function registerStatus(program: Command, io: CliIo): void {
     const body = await api.get(apiPath('status'));
     emit(io, command, body, () => {
       const rows = statusRows(body, io.now());
-      return rows.length === 0 ? 'No secrets.\n' : renderTable(STATUS_HEADERS, rows);
+      if (rows.length === 0) return 'No secrets.\n';
+      const notes = statusNotes(body);
+      return renderTable(STATUS_HEADERS, rows) + (notes.length === 0 ? '' : `\n${notes.join('\n')}\n`);
     });
   });
 }

@@ -6,6 +6,8 @@ import { callsToday } from '../token/decide';
 import { leaseActive, statusState, summaryUsable, type TokenStatusState } from '../token/phase';
 import { KEY_NAMES } from '../providers/template';
 import { dueAtOf, NEVER_DUE } from '../token/due-time';
+import { ipAllowlistFix } from '../providers/ip-allowlist';
+import { wechatDay } from '../quota/day-count';
 import type {
   ClientRecord,
   ClientScope,
@@ -124,12 +126,17 @@ export interface StatusEntry {
     provider_code?: string;
     provider_message?: string;
     permanent: boolean;
+    /** An IP allow-list error: the refused IP parsed from the message, and what to do. */
+    caller_ip?: string;
+    fix?: string;
   } | null;
   blocked_until: string | null;
   /** After failed transient rounds: no provider call before this time. */
   backoff_until: string | null;
   refreshing: boolean;
   calls_today: number;
+  /** WeChat counted more token fetches today (UTC+8) than the broker made (quota/check.ts). */
+  foreign_use?: { wechat_used: number; broker_calls: number; day: string };
   // Budget counters (flushes and invalid_token reports against their half of the daily budget):
   // rendered here, beside calls_today, once the engine stores them.
 }
@@ -164,10 +171,19 @@ export function toStatus(s: TokenSummary & { backoffUntil?: number }, now: numbe
               ? {}
               : { provider_message: s.lastError.providerMessage }),
             permanent: s.lastError.permanent,
+            ...ipAllowlistFix(s.lastError.providerCode, s.lastError.providerMessage),
           },
     blocked_until: future(s.blockedUntil, now),
     backoff_until: future(s.backoffUntil, now),
     refreshing: leaseActive(s, now),
     calls_today: callsToday(s, now),
+    ...foreignUse(s, now),
   };
+}
+
+/** The quota check's finding, while it is of WeChat's current day. */
+function foreignUse(s: TokenSummary, now: number): Pick<StatusEntry, 'foreign_use'> {
+  const q = s.quotaCheck;
+  if (q?.foreign !== true || q.day !== wechatDay(now)) return {};
+  return { foreign_use: { wechat_used: q.wechatUsed ?? 0, broker_calls: q.brokerCalls ?? 0, day: q.day } };
 }

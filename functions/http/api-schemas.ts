@@ -154,6 +154,8 @@ export const statusEntrySchema = z.strictObject({
       provider_code: z.string().optional(),
       provider_message: z.string().optional(),
       permanent: z.boolean(),
+      caller_ip: z.string().optional().describe('An IP allow-list error: the refused caller IP'),
+      fix: z.string().optional().describe('An IP allow-list error: "add IP x.x.x.x to the allow-list ..."'),
     })
     .nullable(),
   blocked_until: timestamp.nullable(),
@@ -165,6 +167,12 @@ export const statusEntrySchema = z.strictObject({
     .optional()
     .describe('Secrets of realms that reference ${ticket}: the pushed ticket (stale: no push for 25 min)'),
   ticket_age_ms: z.number().int().nonnegative().nullable().optional(),
+  foreign_use: z
+    .strictObject({ wechat_used: count, broker_calls: count, day: z.string() })
+    .optional()
+    .describe(
+      'WeChat counted more token fetches this UTC+8 day than the broker made: another system uses this appid',
+    ),
 });
 
 export const refreshSummarySchema = z.strictObject({

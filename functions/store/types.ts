@@ -7,7 +7,14 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 export type JsonObject = { [key: string]: JsonValue };
 
 /** The token document's types live with its rules (token/types.ts); re-exported here for the store's users. */
-export type { TokenAttempt, TokenError, TokenLease, TokenState, TokenSummary } from '../token/types';
+export type {
+  QuotaCheck,
+  TokenAttempt,
+  TokenError,
+  TokenLease,
+  TokenState,
+  TokenSummary,
+} from '../token/types';
 
 export interface RealmRecord {
   id: string;

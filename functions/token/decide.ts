@@ -5,6 +5,7 @@
  */
 import { AppError } from '../errors';
 import type { TokenError, TokenLease, TokenState } from './types';
+import { keptQuotaCounters } from '../quota/day-count';
 import { budgetCheck, callsToday, flushCallsToday, secondsToNextDay, utcDay } from './budget';
 import { isBackingOff, isBlocked, isDue, leaseActive, usable } from './phase';
 
@@ -136,13 +137,17 @@ export function freshState(
   realm: string,
   key: string,
   secretRev: string,
-  current: Pick<TokenState, 'generation' | 'callsDay' | 'callsToday' | 'flushCallsToday'> | null,
+  current: Pick<
+    TokenState,
+    'generation' | 'callsDay' | 'callsToday' | 'flushCallsToday' | 'quotaDay' | 'quotaCalls'
+  > | null,
 ): TokenState {
   return {
     realm,
     key,
     secretRev,
     generation: (current?.generation ?? 0) + 1,
+    ...keptQuotaCounters(current),
     ...(current?.callsDay === undefined
       ? {}
       : {

@@ -46,6 +46,22 @@ export interface PreviousToken {
   until: number;
 }
 
+/** WeChat's quota/get count of /cgi-bin/token calls against the broker's own, for one UTC+8 day. */
+export interface QuotaCheck {
+  /** Store time of the check (claimed before WeChat was asked: at most one check an hour). */
+  at: number;
+  /** The UTC+8 day both counts are of. */
+  day?: string;
+  wechatUsed?: number;
+  dailyLimit?: number;
+  /** The broker's attempts that day (absent: not known exactly, e.g. counting began that day). */
+  brokerCalls?: number;
+  /** WeChat counted more calls than the broker made: something else fetches this appid's token. */
+  foreign?: boolean;
+  /** Why the check gave no counts (WeChat's errcode, or the failure), for status. */
+  error?: string;
+}
+
 /**
  * Every time below is store time (epoch ms by Firestore's read times, or the memory store's clock),
  * never an instance's clock.
@@ -99,6 +115,12 @@ export interface TokenState {
   callsToday?: number;
   /** Of those, attempts made for flushes and invalid_token reports (at most half the budget). */
   flushCallsToday?: number;
+  /** WeChat's quota day (UTC+8) that quotaCalls counts ("+partial": counting began that day). */
+  quotaDay?: string;
+  /** Provider attempts that UTC+8 day, as WeChat's quota/get counts them (quota/day-count.ts). */
+  quotaCalls?: number;
+  /** The last quota check of a WeChat token (quota/check.ts), by the store's clock. */
+  quotaCheck?: QuotaCheck;
   /** When the last token write was stored (flush_min_interval counts from it). */
   lastRefreshAt?: number;
   /** When the realm's probe (README "Probes: tokens killed from outside") last checked this token, by the store's clock. */

@@ -28,6 +28,8 @@ describe('tokenctl program', () => {
       'client create',
       'client list',
       'client revoke',
+      'keys reseal',
+      'keys status',
       'realm create',
       'realm delete',
       'realm get',

@@ -14,6 +14,9 @@ const ADMIN_V = 'projects/demo/secrets/admin/versions/1';
 const MASTER_V = 'projects/demo/secrets/master/versions/3';
 const NEWLINE_ADMIN_V = 'projects/demo/secrets/admin-nl/versions/1';
 const NEWLINE_MASTER_V = 'projects/demo/secrets/master-nl/versions/1';
+/** A rotation's version: the new key first, the old one kept, as README "Rotating keys" adds it. */
+const LIST_MASTER_V = 'projects/demo/secrets/master-list/versions/2';
+const NEW_MASTER_BYTES = Buffer.alloc(32, 8);
 const SHORT_ADMIN_V = 'projects/demo/secrets/short-admin/versions/1';
 const BAD_MASTER_V = 'projects/demo/secrets/bad-master/versions/1';
 const FORBIDDEN_V = 'projects/demo/secrets/forbidden/versions/1';
@@ -93,6 +96,7 @@ describe('keys: Secret Manager (fake REST endpoint)', () => {
         [MASTER_V]: MASTER,
         [NEWLINE_ADMIN_V]: `${ADMIN}\n`,
         [NEWLINE_MASTER_V]: `${MASTER}\r\n`,
+        [LIST_MASTER_V]: `k2:${NEW_MASTER_BYTES.toString('base64')},${MASTER}\n`,
         [SHORT_ADMIN_V]: SHORT_ADMIN,
         [BAD_MASTER_V]: BAD_MASTER,
         [DAMAGED_V]: ADMIN,
@@ -208,6 +212,15 @@ describe('keys: Secret Manager (fake REST endpoint)', () => {
       });
       assert.equal(fake.calls(ADMIN_V), admin + 1);
       assert.equal(fake.calls(MASTER_V), master + 1);
+    });
+
+    it('reads a key list from a version: the first key current, a bare one named default', async () => {
+      const keys = await resolveKeys(configFor(ADMIN_V, LIST_MASTER_V));
+      assert.deepEqual(keys.masterKey, NEW_MASTER_BYTES);
+      assert.deepEqual(keys.masterKeys, [
+        { id: 'k2', key: NEW_MASTER_BYTES },
+        { id: 'default', key: MASTER_BYTES },
+      ]);
     });
 
     it('drops the trailing newline that gcloud --data-file often keeps', async () => {
