@@ -27,7 +27,8 @@ installFrameworkErrorReplies();
 export function httpFunction(
   name: string,
   routes: Route[],
-  sizing: Required<Pick<HttpsOptions, 'memory' | 'concurrency' | 'maxInstances'>>,
+  sizing: Required<Pick<HttpsOptions, 'memory' | 'concurrency' | 'maxInstances'>> &
+    Pick<HttpsOptions, 'minInstances'>,
 ): HttpsFunction {
   const serve = createHandler({ name, routes, runtime, readyRuntime: ready });
   let warmed = false;
