@@ -11,6 +11,8 @@
  */
 // First: in local mode nothing may probe the cloud metadata server (functions/local-mode.ts).
 import './local-mode';
+// Before anything loads zod: its locales are loaded on first use (functions/zod-locales.ts).
+import './zod-locales';
 import type * as Cache from './entries/token-server-cache';
 import type * as Refresh from './entries/token-server-refresh';
 import type * as Server from './entries/token-server';

@@ -26,7 +26,28 @@ export interface HitOptions {
   resultsDir: string;
 }
 
-export type HitTarget = 'hello' | 'helloOnRequest' | 'tokenServerCache' | 'rawRead' | 'tokenServer';
+export type HitTarget =
+  | 'hello'
+  | 'helloOnRequest'
+  | 'tokenServerCache'
+  | 'rawRead'
+  | 'rawReadRest'
+  | 'tokenServer'
+  | 'tokenServerGrpc';
+
+/**
+ * The function each target serves, and its Firestore transport when it is not the function's
+ * default (ours: REST, TOKEN_SERVER_FIRESTORE_TRANSPORT; the raw read: gRPC, BENCH_TRANSPORT).
+ */
+const SERVES: Record<HitTarget, { fn: string; env?: Record<string, string> }> = {
+  hello: { fn: 'hello' },
+  helloOnRequest: { fn: 'helloOnRequest' },
+  tokenServerCache: { fn: 'tokenServerCache' },
+  rawRead: { fn: 'rawRead' },
+  rawReadRest: { fn: 'rawRead', env: { BENCH_TRANSPORT: 'rest' } },
+  tokenServer: { fn: 'tokenServer' },
+  tokenServerGrpc: { fn: 'tokenServer', env: { TOKEN_SERVER_FIRESTORE_TRANSPORT: 'grpc' } },
+};
 
 export interface HitRun {
   load: LoadResult;
@@ -62,6 +83,11 @@ export interface HitResult {
   serverOverRawRead: number;
   /** Database hit over hello world (issue 18's target). */
   serverOverHello: number;
+  /** The database hit over gRPC (TOKEN_SERVER_FIRESTORE_TRANSPORT=grpc) over hello world, and over the REST one. */
+  serverGrpcOverHello: number;
+  serverOverServerGrpc: number;
+  /** The raw read over REST over the raw read over gRPC. */
+  rawRestOverRawGrpc: number;
   /** The same ratios from CPU time per request (baseline µs / ours µs): less sensitive to other load. */
   cpuCacheOverHello: number | undefined;
   cpuServerOverRawRead: number | undefined;
@@ -76,8 +102,10 @@ const WHAT: Record<HitTarget, string> = {
   hello: 'hello-world function (baseline)',
   helloOnRequest: 'hello world behind firebase-functions onRequest (for analysis)',
   tokenServerCache: 'GET /api/token, memory hit, client key',
-  rawRead: 'one firebase-admin read of the token document (baseline)',
-  tokenServer: 'GET /api/token, database hit, client key',
+  rawRead: 'one firebase-admin read of the token document over gRPC (baseline)',
+  rawReadRest: 'one firebase-admin read of the token document over REST (baseline)',
+  tokenServer: 'GET /api/token, database hit, client key (Firestore over REST, the default)',
+  tokenServerGrpc: 'GET /api/token, database hit, client key, Firestore over gRPC',
 };
 
 interface Running {
@@ -89,7 +117,7 @@ interface Running {
   served: number;
 }
 
-const BASELINES: ReadonlySet<HitTarget> = new Set(['hello', 'helloOnRequest', 'rawRead']);
+const BASELINES: ReadonlySet<HitTarget> = new Set(['hello', 'helloOnRequest', 'rawRead', 'rawReadRest']);
 
 export async function hitThroughput(stack: Stack, o: HitOptions): Promise<HitResult> {
   const started = Date.now();
@@ -104,9 +132,9 @@ export async function hitThroughput(stack: Stack, o: HitOptions): Promise<HitRes
   const start = async (target: HitTarget): Promise<Running> => {
     const baseline = BASELINES.has(target);
     const fn = await startBenchFunction({
-      target,
+      target: SERVES[target].fn,
       ...(baseline ? { source: helloSource } : o.source === undefined ? {} : { source: o.source }),
-      env,
+      env: { ...env, ...SERVES[target].env },
       logFile: join(o.resultsDir, `hit-${target}.log`),
       cpuProfile: { dir: o.resultsDir, name: `hit-${target}.cpuprofile` },
     });
@@ -139,8 +167,18 @@ export async function hitThroughput(stack: Stack, o: HitOptions): Promise<HitRes
   // One group, so that every ratio (ours over hello world, a database hit over the raw read) is of
   // runs of the same minutes, interleaved; the raw read's two runs come last, because the load it
   // puts on the emulator lingers (its JVM works on for seconds) and would slow whatever ran next.
-  const groups: HitTarget[][] = [['hello', 'helloOnRequest', 'tokenServerCache', 'tokenServer', 'rawRead']];
-  const LAST: ReadonlySet<HitTarget> = new Set(['rawRead']);
+  const groups: HitTarget[][] = [
+    [
+      'hello',
+      'helloOnRequest',
+      'tokenServerCache',
+      'tokenServer',
+      'tokenServerGrpc',
+      'rawRead',
+      'rawReadRest',
+    ],
+  ];
+  const LAST: ReadonlySet<HitTarget> = new Set(['rawRead', 'rawReadRest']);
   for (const targets of groups) {
     const group: Running[] = [];
     try {
@@ -156,7 +194,9 @@ export async function hitThroughput(stack: Stack, o: HitOptions): Promise<HitRes
       }
       const interleaved = group.filter((r) => !LAST.has(r.target));
       const last = group.filter((r) => LAST.has(r.target));
-      for (const r of [...interleaved, ...[...interleaved].reverse(), ...last, ...last]) await measure(r);
+      for (const r of [...interleaved, ...[...interleaved].reverse(), ...last, ...[...last].reverse()]) {
+        await measure(r);
+      }
     } finally {
       await Promise.all(group.map((r) => r.fn.stop()));
     }
@@ -195,12 +235,15 @@ export async function hitThroughput(stack: Stack, o: HitOptions): Promise<HitRes
     durationS: o.durationS,
     warmupS: o.warmupS,
     order:
-      'forwards then backwards (A B C D D C B A), then the raw read twice (E E), each run durationS, after a warmup of warmupS each',
+      'forwards then backwards (A B C D E E D C B A), then the raw reads (F G G F), each run durationS, after a warmup of warmupS each',
     targets: results,
     cacheOverHello: ratio('tokenServerCache', 'hello'),
     cacheOverHelloOnRequest: ratio('tokenServerCache', 'helloOnRequest'),
     serverOverRawRead: ratio('tokenServer', 'rawRead'),
     serverOverHello: ratio('tokenServer', 'hello'),
+    serverGrpcOverHello: ratio('tokenServerGrpc', 'hello'),
+    serverOverServerGrpc: ratio('tokenServer', 'tokenServerGrpc'),
+    rawRestOverRawGrpc: ratio('rawReadRest', 'rawRead'),
     cpuCacheOverHello: cpuRatio('tokenServerCache', 'hello'),
     cpuServerOverRawRead: cpuRatio('tokenServer', 'rawRead'),
     cpuServerOverHello: cpuRatio('tokenServer', 'hello'),
@@ -249,7 +292,15 @@ export function hitRows(r: HitResult): Row[] {
       s,
       'tokenServer database hit over a raw read',
       `${r.serverOverRawRead}×${cpu(r.cpuServerOverRawRead)}`,
-      `one firebase-admin read per request: ${describe('rawRead')}`,
+      `one firebase-admin read per request over gRPC: ${describe('rawRead')}`,
+      'info',
+      'info',
+    ),
+    row(
+      s,
+      'tokenServer database hit, Firestore over REST (default) vs gRPC',
+      `REST ${r.serverOverHello}× vs gRPC ${r.serverGrpcOverHello}× of hello world (REST/gRPC ${r.serverOverServerGrpc}×)`,
+      `over gRPC: ${describe('tokenServerGrpc')}; raw read REST/gRPC ${r.rawRestOverRawGrpc}× (${describe('rawReadRest')})`,
       'info',
       'info',
     ),

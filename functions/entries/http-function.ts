@@ -1,7 +1,7 @@
 /** The two HTTP functions' common shape: public, 60 s, both keys, one route table behind createHandler. */
 import type * as Https from 'firebase-functions/v2/https';
 import type { HttpsFunction, HttpsOptions } from 'firebase-functions/v2/https';
-import { createHandler } from '../http/app';
+import { createHandler, type HttpHandler } from '../http/app';
 import { installFrameworkErrorReplies } from '../http/body-gate';
 import type { Route } from '../http/types';
 import { adminKey, COMMON, masterKey, ready, runtime } from './common';
@@ -27,9 +27,26 @@ installFrameworkErrorReplies();
 export function httpFunction(
   name: string,
   routes: Route[],
-  sizing: Required<Pick<HttpsOptions, 'memory' | 'concurrency' | 'maxInstances'>>,
+  sizing: Required<Pick<HttpsOptions, 'memory' | 'concurrency' | 'maxInstances'>> &
+    Pick<HttpsOptions, 'minInstances'>,
 ): HttpsFunction {
-  const handler = createHandler({ name, routes, runtime, readyRuntime: ready });
+  const serve = createHandler({ name, routes, runtime, readyRuntime: ready });
+  let warmed = false;
+  /**
+   * Once an answer has gone out with the runtime built, the store warms what a first miss would
+   * otherwise wait for (Store.warm: the Firestore store's gRPC client beside its REST one), in the
+   * background: never before that answer, which the loading would delay (it is synchronous).
+   */
+  const warmAfter = () => {
+    const built = ready();
+    if (warmed || built === undefined) return;
+    warmed = true;
+    setImmediate(() => void built.store.warm?.());
+  };
+  const handler: HttpHandler = (req, res) => {
+    if (!warmed) res.once('finish', warmAfter);
+    return serve(req, res);
+  };
   let declared: HttpsFunction | undefined;
   const declaration = (): HttpsFunction => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded for discovery only

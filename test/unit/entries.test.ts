@@ -1,8 +1,10 @@
 /**
  * Each function loads only what it needs: a fresh process that reads one export of
  * lib/functions/index.js (as the Functions Framework does with its --target) and lists the modules
- * of ours it loaded. tokenServerCache loads no admin route, schema or OpenAPI module;
- * tokenServerRefresh no HTTP route at all; tokenServer all of them (so the check can fail).
+ * of ours it loaded. tokenServerCache loads no admin route, schema or OpenAPI module, and with its
+ * runtime built no zod locale but English, no Secret Manager client when the keys are in the
+ * environment, no gRPC and no listener; tokenServerRefresh no HTTP route at all; tokenServer all of
+ * them (so the check can fail).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -17,6 +19,29 @@ function modulesLoadedBy(target: string): string[] {
     if (index[${JSON.stringify(target)}] === undefined) throw new Error('no export ${target}');
     const ours = Object.keys(require.cache).filter((f) => f.startsWith(${JSON.stringify(LIB + '/')}));
     process.stdout.write(JSON.stringify(ours.map((f) => f.slice(${LIB.length + 1}, -3))));`;
+  const child = spawnSync(process.execPath, ['-e', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+  });
+  expect(child.status, child.stderr).to.equal(0);
+  return JSON.parse(child.stdout) as string[];
+}
+
+/**
+ * Every file (ours and our dependencies') in the module cache of a fresh process that read the
+ * export `target` and then built the instance's runtime as a first request does, from keys in the
+ * environment and a Firestore store on an emulator address nothing listens on (building it
+ * connects to nothing).
+ */
+function filesLoadedWithRuntime(target: string): string[] {
+  const script = `const index = require(${JSON.stringify(join(LIB, 'index.js'))});
+    if (index[${JSON.stringify(target)}] === undefined) throw new Error('no export ${target}');
+    require(${JSON.stringify(join(LIB, 'runtime.js'))}).getRuntime({
+      FIRESTORE_EMULATOR_HOST: '127.0.0.1:1',
+      TOKEN_SERVER_ADMIN_KEY: 'a'.repeat(40),
+      TOKEN_SERVER_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+    }).then(() => process.stdout.write(JSON.stringify(Object.keys(require.cache))));`;
   const child = spawnSync(process.execPath, ['-e', script], {
     encoding: 'utf8',
     timeout: 60_000,
@@ -55,6 +80,26 @@ describe('function entries load only their own modules', function () {
     for (const module of [...ADMIN, 'entries/token-server', 'entries/token-server-refresh', 'scheduled']) {
       expect(loaded, module).to.not.include(module);
     }
+  });
+
+  it('tokenServerCache with its runtime built loads no zod locale but English, no Secret Manager (keys from the environment), no gRPC and no listener machinery', () => {
+    const files = filesLoadedWithRuntime('tokenServerCache');
+    const locales = files.filter((f) => f.includes('/zod/v4/locales/')).map((f) => f.replace(/.*\//, ''));
+    expect(locales.sort()).to.deep.equal(['en.cjs', 'index.cjs']);
+    for (const part of [
+      '/@google-cloud/secret-manager/',
+      '/google-gax/',
+      '/@grpc/grpc-js/',
+      '/protobufjs/',
+      '/@google-cloud/firestore/build/src/watch.js',
+    ]) {
+      expect(
+        files.filter((f) => f.includes(part)),
+        part,
+      ).to.deep.equal([]);
+    }
+    // It did build a Firestore store (the check would pass trivially otherwise).
+    expect(files.some((f) => f.endsWith('/@google-cloud/firestore/build/src/index.js'))).to.equal(true);
   });
 
   it('tokenServerRefresh loads no HTTP route and no OpenAPI', () => {

@@ -104,6 +104,31 @@ const TRANSIENT_GRPC_CODES: ReadonlyMap<number, [string, string]> = new Map([
   [GrpcStatus.UNAVAILABLE, ['UNAVAILABLE', NOT_REACHABLE]],
 ]);
 
+/**
+ * Over REST (transport.ts) the client reports an unreachable database as its HTTP client's error,
+ * named by Node's system error code (on the error or its cause), where gRPC says UNAVAILABLE.
+ */
+const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+function networkErrorOf(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 function unavailable(op: string, reason: string, message = NOT_REACHABLE): AppError {
   log('WARNING', `store unavailable: ${op} (${reason})`, { event: 'store_unavailable', op, reason });
   return new AppError('UNAVAILABLE', message, { retryAfter: RETRY_AFTER_S });
@@ -207,6 +232,8 @@ export class FirestoreStore implements Store {
       const code = grpcCodeOf(err);
       const known = code === undefined ? undefined : TRANSIENT_GRPC_CODES.get(code);
       if (known !== undefined) throw unavailable(op, known[0], known[1]);
+      const network = networkErrorOf(err);
+      if (network !== undefined) throw unavailable(op, network);
       throw err;
     } finally {
       clearTimeout(timer);
