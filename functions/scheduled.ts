@@ -60,6 +60,8 @@ export async function runScheduledRefresh(
     instanceId: runtime.instanceId,
     getToken: (req) => runtime.engine.getToken(req),
   });
+  // Webhook events due for (another) attempt, among them those lost with the instance that made them.
+  const webhooks = await runtime.ops.sweep();
   const busy = summary.refreshed + summary.failed + probes.probed > 0;
   log(
     summary.failed > 0 ? 'WARNING' : busy ? 'INFO' : 'DEBUG',
@@ -74,6 +76,8 @@ export async function runScheduledRefresh(
       probed: probes.probed,
       probedDead: probes.dead,
       probedRefreshed: probes.refreshed,
+      webhooksDelivered: webhooks.delivered,
+      webhooksRetried: webhooks.retried,
       latencyMs: elapsedMs(started),
       job: run.jobName,
       scheduleTime: run.scheduleTime,

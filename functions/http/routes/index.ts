@@ -11,12 +11,14 @@ import { jssdkRoutes } from './jssdk';
 import { tokenRoutes } from './token';
 
 export function fullRoutes(): Route[] {
+  const { auditRoutes } = require('./audit') as typeof import('./audit');
   const { clientRoutes } = require('./clients') as typeof import('./clients');
   const { openApiRoute } = require('./openapi') as typeof import('./openapi');
   const { refreshRoute, statusRoute } = require('./operations') as typeof import('./operations');
   const { presetRoutes } = require('./presets') as typeof import('./presets');
   const { realmRoutes } = require('./realms') as typeof import('./realms');
   const { secretRoutes } = require('./secrets') as typeof import('./secrets');
+  const { webhookRoutes } = require('./webhooks') as typeof import('./webhooks');
   return [
     healthRoute,
     openApiRoute({ tokenServer: fullRoutes, tokenServerCache: cacheRoutes }),
@@ -29,6 +31,8 @@ export function fullRoutes(): Route[] {
     ...presetRoutes,
     ...secretRoutes,
     ...clientRoutes,
+    ...auditRoutes,
+    ...webhookRoutes,
   ];
 }
 

@@ -18,6 +18,8 @@ import {
   type DocumentSnapshot,
   type Firestore,
   type Query,
+  type Transaction,
+  type WriteBatch,
   type WriteResult,
 } from 'firebase-admin/firestore';
 import { systemClock, systemRandom, type Clock, type Random } from '../../clock';
@@ -69,6 +71,7 @@ import type {
   TokenState,
   TokenSummary,
 } from '../types';
+import type { SideWrite, TokenChangeHook } from '../side-writes';
 import { watchDocument } from './watch';
 
 /** Default bound on one store operation (TOKEN_SERVER_STORE_TIMEOUT_MS). */
@@ -153,9 +156,11 @@ export class FirestoreStore implements Store {
   private backfillDone = false;
   /** The snapshot behind each readTokenState answer, for mutateTokenState's `from`. */
   private readonly snapshots = new WeakMap<TokenRead, DocumentSnapshot>();
+  tokenHook?: TokenChangeHook;
 
   constructor(
-    private readonly db: Firestore,
+    /** Public for the stores of functions/ops/ (audit, webhooks), which keep their own collections. */
+    readonly db: Firestore,
     private readonly sealer: Sealer,
     options: FirestoreStoreOptions = {},
   ) {
@@ -191,6 +196,15 @@ export class FirestoreStore implements Store {
     }
   }
 
+  /** Adds side writes to a transaction or batch (created: a side document is never overwritten). */
+  private addSide(tx: Transaction | WriteBatch, side: readonly SideWrite[] | undefined): void {
+    for (const w of side ?? []) {
+      const doc =
+        w.stampField === undefined ? w.doc : { ...w.doc, [w.stampField]: FieldValue.serverTimestamp() };
+      tx.create(this.db.collection(w.collection).doc(w.id), doc);
+    }
+  }
+
   private realmRef(id: string): DocumentReference {
     return this.db.collection(COLLECTIONS.realms).doc(id);
   }
@@ -211,9 +225,11 @@ export class FirestoreStore implements Store {
     });
   }
 
-  putRealm(realm: RealmRecord): Promise<void> {
+  putRealm(realm: RealmRecord, side?: SideWrite[]): Promise<void> {
     return this.run('putRealm', async () => {
-      await this.realmRef(realm.id).set(encodeRealm(realm));
+      const batch = this.db.batch().set(this.realmRef(realm.id), encodeRealm(realm));
+      this.addSide(batch, side);
+      await batch.commit();
     });
   }
 
@@ -241,7 +257,7 @@ export class FirestoreStore implements Store {
     });
   }
 
-  deleteRealm(id: string): Promise<DeleteRealmOutcome> {
+  deleteRealm(id: string, side?: SideWrite[]): Promise<DeleteRealmOutcome> {
     return this.run('deleteRealm', async () => {
       return this.db.runTransaction(async (tx) => {
         const realm = await tx.get(this.realmRef(id));
@@ -249,6 +265,7 @@ export class FirestoreStore implements Store {
         const users = await tx.get(this.db.collection(COLLECTIONS.secrets).where('realm', '==', id).limit(1));
         if (!users.empty) return 'in_use';
         tx.delete(this.realmRef(id));
+        this.addSide(tx, side);
         return 'deleted';
       });
     });
@@ -264,6 +281,7 @@ export class FirestoreStore implements Store {
   putSecret(
     secret: SecretRecord,
     resetToken: (current: TokenSummary | null) => TokenState | null,
+    side?: SideWrite[],
   ): Promise<PutSecretOutcome> {
     return this.run('putSecret', async () => {
       const encoded = encodeSecret(secret, this.sealer);
@@ -279,6 +297,7 @@ export class FirestoreStore implements Store {
         tx.set(this.secretRef(secret.realm, secret.key), encoded);
         if (next === null) tx.delete(this.tokenRef(secret.realm, secret.key));
         else tx.set(this.tokenRef(secret.realm, secret.key), encodeTokenState(next, this.sealer));
+        this.addSide(tx, side);
         return existing?.exists ? 'replaced' : 'created';
       });
     });
@@ -302,7 +321,7 @@ export class FirestoreStore implements Store {
     return (realm === undefined ? all : all.where('realm', '==', realm)).orderBy(FieldPath.documentId());
   }
 
-  deleteSecret(realm: string, key: string): Promise<DeleteSecretOutcome> {
+  deleteSecret(realm: string, key: string, side?: SideWrite[]): Promise<DeleteSecretOutcome> {
     return this.run('deleteSecret', async () => {
       return this.db.runTransaction(async (tx): Promise<DeleteSecretOutcome> => {
         const children = await tx.get(
@@ -321,6 +340,7 @@ export class FirestoreStore implements Store {
         tx.delete(this.tokenRef(realm, key));
         if (!snap.exists) return 'not_found';
         tx.delete(this.secretRef(realm, key));
+        this.addSide(tx, side);
         return 'deleted';
       });
     });
@@ -351,7 +371,8 @@ export class FirestoreStore implements Store {
    * Read-modify-write of one token state as an optimistic compare-and-set rather than a transaction:
    * read, decide (with the read's readTime as the store's "now"), and write only if the document is
    * still the one that was read (create() when it was absent; update()/delete() with a
-   * lastUpdateTime precondition otherwise), else decide again.
+   * lastUpdateTime precondition otherwise), else decide again. The write is one batch with the
+   * change's side writes (tokenHook: webhook events, report audits), so they commit together.
    * For one document this is as atomic as a transaction, but it holds no locks: a crowd of
    * instances deciding at once costs a re-read for the losers instead of lock waits (which stall
    * the emulator for 2-3 s: README "Benchmarks"), and a decision that writes nothing costs one read.
@@ -365,26 +386,36 @@ export class FirestoreStore implements Store {
         // still refuses the write if the document changed since).
         const snap =
           attempt === 1 && prior !== undefined && prior.ref.path === ref.path ? prior : await ref.get();
-        const { next, result, stamp } = mutator(
-          snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
-          snap.readTime.toMillis(),
-        );
+        const before = snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null;
+        const now = snap.readTime.toMillis();
+        const { next, result, stamp } = mutator(before, now);
         if (next === undefined) return result;
-        try {
-          let written: WriteResult | undefined;
-          if (!snap.exists || snap.updateTime === undefined) {
-            if (next !== null) written = await ref.create(encodeTokenState(next, this.sealer));
-          } else if (next === null) {
-            written = await ref.delete({ lastUpdateTime: snap.updateTime });
-          } else {
-            const doc = encodeTokenState(next, this.sealer);
-            // update() keeps fields it is not given: remove the ones the new state no longer has.
-            const update: Record<string, unknown> = { ...doc };
-            for (const field of Object.keys(snap.data() ?? {})) {
-              if (!(field in doc)) update[field] = FieldValue.delete();
-            }
-            written = await ref.update(update, { lastUpdateTime: snap.updateTime });
+        // One batch: the change (preconditioned on the read) and its side writes (tokenHook), if any.
+        const side = this.tokenHook?.writesFor(before, next, now) ?? [];
+        const batch = this.db.batch();
+        let staged = side.length > 0;
+        if (!snap.exists || snap.updateTime === undefined) {
+          if (next !== null) {
+            batch.create(ref, encodeTokenState(next, this.sealer));
+            staged = true;
           }
+        } else if (next === null) {
+          batch.delete(ref, { lastUpdateTime: snap.updateTime });
+          staged = true;
+        } else {
+          const doc = encodeTokenState(next, this.sealer);
+          // update() keeps fields it is not given: remove the ones the new state no longer has.
+          const update: Record<string, unknown> = { ...doc };
+          for (const field of Object.keys(snap.data() ?? {})) {
+            if (!(field in doc)) update[field] = FieldValue.delete();
+          }
+          batch.update(ref, update, { lastUpdateTime: snap.updateTime });
+          staged = true;
+        }
+        this.addSide(batch, side);
+        try {
+          const written: WriteResult | undefined = staged ? (await batch.commit())[0] : undefined;
+          if (side.length > 0) this.tokenHook?.committed(side);
           if (stamp !== undefined) return stamp(written?.writeTime.toMillis() ?? snap.readTime.toMillis());
           return result;
         } catch (err) {
@@ -486,9 +517,11 @@ export class FirestoreStore implements Store {
     });
   }
 
-  putClient(client: ClientRecord): Promise<void> {
+  putClient(client: ClientRecord, side?: SideWrite[]): Promise<void> {
     return this.run('putClient', async () => {
-      await this.clientRef(client.id).set(encodeClient(client));
+      const batch = this.db.batch().set(this.clientRef(client.id), encodeClient(client));
+      this.addSide(batch, side);
+      await batch.commit();
     });
   }
 
@@ -523,12 +556,13 @@ export class FirestoreStore implements Store {
     );
   }
 
-  deleteClient(id: string): Promise<boolean> {
+  deleteClient(id: string, side?: SideWrite[]): Promise<boolean> {
     return this.run('deleteClient', async () => {
       return this.db.runTransaction(async (tx) => {
         const snap = await tx.get(this.clientRef(id));
         if (!snap.exists) return false;
         tx.delete(this.clientRef(id));
+        this.addSide(tx, side);
         return true;
       });
     });
