@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { realmFor, startFakeProvider, type FakeProvider } from '../fakes/providers';
 import { snapshotDatabase } from '../helpers/db-snapshot';
 import { request } from '../helpers/http';
+import { registerSecret } from '../helpers/leak-registry';
+import { tokenctl } from '../helpers/tokenctl';
 import { startFunction, testEnv, type FunctionProcess } from '../helpers/processes';
 
 interface AuditView {
@@ -204,5 +206,34 @@ describe('audit log (tokenServer on the emulator)', function () {
     const bad = await request<{ error: { message: string } }>(`${fn.url}/api/audit?action=realm.nope`, admin);
     expect(bad.status).to.equal(400);
     expect(bad.body.error.message).to.include('action');
+  });
+
+  it('tokenctl: webhook add, list and delete, audit and audit hash', async () => {
+    const cli = { TOKENCTL_URL: fn.url, TOKENCTL_ADMIN_KEY: env.adminKey };
+    const added = await tokenctl(
+      ['webhook', 'add', '--url', `${fake.url}/h`, '--event', 'token.refresh_failed', '--json'],
+      cli,
+    );
+    expect(added.code, added.stderr).to.equal(0);
+    const hook = JSON.parse(added.stdout) as { id: string; secret: string };
+    registerSecret(hook.secret, 'webhook secret', 'tokenctl webhook add');
+    const listed = await tokenctl(['webhook', 'list'], cli);
+    expect(listed.stdout).to.include(hook.id);
+    expect(listed.stdout).to.not.include(hook.secret);
+    const bad = await tokenctl(['webhook', 'add', '--url', 'ftp://x', '--event', 'token.recovered'], cli);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.include('url');
+    expect((await tokenctl(['webhook', 'delete', hook.id], cli)).code).to.equal(0);
+
+    const log = await tokenctl(['audit', '--target', hook.id, '--json'], cli);
+    expect(log.code, log.stderr).to.equal(0);
+    const actions = (JSON.parse(log.stdout) as AuditList).data.list.map((r) => r.action);
+    expect(actions).to.deep.equal(['webhook.delete', 'webhook.create']);
+    const table = await tokenctl(['audit', '--action', 'webhook.create'], cli);
+    expect(table.stdout).to.include(hook.id);
+    const hashed = await tokenctl(['audit', 'hash', '-'], cli, `${hook.secret}\n`);
+    expect(hashed.code, hashed.stderr).to.equal(0);
+    const found = await tokenctl(['audit', '--hash', hashed.stdout.trim(), '--json'], cli);
+    expect((JSON.parse(found.stdout) as AuditList).data.list.map((r) => r.target)).to.deep.equal([hook.id]);
   });
 });
