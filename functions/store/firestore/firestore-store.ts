@@ -205,6 +205,21 @@ export class FirestoreStore implements Store {
     }
   }
 
+  /** One document set, with its side writes in the same batch when there are any. */
+  private async setWithSide(
+    ref: DocumentReference,
+    doc: Doc,
+    side: readonly SideWrite[] | undefined,
+  ): Promise<void> {
+    if (side === undefined || side.length === 0) {
+      await ref.set(doc);
+      return;
+    }
+    const batch = this.db.batch().set(ref, doc);
+    this.addSide(batch, side);
+    await batch.commit();
+  }
+
   private realmRef(id: string): DocumentReference {
     return this.db.collection(COLLECTIONS.realms).doc(id);
   }
@@ -227,9 +242,7 @@ export class FirestoreStore implements Store {
 
   putRealm(realm: RealmRecord, side?: SideWrite[]): Promise<void> {
     return this.run('putRealm', async () => {
-      const batch = this.db.batch().set(this.realmRef(realm.id), encodeRealm(realm));
-      this.addSide(batch, side);
-      await batch.commit();
+      await this.setWithSide(this.realmRef(realm.id), encodeRealm(realm), side);
     });
   }
 
@@ -519,9 +532,7 @@ export class FirestoreStore implements Store {
 
   putClient(client: ClientRecord, side?: SideWrite[]): Promise<void> {
     return this.run('putClient', async () => {
-      const batch = this.db.batch().set(this.clientRef(client.id), encodeClient(client));
-      this.addSide(batch, side);
-      await batch.commit();
+      await this.setWithSide(this.clientRef(client.id), encodeClient(client), side);
     });
   }
 
