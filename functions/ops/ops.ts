@@ -67,5 +67,15 @@ export function createOps(o: OpsOptions): Ops {
     },
   };
   o.store.tokenHook = hook;
-  return { store, hash: auditHasher(o.masterKey), sweep: () => sweepOutbox(deps) };
+  // A sweep that fails (database unreachable) leaves the entries due for the next run; the refresh
+  // run it is part of goes on.
+  const sweep = (): Promise<SweepSummary> =>
+    sweepOutbox(deps).catch((err: unknown) => {
+      log('WARNING', `webhook sweep failed: ${err instanceof Error ? err.message : 'unknown error'}`, {
+        event: 'webhook_sweep',
+        outcome: 'error',
+      });
+      return { delivered: 0, retried: 0 };
+    });
+  return { store, hash: auditHasher(o.masterKey), sweep };
 }
