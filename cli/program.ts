@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ADMIN_KEY_HELP, JSON_HELP, URL_HELP } from './common';
+import { registerAuditHash } from './commands/audit-hash';
+import { registerAuditList } from './commands/audit-list';
 import { registerClientCreate } from './commands/client-create';
 import { registerClientList } from './commands/client-list';
 import { registerClientRevoke } from './commands/client-revoke';
@@ -20,6 +22,9 @@ import { registerSecretGet } from './commands/secret-get';
 import { registerSecretList } from './commands/secret-list';
 import { registerStatus } from './commands/status';
 import { registerTokenGet } from './commands/token-get';
+import { registerWebhookAdd } from './commands/webhook-add';
+import { registerWebhookDelete } from './commands/webhook-delete';
+import { registerWebhookList } from './commands/webhook-list';
 import { CliError, EXIT } from './errors';
 import type { CliIo } from './io';
 import { formatError } from './output';
@@ -96,6 +101,15 @@ export function buildProgram(io: CliIo, options: ProgramOptions = {}): Command {
   const keys = group(program, 'keys', 'master keys: counts per key id, and reseal after a rotation');
   registerKeysStatus(keys, io);
   registerKeysReseal(keys, io);
+
+  const webhook = group(program, 'webhook', 'signed event deliveries');
+  registerWebhookAdd(webhook, io);
+  registerWebhookList(webhook, io);
+  registerWebhookDelete(webhook, io);
+
+  const audit = group(program, 'audit', 'the audit log (alone: the newest records)');
+  registerAuditList(audit, io);
+  registerAuditHash(audit, io);
 
   registerStatus(program, io);
   return program;

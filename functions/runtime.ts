@@ -11,6 +11,7 @@ import { ClientKeyCache } from './keys/client-key-cache';
 import { resolveKeys, type ResolvedKeys } from './keys/keys';
 import { AppError } from './errors';
 import { log, setLogLevel } from './log';
+import { createOps, type Ops } from './ops/ops';
 import { openStore } from './store/open-store';
 import { Sealer } from './store/seal';
 import type { Store } from './store/store';
@@ -23,6 +24,8 @@ export interface Runtime {
   /** tokenServerCache's memory cache in front of the engine. */
   edgeCache: EdgeCache;
   clientCache: ClientKeyCache;
+  /** The audit log and webhooks (functions/ops/). */
+  ops: Ops;
   clock: Clock;
   random: Random;
   /** Identifies this instance in leases and logs. */
@@ -55,6 +58,14 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
   const store = overrides.store ?? openStore(config, sealer, 'token-server', { clock, random });
+  const ops = createOps({
+    store,
+    sealer,
+    masterKey: keys.masterKey,
+    clock,
+    random,
+    allowPrivate: config.allowPrivateUpstreams,
+  });
   const instanceId = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const engine = new TokenEngine({
     store,
@@ -73,6 +84,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     engine,
     edgeCache,
     clientCache: new ClientKeyCache(config.clientCacheMs),
+    ops,
     clock,
     random,
     instanceId,

@@ -66,6 +66,8 @@ export async function runScheduledRefresh(
     allowPrivateUpstreams: runtime.config.allowPrivateUpstreams,
     instanceId: runtime.instanceId,
   });
+  // Webhook events due for (another) attempt, among them those lost with the instance that made them.
+  const webhooks = await runtime.ops.sweep();
   const busy = summary.refreshed + summary.failed + probes.probed + quota.checked > 0;
   log(
     summary.failed > 0 ? 'WARNING' : busy ? 'INFO' : 'DEBUG',
@@ -82,6 +84,8 @@ export async function runScheduledRefresh(
       probedRefreshed: probes.refreshed,
       quotaChecked: quota.checked,
       quotaForeign: quota.foreign,
+      webhooksDelivered: webhooks.delivered,
+      webhooksRetried: webhooks.retried,
       latencyMs: elapsedMs(started),
       job: run.jobName,
       scheduleTime: run.scheduleTime,

@@ -22,11 +22,13 @@ export interface ListOptions {
 export interface ListCommandSpec {
   description: string;
   /** The resource, as in GET /api/RESOURCE. */
-  resource: 'realm' | 'secret' | 'client';
+  resource: 'realm' | 'secret' | 'client' | 'webhook' | 'audit';
   /** Plural, for the footer and --page-size's help: "realms". */
   plural: string;
   /** Whether the route pages (--page, --page-size). */
   paged: boolean;
+  /** The subcommand run when its group is given alone (`tokenctl audit`). */
+  isDefault?: boolean;
   /** Options of its own, added before the paging options. */
   options?: (cmd: Command) => void;
   /** The query string of the request, from the options (undefined values are left out). */
@@ -38,7 +40,7 @@ export interface ListCommandSpec {
 }
 
 export function registerListCommand(parent: Command, io: CliIo, spec: ListCommandSpec): void {
-  const cmd = parent.command('list').description(spec.description);
+  const cmd = parent.command('list', { isDefault: spec.isDefault === true }).description(spec.description);
   spec.options?.(cmd);
   if (spec.paged) {
     cmd

@@ -20,7 +20,7 @@ function okEnvelope<T extends z.ZodType>(data: T) {
  * A page of a list in the envelope: `{"data": {"list": [...], "total": N}, "next_cursor"?, "success": "ok"}`,
  * next_cursor beside data and absent on the last page (admin/paging.ts).
  */
-function listEnvelope<T extends z.ZodType>(item: T) {
+export function listEnvelope<T extends z.ZodType>(item: T) {
   return z.strictObject({
     data: z.strictObject({ list: z.array(item), total: count }),
     next_cursor: z

@@ -104,6 +104,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
           lookup = principal;
         } else {
           ctx.authorize = (realm, key) => assertInScope(principal, realm, key);
+          ctx.principal = principal;
           return answer(route.handle(ctx));
         }
       }
@@ -121,6 +122,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
       if (route.auth === 'token') {
         const principal = await (lookup ?? authenticateAny(p, rt));
         ctx.authorize = (realm, key) => assertInScope(principal, realm, key);
+        ctx.principal = principal;
       }
       return route.handle(ctx);
     };

@@ -10,6 +10,8 @@
 import { z } from 'zod';
 import { realmSchema } from '../providers/realm-config';
 import { RESPONSE_COMPONENTS } from './api-schemas';
+import { OPS_RESPONSE_COMPONENTS } from './ops-schemas';
+import * as audit from './routes/audit';
 import * as clients from './routes/clients';
 import * as keys from './routes/keys';
 import { signatureQuerySchema } from './routes/jssdk';
@@ -17,6 +19,7 @@ import * as operations from './routes/operations';
 import * as realms from './routes/realms';
 import * as secrets from './routes/secrets';
 import { tokenRequestSchema } from './routes/token';
+import * as webhooks from './routes/webhooks';
 import type { Auth, Route } from './types';
 
 export const OPENAPI_VERSION = '3.1.1';
@@ -62,9 +65,15 @@ export const REQUEST_COMPONENTS = {
   ClientInput: clients.clientBodySchema,
   RefreshRequest: operations.refreshSchema,
   ResealRequest: keys.resealBodySchema,
+  AuditHashInput: audit.auditHashBodySchema,
+  WebhookInput: webhooks.webhookBodySchema,
 } as const;
 
-export const COMPONENTS = { ...REQUEST_COMPONENTS, ...RESPONSE_COMPONENTS } as const;
+export const COMPONENTS = {
+  ...REQUEST_COMPONENTS,
+  ...RESPONSE_COMPONENTS,
+  ...OPS_RESPONSE_COMPONENTS,
+} as const;
 export type ComponentName = keyof typeof COMPONENTS;
 
 const componentRef = (name: ComponentName) => ({ $ref: `#/components/schemas/${name}` });
@@ -82,7 +91,7 @@ function componentSchemas(): Record<string, JsonSchema> {
 // ---------------------------------------------------------------------------------------------------
 // Operations
 
-type Tag = 'token' | 'realms' | 'secrets' | 'clients' | 'operations' | 'meta';
+type Tag = 'token' | 'realms' | 'secrets' | 'clients' | 'operations' | 'audit' | 'webhooks' | 'meta';
 
 const TAGS: ReadonlyArray<{ name: Tag; description: string }> = [
   { name: 'token', description: 'Tokens for apps (client key or admin key)' },
@@ -90,6 +99,8 @@ const TAGS: ReadonlyArray<{ name: Tag; description: string }> = [
   { name: 'secrets', description: 'Credentials at a provider, stored encrypted, answered masked (admin)' },
   { name: 'clients', description: 'App credentials scoped to realm/key pairs (admin)' },
   { name: 'operations', description: 'Status and refresh (admin)' },
+  { name: 'audit', description: 'The audit log of changes (admin)' },
+  { name: 'webhooks', description: 'Signed event deliveries (admin)' },
   { name: 'meta', description: 'Health and this document (no authentication)' },
 ];
 
@@ -393,6 +404,54 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
       'answered `cursor` until `complete`; safe while traffic flows and while another reseal runs.',
     body: { component: 'ResealRequest', required: false },
     success: { status: 200, description: 'What this page did', component: 'ResealResult' },
+  },
+  'GET /api/audit': {
+    operationId: 'listAudit',
+    tag: 'audit',
+    summary: 'The audit log, newest first',
+    description: 'Filtered by `action`, `target`, `since` and `hash`; paged by `limit` and `cursor`.',
+    query: audit.auditQuerySchema,
+    success: { status: 200, description: 'A page of audit records', component: 'AuditList' },
+  },
+  'POST /api/audit/hash': {
+    operationId: 'auditHash',
+    tag: 'audit',
+    summary: 'The HMAC a secret value is recorded as',
+    description: 'For `GET /api/audit?hash=`: the log holds values only as these HMACs.',
+    body: { component: 'AuditHashInput', required: true },
+    success: { status: 200, description: 'The HMAC', component: 'AuditHash' },
+  },
+  'POST /api/webhook': {
+    operationId: 'createWebhook',
+    tag: 'webhooks',
+    summary: 'Create a webhook',
+    description: 'The answer carries the signing `secret`: the only time it is shown.',
+    body: { component: 'WebhookInput', required: true },
+    success: { status: 201, description: 'The webhook and its secret', component: 'WebhookCreated' },
+    errors: [409],
+  },
+  'GET /api/webhook': {
+    operationId: 'listWebhooks',
+    tag: 'webhooks',
+    summary: 'List webhooks (without secrets)',
+    query: webhooks.listQuerySchema,
+    success: { status: 200, description: 'A page of webhooks', component: 'WebhookList' },
+  },
+  'GET /api/webhook/:id': {
+    operationId: 'getWebhook',
+    tag: 'webhooks',
+    summary: 'Get a webhook (without its secret)',
+    path: webhooks.idParamsSchema,
+    success: { status: 200, description: 'The webhook', component: 'Webhook' },
+    errors: [404],
+  },
+  'DELETE /api/webhook/:id': {
+    operationId: 'deleteWebhook',
+    tag: 'webhooks',
+    summary: 'Delete a webhook',
+    path: webhooks.idParamsSchema,
+    success: { status: 200, description: 'Deleted', component: 'Deleted' },
+    errors: [404],
   },
 };
 

@@ -1,5 +1,6 @@
 /** The shapes every route works with: a parsed request in, a reply out. No Express types past http/. */
 import type { Runtime } from '../runtime';
+import type { Principal } from './auth';
 
 export interface ParsedRequest {
   method: string;
@@ -48,6 +49,8 @@ export interface RouteContext {
   logFields: RouteLogFields;
   /** On token routes: throws 403 unless the caller may use realm/key. */
   authorize?: (realm: string, key: string) => void;
+  /** On token routes: who is asking (the audit log's actor of a flush or report). */
+  principal?: Principal;
 }
 
 export type Auth = 'none' | 'admin' | 'token';

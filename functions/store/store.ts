@@ -6,6 +6,7 @@
 import type { TokenMutator } from '../token/types';
 import type { ResealPage, ResealPosition, SealedCounts } from './reseal';
 import type { PushedMutator, PushedRead } from './pushed';
+import type { SideWrite, TokenChangeHook } from './side-writes';
 import type {
   ClientPosition,
   ClientRecord,
@@ -79,12 +80,16 @@ export interface Store {
   readonly kind: 'firestore' | 'memory';
 
   getRealm(id: string): Promise<RealmRecord | null>;
-  putRealm(realm: RealmRecord): Promise<void>;
+  /**
+   * `side` (here and in every change below): documents written in the same commit as the change,
+   * and only when the change is made (not on 'not_found', 'in_use', 'no_realm' or false).
+   */
+  putRealm(realm: RealmRecord, side?: SideWrite[]): Promise<void>;
   /** keyword matches id or comment, case-insensitively. Ordered by id. */
   /** With `countTotal: false` the total is not counted (answered as -1), for callers that scan on. */
   listRealms(page: PageRequest & { keyword?: string; countTotal?: boolean }): Promise<Page<RealmRecord>>;
   /** Atomically refuses while any secret uses the realm. */
-  deleteRealm(id: string): Promise<DeleteRealmOutcome>;
+  deleteRealm(id: string, side?: SideWrite[]): Promise<DeleteRealmOutcome>;
 
   getSecret(realm: string, key: string): Promise<SecretRecord | null>;
   /**
@@ -95,11 +100,12 @@ export interface Store {
   putSecret(
     secret: SecretRecord,
     resetToken: (current: TokenSummary | null) => TokenState | null,
+    side?: SideWrite[],
   ): Promise<PutSecretOutcome>;
   /** Ordered by document id (realm:key); positions are document ids. */
   listSecrets(page: PageRequest & { realm?: string; countTotal?: boolean }): Promise<Page<SecretRecord>>;
   /** Deletes the secret and its token state together; atomically refuses while secrets name it as parent. */
-  deleteSecret(realm: string, key: string): Promise<DeleteSecretOutcome>;
+  deleteSecret(realm: string, key: string, side?: SideWrite[]): Promise<DeleteSecretOutcome>;
 
   getTokenState(realm: string, key: string): Promise<TokenState | null>;
   /** The same read, with the store's time of the read (what expiry, leases and windows are judged by). */
@@ -157,12 +163,18 @@ export interface Store {
    */
   resealPage(position: ResealPosition, limit: number): Promise<ResealPage>;
 
-  putClient(client: ClientRecord): Promise<void>;
+  putClient(client: ClientRecord, side?: SideWrite[]): Promise<void>;
   getClient(id: string): Promise<ClientRecord | null>;
   findClientByKeyHash(keyHash: string): Promise<ClientRecord | null>;
   /** Ordered by creation time, then id. */
   listClients(page: PageRequest<ClientPosition>): Promise<Page<ClientRecord, ClientPosition>>;
-  deleteClient(id: string): Promise<boolean>;
+  deleteClient(id: string, side?: SideWrite[]): Promise<boolean>;
+
+  /**
+   * Side writes of token state changes (webhook events, report audits): asked for every decided
+   * change of mutateTokenState and written in the same commit. Set by the runtime (runtime.ts).
+   */
+  tokenHook?: TokenChangeHook;
 
   /** A secret's pushed values (store/pushed.ts), with the store's time of the read. */
   readPushed(realm: string, key: string): Promise<PushedRead>;

@@ -11,6 +11,7 @@
  * - the admin and master keys of every testEnv();
  * - every key_N value POSTed to /api/secret through those helpers;
  * - every client_key answered by POST /api/client (allowed in that one response only);
+ * - every signing secret answered by POST /api/webhook (allowed in that one response only);
  * - every token answered by /api/token (allowed in token-route responses only);
  * - every ticket a fake platform pushes (test/fakes/wechat-open.ts), as a 'pushed value';
  * - whatever a test registers itself (registerSecret).
@@ -21,7 +22,8 @@
  * client key (after its creation), the admin or the master key must not appear at all, not even a
  * run of FRAGMENT (8) of its characters: every such run is looked for in every response body, log
  * line and raw Firestore document the run recorded (recordDocuments: db-snapshot.ts records each
- * snapshot a test takes, emulator.ts each database it clears). Runs that are public text anyway
+ * snapshot a test takes, emulator.ts each database it clears), and every webhook delivery a test
+ * receiver got (recordWebhookDelivery: the audit records are documents, so covered as such). Runs that are public text anyway
  * (found in the built-in presets, such as "corpsecret", an argument name) or that repeat a few
  * characters ("vvvvvvvv") are not looked for: they would match by coincidence.
  *
@@ -34,6 +36,7 @@ export type SecretKind =
   | 'master key'
   | 'credential'
   | 'client key'
+  | 'webhook secret'
   | 'token'
   /** A value a provider pushes (a component_verify_ticket): never in a response, log or document. */
   | 'pushed value'
@@ -89,6 +92,11 @@ export function recordDocuments(name: string, docs: unknown): void {
 }
 
 /** A live array of log lines (it may keep growing after this call). */
+/** A webhook delivery's body as a receiver got it: checked like a stored document. */
+export function recordWebhookDelivery(body: string): void {
+  recordDocuments('a webhook delivery', parse(body) ?? body);
+}
+
 export function recordLogSource(name: string, lines: readonly string[]): void {
   logSources.push({ name, lines });
 }
@@ -154,6 +162,10 @@ export function recordExchange(exchange: {
     // Answered bare (SPEC §4); an envelope is still recognised, so that no key escapes the check.
     const key = answer?.client_key ?? answer?.data?.client_key;
     if (typeof key === 'string') registerSecret(key, 'client key', where, index);
+  }
+  if (method === 'POST' && /\/api\/webhook\/?$/.test(path)) {
+    const secret = (answer as { secret?: unknown } | undefined)?.secret;
+    if (typeof secret === 'string') registerSecret(secret, 'webhook secret', where, index);
   }
   if (isTokenRoute(exchange.url) && typeof answer?.token === 'string') {
     registerSecret(answer.token, 'token', where);
@@ -279,6 +291,7 @@ export function registryCounts(): {
     'master key': 0,
     credential: 0,
     'client key': 0,
+    'webhook secret': 0,
     token: 0,
     'pushed value': 0,
     'refresh token': 0,

@@ -28,6 +28,7 @@ import {
 } from '../../functions/http/openapi';
 import { findRoute } from '../../functions/http/router';
 import { cacheRoutes, fullRoutes } from '../../functions/http/routes';
+import * as audit from '../../functions/http/routes/audit';
 import * as clients from '../../functions/http/routes/clients';
 import { resealBodySchema } from '../../functions/http/routes/keys';
 import { refreshSchema, statusQuerySchema } from '../../functions/http/routes/operations';
@@ -35,6 +36,7 @@ import * as realms from '../../functions/http/routes/realms';
 import * as secrets from '../../functions/http/routes/secrets';
 import { signatureQuerySchema } from '../../functions/http/routes/jssdk';
 import { tokenRequestSchema } from '../../functions/http/routes/token';
+import * as webhooks from '../../functions/http/routes/webhooks';
 import type { Route } from '../../functions/http/types';
 import { realmSchema } from '../../functions/providers/realm-config';
 import { createRuntime, type Runtime } from '../../functions/runtime';
@@ -68,6 +70,12 @@ const ROUTE_INPUTS: Readonly<Record<string, { body?: z.ZodType; query?: z.ZodTyp
   'GET /api/client': { query: clients.listQuerySchema },
   'DELETE /api/client/:id': { path: clients.idParamsSchema },
   'POST /api/keys/reseal': { body: resealBodySchema },
+  'GET /api/audit': { query: audit.auditQuerySchema },
+  'POST /api/audit/hash': { body: audit.auditHashBodySchema },
+  'POST /api/webhook': { body: webhooks.webhookBodySchema },
+  'GET /api/webhook': { query: webhooks.listQuerySchema },
+  'GET /api/webhook/:id': { path: webhooks.idParamsSchema },
+  'DELETE /api/webhook/:id': { path: webhooks.idParamsSchema },
   'GET /wechat/:realm/:key/cgi-bin/token': { path: secrets.secretParamsSchema },
   'POST /wechat/:realm/:key/cgi-bin/stable_token': { path: secrets.secretParamsSchema },
   'GET /wecom/:realm/:key/cgi-bin/gettoken': { path: secrets.secretParamsSchema },
@@ -558,6 +566,20 @@ describe('OpenAPI document against real responses', function () {
     } finally {
       await open.close();
     }
+    const hook = await call('POST', '/api/webhook', {
+      body: { url: `${fake.url}/hook`, events: ['token.refresh_failed'] },
+      status: 201,
+    });
+    await call('POST', '/api/webhook', {
+      body: { url: 'ftp://x', events: ['token.recovered'] },
+      status: 400,
+    });
+    await call('GET', '/api/webhook', { status: 200 });
+    await call('GET', `/api/webhook/${String(hook.id)}`, { status: 200 });
+    await call('DELETE', `/api/webhook/${String(hook.id)}`, { status: 200 });
+    await call('GET', `/api/webhook/${String(hook.id)}`, { status: 404 });
+    await call('GET', '/api/audit?action=realm.delete', { status: 200 });
+    await call('POST', '/api/audit/hash', { body: { value: 'some value' }, status: 200 });
 
     // Every operation was answered with its documented success status at least once.
     const missing = operations(doc)

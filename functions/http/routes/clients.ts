@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { clientPosition, listBody, pageRequest, pagingShape } from '../../admin/paging';
 import { clientView } from '../../admin/views';
 import { AppError } from '../../errors';
+import { adminAudit } from '../../ops/audit/admin';
 import { generateClientKey, hashClientKey } from '../../keys/keys';
 import { realmIdSchema } from '../../providers/realm-config';
 import type { ClientRecord, ClientScope } from '../../store/types';
@@ -87,7 +88,7 @@ export const createClientRoute: Route = {
       keyHash: hashClientKey(clientKey),
       createdAt: runtime.clock.now(),
     };
-    await runtime.store.putClient(client);
+    await runtime.store.putClient(client, adminAudit(runtime, req, 'client.create', client.id, [clientKey]));
     const { created_at, ...view } = clientView(client);
     // The only response that ever carries the client key.
     return resource({ ...view, client_key: clientKey, created_at }, 201);
@@ -113,7 +114,10 @@ export const deleteClientRoute: Route = {
   handle: async ({ req, runtime }) => {
     const { id } = parseOrThrow(idParamsSchema, req.params);
     const client = await runtime.store.getClient(id);
-    if (client === null || !(await runtime.store.deleteClient(id))) {
+    if (
+      client === null ||
+      !(await runtime.store.deleteClient(id, adminAudit(runtime, req, 'client.revoke', id)))
+    ) {
       throw new AppError('NOT_FOUND', `No client ${id}`, { details: { client: id } });
     }
     runtime.clientCache.forget(client.keyHash);

@@ -11,6 +11,7 @@ import { jssdkRoutes } from './jssdk';
 import { tokenRoutes } from './token';
 
 export function fullRoutes(): Route[] {
+  const { auditRoutes } = require('./audit') as typeof import('./audit');
   const { clientRoutes } = require('./clients') as typeof import('./clients');
   const { keyRoutes } = require('./keys') as typeof import('./keys');
   const { eventRoutes } = require('./events') as typeof import('./events');
@@ -22,6 +23,7 @@ export function fullRoutes(): Route[] {
   const { presetRoutes } = require('./presets') as typeof import('./presets');
   const { realmRoutes } = require('./realms') as typeof import('./realms');
   const { secretRoutes } = require('./secrets') as typeof import('./secrets');
+  const { webhookRoutes } = require('./webhooks') as typeof import('./webhooks');
   return [
     healthRoute,
     openApiRoute({ tokenServer: fullRoutes, tokenServerCache: cacheRoutes }),
@@ -37,6 +39,8 @@ export function fullRoutes(): Route[] {
     ...keyRoutes,
     ...eventRoutes(new PushReceivers()),
     ...componentRoutes,
+    ...auditRoutes,
+    ...webhookRoutes,
   ];
 }
 

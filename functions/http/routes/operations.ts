@@ -133,6 +133,8 @@ export const refreshRoute: Route = {
       body.concurrency ?? DEFAULT_REFRESH_CONCURRENCY,
       REFRESH_ROUTE_BUDGET_MS,
     );
+    // Webhook events lost with an instance (or refused by their receiver) and now due go out here.
+    await runtime.ops.sweep();
     return ok(summary);
   },
 };

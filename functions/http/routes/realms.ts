@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { listBody, pageRequest, pagingShape, realmPosition } from '../../admin/paging';
 import { realmView } from '../../admin/views';
 import { AppError } from '../../errors';
+import { adminAudit } from '../../ops/audit/admin';
 import { parseRealm, realmIdSchema, realmWarnings } from '../../providers/realm-config';
 import { checkUpstreamUrl } from '../../providers/url-guard';
 import type { JsonObject, RealmRecord, TokenState } from '../../store/types';
@@ -89,7 +90,7 @@ export const putRealmRoute: Route = {
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };
-    await runtime.store.putRealm(record);
+    await runtime.store.putRealm(record, adminAudit(runtime, req, 'realm.put', realm.id));
     if (existing !== null) await forgetRememberedErrors(runtime, realm.id);
     return resource({ ...realmView(record), warnings: realmWarnings(realm, hostOf(req.headers)) });
   },
@@ -115,7 +116,7 @@ export const deleteRealmRoute: Route = {
   handle: async ({ req, runtime, logFields }) => {
     const { id } = parseOrThrow(idParamsSchema, req.params);
     logFields.realm = id;
-    const outcome = await runtime.store.deleteRealm(id);
+    const outcome = await runtime.store.deleteRealm(id, adminAudit(runtime, req, 'realm.delete', id));
     if (outcome === 'not_found') throw notFound(id);
     if (outcome === 'in_use') {
       const secrets = await secretsInTheWay(runtime, id);

@@ -9,6 +9,7 @@ import { listBody, pageRequest, pagingShape, secretPosition } from '../../admin/
 import { secretView } from '../../admin/views';
 import { freshState } from '../../token/decide';
 import { AppError } from '../../errors';
+import { adminAudit } from '../../ops/audit/admin';
 import { checkParent, parentInUse, parentRefSchema, parentWarnings } from '../../engine/dependent';
 import { EXPIRES_IN_VALUE, fixedTokenState, TOKEN_VALUE } from '../../engine/fixed-token';
 import { MAX_TOKEN_BYTES } from '../../providers/extract';
@@ -200,8 +201,10 @@ export const putSecretRoute: Route = {
       createdAt: (await createdAtOf(runtime, realm, key)) ?? now,
       updatedAt: now,
     };
-    const outcome = await runtime.store.putSecret(secret, (current) =>
-      fixed ? fixedTokenState(secret, current) : freshState(realm, key, secret.rev, current),
+    const outcome = await runtime.store.putSecret(
+      secret,
+      (current) => (fixed ? fixedTokenState(secret, current) : freshState(realm, key, secret.rev, current)),
+      adminAudit(runtime, req, 'secret.put', `${realm}/${key}`, Object.values(values)),
     );
     if (outcome === 'no_realm') throw noRealm(realm);
     runtime.edgeCache.forget(realm, key);
@@ -245,7 +248,11 @@ export const deleteSecretRoute: Route = {
   auth: 'admin',
   handle: async ({ req, runtime, logFields }) => {
     const { realm, key } = secretNamed(req.params, logFields);
-    const outcome = await runtime.store.deleteSecret(realm, key);
+    const outcome = await runtime.store.deleteSecret(
+      realm,
+      key,
+      adminAudit(runtime, req, 'secret.delete', `${realm}/${key}`),
+    );
     if (outcome === 'not_found') throw noSecret(realm, key);
     if (outcome !== 'deleted') throw parentInUse(realm, key, outcome.children);
     runtime.edgeCache.forget(realm, key);

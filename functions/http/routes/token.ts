@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { AppError } from '../../errors';
 import type { ServedToken, TokenRequest } from '../../engine/engine';
 import { answeredLifetimeMs } from '../../engine/served';
+import { withReportAudit } from '../../ops/audit/report-context';
 import { ID_PATTERN, realmIdSchema } from '../../providers/realm-config';
 import { parseOrThrow } from '../../validation';
 import type { Reply, Route, RouteContext } from '../types';
@@ -112,12 +113,40 @@ function handler(useEdgeCache: boolean) {
       useEdgeCache ? ctx.runtime.edgeCache.getToken(r) : ctx.runtime.engine.getToken(r);
     const hit = useEdgeCache ? ctx.runtime.edgeCache.peek(request) : undefined;
     if (hit !== undefined) return answer(hit);
-    if (request.invalidToken !== undefined) {
+    const invalidToken = request.invalidToken;
+    if (invalidToken !== undefined) {
       const current = (r: TokenRequest) => ctx.runtime.engine.getToken(r);
-      return reportInvalid(request, request.invalidToken, current, get).then(answer);
+      return audited(ctx, request, () => reportInvalid(request, invalidToken, current, get)).then(answer);
     }
+    if (request.flush) return audited(ctx, request, () => get(request)).then(answer);
     return get(request).then(answer);
   };
+}
+
+/**
+ * A flush or report runs in its audit context: the commit that takes the refresh lease for it
+ * carries its audit record (ops/audit/report-context.ts). The reported token appears only as an HMAC.
+ */
+function audited<T>(
+  ctx: RouteContext,
+  request: TokenRequest & { flush: boolean },
+  work: () => Promise<T>,
+): Promise<T> {
+  const { principal, req, runtime } = ctx;
+  const hash = runtime.ops.hash;
+  const reported = request.invalidToken;
+  return withReportAudit(
+    {
+      actor: principal?.kind === 'client' ? `client:${principal.client.id}` : 'admin',
+      action: reported === undefined ? 'token.flush' : 'token.report',
+      target: `${request.realm}/${request.key}`,
+      requestId: req.requestId,
+      hashes: reported === undefined || hash === undefined ? [] : [hash(reported)],
+      realm: request.realm,
+      key: request.key,
+    },
+    work,
+  );
 }
 
 /**

@@ -18,6 +18,8 @@ import {
   type DocumentSnapshot,
   type Firestore,
   type Query,
+  type Transaction,
+  type WriteBatch,
   type WriteResult,
 } from 'firebase-admin/firestore';
 import { systemClock, systemRandom, type Clock, type Random } from '../../clock';
@@ -80,6 +82,7 @@ import {
   type PushedMutator,
   type PushedRead,
 } from '../pushed';
+import type { SideWrite, TokenChangeHook } from '../side-writes';
 import { watchDocument } from './watch';
 
 /** Default bound on one store operation (TOKEN_SERVER_STORE_TIMEOUT_MS). */
@@ -199,9 +202,11 @@ export class FirestoreStore implements Store {
   private readonly grpcDbOf: (() => Firestore) | undefined;
   /** The gRPC client, once created (when it is not `db`: FirestoreStoreOptions.grpcDb). */
   private grpcClient: Firestore | undefined;
+  tokenHook?: TokenChangeHook;
 
   constructor(
-    private readonly db: Firestore,
+    /** Public for the stores of functions/ops/ (audit, webhooks), which keep their own collections. */
+    readonly db: Firestore,
     private readonly sealer: Sealer,
     options: FirestoreStoreOptions = {},
   ) {
@@ -240,6 +245,35 @@ export class FirestoreStore implements Store {
     }
   }
 
+  /** Adds side writes to a transaction or batch (created: a side document is never overwritten). */
+  /** `db`: the client whose batch or transaction it is (the token write's is the gRPC one). */
+  private addSide(
+    tx: Transaction | WriteBatch,
+    side: readonly SideWrite[] | undefined,
+    db: Firestore = this.db,
+  ): void {
+    for (const w of side ?? []) {
+      const doc =
+        w.stampField === undefined ? w.doc : { ...w.doc, [w.stampField]: FieldValue.serverTimestamp() };
+      tx.create(db.collection(w.collection).doc(w.id), doc);
+    }
+  }
+
+  /** One document set, with its side writes in the same batch when there are any. */
+  private async setWithSide(
+    ref: DocumentReference,
+    doc: Doc,
+    side: readonly SideWrite[] | undefined,
+  ): Promise<void> {
+    if (side === undefined || side.length === 0) {
+      await ref.set(doc);
+      return;
+    }
+    const batch = this.db.batch().set(ref, doc);
+    this.addSide(batch, side);
+    await batch.commit();
+  }
+
   private realmRef(id: string): DocumentReference {
     return this.db.collection(COLLECTIONS.realms).doc(id);
   }
@@ -260,9 +294,9 @@ export class FirestoreStore implements Store {
     });
   }
 
-  putRealm(realm: RealmRecord): Promise<void> {
+  putRealm(realm: RealmRecord, side?: SideWrite[]): Promise<void> {
     return this.run('putRealm', async () => {
-      await this.realmRef(realm.id).set(encodeRealm(realm));
+      await this.setWithSide(this.realmRef(realm.id), encodeRealm(realm), side);
     });
   }
 
@@ -290,7 +324,7 @@ export class FirestoreStore implements Store {
     });
   }
 
-  deleteRealm(id: string): Promise<DeleteRealmOutcome> {
+  deleteRealm(id: string, side?: SideWrite[]): Promise<DeleteRealmOutcome> {
     return this.run('deleteRealm', async () => {
       return this.db.runTransaction(async (tx) => {
         const realm = await tx.get(this.realmRef(id));
@@ -298,6 +332,7 @@ export class FirestoreStore implements Store {
         const users = await tx.get(this.db.collection(COLLECTIONS.secrets).where('realm', '==', id).limit(1));
         if (!users.empty) return 'in_use';
         tx.delete(this.realmRef(id));
+        this.addSide(tx, side);
         return 'deleted';
       });
     });
@@ -313,6 +348,7 @@ export class FirestoreStore implements Store {
   putSecret(
     secret: SecretRecord,
     resetToken: (current: TokenSummary | null) => TokenState | null,
+    side?: SideWrite[],
   ): Promise<PutSecretOutcome> {
     return this.run('putSecret', async () => {
       const encoded = encodeSecret(secret, this.sealer);
@@ -328,6 +364,7 @@ export class FirestoreStore implements Store {
         tx.set(this.secretRef(secret.realm, secret.key), encoded);
         if (next === null) tx.delete(this.tokenRef(secret.realm, secret.key));
         else tx.set(this.tokenRef(secret.realm, secret.key), encodeTokenState(next, this.sealer));
+        this.addSide(tx, side);
         return existing?.exists ? 'replaced' : 'created';
       });
     });
@@ -351,7 +388,7 @@ export class FirestoreStore implements Store {
     return (realm === undefined ? all : all.where('realm', '==', realm)).orderBy(FieldPath.documentId());
   }
 
-  deleteSecret(realm: string, key: string): Promise<DeleteSecretOutcome> {
+  deleteSecret(realm: string, key: string, side?: SideWrite[]): Promise<DeleteSecretOutcome> {
     return this.run('deleteSecret', async () => {
       return this.db.runTransaction(async (tx): Promise<DeleteSecretOutcome> => {
         const children = await tx.get(
@@ -370,6 +407,7 @@ export class FirestoreStore implements Store {
         tx.delete(this.tokenRef(realm, key));
         if (!snap.exists) return 'not_found';
         tx.delete(this.secretRef(realm, key));
+        this.addSide(tx, side);
         return 'deleted';
       });
     });
@@ -400,7 +438,8 @@ export class FirestoreStore implements Store {
    * Read-modify-write of one token state as an optimistic compare-and-set rather than a transaction:
    * read, decide (with the read's readTime as the store's "now"), and write only if the document is
    * still the one that was read (create() when it was absent; update()/delete() with a
-   * lastUpdateTime precondition otherwise), else decide again.
+   * lastUpdateTime precondition otherwise), else decide again. The write is one batch with the
+   * change's side writes (tokenHook: webhook events, report audits), so they commit together.
    * For one document this is as atomic as a transaction, but it holds no locks: a crowd of
    * instances deciding at once costs a re-read for the losers instead of lock waits (which stall
    * the emulator for 2-3 s: README "Benchmarks"), and a decision that writes nothing costs one read.
@@ -416,26 +455,36 @@ export class FirestoreStore implements Store {
         // still refuses the write if the document changed since).
         const snap =
           attempt === 1 && prior !== undefined && prior.ref.path === ref.path ? prior : await ref.get();
-        const { next, result, stamp } = mutator(
-          snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null,
-          snap.readTime.toMillis(),
-        );
+        const before = snap.exists ? decodeTokenState(snap.data() as Doc, this.sealer) : null;
+        const now = snap.readTime.toMillis();
+        const { next, result, stamp } = mutator(before, now);
         if (next === undefined) return result;
-        try {
-          let written: WriteResult | undefined;
-          if (!snap.exists || snap.updateTime === undefined) {
-            if (next !== null) written = await writeRef.create(encodeTokenState(next, this.sealer));
-          } else if (next === null) {
-            written = await writeRef.delete({ lastUpdateTime: snap.updateTime });
-          } else {
-            const doc = encodeTokenState(next, this.sealer);
-            // update() keeps fields it is not given: remove the ones the new state no longer has.
-            const update: Record<string, unknown> = { ...doc };
-            for (const field of Object.keys(snap.data() ?? {})) {
-              if (!(field in doc)) update[field] = FieldValue.delete();
-            }
-            written = await writeRef.update(update, { lastUpdateTime: snap.updateTime });
+        // One batch: the change (preconditioned on the read) and its side writes (tokenHook), if any.
+        const side = this.tokenHook?.writesFor(before, next, now) ?? [];
+        const batch = writeRef.firestore.batch();
+        let staged = side.length > 0;
+        if (!snap.exists || snap.updateTime === undefined) {
+          if (next !== null) {
+            batch.create(writeRef, encodeTokenState(next, this.sealer));
+            staged = true;
           }
+        } else if (next === null) {
+          batch.delete(writeRef, { lastUpdateTime: snap.updateTime });
+          staged = true;
+        } else {
+          const doc = encodeTokenState(next, this.sealer);
+          // update() keeps fields it is not given: remove the ones the new state no longer has.
+          const update: Record<string, unknown> = { ...doc };
+          for (const field of Object.keys(snap.data() ?? {})) {
+            if (!(field in doc)) update[field] = FieldValue.delete();
+          }
+          batch.update(writeRef, update, { lastUpdateTime: snap.updateTime });
+          staged = true;
+        }
+        this.addSide(batch, side, writeRef.firestore);
+        try {
+          const written: WriteResult | undefined = staged ? (await batch.commit())[0] : undefined;
+          if (side.length > 0) this.tokenHook?.committed(side);
           if (stamp !== undefined) return stamp(written?.writeTime.toMillis() ?? snap.readTime.toMillis());
           return result;
         } catch (err) {
@@ -563,9 +612,9 @@ export class FirestoreStore implements Store {
     });
   }
 
-  putClient(client: ClientRecord): Promise<void> {
+  putClient(client: ClientRecord, side?: SideWrite[]): Promise<void> {
     return this.run('putClient', async () => {
-      await this.clientRef(client.id).set(encodeClient(client));
+      await this.setWithSide(this.clientRef(client.id), encodeClient(client), side);
     });
   }
 
@@ -600,12 +649,13 @@ export class FirestoreStore implements Store {
     );
   }
 
-  deleteClient(id: string): Promise<boolean> {
+  deleteClient(id: string, side?: SideWrite[]): Promise<boolean> {
     return this.run('deleteClient', async () => {
       return this.db.runTransaction(async (tx) => {
         const snap = await tx.get(this.clientRef(id));
         if (!snap.exists) return false;
         tx.delete(this.clientRef(id));
+        this.addSide(tx, side);
         return true;
       });
     });

@@ -58,6 +58,7 @@ import type {
   TokenSummary,
 } from '../types';
 import { decodePushed, encodePushed, type PushedMutator, type PushedRead } from '../pushed';
+import type { SideWrite, TokenChangeHook } from '../side-writes';
 import { TokenWatchers } from './token-watchers';
 
 export class MemoryStore implements Store {
@@ -70,19 +71,34 @@ export class MemoryStore implements Store {
   private readonly pushed = new Map<string, Doc>();
   /** Change notifications of token states (watchTokenState). */
   readonly watchers = new TokenWatchers();
+  /** Side documents by collection, then id (store/side-writes.ts); read by functions/ops/ stores. */
+  readonly sideDocs = new Map<string, Map<string, Doc>>();
+  tokenHook?: TokenChangeHook;
 
   constructor(
     private readonly sealer: Sealer,
     private readonly clock: Clock = systemClock,
   ) {}
 
+  /** Side writes, in the same turn as the change they belong to (so as atomic as it). */
+  private addSide(side: readonly SideWrite[] | undefined): void {
+    for (const w of side ?? []) {
+      let collection = this.sideDocs.get(w.collection);
+      if (collection === undefined) this.sideDocs.set(w.collection, (collection = new Map<string, Doc>()));
+      const doc = structuredClone(w.doc);
+      if (w.stampField !== undefined) doc[w.stampField] = this.clock.now();
+      collection.set(w.id, doc);
+    }
+  }
+
   async getRealm(id: string): Promise<RealmRecord | null> {
     const d = this.realms.get(id);
     return d === undefined ? null : decodeRealm(structuredClone(d));
   }
 
-  async putRealm(realm: RealmRecord): Promise<void> {
+  async putRealm(realm: RealmRecord, side?: SideWrite[]): Promise<void> {
     this.realms.set(realm.id, structuredClone(encodeRealm(realm)));
+    this.addSide(side);
   }
 
   async listRealms(page: PageRequest & { keyword?: string }): Promise<Page<RealmRecord>> {
@@ -98,10 +114,11 @@ export class MemoryStore implements Store {
     );
   }
 
-  async deleteRealm(id: string): Promise<DeleteRealmOutcome> {
+  async deleteRealm(id: string, side?: SideWrite[]): Promise<DeleteRealmOutcome> {
     if (!this.realms.has(id)) return 'not_found';
     for (const d of this.secrets.values()) if (d.realm === id) return 'in_use';
     this.realms.delete(id);
+    this.addSide(side);
     return 'deleted';
   }
 
@@ -113,6 +130,7 @@ export class MemoryStore implements Store {
   async putSecret(
     secret: SecretRecord,
     resetToken: (current: TokenSummary | null) => TokenState | null,
+    side?: SideWrite[],
   ): Promise<PutSecretOutcome> {
     if (!this.realms.has(secret.realm)) return 'no_realm';
     const id = secretDocId(secret.realm, secret.key);
@@ -124,6 +142,7 @@ export class MemoryStore implements Store {
     this.secrets.set(id, encoded);
     if (nextDoc === null) this.tokens.delete(id);
     else this.tokens.set(id, nextDoc);
+    this.addSide(side);
     this.watchers.changed(id);
     return existed ? 'replaced' : 'created';
   }
@@ -133,7 +152,7 @@ export class MemoryStore implements Store {
     return { ...slice, list: slice.list.map(([, d]) => decodeSecret(structuredClone(d), this.sealer)) };
   }
 
-  async deleteSecret(realm: string, key: string): Promise<DeleteSecretOutcome> {
+  async deleteSecret(realm: string, key: string, side?: SideWrite[]): Promise<DeleteSecretOutcome> {
     const id = secretDocId(realm, key);
     const ref = parentRef(realm, key);
     const children = [...this.secrets.values()]
@@ -143,7 +162,9 @@ export class MemoryStore implements Store {
       .slice(0, CHILDREN_NAMED);
     if (children.length > 0) return { children };
     if (this.tokens.delete(id)) this.watchers.changed(id);
-    return this.secrets.delete(id) ? 'deleted' : 'not_found';
+    if (!this.secrets.delete(id)) return 'not_found';
+    this.addSide(side);
+    return 'deleted';
   }
 
   async getTokenState(realm: string, key: string): Promise<TokenState | null> {
@@ -166,13 +187,15 @@ export class MemoryStore implements Store {
   async mutateTokenState<R>(realm: string, key: string, mutator: TokenMutator<R>): Promise<R> {
     const id = secretDocId(realm, key);
     const d = this.tokens.get(id);
-    const { next, result, stamp } = mutator(
-      d === undefined ? null : decodeTokenState(structuredClone(d), this.sealer),
-      this.clock.now(),
-    );
+    const before = d === undefined ? null : decodeTokenState(structuredClone(d), this.sealer);
+    const now = this.clock.now();
+    const { next, result, stamp } = mutator(before, now);
     if (next === undefined) return result;
+    const side = this.tokenHook?.writesFor(before, next, now) ?? [];
     if (next === null) this.tokens.delete(id);
     else this.tokens.set(id, encodeTokenState(next, this.sealer));
+    this.addSide(side);
+    if (side.length > 0) this.tokenHook?.committed(side);
     this.watchers.changed(id);
     return stamp === undefined ? result : stamp(this.clock.now());
   }
@@ -289,8 +312,9 @@ export class MemoryStore implements Store {
     this.probeCursor = cursor === null ? null : { ...cursor };
   }
 
-  async putClient(client: ClientRecord): Promise<void> {
+  async putClient(client: ClientRecord, side?: SideWrite[]): Promise<void> {
     this.clients.set(client.id, encodeClient(client));
+    this.addSide(side);
   }
 
   async getClient(id: string): Promise<ClientRecord | null> {
@@ -315,8 +339,10 @@ export class MemoryStore implements Store {
     );
   }
 
-  async deleteClient(id: string): Promise<boolean> {
-    return this.clients.delete(id);
+  async deleteClient(id: string, side?: SideWrite[]): Promise<boolean> {
+    if (!this.clients.delete(id)) return false;
+    this.addSide(side);
+    return true;
   }
 
   async close(): Promise<void> {}

@@ -25,6 +25,8 @@ describe('tokenctl program', () => {
 
   it('has the commands of SPEC §7', () => {
     assert.deepEqual(commands.map((c) => c.join(' ')).sort(), [
+      'audit hash',
+      'audit list',
       'client create',
       'client list',
       'client revoke',
@@ -41,6 +43,9 @@ describe('tokenctl program', () => {
       'secret list',
       'status',
       'token get',
+      'webhook add',
+      'webhook delete',
+      'webhook list',
     ]);
   });
 
@@ -48,7 +53,8 @@ describe('tokenctl program', () => {
     it(`${path.join(' ')} --help: usage, --json and an example`, async () => {
       const result = await run([...path, '--help'], { fetch: noFetch });
       assert.equal(result.code, 0);
-      assert.match(result.stdout, new RegExp(`^Usage: tokenctl ${path.join(' ')} `));
+      // A command with an alias shows it after a bar (`webhook add|create`).
+      assert.match(result.stdout, new RegExp(`^Usage: tokenctl ${path.join(' ')}(\\|\\S+)? `));
       assert.match(result.stdout, /--json/);
       assert.match(result.stdout, /\nExamples:\n {2}\$ \S/);
       assert.equal(result.stderr, '');

@@ -1,0 +1,81 @@
+/**
+ * Operations (audit log, webhooks) for one runtime: the ops store beside the main store, the audit
+ * hasher, and the token hook that adds webhook events and report audits to token state commits and
+ * starts delivery once they are committed.
+ */
+import type { Clock, Random } from '../clock';
+import { log } from '../log';
+import { MemoryStore } from '../store/memory/memory-store';
+import { FirestoreStore } from '../store/firestore/firestore-store';
+import type { Sealer } from '../store/seal';
+import type { SideWrite, TokenChangeHook } from '../store/side-writes';
+import type { Store } from '../store/store';
+import { auditHasher, type AuditHasher } from './audit/hash';
+import { reportAuditCommitted, reportAuditWrites } from './audit/report-context';
+import { outboxWrite } from './codec';
+import { FirestoreOps } from './firestore-ops';
+import { MemoryOps } from './memory-ops';
+import { OUTBOX_COLLECTION, type OpsStore } from './ops-store';
+import { deliverEntry, sweepOutbox, type DeliveryDeps, type SweepSummary } from './webhooks/deliver';
+import { tokenEvents } from './webhooks/events';
+
+export interface Ops {
+  store: OpsStore;
+  /** HMAC of a secret value for the audit log; undefined without a master key. */
+  hash: AuditHasher | undefined;
+  /** Delivers the due outbox entries (scheduled run, POST /api/refresh). */
+  sweep(): Promise<SweepSummary>;
+}
+
+export interface OpsOptions {
+  store: Store;
+  sealer: Sealer;
+  masterKey: Buffer | undefined;
+  clock: Clock;
+  random: Random;
+  allowPrivate: boolean;
+}
+
+function opsStoreFor(o: OpsOptions): OpsStore {
+  if (o.store instanceof FirestoreStore) return new FirestoreOps(o.store.db, o.sealer);
+  if (o.store instanceof MemoryStore) return new MemoryOps(o.store, o.sealer, o.clock);
+  throw new Error(`No ops store for a ${o.store.kind} store of this kind`);
+}
+
+/** Builds the runtime's Ops and sets the main store's token hook. */
+export function createOps(o: OpsOptions): Ops {
+  const store = opsStoreFor(o);
+  const deps: DeliveryDeps = { ops: store, clock: o.clock, random: o.random, allowPrivate: o.allowPrivate };
+  const hook: TokenChangeHook = {
+    writesFor: (before, after, now): SideWrite[] => [
+      ...tokenEvents(before, after, now).map(outboxWrite),
+      ...reportAuditWrites(before, after),
+    ],
+    committed: (writes) => {
+      reportAuditCommitted(writes);
+      // Delivered at once by this instance; what is lost with it is swept by the next run.
+      for (const w of writes) {
+        if (w.collection !== OUTBOX_COLLECTION) continue;
+        deliverEntry(deps, w.id).catch((err: unknown) => {
+          log('WARNING', `webhook delivery failed: ${err instanceof Error ? err.message : 'unknown error'}`, {
+            event: 'webhook_delivery',
+            eventId: w.id,
+            outcome: 'error',
+          });
+        });
+      }
+    },
+  };
+  o.store.tokenHook = hook;
+  // A sweep that fails (database unreachable) leaves the entries due for the next run; the refresh
+  // run it is part of goes on.
+  const sweep = (): Promise<SweepSummary> =>
+    sweepOutbox(deps).catch((err: unknown) => {
+      log('WARNING', `webhook sweep failed: ${err instanceof Error ? err.message : 'unknown error'}`, {
+        event: 'webhook_sweep',
+        outcome: 'error',
+      });
+      return { delivered: 0, retried: 0 };
+    });
+  return { store, hash: auditHasher(o.masterKey), sweep };
+}

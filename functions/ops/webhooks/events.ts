@@ -1,0 +1,62 @@
+/**
+ * Webhook events from token state changes: one `token.refresh_failed` when a failure episode begins
+ * (the first failed round records lastError: no valid token left, or stale-if-error began) and one
+ * `token.recovered` when a token write ends it (a success clears lastError). Requests in between
+ * change nothing that starts or ends an episode, so however many there are, there is one event.
+ * Payloads name the secret and the error (provider text is redacted before it is stored: see
+ * providers/redact.ts), never a credential or a token.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TokenState } from '../../store/types';
+import type { OutboxEntry } from '../ops-store';
+
+export const WEBHOOK_EVENTS = [
+  'token.refresh_failed',
+  'token.recovered',
+  'ticket.stale',
+  'ticket.recovered',
+  'authorizer.authorized',
+  'authorizer.unauthorized',
+  'credential.needs_reauthorization',
+  'budget.exhausted',
+  'quota.foreign_use',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+
+function event(
+  type: WebhookEventType,
+  data: Record<string, string | number | boolean>,
+  now: number,
+): OutboxEntry {
+  return { id: `evt_${randomUUID()}`, type, data, createdAt: now, nextAttemptAt: now, attempts: 0 };
+}
+
+/** The events of one token state change (before → after), decided at store time `now`. */
+export function tokenEvents(before: TokenState | null, after: TokenState | null, now: number): OutboxEntry[] {
+  if (after === null) return [];
+  const failing = before?.lastError !== undefined;
+  const error = after.lastError;
+  if (!failing && error !== undefined) {
+    const valid = after.token !== undefined && (after.expiresAt ?? 0) > now;
+    return [
+      event(
+        'token.refresh_failed',
+        {
+          realm: after.realm,
+          key: after.key,
+          code: error.code,
+          message: error.message,
+          permanent: error.permanent,
+          serving_stale: valid,
+          ...(error.providerCode === undefined ? {} : { provider_code: error.providerCode }),
+          ...(error.httpStatus === undefined ? {} : { http_status: error.httpStatus }),
+        },
+        now,
+      ),
+    ];
+  }
+  if (failing && error === undefined && after.generation > (before?.generation ?? 0)) {
+    return [event('token.recovered', { realm: after.realm, key: after.key }, now)];
+  }
+  return [];
+}
