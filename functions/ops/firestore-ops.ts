@@ -29,6 +29,8 @@ export class FirestoreOps implements OpsStore {
   constructor(
     private readonly db: Firestore,
     private readonly sealer: Sealer,
+    /** The client for conditional writes (FirestoreStore.conditionalDb: gRPC when reads go over REST). */
+    private readonly conditionalDb: () => Firestore = () => db,
   ) {}
 
   private addSide(batch: WriteBatch, side: readonly SideWrite[]): void {
@@ -125,7 +127,10 @@ export class FirestoreOps implements OpsStore {
     const now = snap.readTime.toMillis();
     if (entry.nextAttemptAt > now || (entry.leaseUntil ?? 0) > now) return null;
     try {
-      await ref.update({ leaseUntil: now + leaseMs }, { lastUpdateTime: snap.updateTime });
+      await this.conditionalDb()
+        .collection(OUTBOX_COLLECTION)
+        .doc(id)
+        .update({ leaseUntil: now + leaseMs }, { lastUpdateTime: snap.updateTime });
     } catch (err) {
       const code = grpcCodeOf(err);
       // Another instance took it (or finished it) in between.

@@ -37,7 +37,10 @@ export interface OpsOptions {
 }
 
 function opsStoreFor(o: OpsOptions): OpsStore {
-  if (o.store instanceof FirestoreStore) return new FirestoreOps(o.store.db, o.sealer);
+  if (o.store instanceof FirestoreStore) {
+    const store = o.store;
+    return new FirestoreOps(store.db, o.sealer, () => store.conditionalDb());
+  }
   if (o.store instanceof MemoryStore) return new MemoryOps(o.store, o.sealer, o.clock);
   throw new Error(`No ops store for a ${o.store.kind} store of this kind`);
 }

@@ -591,7 +591,7 @@ export class FirestoreStore implements Store {
   }
 
   resealPage(position: ResealPosition, limit: number): Promise<ResealPage> {
-    return this.run('resealPage', () => resealPage(this.db, this.sealer, position, limit));
+    return this.run('resealPage', () => resealPage(this.conditionalDb(), this.sealer, position, limit));
   }
 
   getProbeCursor(): Promise<ProbeCursor | null> {
@@ -695,11 +695,21 @@ export class FirestoreStore implements Store {
     await Promise.all([this.db.terminate(), this.grpcClient?.terminate()]);
   }
 
-  /** A token document on the gRPC client (FirestoreStoreOptions.grpcDb), which this creates on first use. */
-  private grpcTokenRef(realm: string, key: string): DocumentReference {
-    if (this.grpcDbOf === undefined) return this.tokenRef(realm, key);
+  /**
+   * The client for conditional writes (a lastUpdateTime precondition or create()): the gRPC one
+   * (FirestoreStoreOptions.grpcDb), created on first use, because over REST the library reports a
+   * refused precondition as INVALID_ARGUMENT and an existing document as ABORTED (which it retries),
+   * so a lost race could not be told from a bad request. `db` itself when there is no other client.
+   */
+  conditionalDb(): Firestore {
+    if (this.grpcDbOf === undefined) return this.db;
     this.grpcClient ??= this.grpcDbOf();
-    return this.grpcClient.collection(COLLECTIONS.tokens).doc(secretDocId(realm, key));
+    return this.grpcClient;
+  }
+
+  /** A token document on the conditional writes' client (conditionalDb). */
+  private grpcTokenRef(realm: string, key: string): DocumentReference {
+    return this.conditionalDb().collection(COLLECTIONS.tokens).doc(secretDocId(realm, key));
   }
 
   /**
