@@ -1,6 +1,7 @@
 /** Times as people read them: "in 1 h 59 min", "3 min ago", with the exact time for a tooltip. */
 
-function span(ms: number): string {
+/** A duration: "45 s", "12 min", "2 h 5 min", "3 days". */
+export function span(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s} s`;
   const min = Math.round(s / 60);

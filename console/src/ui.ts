@@ -152,3 +152,36 @@ export function ListStatus({ paged, what, empty }: { paged: Paged; what: string;
         : null
     }`;
 }
+
+/**
+ * A secret the server answers only once (a new client key, a webhook's signing secret): shown with a
+ * Copy button until Done, and kept nowhere.
+ */
+export function ShownOnce(props: {
+  /** The region's accessible name ("New client key"). */
+  label: string;
+  /** What it is, in bold ("Client key for app"). */
+  title: string;
+  /** What to do with it, after "shown only this once." */
+  advice: string;
+  value: string;
+  testId: string;
+  onDone: () => void;
+}): View {
+  const [copied, setCopied] = useState<string | null>(null);
+  const copy = (): void => {
+    navigator.clipboard.writeText(props.value).then(
+      () => setCopied('Copied.'),
+      () => setCopied('Copying failed: select the value and copy it by hand.'),
+    );
+  };
+  return html`<div class="new-key" role="region" aria-label=${props.label}>
+    <p><strong>${props.title}</strong>: shown only this once. ${props.advice}</p>
+    <p><code class="secret" data-testid=${props.testId}>${props.value}</code></p>
+    <p class="actions">
+      <button type="button" onClick=${copy}>Copy</button>
+      <button type="button" onClick=${props.onDone}>Done</button>
+      ${copied === null ? null : html`<span role="status">${copied}</span>`}
+    </p>
+  </div>`;
+}

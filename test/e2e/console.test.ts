@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { realmFor, startFakeProvider, type FakeProvider } from '../fakes/providers';
+import { ticketRealm } from '../fakes/tickets';
+import { startWechatOpenFake, type WechatOpenFake } from '../fakes/wechat-open';
 import { request } from '../helpers/http';
 import { registerSecret } from '../helpers/leak-registry';
 import { startFunction, testEnv, type FunctionProcess, type TestEnv } from '../helpers/processes';
@@ -53,9 +55,12 @@ describe('the console in a real browser (SPEC §14)', function () {
   let env: TestEnv;
   let server: FunctionProcess;
   let fake: FakeProvider;
+  let open3p: WechatOpenFake;
   const sessions: Session[] = [];
   const run = Date.now().toString(36);
   const REALM = `con_${run}`;
+  /** A third-party platform realm (pushed ticket): its row shows the ticket and Start push. */
+  const PLATFORM = `conwxc_${run}`;
   const admin = (): string => env.adminKey;
 
   /**
@@ -80,7 +85,7 @@ describe('the console in a real browser (SPEC §14)', function () {
   }
 
   before(async () => {
-    fake = await startFakeProvider();
+    [fake, open3p] = await Promise.all([startFakeProvider(), startWechatOpenFake()]);
     env = testEnv();
     [server, browser] = await Promise.all([
       startFunction({ target: 'tokenServer', env: env.env }),
@@ -106,6 +111,17 @@ describe('the console in a real browser (SPEC §14)', function () {
     await api('POST', '/api/secret', { realm: REALM, key: 'flushme', ...fake.credentials('wecom') });
     await api('GET', `/api/token?realm=${REALM}&key=main`);
     await api('GET', `/api/token?realm=${REALM}&key=broken`);
+    // A platform secret with no ticket pushed yet (ticket_state missing).
+    await api('POST', '/api/realm', { id: PLATFORM, config: ticketRealm('wechat_component', open3p.url) });
+    const { appid, secret, token, encodingAesKey } = open3p.account;
+    await api('POST', '/api/secret', {
+      realm: PLATFORM,
+      key: 'main',
+      key_1: appid,
+      key_2: secret,
+      key_3: token,
+      key_4: encodingAesKey,
+    });
   });
 
   after(async () => {
@@ -113,6 +129,7 @@ describe('the console in a real browser (SPEC §14)', function () {
     await browser?.close();
     await server?.stop();
     await fake?.close();
+    await open3p?.close();
   });
 
   afterEach(function () {
@@ -161,18 +178,19 @@ describe('the console in a real browser (SPEC §14)', function () {
   async function tableRows(page: Page): Promise<string[][]> {
     await page.locator('table.secrets tbody tr').first().waitFor();
     await page.locator('section[aria-busy="true"]').waitFor({ state: 'detached' });
-    return page
-      .locator('table.secrets tbody tr')
-      .evaluateAll(
-        (rows: unknown[], labels: string[]) =>
-          rows.map((row) =>
-            labels.map(
-              (label) =>
-                (row as InPageElement).querySelector(`td[data-label="${label}"]`)?.textContent?.trim() ?? '',
-            ),
+    return page.locator('table.secrets tbody tr').evaluateAll(
+      (rows: unknown[], labels: string[]) =>
+        rows.map((row) =>
+          labels.map(
+            (label) =>
+              (row as InPageElement)
+                // The state's badge: a platform row's cell shows its ticket's too.
+                .querySelector(`td[data-label="${label}"]${label === 'State' ? ' > .badge' : ''}`)
+                ?.textContent?.trim() ?? '',
           ),
-        ['Realm', 'Key', 'State', 'Calls today'],
-      );
+        ),
+      ['Realm', 'Key', 'State', 'Calls today'],
+    );
   }
 
   it('serves /console with a strict CSP and security headers, and keeps it out of the OpenAPI document', async () => {
@@ -364,11 +382,127 @@ describe('the console in a real browser (SPEC §14)', function () {
     });
   });
 
+  it('a platform secret shows its pushed ticket; Start push asks the platform once', async () => {
+    const s = await open(LAPTOP);
+    await signIn(s);
+    const row = s.page.locator(`tr[data-realm="${PLATFORM}"][data-key="main"]`);
+    await row.waitFor();
+    assert.match((await row.locator('td[data-label="State"]').textContent()) ?? '', /ticket\s+missing/);
+    assert.equal(await s.page.getByRole('button', { name: 'Start push' }).count(), 1, 'Start push elsewhere');
+    const before = open3p.calls('start_push');
+    await row.getByRole('button', { name: 'Start push' }).click();
+    await s.page
+      .getByRole('status')
+      .filter({ hasText: `${PLATFORM}/main: the platform was asked to push` })
+      .waitFor();
+    assert.equal(open3p.calls('start_push'), before + 1);
+    await shot(s, 'start-push-laptop');
+  });
+
+  it('a new webhook shows its signing secret once and is listed as GET /api/webhook; the audit view lists its record', async () => {
+    const s = await open(LAPTOP, '#webhooks');
+    await s.context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await signIn(s);
+    const url = `https://ops.example.com/hooks/${run}`;
+    await s.page.getByLabel('URL').fill(url);
+    await s.page.getByLabel('budget.exhausted').check();
+    await s.page.getByLabel('Comment').fill(HOSTILE_COMMENT);
+    await s.page.getByRole('button', { name: 'Create' }).click();
+    const shown = s.page.getByTestId('webhook-secret');
+    await shown.waitFor();
+    const secret = (await shown.textContent()) ?? '';
+    registerSecret(secret, 'webhook secret', 'the console test (created in the browser)');
+    assert.match(secret, /^whsec_[A-Za-z0-9_-]{43}$/);
+    await s.page.getByRole('button', { name: 'Copy' }).click();
+    await s.page.getByRole('status').filter({ hasText: 'Copied.' }).waitFor();
+    assert.equal(
+      await s.page.evaluate(() => (globalThis as unknown as InPage).navigator.clipboard.readText()),
+      secret,
+    );
+    const listed = (await api('GET', '/api/webhook?limit=25')) as {
+      data: { list: Array<{ id: string; url: string; events: string[]; comment: string }> };
+    };
+    const mine = listed.data.list.find((w) => w.url === url);
+    assert.ok(mine !== undefined, JSON.stringify(listed));
+    assert.deepEqual(mine.events, ['token.refresh_failed', 'token.recovered', 'budget.exhausted']);
+    const rows = s.page.locator('table.webhooks tbody tr');
+    await s.page.locator(`tr[data-webhook="${mine.id}"]`).waitFor();
+    assert.deepEqual(
+      await rows.evaluateAll((trs: unknown[]) =>
+        trs.map((tr) =>
+          ['URL', 'Events', 'Comment', 'ID'].map(
+            (label) =>
+              (tr as InPageElement).querySelector(`td[data-label="${label}"]`)?.textContent?.trim() ?? '',
+          ),
+        ),
+      ),
+      listed.data.list.map((w) => [w.url, w.events.join(', '), w.comment, w.id]),
+    );
+    assert.equal(await s.page.locator('img, b').count(), 0, 'an element made from the comment');
+    await shot(s, 'webhooks-laptop');
+    await s.page.getByRole('button', { name: 'Done' }).click();
+    assert.ok(!(await s.page.content()).includes(secret), 'the secret is still on the page');
+    await s.page.reload();
+    await s.page.locator(`tr[data-webhook="${mine.id}"]`).waitFor();
+    assert.ok(!(await s.page.content()).includes(secret), 'the secret shown again after a reload');
+
+    // The audit view, newest first, as GET /api/audit answers; then filtered to this webhook.
+    await s.page.getByRole('link', { name: 'Audit' }).click();
+    const audit = (await api('GET', '/api/audit?limit=50')) as {
+      data: { list: Array<{ id: string; action: string; target: string; actor: string }> };
+    };
+    assert.deepEqual(audit.data.list[0] && [audit.data.list[0].action, audit.data.list[0].target], [
+      'webhook.create',
+      mine.id,
+    ]);
+    await s.page.locator(`tr[data-audit="${audit.data.list[0]?.id}"]`).waitFor();
+    await s.page.locator('section[aria-busy="true"]').waitFor({ state: 'detached' });
+    const auditRows = (): Promise<string[][]> =>
+      s.page
+        .locator('table.audit tbody tr')
+        .evaluateAll((trs: unknown[]) =>
+          trs.map((tr) =>
+            ['Action', 'Target', 'Actor'].map(
+              (label) =>
+                (tr as InPageElement).querySelector(`td[data-label="${label}"]`)?.textContent?.trim() ?? '',
+            ),
+          ),
+        );
+    assert.deepEqual(
+      await auditRows(),
+      audit.data.list.map((r) => [r.action, r.target, r.actor]),
+    );
+    await shot(s, 'audit-laptop');
+    await s.page.getByLabel('Action').selectOption('webhook.create');
+    await s.page.getByLabel('Target').fill(mine.id);
+    await s.page.getByRole('button', { name: 'Filter' }).click();
+    await s.page.locator('table.audit tbody tr').nth(1).waitFor({ state: 'detached' });
+    assert.deepEqual(await auditRows(), [['webhook.create', mine.id, 'admin']]);
+
+    // Delete, with a confirmation.
+    await s.page.getByRole('link', { name: 'Webhooks' }).click();
+    const row = s.page.locator(`tr[data-webhook="${mine.id}"]`);
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await row.getByRole('button', { name: 'Confirm delete' }).click();
+    await s.page.getByRole('status').filter({ hasText: 'Deleted the webhook' }).waitFor();
+    await row.waitFor({ state: 'detached' });
+    const after = (await api('GET', '/api/webhook?limit=25')) as { data: { list: Array<{ id: string }> } };
+    assert.ok(!after.data.list.some((w) => w.id === mine.id), 'the webhook is still listed');
+
+    const phone = await open(PHONE, '#webhooks');
+    await signIn(phone);
+    await phone.page.getByRole('button', { name: 'Create' }).waitFor();
+    await shot(phone, 'webhooks-phone');
+    await phone.page.getByRole('link', { name: 'Audit' }).click();
+    await phone.page.locator('table.audit tbody tr').first().waitFor();
+    await shot(phone, 'audit-phone');
+  });
+
   it('keeps the key in session storage only: never in a URL, a cookie or local storage; Sign out forgets it', async () => {
     const s = await open(LAPTOP);
     await signIn(s);
     await tableRows(s.page);
-    for (const hash of ['#realms', '#clients', '#secrets']) {
+    for (const hash of ['#realms', '#clients', '#webhooks', '#audit', '#secrets']) {
       await s.page.getByRole('link', { name: hash.slice(1, 2).toUpperCase() + hash.slice(2) }).click();
       assert.equal(new URL(s.page.url()).hash, hash);
     }

@@ -12,6 +12,7 @@ import {
   FlashNotice,
   ListStatus,
   Pager,
+  ShownOnce,
   TextField,
   usePaged,
   When,
@@ -50,26 +51,14 @@ function scopesText(scopes: unknown): string {
 
 /** The new client's key, shown once: copy it, then dismiss it for good. */
 function NewKey({ created, onDone }: { created: Json; onDone: () => void }): View {
-  const [copied, setCopied] = useState<string | null>(null);
-  const key = text(created.client_key);
-  const copy = (): void => {
-    navigator.clipboard.writeText(key).then(
-      () => setCopied('Copied.'),
-      () => setCopied('Copying failed: select the key and copy it by hand.'),
-    );
-  };
-  return html`<div class="new-key" role="region" aria-label="New client key">
-    <p>
-      <strong>Client key for ${text(created.name)}</strong>: shown only this once. Copy it now and give it to
-      the app; the server keeps only its hash.
-    </p>
-    <p><code class="secret" data-testid="client-key">${key}</code></p>
-    <p class="actions">
-      <button type="button" onClick=${copy}>Copy</button>
-      <button type="button" onClick=${onDone}>Done</button>
-      ${copied === null ? null : html`<span role="status">${copied}</span>`}
-    </p>
-  </div>`;
+  return html`<${ShownOnce}
+    label="New client key"
+    title=${`Client key for ${text(created.name)}`}
+    advice="Copy it now and give it to the app; the server keeps only its hash."
+    value=${text(created.client_key)}
+    testId="client-key"
+    onDone=${onDone}
+  />`;
 }
 
 function CreateClient({ api, onCreated }: { api: Api; onCreated: (client: Json) => void }): View {

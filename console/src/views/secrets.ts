@@ -2,11 +2,13 @@
  * Secrets: GET /api/status (what `tokenctl status --json` shows), filtered by realm and state and paged
  * with the cursor; each row's budget from its realm (GET /api/realm/:id), and a Flush button that
  * POSTs /api/token with flush, the route `tokenctl token get --flush` uses (through the lease, the
- * flush window and the budget, like any other caller).
+ * flush window and the budget, like any other caller). Secrets of platform realms (a pushed ticket,
+ * preset wechat_component) show the ticket's state and age, and Start push POSTs
+ * /api/component/{realm}/{key}/start-push (asks the platform to push its ticket now).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { apiPath, type Api } from '../api';
-import { relative } from '../format';
+import { relative, span } from '../format';
 import { html, type View } from '../html';
 import { isRecord, text, type Json } from '../shapes';
 import { errorText, FlashNotice, ListStatus, Pager, TextField, usePaged, When, type Flash } from '../ui';
@@ -38,10 +40,13 @@ function LastError({ entry, now }: { entry: Json; now: number }): View {
   ].filter((s) => s !== '');
   const message = text(e.provider_message ?? e.message);
   const until = entry.blocked_until ?? entry.backoff_until;
+  // `fix`: what to do about an IP allow-list error (/api/status); `hint`: a realm's hint for a code.
+  const hint = [e.fix, e.hint].find((h): h is string => typeof h === 'string');
   return html`<div class="last-error">
     <div class="codes">${codes.join(' · ')}</div>
     ${message === '' ? null : html`<div class="message">${message}</div>`}
-    ${typeof e.hint === 'string' ? html`<div class="hint">${e.hint}</div>` : null}
+    ${typeof e.caller_ip === 'string' ? html`<div class="muted">caller IP ${e.caller_ip}</div>` : null}
+    ${hint === undefined ? null : html`<div class="hint">${hint}</div>`}
     <div class="muted">
       <${When} iso=${e.at} now=${now} />${
         typeof until === 'string' ? html`; no provider call <${When} iso=${until} now=${now} />` : null
@@ -62,6 +67,27 @@ function ForeignUse({ use }: { use: unknown }): View {
   </div>`;
 }
 
+/** What each pushed-ticket state means, for the badge's tooltip (README "Third-party platforms"). */
+const TICKET_MEANING: Record<string, string> = {
+  ok: 'a recent ticket push',
+  stale: 'no push for 25 minutes: check the event URL, or Start push',
+  expired: 'older than 12 hours: tokens fail until a push',
+  missing: 'no ticket pushed yet',
+};
+
+/** A platform secret's pushed ticket (component_verify_ticket): its state and age. */
+function TicketState({ entry }: { entry: Json }): View {
+  const state = entry.ticket_state;
+  if (typeof state !== 'string') return null;
+  const age = entry.ticket_age_ms;
+  const badge = state === 'ok' ? 'ok' : state === 'stale' ? 'due' : 'error';
+  return html`<div class="ticket" title=${TICKET_MEANING[state] ?? ''}>
+    ticket <span class=${`badge state-${badge}`}>${state}</span>${
+      typeof age === 'number' ? html` <span class="muted">${span(age)} old</span>` : null
+    }
+  </div>`;
+}
+
 function Calls({ entry, budget }: { entry: Json; budget: number | null | undefined }): View {
   const calls = text(entry.calls_today ?? 0);
   if (budget === null) return html`<span>${calls}</span>`;
@@ -74,12 +100,16 @@ function StatusRow({
   budget,
   flushing,
   onFlush,
+  pushing,
+  onStartPush,
 }: {
   entry: Json;
   now: number;
   budget: number | null | undefined;
   flushing: boolean;
   onFlush: (realm: string, key: string) => void;
+  pushing: boolean;
+  onStartPush: (realm: string, key: string) => void;
 }): View {
   const realm = text(entry.realm);
   const key = text(entry.key);
@@ -91,6 +121,7 @@ function StatusRow({
       <span class=${`badge state-${state}`}>${state}</span>${
         entry.refreshing === true ? html` <span class="muted">refreshing</span>` : null
       }
+      <${TicketState} entry=${entry} />
       <${ForeignUse} use=${entry.foreign_use} />
     </td>
     <td data-label="Expires"><${When} iso=${entry.expires_at} now=${now} /></td>
@@ -107,6 +138,18 @@ function StatusRow({
       >
         Flush
       </button>
+      ${
+        typeof entry.ticket_state === 'string'
+          ? html`<button
+              type="button"
+              title=${`Ask the platform to push ${realm}/${key}'s ticket now`}
+              disabled=${pushing}
+              onClick=${() => onStartPush(realm, key)}
+            >
+              Start push
+            </button>`
+          : null
+      }
     </td>
   </tr>`;
 }
@@ -136,6 +179,7 @@ export function SecretsView({ api }: { api: Api }): View {
   const [budgets, setBudgets] = useState<ReadonlyMap<string, number | null>>(new Map());
   const [flash, setFlash] = useState<Flash | null>(null);
   const [flushing, setFlushing] = useState<string | null>(null);
+  const [pushing, setPushing] = useState<string | null>(null);
   const now = Date.now();
 
   // The budget of each realm on this page, read once per realm while the view is open.
@@ -175,6 +219,29 @@ export function SecretsView({ api }: { api: Api }): View {
         setFlash({ kind: 'error', text: `Flush of ${realm}/${key} failed: ${errorText(err)}` });
         setFlushing(null);
         paged.reload();
+      },
+    );
+  };
+
+  const startPush = (realm: string, key: string): void => {
+    setPushing(`${realm}/${key}`);
+    setFlash(null);
+    api({ method: 'POST', path: `${apiPath('component', realm, key)}/start-push` }).then(
+      (body) => {
+        const outcome = isRecord(body) ? text(body.start_push) : '';
+        setFlash({
+          kind: 'ok',
+          text:
+            outcome === 'recently_sent'
+              ? `${realm}/${key}: a push was asked for moments ago; the platform pushes within 10 minutes.`
+              : `${realm}/${key}: the platform was asked to push its ticket (it arrives at the event URL).`,
+        });
+        setPushing(null);
+        paged.reload();
+      },
+      (err: unknown) => {
+        setFlash({ kind: 'error', text: `Start push for ${realm}/${key} failed: ${errorText(err)}` });
+        setPushing(null);
       },
     );
   };
@@ -248,6 +315,8 @@ export function SecretsView({ api }: { api: Api }): View {
                     budget=${budgets.get(text(entry.realm))}
                     flushing=${flushing === `${text(entry.realm)}/${text(entry.key)}`}
                     onFlush=${flush}
+                    pushing=${pushing === `${text(entry.realm)}/${text(entry.key)}`}
+                    onStartPush=${startPush}
                   />`,
               )}
             </tbody>
