@@ -98,7 +98,7 @@ export function AuditView({ api }: { api: Api }): View {
                   <td data-label="Action" class="nowrap">${text(r.action)}</td>
                   <td data-label="Target" class="wrap mono">${text(r.target)}</td>
                   <td data-label="Actor" class="nowrap">${text(r.actor)}</td>
-                  <td data-label="Request ID" class="wrap mono">${text(r.request_id)}</td>
+                  <td data-label="Request ID" class="mono request-id">${text(r.request_id)}</td>
                   <td data-label="Hashes" class="wrap mono hashes">${hashesText(r.hashes)}</td>
                 </tr>`;
               })}
