@@ -21,7 +21,7 @@ export interface TicketStatus {
 }
 
 export function ticketStatus(pushed: PushedState | null, now: number): TicketStatus {
-  const arrived = pushed?.ticket === undefined ? undefined : pushed.ticketArrivedAt;
+  const arrived = pushed?.ticketArrivedAt;
   if (arrived === undefined) return { ticket_state: 'missing', ticket_age_ms: null };
   const age = Math.max(0, now - arrived);
   const state = age > TICKET_VALID_MS ? 'expired' : age > TICKET_STALE_AFTER_MS ? 'stale' : 'ok';
@@ -48,7 +48,7 @@ export async function ticketStatuses(
   const out = new Map<string, TicketStatus>();
   for (const row of rows) {
     if (takes.get(row.realm) !== true) continue;
-    const { state } = await store.readPushed(row.realm, row.key);
+    const { state } = await store.readPushed(row.realm, row.key, { open: false });
     out.set(secretDocId(row.realm, row.key), ticketStatus(state, now));
   }
   return out;

@@ -66,7 +66,11 @@ export function encodePushed(p: PushedState, sealer: Sealer): Record<string, unk
   return doc;
 }
 
-export function decodePushed(d: Record<string, unknown>, sealer: Sealer): PushedState {
+/**
+ * `open: false` leaves the sealed ticket out (its times stay): what status needs, and a document
+ * sealed under a key this instance lacks cannot break a listing.
+ */
+export function decodePushed(d: Record<string, unknown>, sealer: Sealer, open = true): PushedState {
   const parsed = pushedDoc.safeParse(d);
   if (!parsed.success) {
     const field = parsed.error.issues[0]?.path.join('.') ?? '(document)';
@@ -80,6 +84,8 @@ export function decodePushed(d: Record<string, unknown>, sealer: Sealer): Pushed
   }
   const p = parsed.data;
   const state: PushedState = { ...p };
-  if (p.ticket !== undefined) state.ticket = sealer.open(p.ticket, pushedPath(p.realm, p.key));
+  if (p.ticket === undefined) return state;
+  if (open) state.ticket = sealer.open(p.ticket, pushedPath(p.realm, p.key));
+  else delete state.ticket;
   return state;
 }

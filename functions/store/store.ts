@@ -176,8 +176,11 @@ export interface Store {
    */
   tokenHook?: TokenChangeHook;
 
-  /** A secret's pushed values (store/pushed.ts), with the store's time of the read. */
-  readPushed(realm: string, key: string): Promise<PushedRead>;
+  /**
+   * A secret's pushed values (store/pushed.ts), with the store's time of the read; `open: false`
+   * without the ticket itself (nothing is opened).
+   */
+  readPushed(realm: string, key: string, options?: { open?: boolean }): Promise<PushedRead>;
   /** Read-modify-write of a secret's pushed values, atomic for that document. */
   mutatePushed<R>(realm: string, key: string, mutator: PushedMutator<R>): Promise<R>;
 

@@ -6,6 +6,7 @@
  * component token fetched with the newest pushed ticket; TICKET_MISSING before the first push and
  * TICKET_STALE (61005/61006) never remembered as a credential error.
  */
+import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { snapshotDatabase } from '../helpers/db-snapshot';
 import { request, type JsonResponse } from '../helpers/http';
@@ -120,13 +121,15 @@ describe('WeChat Open Platform: the event route and the component token', functi
   });
 
   it('answers the console URL check (GET echostr) with the decrypted echo, and 401 when forged', async () => {
-    const q = fake.echo('echo-1234567890');
+    // Random, as WeChat's echostr is (a fixed digit run would match fragments of other tests' credentials).
+    const echo = `echo-${randomBytes(8).toString('hex')}`;
+    const q = fake.echo(echo);
     const ok = await request(`${eventUrl}?${new URLSearchParams(q).toString()}`);
     expect(ok.status).to.equal(200);
-    expect(ok.text).to.equal('echo-1234567890');
+    expect(ok.text).to.equal(echo);
     const forged = await request(`${eventUrl}?${new URLSearchParams({ ...q, nonce: 'x' }).toString()}`);
     expect(forged.status).to.equal(401);
-    expect(forged.text).to.not.include('echo-1234567890');
+    expect(forged.text).to.not.include(echo);
   });
 
   it('stores a pushed ticket and fetches the component token with it; a duplicate changes nothing', async () => {

@@ -665,11 +665,11 @@ export class FirestoreStore implements Store {
     return this.db.collection(PUSHED_COLLECTION).doc(secretDocId(realm, key));
   }
 
-  readPushed(realm: string, key: string): Promise<PushedRead> {
+  readPushed(realm: string, key: string, options?: { open?: boolean }): Promise<PushedRead> {
     return this.run('readPushed', async () => {
       const snap = await this.pushedRef(realm, key).get();
       return {
-        state: snap.exists ? decodePushed(snap.data() as Doc, this.sealer) : null,
+        state: snap.exists ? decodePushed(snap.data() as Doc, this.sealer, options?.open ?? true) : null,
         now: snap.readTime.toMillis(),
       };
     });

@@ -200,10 +200,10 @@ export class MemoryStore implements Store {
     return stamp === undefined ? result : stamp(this.clock.now());
   }
 
-  async readPushed(realm: string, key: string): Promise<PushedRead> {
+  async readPushed(realm: string, key: string, options?: { open?: boolean }): Promise<PushedRead> {
     const d = this.pushed.get(secretDocId(realm, key));
     return {
-      state: d === undefined ? null : decodePushed(structuredClone(d), this.sealer),
+      state: d === undefined ? null : decodePushed(structuredClone(d), this.sealer, options?.open ?? true),
       now: this.clock.now(),
     };
   }
