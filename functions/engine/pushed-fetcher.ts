@@ -14,7 +14,7 @@ import type { RealmConfig } from '../providers/realm-config';
 import { PUSHED_TICKET, templateUsesTicket } from '../providers/template';
 import type { Store } from '../store/store';
 import type { SecretRecord } from '../store/types';
-import type { Fetcher } from './engine';
+import type { Fetcher } from './types';
 
 /** Provider codes that say the pushed ticket is expired or invalid (WeChat Open Platform). */
 export const STALE_TICKET_CODES: ReadonlySet<string> = new Set(['61005', '61006']);

@@ -9,9 +9,9 @@ import { constantTimeEqual, hashClientKey } from '../keys/keys';
 import type { Runtime } from '../runtime';
 import type { ClientRecord } from '../store/types';
 import { headerValue } from './parse-request';
-import type { ParsedRequest } from './types';
+import type { ParsedRequest, Principal } from './types';
 
-export type Principal = { kind: 'admin' } | { kind: 'client'; client: ClientRecord };
+export type { Principal };
 
 /** 401 without a usable bearer key: says whether the header is missing or lacks the Bearer scheme. */
 function noBearer(req: ParsedRequest, what: string): AppError {

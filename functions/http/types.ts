@@ -1,6 +1,9 @@
 /** The shapes every route works with: a parsed request in, a reply out. No Express types past http/. */
 import type { Runtime } from '../runtime';
-import type { Principal } from './auth';
+import type { ClientRecord } from '../store/types';
+
+/** Who a request is: the admin, or a client (http/auth.ts decides). */
+export type Principal = { kind: 'admin' } | { kind: 'client'; client: ClientRecord };
 
 export interface ParsedRequest {
   method: string;

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { dueAtOf, dueAtOfState } from '../token/due-time';
-import { SEALED_WITH } from './reseal';
+import { SEALED_WITH } from './reseal-types';
 import type { Sealer } from './seal';
 import { COLLECTIONS, secretDocId, type DueEntry } from './store';
 import type { ClientRecord, RealmRecord, SecretRecord, TokenState, TokenSummary } from './types';

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
 import type { Sealer } from './seal';
-import { secretDocId } from './store';
+import { secretDocId } from './doc-id';
 
 export const PUSHED_COLLECTION = 'pushed';
 

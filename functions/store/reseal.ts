@@ -12,42 +12,28 @@ import { DEFAULT_KEY_ID } from '../keys/master-keys';
 import type { Doc } from './codec';
 import type { Sealer } from './seal';
 import { sealedKeyId } from './seal';
+import {
+  SEALED_WITH,
+  type ResealPage,
+  type ResealPosition,
+  type SealedCollection,
+  type SealedCounts,
+} from './reseal-types';
 import { COLLECTIONS, secretDocId } from './store';
 
+export { SEALED_WITH, type ResealPage, type ResealPosition, type SealedCollection, type SealedCounts };
+
 /** The collections whose documents hold sealed values, in the order a reseal walks them. */
-export const SEALED_COLLECTIONS = [COLLECTIONS.secrets, COLLECTIONS.tokens] as const;
-export type SealedCollection = (typeof SEALED_COLLECTIONS)[number];
+export const SEALED_COLLECTIONS = [
+  COLLECTIONS.secrets,
+  COLLECTIONS.tokens,
+] as const satisfies readonly SealedCollection[];
 
 /** The sealed field of each collection's documents. */
 export const SEALED_FIELD: Record<SealedCollection, string> = {
   [COLLECTIONS.secrets]: 'values',
   [COLLECTIONS.tokens]: 'token',
 };
-
-/** The field naming the key a document's value is sealed under. */
-export const SEALED_WITH = 'sealedWith';
-
-/** Where a reseal continues: a collection, after a document id of it (from its start when absent). */
-export interface ResealPosition {
-  collection: SealedCollection;
-  after?: string;
-}
-
-export interface ResealPage {
-  /** Documents looked at by this page. */
-  scanned: number;
-  /** Values opened and sealed again under the current key. */
-  resealed: number;
-  /** Values under a key that is not configured (they stay as they are, and keep counting). */
-  unreadable: number;
-  /** Documents written (resealed, or only given their `sealedWith` marker). */
-  written: number;
-  /** Where the next page starts; absent when every document has been looked at. */
-  next?: ResealPosition;
-}
-
-/** Sealed values per key id (documents written before key ids count under `default`). */
-export type SealedCounts = Record<string, number>;
 
 /** What a reseal does to one document. */
 export type ResealPlan =

@@ -4,7 +4,7 @@
  * atomic is one method here, so callers never hand-roll a read-then-write.
  */
 import type { TokenMutator } from '../token/types';
-import type { ResealPage, ResealPosition, SealedCounts } from './reseal';
+import type { ResealPage, ResealPosition, SealedCounts } from './reseal-types';
 import type { PushedMutator, PushedRead } from './pushed';
 import type { SideWrite, TokenChangeHook } from './side-writes';
 import type {
@@ -202,10 +202,7 @@ export interface Store {
   warm?(): Promise<void>;
 }
 
-/** The id of a secret's documents: realm and key ids cannot contain ':' so this is unambiguous. */
-export function secretDocId(realm: string, key: string): string {
-  return `${realm}:${key}`;
-}
+export { secretDocId } from './doc-id';
 
 /** A secret as a parent reference: "REALM/KEY". */
 export function parentRef(realm: string, key: string): string {
