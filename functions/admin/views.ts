@@ -7,7 +7,7 @@ import { leaseActive, statusState, summaryUsable, type TokenStatusState } from '
 import { KEY_NAMES } from '../providers/template';
 import { dueAtOf, NEVER_DUE } from '../token/due-time';
 import { ipAllowlistFix } from '../providers/ip-allowlist';
-import { wechatDay } from '../quota/day-count';
+import { wechatDay } from '../token/quota-day-count';
 import type {
   ClientRecord,
   ClientScope,

@@ -11,108 +11,19 @@
  *   instances: one parent refresh for everybody) and the child's call is retried once with the new
  *   token, that retry counted in the child's daily budget.
  */
-import { z } from 'zod';
 import type { Clock } from '../clock';
 import { AppError } from '../errors';
 import { log } from '../log';
 import { ProviderFailure } from '../providers/failure';
 import { DEAD_TOKEN_CODES } from '../providers/presets';
-import {
-  parentValuesUsed,
-  realmIdSchema,
-  usesParent,
-  usesParentToken,
-  type RealmConfig,
-} from '../providers/realm-config';
+import { parentValuesUsed, usesParentToken, type RealmConfig } from '../providers/realm-config';
 import { PARENT_TOKEN, PUSHED_TICKET, parentValueName, type KeyName } from '../providers/template';
-import { parentRef, type Store } from '../store/store';
+import type { Store } from '../store/store';
+import { checkParent, parseParentRef } from '../admin/secret-parent';
 import type { SecretRecord } from '../store/types';
 import type { ServedToken } from './served';
 import type { Fetcher, TokenRequest } from './types';
 import { countDependentRetry } from '../token/mutators';
-
-/** The longest chain of parents (a ticket's parent is a token: 1; anything past a few is a mistake). */
-export const MAX_PARENT_DEPTH = 4;
-
-const PARENT_PATTERN = /^([^/]+)\/([^/]+)$/;
-
-/** "REALM/KEY", each part with the character rules of a realm id. */
-export const parentRefSchema = z
-  .string()
-  .max(129)
-  .superRefine((value, ctx) => {
-    const m = PARENT_PATTERN.exec(value);
-    if (m === null || !realmIdSchema.safeParse(m[1]).success || !realmIdSchema.safeParse(m[2]).success) {
-      ctx.addIssue({ code: 'custom', message: 'must be "REALM/KEY" (a secret of another realm or key)' });
-    }
-  });
-
-export function parseParentRef(ref: string): { realm: string; key: string } {
-  const m = PARENT_PATTERN.exec(ref);
-  if (m === null)
-    throw new AppError('INVALID_ARGUMENT', `parent "${ref}" is not REALM/KEY`, {
-      details: { field: 'parent' },
-    });
-  return { realm: m[1] ?? '', key: m[2] ?? '' };
-}
-
-/**
- * Walks up from `parent` (bounded): a missing secret on the way is a 404, a chain that comes back to
- * realm/key (a cycle) or is longer than MAX_PARENT_DEPTH a 400, both naming the field `parent`.
- */
-export async function checkParent(store: Store, realm: string, key: string, parent: string): Promise<void> {
-  const self = parentRef(realm, key);
-  const seen = [self];
-  let next: string | undefined = parent;
-  while (next !== undefined) {
-    if (seen.includes(next)) {
-      throw new AppError(
-        'INVALID_ARGUMENT',
-        `parent: ${self} cannot depend on ${parent}: the chain of parents comes back (${[...seen, next].join(' → ')})`,
-        { details: { field: 'parent', parent, chain: [...seen, next] } },
-      );
-    }
-    if (seen.length > MAX_PARENT_DEPTH) {
-      throw new AppError(
-        'INVALID_ARGUMENT',
-        `parent: the chain of parents of ${self} is longer than ${MAX_PARENT_DEPTH}`,
-        { details: { field: 'parent', parent, chain: seen } },
-      );
-    }
-    const { realm: r, key: k } = parseParentRef(next);
-    const found = await store.getSecret(r, k);
-    if (found === null) {
-      throw new AppError('NOT_FOUND', `parent: no secret ${next} (the parent of ${seen.at(-1) ?? self})`, {
-        details: { field: 'parent', parent: next },
-      });
-    }
-    seen.push(next);
-    next = found.parent;
-  }
-}
-
-/** Warnings for a secret being added: a $token realm without a parent, or a parent the realm ignores. */
-export function parentWarnings(realmId: string, config: RealmConfig, parent: string | undefined): string[] {
-  const uses = usesParent(config);
-  if (uses && parent === undefined) {
-    return [
-      `Realm ${realmId} references $token or \${parent.…} (a parent's token or values), and this secret names no parent: token requests will fail until it does`,
-    ];
-  }
-  if (!uses && parent !== undefined) {
-    return [`Realm ${realmId} references neither $token nor \${parent.…}: the parent ${parent} is not used`];
-  }
-  return [];
-}
-
-/** The 409 for deleting a secret that children still name as their parent. */
-export function parentInUse(realm: string, key: string, children: string[]): AppError {
-  return new AppError(
-    'CONFLICT',
-    `Secret ${parentRef(realm, key)} is the parent of ${children.join(', ')}: delete or re-parent them first`,
-    { details: { realm, key, children } },
-  );
-}
 
 /** Whether a child's provider said that the parent's token it was given is dead. */
 export function saysParentTokenDead(err: unknown): boolean {

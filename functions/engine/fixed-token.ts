@@ -3,49 +3,20 @@
  * `logic_code`): each secret carries the token itself (`token`, optional `expires_in` in seconds),
  * sealed with the secret's values. Nothing is ever fetched.
  *
- * Saving such a secret writes its token state at once (fixedTokenState), so that a token request
- * is served by the engine's ordinary hit path, one read (`source: database`, `memory` from the edge
- * cache). The few requests that miss that path (the state is gone, the token expired, a flush or an
- * invalid_token report) are answered here (fixedTokenAnswer), before the engine would take a lease.
+ * Saving such a secret writes its token state at once (admin/fixed-token.ts, fixedTokenState), so
+ * that a token request is served by the engine's ordinary hit path, one read (`source: database`,
+ * `memory` from the edge cache). The few requests that miss that path (the state is gone, the token
+ * expired, a flush or an invalid_token report) are answered here (fixedTokenAnswer), before the
+ * engine would take a lease.
  */
 import { AppError } from '../errors';
 import { realmKind } from '../providers/realm-config';
-import type { RealmRecord, SecretRecord, TokenState, TokenSummary } from '../store/types';
-import { freshState, type Mode } from '../token/decide';
+import type { RealmRecord, SecretRecord } from '../store/types';
+import type { Mode } from '../token/decide';
+import { fixedTokenState } from '../admin/fixed-token';
 import { usable } from '../token/phase';
 import type { ServedToken } from './served';
-import { NEVER_EXPIRES_AT, servedFrom } from './served';
-
-/** A token without expires_in is served for one day at a time, so that apps re-ask daily (README "Realms"). */
-export const FIXED_TOKEN_SERVE_MS = 86_400_000;
-
-/** Where a fixed token and its lifetime are kept among the secret's sealed values. */
-export const TOKEN_VALUE = 'token';
-export const EXPIRES_IN_VALUE = 'expires_in';
-
-function expiryOf(secret: SecretRecord): number {
-  const seconds = secret.values[EXPIRES_IN_VALUE];
-  return seconds === undefined ? NEVER_EXPIRES_AT : secret.updatedAt + Number(seconds) * 1000;
-}
-
-/**
- * The token state of a fixed-token secret just saved: its token, "fetched" when it was saved,
- * expiring after expires_in (or never), never due for a refresh. A token without expires_in gets
- * FIXED_TOKEN_SERVE_MS as its serving cap (overlapMs), and each answer says exactly one day
- * (engine/served.ts, fixedLifetimeMs).
- */
-export function fixedTokenState(secret: SecretRecord, current: TokenSummary | null): TokenState {
-  const token = secret.values[TOKEN_VALUE];
-  const base = freshState(secret.realm, secret.key, secret.rev, current);
-  if (token === undefined) return base;
-  return {
-    ...base,
-    token,
-    fetchedAt: secret.updatedAt,
-    expiresAt: expiryOf(secret),
-    ...(secret.values[EXPIRES_IN_VALUE] === undefined ? { overlapMs: FIXED_TOKEN_SERVE_MS } : {}),
-  };
-}
+import { servedFrom } from './served';
 
 function unknownRealm(realm: string): AppError {
   return new AppError('NOT_FOUND', `Unknown realm ${realm}: no realm has this id (see GET /api/realm)`, {

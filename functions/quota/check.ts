@@ -2,7 +2,7 @@
  * Quota truth (the scheduled refresh calls checkQuotas): for each secret of a WeChat token realm
  * (GET …/cgi-bin/token), at most once an hour, WeChat's own count of today's /cgi-bin/token calls
  * (providers/quota.ts) is compared with the broker's count for the same UTC+8 day
- * (quota/day-count.ts). WeChat counting more means another system fetches tokens with this appid,
+ * (token/quota-day-count.ts). WeChat counting more means another system fetches tokens with this appid,
  * and each of its fetches kills the broker's token: the status row then says so (`foreign_use`),
  * and a `quota_foreign_use` warning is logged once per day and secret.
  *
@@ -16,7 +16,7 @@ import { fetchWechatQuota, isWechatTokenUrl } from '../providers/quota';
 import { realmConfigSchema } from '../providers/realm-config';
 import type { Store } from '../store/store';
 import type { QuotaCheck, TokenState } from '../store/types';
-import { quotaCallsOn, wechatDay } from './day-count';
+import { quotaCallsOn, wechatDay } from '../token/quota-day-count';
 
 export const QUOTA_CHECK_INTERVAL_MS = 3_600_000;
 export const QUOTA_REALMS_PER_RUN = 200;

@@ -4,7 +4,7 @@
  * is sent. Flushes and invalid_token reports together may use at most half of it (rounded down), so
  * that no client, however it loops, can spend what due-time refreshes need.
  */
-import { countQuotaAttempt } from '../quota/day-count';
+import { countQuotaAttempt } from './quota-day-count';
 import type { TokenState } from './types';
 
 export type Counters = Pick<
@@ -52,7 +52,7 @@ export function countAttempt(state: Counters | null, now: number, flush: boolean
     callsDay: utcDay(now),
     callsToday: callsToday(state, now) + 1,
     flushCallsToday: flushCallsToday(state, now) + (flush ? 1 : 0),
-    // The same attempt on WeChat's quota day, for the quota check (quota/day-count.ts).
+    // The same attempt on WeChat's quota day, for the quota check (token/quota-day-count.ts).
     ...countQuotaAttempt(state, now),
   };
 }

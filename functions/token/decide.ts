@@ -5,7 +5,7 @@
  */
 import { AppError } from '../errors';
 import type { TokenError, TokenLease, TokenState } from './types';
-import { keptQuotaCounters } from '../quota/day-count';
+import { keptQuotaCounters } from './quota-day-count';
 import { budgetCheck, callsToday, flushCallsToday, secondsToNextDay, utcDay } from './budget';
 import { isBackingOff, isBlocked, isDue, leaseActive, usable } from './phase';
 

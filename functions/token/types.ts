@@ -117,7 +117,7 @@ export interface TokenState {
   flushCallsToday?: number;
   /** WeChat's quota day (UTC+8) that quotaCalls counts ("+partial": counting began that day). */
   quotaDay?: string;
-  /** Provider attempts that UTC+8 day, as WeChat's quota/get counts them (quota/day-count.ts). */
+  /** Provider attempts that UTC+8 day, as WeChat's quota/get counts them (token/quota-day-count.ts). */
   quotaCalls?: number;
   /** The last quota check of a WeChat token (quota/check.ts), by the store's clock. */
   quotaCheck?: QuotaCheck;

@@ -12,7 +12,7 @@ import { parseConfig } from '../../functions/config';
 import { ipAllowlistFix } from '../../functions/providers/ip-allowlist';
 import { presetConfig } from '../../functions/providers/presets';
 import { checkQuotas } from '../../functions/quota/check';
-import { countQuotaAttempt, quotaCallsOn, wechatDay } from '../../functions/quota/day-count';
+import { countQuotaAttempt, quotaCallsOn, wechatDay } from '../../functions/token/quota-day-count';
 import { createRuntime, type Runtime } from '../../functions/runtime';
 import { MemoryStore } from '../../functions/store/memory/memory-store';
 import { Sealer } from '../../functions/store/seal';

@@ -16,7 +16,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { parseParentRef } from '../../engine/dependent';
+import { parseParentRef } from '../../admin/secret-parent';
 import type { ServedToken, TokenRequest } from '../../engine/engine';
 import { isCurrentOrPrevious } from '../../token/previous-token';
 import { answeredLifetimeMs } from '../../engine/served';

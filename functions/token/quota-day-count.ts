@@ -1,14 +1,14 @@
 /**
  * The broker's own count of provider attempts on WeChat's quota day (UTC+8), kept in the token
  * state beside the UTC-day budget counters and counted in the same compare-and-set, before the
- * attempt is sent (engine/budget.ts countAttempt). quota/check.ts compares it with what WeChat's
+ * attempt is sent (token/budget.ts countAttempt). quota/check.ts compares it with what WeChat's
  * quota/get says was used that day.
  *
  * A state written before this counter existed has no `quotaCalls`: the calls made earlier that day
  * are unknown, so that day's count is marked partial (`quotaDay` "YYYY-MM-DD+partial") and is never
  * compared; the next day starts exact.
  */
-import type { TokenState } from '../token/types';
+import type { TokenState } from './types';
 
 export type QuotaCounters = Pick<TokenState, 'quotaDay' | 'quotaCalls'>;
 
