@@ -21,8 +21,14 @@ export interface Runtime {
   keys: ResolvedKeys;
   store: Store;
   engine: TokenEngine;
-  /** tokenServerCache's memory cache in front of the engine. */
-  edgeCache: EdgeCache;
+  /**
+   * tokenServerCache's memory cache in front of the engine, created by its first use (the cache
+   * route set's token getter, http/token-getter.ts) with the runtime's engine and clock then: an
+   * instance that serves nothing from memory has none.
+   */
+  edgeCache(): EdgeCache;
+  /** The edge cache if this instance created one (an admin change then forgets its entry there). */
+  existingEdgeCache(): EdgeCache | undefined;
   clientCache: ClientKeyCache;
   /** The audit log and webhooks (functions/ops/). */
   ops: Ops;
@@ -76,19 +82,21 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     waitMs: config.waitMs,
     allowPrivateUpstreams: config.allowPrivateUpstreams,
   });
-  const edgeCache = new EdgeCache(engine, clock);
-  return {
+  let edgeCache: EdgeCache | undefined;
+  const runtime: Runtime = {
     config,
     keys,
     store,
     engine,
-    edgeCache,
+    edgeCache: () => (edgeCache ??= new EdgeCache(runtime.engine, runtime.clock)),
+    existingEdgeCache: () => edgeCache,
     clientCache: new ClientKeyCache(config.clientCacheMs),
     ops,
     clock,
     random,
     instanceId,
   };
+  return runtime;
 }
 
 /**

@@ -26,6 +26,7 @@ import { realmIdSchema } from '../../providers/realm-config';
 import type { Runtime } from '../../runtime';
 import { assertInScope, authenticateAny, type Principal } from '../auth';
 import { CompatError, compatErrorBody, compatErrorOf, type Dialect } from '../compat-errors';
+import type { TokenGetter } from '../token-getter';
 import type { Reply, Route, RouteContext } from '../types';
 
 /** {realm}/{key} of a compat path (the admin secret routes' rules; not imported: the cache loads no admin code). */
@@ -158,7 +159,7 @@ function successBody(answer: Answer, served: ServedToken, now: number): Record<s
   }
 }
 
-async function serve(ctx: RouteContext, call: CompatCall, useEdgeCache: boolean): Promise<Reply> {
+async function serve(ctx: RouteContext, call: CompatCall, getter: TokenGetter): Promise<Reply> {
   const { realm, key } = pathNames(ctx);
   ctx.logFields.realm = realm;
   ctx.logFields.key = key;
@@ -181,11 +182,9 @@ async function serve(ctx: RouteContext, call: CompatCall, useEdgeCache: boolean)
     }
   }
   const request: TokenRequest = { realm, key, flush: call.flush };
-  const { edgeCache, engine, clock } = ctx.runtime;
-  const hit = useEdgeCache ? edgeCache.peek(request) : undefined;
-  const served = hit ?? (await (useEdgeCache ? edgeCache.getToken(request) : engine.getToken(request)));
+  const served = getter.peek(ctx.runtime, request) ?? (await getter.get(ctx.runtime, request));
   ctx.logFields.source = served.source;
-  return { body: successBody(call.answer, served, clock.now()) };
+  return { body: successBody(call.answer, served, ctx.runtime.clock.now()) };
 }
 
 function str(value: unknown): string | undefined {
@@ -197,7 +196,7 @@ function compatRoute(
   pattern: string,
   dialect: Dialect,
   parse: (ctx: RouteContext) => CompatCall,
-  useEdgeCache: boolean,
+  getter: TokenGetter,
 ): Route {
   return {
     method,
@@ -206,7 +205,7 @@ function compatRoute(
     auth: 'none',
     handle: async (ctx) => {
       try {
-        return await serve(ctx, parse(ctx), useEdgeCache);
+        return await serve(ctx, parse(ctx), getter);
       } catch (err) {
         const where = `${ctx.req.params.realm ?? '?'}/${ctx.req.params.key ?? '?'}`;
         return { body: compatErrorBody(compatErrorOf(err, dialect, where), ctx.req.requestId) };
@@ -276,14 +275,13 @@ function ticket(dialect: Dialect) {
   };
 }
 
-/** The compat routes; on tokenServerCache ('memory') through its edge cache. */
-export function compatRoutes(where: 'database' | 'memory'): Route[] {
-  const edge = where === 'memory';
+/** The compat routes; on tokenServerCache through its edge cache (edgeCacheGetter). */
+export function compatRoutes(getter: TokenGetter): Route[] {
   return [
-    compatRoute('GET', '/wechat/:realm/:key/cgi-bin/token', 'wechat', wechatToken, edge),
-    compatRoute('POST', '/wechat/:realm/:key/cgi-bin/stable_token', 'wechat', wechatStableToken, edge),
-    compatRoute('GET', '/wecom/:realm/:key/cgi-bin/gettoken', 'wecom', wecomToken, edge),
-    compatRoute('GET', '/wechat/:realm/:key/cgi-bin/ticket/getticket', 'wechat', ticket('wechat'), edge),
-    compatRoute('GET', '/wecom/:realm/:key/cgi-bin/get_jsapi_ticket', 'wecom', ticket('wecom'), edge),
+    compatRoute('GET', '/wechat/:realm/:key/cgi-bin/token', 'wechat', wechatToken, getter),
+    compatRoute('POST', '/wechat/:realm/:key/cgi-bin/stable_token', 'wechat', wechatStableToken, getter),
+    compatRoute('GET', '/wecom/:realm/:key/cgi-bin/gettoken', 'wecom', wecomToken, getter),
+    compatRoute('GET', '/wechat/:realm/:key/cgi-bin/ticket/getticket', 'wechat', ticket('wechat'), getter),
+    compatRoute('GET', '/wecom/:realm/:key/cgi-bin/get_jsapi_ticket', 'wecom', ticket('wecom'), getter),
   ];
 }

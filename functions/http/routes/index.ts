@@ -1,9 +1,11 @@
 /**
- * The two route tables: the full service, and the app-facing edge with its memory cache. Each
+ * The two route tables: the full service, and the app-facing edge with its memory cache (the
+ * choice of token getter is made here, once per table: http/token-getter.ts). Each
  * loads only its own route modules (the admin routes, their schemas and the OpenAPI document are
  * required when fullRoutes() is first called, never by tokenServerCache): a shorter cold start.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- route sets are loaded lazily, by design */
+import { edgeCacheGetter, engineGetter } from '../token-getter';
 import type { Route } from '../types';
 import { compatRoutes } from './compat';
 import { healthRoute } from './health';
@@ -27,9 +29,9 @@ export function fullRoutes(): Route[] {
   return [
     healthRoute,
     openApiRoute({ tokenServer: fullRoutes, tokenServerCache: cacheRoutes }),
-    ...tokenRoutes('database'),
-    ...compatRoutes('database'),
-    ...jssdkRoutes('database'),
+    ...tokenRoutes(engineGetter),
+    ...compatRoutes(engineGetter),
+    ...jssdkRoutes(engineGetter),
     statusRoute,
     refreshRoute,
     ...realmRoutes,
@@ -45,5 +47,10 @@ export function fullRoutes(): Route[] {
 }
 
 export function cacheRoutes(): Route[] {
-  return [healthRoute, ...tokenRoutes('memory'), ...compatRoutes('memory'), ...jssdkRoutes('memory')];
+  return [
+    healthRoute,
+    ...tokenRoutes(edgeCacheGetter),
+    ...compatRoutes(edgeCacheGetter),
+    ...jssdkRoutes(edgeCacheGetter),
+  ];
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { AppError } from '../../errors';
 import { realmIdSchema } from '../../providers/realm-config';
 import { parseOrThrow, CONTROL_CHAR_RANGE } from '../../validation';
+import type { TokenGetter } from '../token-getter';
 import type { Reply, Route, RouteContext } from '../types';
 
 const UNSENDABLE = new RegExp(`[\\s${CONTROL_CHAR_RANGE}]`);
@@ -49,7 +50,7 @@ export function jssdkSignature(ticket: string, nonceStr: string, timestamp: numb
     .digest('hex');
 }
 
-function handler(useEdgeCache: boolean) {
+function handler(getter: TokenGetter) {
   return async (ctx: RouteContext): Promise<Reply> => {
     const q = parseOrThrow(signatureQuerySchema, { ...ctx.req.query });
     ctx.logFields.realm = q.realm;
@@ -57,9 +58,7 @@ function handler(useEdgeCache: boolean) {
     if (ctx.authorize === undefined) throw new AppError('INTERNAL', 'Signature route without authorisation');
     ctx.authorize(q.realm, q.key);
     const request = { realm: q.realm, key: q.key };
-    const served = await (useEdgeCache
-      ? ctx.runtime.edgeCache.getToken(request)
-      : ctx.runtime.engine.getToken(request));
+    const served = await getter.get(ctx.runtime, request);
     ctx.logFields.source = served.source;
     const timestamp = Math.floor(ctx.runtime.clock.now() / 1000);
     const nonceStr = randomBytes(8).toString('hex');
@@ -74,8 +73,6 @@ function handler(useEdgeCache: boolean) {
   };
 }
 
-export function jssdkRoutes(where: 'database' | 'memory'): Route[] {
-  return [
-    { method: 'GET', pattern: '/api/jssdk/signature', auth: 'token', handle: handler(where === 'memory') },
-  ];
+export function jssdkRoutes(getter: TokenGetter): Route[] {
+  return [{ method: 'GET', pattern: '/api/jssdk/signature', auth: 'token', handle: handler(getter) }];
 }

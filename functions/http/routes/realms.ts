@@ -160,7 +160,7 @@ async function forgetRememberedErrors(runtime: RouteContext['runtime'], realm: s
         if (next.lastError?.permanent === true) delete next.lastError;
         return { next, result: undefined };
       });
-      runtime.edgeCache.forget(summary.realm, summary.key);
+      runtime.existingEdgeCache()?.forget(summary.realm, summary.key);
     }
     after = page.next;
   } while (after !== undefined);

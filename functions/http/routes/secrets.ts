@@ -61,7 +61,7 @@ export const putSecretRoute: Route = {
     logFields.realm = body.realm;
     logFields.key = body.key;
     const { secret, warnings } = await saveSecret(runtime, req, body);
-    runtime.edgeCache.forget(body.realm, body.key);
+    runtime.existingEdgeCache()?.forget(body.realm, body.key);
     return resource({ ...secretView(secret), warnings });
   },
 };
@@ -109,7 +109,7 @@ export const deleteSecretRoute: Route = {
     );
     if (outcome === 'not_found') throw noSecret(realm, key);
     if (outcome !== 'deleted') throw parentInUse(realm, key, outcome.children);
-    runtime.edgeCache.forget(realm, key);
+    runtime.existingEdgeCache()?.forget(realm, key);
     return ok({ deleted: true });
   },
 };

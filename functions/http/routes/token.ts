@@ -9,6 +9,7 @@ import { answeredLifetimeMs } from '../../engine/served';
 import { withReportAudit } from '../../ops/audit/report-context';
 import { ID_PATTERN, realmIdSchema } from '../../providers/realm-config';
 import { parseOrThrow } from '../../validation';
+import type { TokenGetter } from '../token-getter';
 import type { Reply, Route, RouteContext } from '../types';
 
 const flag = z
@@ -91,7 +92,7 @@ function input(ctx: RouteContext): unknown {
  * (Reply, not Promise<Reply>: no microtask per hit), guarded by the `npm run bench` row
  * "tokenServerCache memory hit" (bench/scenarios/hit-throughput.ts).
  */
-function handler(useEdgeCache: boolean) {
+function handler(getter: TokenGetter) {
   return (ctx: RouteContext): Reply | Promise<Reply> => {
     const body = plainQuery(ctx) ?? parseOrThrow(tokenRequestSchema, input(ctx));
     ctx.logFields.realm = body.realm;
@@ -109,9 +110,8 @@ function handler(useEdgeCache: boolean) {
       if (served.source === 'memory' || served.hit === true) ctx.logFields.hit = true;
       return tokenReply(served, ctx.runtime.clock.now());
     };
-    const get = (r: TokenRequest): Promise<ServedToken> =>
-      useEdgeCache ? ctx.runtime.edgeCache.getToken(r) : ctx.runtime.engine.getToken(r);
-    const hit = useEdgeCache ? ctx.runtime.edgeCache.peek(request) : undefined;
+    const get = (r: TokenRequest): Promise<ServedToken> => getter.get(ctx.runtime, r);
+    const hit = getter.peek(ctx.runtime, request);
     if (hit !== undefined) return answer(hit);
     const invalidToken = request.invalidToken;
     if (invalidToken !== undefined) {
@@ -173,8 +173,8 @@ async function reportInvalid(
   return report(request);
 }
 
-export function tokenRoutes(where: 'database' | 'memory'): Route[] {
-  const handle = handler(where === 'memory');
+export function tokenRoutes(getter: TokenGetter): Route[] {
+  const handle = handler(getter);
   return [
     { method: 'GET', pattern: '/api/token', auth: 'token', handle },
     { method: 'POST', pattern: '/api/token', auth: 'token', handle },

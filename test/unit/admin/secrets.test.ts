@@ -215,8 +215,10 @@ describe('admin routes: secrets', () => {
     });
     const held = await app.runtime.store.getTokenState('wxgzh', 'wxgzh_secret');
     const forgotten: string[] = [];
-    const forget = app.runtime.edgeCache.forget.bind(app.runtime.edgeCache);
-    app.runtime.edgeCache.forget = (realm, key) => {
+    // An instance that also serves from memory (both route sets on one runtime, as `npm start` does).
+    const edgeCache = app.runtime.edgeCache();
+    const forget = edgeCache.forget.bind(edgeCache);
+    edgeCache.forget = (realm, key) => {
       forgotten.push(`${realm}/${key}`);
       forget(realm, key);
     };
@@ -240,6 +242,12 @@ describe('admin routes: secrets', () => {
     expect(state?.lastError).to.equal(undefined);
     expect(state?.callsToday).to.equal(7);
     expect(forgotten).to.deep.equal(['wxgzh/wxgzh_secret']);
+  });
+
+  it('an instance that serves nothing from memory has no edge cache, and admin changes create none', async () => {
+    expect((await app.call('POST', '/api/secret', full)).status).to.equal(200);
+    expect((await app.call('DELETE', '/api/secret/wxgzh/wxgzh_secret')).status).to.equal(200);
+    expect(app.runtime.existingEdgeCache()).to.equal(undefined);
   });
 
   it('deletes a secret with its token state, then answers 404', async () => {

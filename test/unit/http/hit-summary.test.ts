@@ -7,7 +7,6 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseConfig } from '../../../functions/config';
-import { EdgeCache } from '../../../functions/engine/edge-cache';
 import { createHandler } from '../../../functions/http/app';
 import { HitSummary, hitSummary } from '../../../functions/http/hit-summary';
 import { cacheRoutes, fullRoutes } from '../../../functions/http/routes';
@@ -124,7 +123,6 @@ describe('hit summary', () => {
       });
       const provider = new ScriptedProvider();
       runtime.engine = makeEngine(store, clock, provider);
-      runtime.edgeCache = new EdgeCache(runtime.engine, clock);
       const handler = createHandler({
         name,
         routes: name === 'tokenServer' ? fullRoutes() : cacheRoutes(),
