@@ -3,13 +3,14 @@
  * every due token through TokenEngine.refreshDue, the code path of POST /api/refresh (a query on
  * the due time: engine/refresh-due.ts). Traffic refreshes due tokens too; the schedule makes sure
  * that idle secrets stay fresh, so that the first request after a quiet hour is a hit and not a
- * wait for the provider.
+ * wait for the provider. Each run also scans pushed tickets' freshness (platforms/ticket-freshness.ts).
  */
 import { DEFAULT_REFRESH_CONCURRENCY, type DueRunSummary } from './engine/refresh-due';
 import { AppError } from './errors';
 import { probeTokens } from './engine/probe';
 import { log } from './log';
 import { checkQuotas } from './quota/check';
+import { scanTicketFreshness, type FreshnessSummary } from './platforms/ticket-freshness';
 import type { Runtime } from './runtime';
 
 /** At most this many refreshes run at once in one scheduled run (as POST /api/refresh's default). */
@@ -66,9 +67,21 @@ export async function runScheduledRefresh(
     allowPrivateUpstreams: runtime.config.allowPrivateUpstreams,
     instanceId: runtime.instanceId,
   });
+  // Pushed tickets not renewed for 25 minutes: reported stale, and a push asked for (§11.2).
+  const tickets = await scanTicketFreshness({
+    store: runtime.store,
+    allowPrivate: runtime.config.allowPrivateUpstreams,
+  }).catch((err: unknown): FreshnessSummary => {
+    log('WARNING', `ticket freshness scan failed: ${err instanceof Error ? err.message : 'unknown error'}`, {
+      event: 'ticket_freshness',
+      outcome: 'error',
+      code: err instanceof AppError ? err.code : 'INTERNAL',
+    });
+    return { scanned: 0, stale: 0, startPushSent: 0, startPushFailed: 0 };
+  });
   // Webhook events due for (another) attempt, among them those lost with the instance that made them.
   const webhooks = await runtime.ops.sweep();
-  const busy = summary.refreshed + summary.failed + probes.probed + quota.checked > 0;
+  const busy = summary.refreshed + summary.failed + probes.probed + quota.checked + tickets.startPushSent > 0;
   log(
     summary.failed > 0 ? 'WARNING' : busy ? 'INFO' : 'DEBUG',
     `scheduled refresh: ${summary.refreshed} refreshed, ${summary.failed} failed, ${summary.skipped} skipped${summary.complete ? '' : ' (time budget spent: the next run continues)'}`,
@@ -84,6 +97,10 @@ export async function runScheduledRefresh(
       probedRefreshed: probes.refreshed,
       quotaChecked: quota.checked,
       quotaForeign: quota.foreign,
+      ticketsScanned: tickets.scanned,
+      ticketsStale: tickets.stale,
+      startPushSent: tickets.startPushSent,
+      startPushFailed: tickets.startPushFailed,
       webhooksDelivered: webhooks.delivered,
       webhooksRetried: webhooks.retried,
       latencyMs: elapsedMs(started),

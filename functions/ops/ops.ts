@@ -1,14 +1,14 @@
 /**
  * Operations (audit log, webhooks) for one runtime: the ops store beside the main store, the audit
  * hasher, and the token hook that adds webhook events and report audits to token state commits and
- * starts delivery once they are committed.
+ * starts delivery once they are committed, and the pushed-values hook that adds ticket events.
  */
 import type { Clock, Random } from '../clock';
 import { log } from '../log';
 import { MemoryStore } from '../store/memory/memory-store';
 import { FirestoreStore } from '../store/firestore/firestore-store';
 import type { Sealer } from '../store/seal';
-import type { SideWrite, TokenChangeHook } from '../store/side-writes';
+import type { PushedChangeHook, SideWrite, TokenChangeHook } from '../store/side-writes';
 import type { Store } from '../store/store';
 import { auditHasher, type AuditHasher } from './audit/hash';
 import { reportAuditCommitted, reportAuditWrites } from './audit/report-context';
@@ -18,6 +18,7 @@ import { MemoryOps } from './memory-ops';
 import { OUTBOX_COLLECTION, type OpsStore } from './ops-store';
 import { deliverEntry, sweepOutbox, type DeliveryDeps, type SweepSummary } from './webhooks/deliver';
 import { tokenEvents } from './webhooks/events';
+import { ticketEvents } from './webhooks/ticket-events';
 
 export interface Ops {
   store: OpsStore;
@@ -49,6 +50,19 @@ function opsStoreFor(o: OpsOptions): OpsStore {
 export function createOps(o: OpsOptions): Ops {
   const store = opsStoreFor(o);
   const deps: DeliveryDeps = { ops: store, clock: o.clock, random: o.random, allowPrivate: o.allowPrivate };
+  // Delivered at once by this instance; what is lost with it is swept by the next run.
+  const deliverNow = (writes: readonly SideWrite[]): void => {
+    for (const w of writes) {
+      if (w.collection !== OUTBOX_COLLECTION) continue;
+      deliverEntry(deps, w.id).catch((err: unknown) => {
+        log('WARNING', `webhook delivery failed: ${err instanceof Error ? err.message : 'unknown error'}`, {
+          event: 'webhook_delivery',
+          eventId: w.id,
+          outcome: 'error',
+        });
+      });
+    }
+  };
   const hook: TokenChangeHook = {
     writesFor: (before, after, now): SideWrite[] => [
       ...tokenEvents(before, after, now).map(outboxWrite),
@@ -56,20 +70,15 @@ export function createOps(o: OpsOptions): Ops {
     ],
     committed: (writes) => {
       reportAuditCommitted(writes);
-      // Delivered at once by this instance; what is lost with it is swept by the next run.
-      for (const w of writes) {
-        if (w.collection !== OUTBOX_COLLECTION) continue;
-        deliverEntry(deps, w.id).catch((err: unknown) => {
-          log('WARNING', `webhook delivery failed: ${err instanceof Error ? err.message : 'unknown error'}`, {
-            event: 'webhook_delivery',
-            eventId: w.id,
-            outcome: 'error',
-          });
-        });
-      }
+      deliverNow(writes);
     },
   };
   o.store.tokenHook = hook;
+  const pushedHook: PushedChangeHook = {
+    writesFor: (before, after, now): SideWrite[] => ticketEvents(before, after, now).map(outboxWrite),
+    committed: deliverNow,
+  };
+  o.store.pushedHook = pushedHook;
   // A sweep that fails (database unreachable) leaves the entries due for the next run; the refresh
   // run it is part of goes on.
   const sweep = (): Promise<SweepSummary> =>

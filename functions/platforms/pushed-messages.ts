@@ -51,8 +51,10 @@ export function applyPush(realm: string, key: string, m: VerifiedMessage): Pushe
     const createdAt = createTimeMs(m.fields, m.timestampMs);
     if (current?.ticketCreatedAt !== undefined && current.ticketCreatedAt >= createdAt)
       return { result: 'older' };
+    // A new ticket ends a stale episode (staleSince: ops/webhooks/ticket-events.ts says so).
+    const { staleSince: _ended, ...kept } = current ?? { realm, key };
     const next: PushedState = {
-      ...(current ?? { realm, key }),
+      ...kept,
       ticket,
       ticketCreatedAt: createdAt,
       ticketArrivedAt: now,

@@ -52,6 +52,20 @@ export async function startPush(
     return { next, result: true };
   });
   if (!go) return 'recently_sent';
+  await sendStartPush(deps, secret, config);
+  return 'sent';
+}
+
+/**
+ * The call itself, once an attempt is recorded (startPush, or the freshness scan's claim:
+ * platforms/ticket-freshness.ts). A refusal is a ProviderFailure with WeChat's code.
+ */
+export async function sendStartPush(
+  deps: StartPushDeps,
+  secret: SecretRecord,
+  config: RealmConfig,
+): Promise<void> {
+  const { realm, key } = secret;
   const appid = secret.values.key_1;
   const appsecret = secret.values.key_2;
   if (appid === undefined || appsecret === undefined) {
@@ -79,7 +93,7 @@ export async function startPush(
     answer = {};
   }
   const code = typeof answer.errcode === 'number' ? answer.errcode : response.status === 200 ? 0 : undefined;
-  if (code === 0) return 'sent';
+  if (code === 0) return;
   const redact = redactorFor(config, secret.values);
   const providerMessage =
     typeof answer.errmsg === 'string' ? cleanProviderText(answer.errmsg, redact) : undefined;

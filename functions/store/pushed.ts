@@ -29,6 +29,11 @@ export interface PushedState {
   ticketArrivedAt?: number;
   /** When the broker last asked the provider to push again (recorded before the call is sent). */
   startPushAt?: number;
+  /**
+   * When the freshness scan found the ticket stale or missing (store time): a stale episode, which a
+   * stored ticket ends (platforms/ticket-freshness.ts). Its start and end are webhook events.
+   */
+  staleSince?: number;
   /** Messages handled in the replay window, newest last, bounded. */
   recent?: RecentMessage[];
 }
@@ -56,6 +61,7 @@ const pushedDoc = z.looseObject({
   ticketCreatedAt: z.number().optional(),
   ticketArrivedAt: z.number().optional(),
   startPushAt: z.number().optional(),
+  staleSince: z.number().optional(),
   recent: z.array(z.object({ id: z.string(), at: z.number() })).optional(),
 });
 

@@ -6,7 +6,7 @@
 import type { TokenMutator } from '../token/types';
 import type { ResealPage, ResealPosition, SealedCounts } from './reseal-types';
 import type { PushedMutator, PushedRead } from './pushed';
-import type { SideWrite, TokenChangeHook } from './side-writes';
+import type { PushedChangeHook, SideWrite, TokenChangeHook } from './side-writes';
 import type {
   ClientPosition,
   ClientRecord,
@@ -175,6 +175,12 @@ export interface Store {
    * change of mutateTokenState and written in the same commit. Set by the runtime (runtime.ts).
    */
   tokenHook?: TokenChangeHook;
+
+  /**
+   * Side writes of pushed-values changes (ticket webhook events): asked for every decided change of
+   * mutatePushed and written in the same commit. Set by the runtime (ops/ops.ts).
+   */
+  pushedHook?: PushedChangeHook;
 
   /**
    * A secret's pushed values (store/pushed.ts), with the store's time of the read; `open: false`

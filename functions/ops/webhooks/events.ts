@@ -23,7 +23,8 @@ export const WEBHOOK_EVENTS = [
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
-function event(
+/** One outbox entry, due now (its first attempt is immediate). */
+export function event(
   type: WebhookEventType,
   data: Record<string, string | number | boolean>,
   now: number,

@@ -82,7 +82,7 @@ import {
   type PushedMutator,
   type PushedRead,
 } from '../pushed';
-import type { SideWrite, TokenChangeHook } from '../side-writes';
+import type { PushedChangeHook, SideWrite, TokenChangeHook } from '../side-writes';
 import { watchDocument } from './watch';
 
 /** Default bound on one store operation (TOKEN_SERVER_STORE_TIMEOUT_MS). */
@@ -203,6 +203,7 @@ export class FirestoreStore implements Store {
   /** The gRPC client, once created (when it is not `db`: FirestoreStoreOptions.grpcDb). */
   private grpcClient: Firestore | undefined;
   tokenHook?: TokenChangeHook;
+  pushedHook?: PushedChangeHook;
 
   constructor(
     /** Public for the stores of functions/ops/ (audit, webhooks), which keep their own collections. */
@@ -679,15 +680,23 @@ export class FirestoreStore implements Store {
   mutatePushed<R>(realm: string, key: string, mutator: PushedMutator<R>): Promise<R> {
     return this.run('mutatePushed', async () => {
       const ref = this.pushedRef(realm, key);
-      return this.db.runTransaction(async (tx) => {
+      // The side writes of the attempt that committed (a transaction may run its function again).
+      let side: SideWrite[] = [];
+      const result = await this.db.runTransaction(async (tx) => {
         const snap = await tx.get(ref);
-        const { next, result } = mutator(
-          snap.exists ? decodePushed(snap.data() as Doc, this.sealer) : null,
-          snap.readTime.toMillis(),
-        );
-        if (next !== undefined) tx.set(ref, encodePushed(next, this.sealer));
-        return result;
+        const now = snap.readTime.toMillis();
+        const before = snap.exists ? decodePushed(snap.data() as Doc, this.sealer) : null;
+        const decided = mutator(before === null ? null : structuredClone(before), now);
+        side = [];
+        if (decided.next !== undefined) {
+          side = this.pushedHook?.writesFor(before, decided.next, now) ?? [];
+          tx.set(ref, encodePushed(decided.next, this.sealer));
+          this.addSide(tx, side);
+        }
+        return decided.result;
       });
+      if (side.length > 0) this.pushedHook?.committed(side);
+      return result;
     });
   }
 

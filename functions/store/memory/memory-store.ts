@@ -58,7 +58,7 @@ import type {
   TokenSummary,
 } from '../types';
 import { decodePushed, encodePushed, type PushedMutator, type PushedRead } from '../pushed';
-import type { SideWrite, TokenChangeHook } from '../side-writes';
+import type { PushedChangeHook, SideWrite, TokenChangeHook } from '../side-writes';
 import { TokenWatchers } from './token-watchers';
 
 export class MemoryStore implements Store {
@@ -74,6 +74,7 @@ export class MemoryStore implements Store {
   /** Side documents by collection, then id (store/side-writes.ts); read by functions/ops/ stores. */
   readonly sideDocs = new Map<string, Map<string, Doc>>();
   tokenHook?: TokenChangeHook;
+  pushedHook?: PushedChangeHook;
 
   constructor(
     private readonly sealer: Sealer,
@@ -211,11 +212,15 @@ export class MemoryStore implements Store {
   async mutatePushed<R>(realm: string, key: string, mutator: PushedMutator<R>): Promise<R> {
     const id = secretDocId(realm, key);
     const d = this.pushed.get(id);
-    const { next, result } = mutator(
-      d === undefined ? null : decodePushed(structuredClone(d), this.sealer),
-      this.clock.now(),
-    );
-    if (next !== undefined) this.pushed.set(id, encodePushed(next, this.sealer));
+    const before = d === undefined ? null : decodePushed(structuredClone(d), this.sealer);
+    const now = this.clock.now();
+    const { next, result } = mutator(before === null ? null : structuredClone(before), now);
+    if (next !== undefined) {
+      const side = this.pushedHook?.writesFor(before, next, now) ?? [];
+      this.pushed.set(id, encodePushed(next, this.sealer));
+      this.addSide(side);
+      if (side.length > 0) this.pushedHook?.committed(side);
+    }
     return result;
   }
 
