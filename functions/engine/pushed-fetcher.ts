@@ -9,6 +9,7 @@
 import { AppError } from '../errors';
 import { log } from '../log';
 import { startPush } from '../platforms/start-push';
+import { freshnessOf } from '../platforms/freshness-table';
 import { ProviderFailure } from '../providers/failure';
 import type { RealmConfig } from '../providers/realm-config';
 import { PUSHED_TICKET, templateUsesTicket } from '../providers/template';
@@ -16,8 +17,11 @@ import type { Store } from '../store/store';
 import type { SecretRecord } from '../store/types';
 import type { Fetcher } from './types';
 
-/** Provider codes that say the pushed ticket is expired or invalid (WeChat Open Platform). */
-export const STALE_TICKET_CODES: ReadonlySet<string> = new Set(['61005', '61006']);
+/**
+ * Provider codes that say the pushed ticket is expired or invalid (WeChat Open Platform 61005/61006;
+ * WeCom 40085 invalid suite_ticket).
+ */
+export const STALE_TICKET_CODES: ReadonlySet<string> = new Set(['61005', '61006', '40085']);
 
 /** Whether a realm's arguments reference the pushed ticket. */
 export function usesPushedTicket(config: RealmConfig): boolean {
@@ -26,7 +30,8 @@ export function usesPushedTicket(config: RealmConfig): boolean {
 
 /**
  * Without a usable ticket, the platform is asked to push again (platforms/start-push.ts: at most once
- * per 10 minutes across instances); its failure is logged, and the caller still gets the 503.
+ * per 10 minutes across instances) when it has a call for that (platforms/freshness-table.ts; WeCom
+ * has none: the ticket is only reported stale); its failure is logged, and the caller still gets the 503.
  */
 async function askForPush(
   store: Store,
@@ -34,6 +39,7 @@ async function askForPush(
   config: RealmConfig,
   allowPrivate: boolean,
 ): Promise<void> {
+  if (freshnessOf(config).ask === undefined) return;
   try {
     const outcome = await startPush({ store, allowPrivate }, secret, config, false);
     log('WARNING', `no usable pushed ticket for ${secret.realm}/${secret.key}: start-push ${outcome}`, {
@@ -72,7 +78,10 @@ export function pushedFetcher(base: Fetcher, secret: SecretRecord, store: Store)
       throw new AppError(
         'TICKET_STALE',
         `The provider refused the pushed ticket of ${secret.realm}/${secret.key} as expired or invalid ` +
-          `(${err.providerCode ?? ''}); a new push is needed (POST /api/component/${secret.realm}/${secret.key}/start-push asks for one)`,
+          `(${err.providerCode ?? ''}); a new push is needed` +
+          (freshnessOf(config).ask === undefined
+            ? ' (this platform pushes on its own schedule: check its callback URL)'
+            : ` (POST /api/component/${secret.realm}/${secret.key}/start-push asks for one)`),
         {
           retryAfter: 60,
           details: {

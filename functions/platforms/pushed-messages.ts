@@ -3,8 +3,9 @@
  * decided at the store's time in one atomic read-modify-write:
  * - a message whose timestamp is more than REPLAY_WINDOW_MS from the store's time is refused (replay);
  * - a message handled before (same ciphertext digest, kept for the window) changes nothing;
- * - a `component_verify_ticket` replaces the stored ticket only when its CreateTime is newer, so an
- *   older or repeated push never replaces a newer ticket;
+ * - a ticket message (TICKET_FIELDS: WeChat's `component_verify_ticket`, WeCom's `suite_ticket`)
+ *   replaces the stored ticket only when its CreateTime (WeCom: TimeStamp) is newer, so an older or
+ *   repeated push never replaces a newer ticket;
  * - other InfoTypes are acknowledged and change nothing here.
  * Nothing is written unless the ticket changes.
  */
@@ -34,8 +35,15 @@ export function messageId(encrypt: string): string {
   return createHash('sha256').update(encrypt, 'utf8').digest('hex').slice(0, 32);
 }
 
-function createTimeMs(fields: Record<string, string>, fallback: number): number {
-  const text = fields.CreateTime;
+/** The field that carries the ticket, by the message's InfoType. */
+export const TICKET_FIELDS: Readonly<Record<string, string>> = {
+  component_verify_ticket: 'ComponentVerifyTicket',
+  suite_ticket: 'SuiteTicket',
+};
+
+/** When the platform made the message: CreateTime (WeChat) or TimeStamp (WeCom), in seconds. */
+export function createTimeMs(fields: Record<string, string>, fallback: number): number {
+  const text = fields.CreateTime ?? fields.TimeStamp;
   return text !== undefined && /^\d{1,12}$/.test(text) ? Number(text) * 1000 : fallback;
 }
 
@@ -45,8 +53,9 @@ export function applyPush(realm: string, key: string, m: VerifiedMessage): Pushe
     if (Math.abs(now - m.timestampMs) > REPLAY_WINDOW_MS) return { result: 'replay' };
     const recent: RecentMessage[] = (current?.recent ?? []).filter((r) => now - r.at <= 2 * REPLAY_WINDOW_MS);
     if (recent.some((r) => r.id === id)) return { result: 'duplicate' };
-    if (m.fields.InfoType !== 'component_verify_ticket') return { result: 'ignored' };
-    const ticket = m.fields.ComponentVerifyTicket;
+    const ticketField = TICKET_FIELDS[m.fields.InfoType ?? ''];
+    if (ticketField === undefined) return { result: 'ignored' };
+    const ticket = m.fields[ticketField];
     if (ticket === undefined || ticket === '') return { result: 'ignored' };
     const createdAt = createTimeMs(m.fields, m.timestampMs);
     if (current?.ticketCreatedAt !== undefined && current.ticketCreatedAt >= createdAt)

@@ -1,10 +1,12 @@
 /**
  * The freshness scan of pushed tickets (SPEC §11.2), part of every scheduled run: for each secret of
- * a realm that references `${ticket}` (preset wechat_component), when no ticket has arrived for
- * TICKET_STALE_AFTER_MS of store time (or none at all that long after the secret was created):
+ * a realm that references `${ticket}` (wechat_component, wecom_suite, …), when no ticket has arrived
+ * for its platform's stale time (freshness-table.ts: 25 min for WeChat and WeCom) of store time (or
+ * none at all that long after the secret was created):
  * - a stale episode begins (`staleSince`, with a `ticket.stale` webhook event in the same commit:
  *   ops/webhooks/ticket-events.ts); the next stored ticket ends it (`ticket.recovered`);
- * - the platform is asked to push again (api_start_push_ticket), at most once per
+ * - a platform that has a call for it is asked to push again (WeChat: api_start_push_ticket; WeCom
+ *   has none, so its stale ticket is only reported), at most once per
  *   START_PUSH_INTERVAL_MS across all instances: the attempt is claimed in the pushed-values
  *   document by a compare-and-set (Store.mutatePushed) before the call is sent, so two runs at once
  *   send one call, and the claim is shared with the token route's own requests for a push.
@@ -21,6 +23,7 @@ import type { PushedMutator, PushedState } from '../store/pushed';
 import { secretDocId, type Store } from '../store/store';
 import type { SecretRecord } from '../store/types';
 import { sendStartPush, START_PUSH_INTERVAL_MS } from './start-push';
+import { freshnessOf, type TicketFreshness } from './freshness-table';
 import { TICKET_STALE_AFTER_MS } from './ticket-status';
 
 /** Realms and secrets listed per page. */
@@ -52,12 +55,19 @@ export function freshnessDecision(
   realm: string,
   key: string,
   createdAt: number,
+  row: Pick<TicketFreshness, 'staleAfterMs' | 'ask'> = {
+    staleAfterMs: TICKET_STALE_AFTER_MS,
+    ask: 'api_start_push_ticket',
+  },
 ): PushedMutator<FreshnessDecision> {
   return (current, now) => {
     const since = current?.ticketArrivedAt ?? createdAt;
-    if (now - since <= TICKET_STALE_AFTER_MS) return { result: 'fresh' };
+    if (now - since <= row.staleAfterMs) return { result: 'fresh' };
     const mark = current?.staleSince === undefined;
-    const claim = current?.startPushAt === undefined || now - current.startPushAt >= START_PUSH_INTERVAL_MS;
+    // A platform with no call to make it push again (WeCom) is only reported stale.
+    const claim =
+      row.ask !== undefined &&
+      (current?.startPushAt === undefined || now - current.startPushAt >= START_PUSH_INTERVAL_MS);
     if (!mark && !claim) return { result: 'waiting' };
     const next: PushedState = {
       ...(current ?? { realm, key }),
@@ -76,7 +86,7 @@ async function scanSecret(
 ): Promise<void> {
   const { realm, key } = secret;
   summary.scanned++;
-  const decide = freshnessDecision(realm, key, secret.createdAt);
+  const decide = freshnessDecision(realm, key, secret.createdAt, freshnessOf(config));
   // A read first: a fresh or already handled secret costs no transaction.
   const { state, now } = await deps.store.readPushed(realm, key, { open: false });
   const looks = decide(state, now);

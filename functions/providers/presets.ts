@@ -253,6 +253,56 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
     },
   },
   {
+    name: 'wecom_suite',
+    comment:
+      'WeCom third-party app (suite): suite_access_token (POST /cgi-bin/service/get_suite_token) with the ' +
+      'suite_ticket that WeCom pushes every 10 minutes (valid 30) to /events/{realm}/{key} (key_3 the ' +
+      'message token, key_4 the EncodingAESKey, key_5 the wecom_suite_corp realm where authorizing ' +
+      'companies become secrets). No API asks for a push: a stale ticket is reported. Until a ticket ' +
+      'has arrived: 503 TICKET_MISSING; 40085: 503 TICKET_STALE.',
+    // key_3, key_4 and key_5 are read by the event route (http/routes/events.ts), not by the token call.
+    keys: { key_1: 'suite_id', key_2: 'suite_secret' },
+    config: {
+      url: 'https://qyapi.weixin.qq.com/cgi-bin/service/get_suite_token',
+      method: 'POST',
+      content_type: 'json',
+      arguments: [
+        { name: 'suite_id', place: 'body', value: '$key_1' },
+        { name: 'suite_secret', place: 'body', value: '$key_2' },
+        { name: 'suite_ticket', place: 'body', value: '${ticket}' },
+      ],
+      ...ERRCODE_ANSWER,
+      token_path: 'suite_access_token',
+      error_hints: {
+        '60020': IP_ALLOWLIST_HINT,
+        '40085':
+          'The suite_ticket is not valid: check the message token (key_3) and EncodingAESKey (key_4), and that WeCom still pushes to the callback URL.',
+      },
+    },
+  },
+  {
+    name: 'wecom_suite_corp',
+    comment:
+      'WeCom third-party app, one authorizing company: its access token (POST ' +
+      "/cgi-bin/service/get_corp_token) with the parent suite's suite_access_token, the corpid (key_1) " +
+      'and the permanent_code (key_2, sealed). Created by the create_auth event (or an admin); ' +
+      'cancel_auth makes it a tombstone (410).',
+    keys: { key_1: 'auth_corpid', key_2: 'permanent_code' },
+    parent: 'wecom_suite',
+    config: {
+      url: 'https://qyapi.weixin.qq.com/cgi-bin/service/get_corp_token',
+      method: 'POST',
+      content_type: 'json',
+      arguments: [
+        { name: 'suite_access_token', place: 'url', value: '${token}' },
+        { name: 'auth_corpid', place: 'body', value: '$key_1' },
+        { name: 'permanent_code', place: 'body', value: '$key_2' },
+      ],
+      ...ERRCODE_ANSWER,
+      error_hints: { '60020': IP_ALLOWLIST_HINT },
+    },
+  },
+  {
     name: 'wecom_jsapi_ticket',
     comment:
       'WeCom enterprise jsapi_ticket (GET /cgi-bin/get_jsapi_ticket), fetched with the access token of the ' +

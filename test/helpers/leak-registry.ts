@@ -43,7 +43,13 @@ export type SecretKind =
   /** A value a provider pushes (a component_verify_ticket): never in a response, log or document. */
   | 'pushed value'
   /** A rotating value (a refresh token): the same rule. */
-  | 'refresh token';
+  | 'refresh token'
+  /** A platform's pushed ticket (WeCom suite_ticket, DingTalk suite ticket). */
+  | 'ticket'
+  /** An EncodingAESKey / aes_key that decrypts a platform's messages. */
+  | 'message key'
+  /** A tenant's permanent authorization code (WeCom permanent_code). */
+  | 'permanent code';
 
 export const MIN_LENGTH = 12;
 /** The shortest run of a secret's characters that counts as a leak. */
@@ -71,6 +77,8 @@ interface LogSource {
 }
 
 const secrets = new Map<string, Registered>();
+/** Realm ids created through POST /api/realm: names, never credentials. */
+const realmNames = new Set<string>();
 const responses: RecordedResponse[] = [];
 const logSources: LogSource[] = [];
 /** Raw Firestore documents as recorded (JSON text), with where they were seen. */
@@ -150,11 +158,20 @@ export function recordExchange(exchange: {
   const index =
     responses.push({ method, url: exchange.url, status: exchange.status, text: exchange.text }) - 1;
   const where = `${method} ${path}`;
+  if (method === 'POST' && /\/api\/realm\/?$/.test(path)) {
+    const id = (parse(exchange.requestBody) as { id?: unknown } | null)?.id;
+    if (typeof id === 'string') realmNames.add(id);
+  }
   if (method === 'POST' && /\/api\/secret\/?$/.test(path)) {
     const body = parse(exchange.requestBody);
     if (body !== null && typeof body === 'object') {
+      const own = (body as { key?: unknown }).key;
       for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
-        if (/^key_\d+$/.test(name) && typeof value === 'string') registerSecret(value, 'credential', where);
+        // A tenant's id is its secret's key (a WeCom corpid), and a platform names its tenants'
+        // realm (key_5): public names, not credentials.
+        const isName = value === own || (typeof value === 'string' && realmNames.has(value));
+        if (/^key_\d+$/.test(name) && typeof value === 'string' && !isName)
+          registerSecret(value, 'credential', where);
         // A fixed-token realm's secret carries a token: it may appear in token answers only.
         if (name === 'token' && typeof value === 'string') registerSecret(value, 'token', where);
       }
@@ -300,6 +317,9 @@ export function registryCounts(): {
     token: 0,
     'pushed value': 0,
     'refresh token': 0,
+    ticket: 0,
+    'message key': 0,
+    'permanent code': 0,
   };
   for (const s of secrets.values()) counts[s.kind]++;
   return {

@@ -11,7 +11,13 @@
 import { AppError } from '../../errors';
 import { log } from '../../log';
 import { PushReceivers, type PushReceiver } from '../../platforms/push-receivers';
-import { applyPush, clearTicketBackoff, REPLAY_WINDOW_MS } from '../../platforms/pushed-messages';
+import {
+  applyPush,
+  clearTicketBackoff,
+  REPLAY_WINDOW_MS,
+  type PushOutcome,
+} from '../../platforms/pushed-messages';
+import { handleTenantEvent, type TenantOutcome } from '../../platforms/tenant-events';
 import { MessageRejected, verifyAndDecrypt } from '../../platforms/wxbizmsgcrypt';
 import { readXmlMessage, XmlRejected } from '../../platforms/xml-message';
 import type { Reply, Route, RouteContext } from '../types';
@@ -59,9 +65,14 @@ function roughlyCurrent(ctx: RouteContext, timestampMs: number): void {
     throw new Refused('replay');
 }
 
-function decrypt(receiver: PushReceiver, q: SignedQuery, encrypt: string): string {
+/** `anyReceiver`: the GET URL check, where WeCom's receiver id is not firmly documented (the signature still is). */
+function decrypt(receiver: PushReceiver, q: SignedQuery, encrypt: string, anyReceiver = false): string {
   return verifyAndDecrypt(
-    { token: receiver.token, encodingAesKey: receiver.encodingAesKey, receiverId: receiver.receiverId },
+    {
+      token: receiver.token,
+      encodingAesKey: receiver.encodingAesKey,
+      receiverId: anyReceiver ? null : receiver.receiverId,
+    },
     q,
     encrypt,
   );
@@ -74,6 +85,26 @@ async function receiverOf(ctx: RouteContext, receivers: PushReceivers): Promise<
   ctx.logFields.realm = realm;
   ctx.logFields.key = key;
   return receiver;
+}
+
+/** A platform's event about a customer company (platforms/tenant-events.ts), or undefined. */
+function tenantEvent(
+  ctx: RouteContext,
+  realm: string,
+  key: string,
+  message: { timestampMs: number; encrypt: string; fields: Record<string, string> },
+): Promise<TenantOutcome | undefined> {
+  const { runtime } = ctx;
+  return handleTenantEvent(
+    {
+      store: runtime.store,
+      allowPrivate: runtime.config.allowPrivateUpstreams,
+      platformToken: async () => (await runtime.engine.getToken({ realm, key })).token,
+    },
+    realm,
+    key,
+    message,
+  );
 }
 
 function refusing(handle: (ctx: RouteContext) => Promise<Reply>) {
@@ -107,11 +138,13 @@ export function eventRoutes(receivers: PushReceivers): Route[] {
     roughlyCurrent(ctx, timestampMs);
     const fields = readXmlMessage(message, MAX_EVENT_BYTES);
     const { realm, key } = { realm: ctx.logFields.realm ?? '', key: ctx.logFields.key ?? '' };
-    const outcome = await ctx.runtime.store.mutatePushed(
-      realm,
-      key,
-      applyPush(realm, key, { timestampMs, encrypt, fields }),
-    );
+    const outcome: TenantOutcome | PushOutcome =
+      (await tenantEvent(ctx, realm, key, { timestampMs, encrypt, fields })) ??
+      (await ctx.runtime.store.mutatePushed(
+        realm,
+        key,
+        applyPush(realm, key, { timestampMs, encrypt, fields }),
+      ));
     if (outcome === 'replay') throw new Refused('replay');
     if (outcome === 'stored') await ctx.runtime.store.mutateTokenState(realm, key, clearTicketBackoff);
     log('INFO', `event ${fields.InfoType ?? '(no InfoType)'}: ${outcome}`, {
@@ -130,7 +163,7 @@ export function eventRoutes(receivers: PushReceivers): Route[] {
     const q = signedQuery(ctx.req.query);
     const echostr = ctx.req.query.echostr;
     if (echostr === undefined || echostr === '' || echostr.length > 4096) throw new Refused('echostr');
-    const echo = decrypt(receiver, q, echostr);
+    const echo = decrypt(receiver, q, echostr, true);
     const timestampMs = Number(q.timestamp) * 1000;
     roughlyCurrent(ctx, timestampMs);
     if (Math.abs((await ctx.runtime.store.now()) - timestampMs) > REPLAY_WINDOW_MS)
