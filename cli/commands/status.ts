@@ -41,9 +41,16 @@ function statusRows(body: unknown, now: number): string[][] {
     ]);
 }
 
+/** ", 12 min old" from a row's ticket_age_ms (nothing when there is no ticket). */
+function ticketAge(row: Record<string, unknown>): string {
+  const age = field(row, 'ticket_age_ms');
+  return typeof age === 'number' ? `, ${Math.round(age / 60_000)} min old` : '';
+}
+
 /**
- * What to do about a row, below the table: the IP allow-list fix with the refused IP, and another
- * system fetching a WeChat token with the same appid (the status row's foreign_use).
+ * What to do about a row, below the table: a platform secret's pushed ticket (ok, stale, expired,
+ * missing), a platform customer ended by the platform, the IP allow-list fix with the refused IP,
+ * and another system fetching a WeChat token with the same appid (the status row's foreign_use).
  */
 export function statusNotes(body: unknown): string[] {
   const notes: string[] = [];
@@ -51,6 +58,11 @@ export function statusNotes(body: unknown): string[] {
     const name = `${asText(s.realm)}/${asText(s.key)}`;
     const error = field(s, 'last_error');
     if (isRecord(error) && typeof error.fix === 'string') notes.push(`${name}: ${error.fix}`);
+    const ticket = field(s, 'ticket_state');
+    if (typeof ticket === 'string') notes.push(`${name}: pushed ticket ${ticket}${ticketAge(s)}`);
+    const tenant = field(s, 'authorizer_state');
+    if (tenant === 'unauthorized')
+      notes.push(`${name}: unauthorized by the platform (its token route answers 410)`);
     const foreign = field(s, 'foreign_use');
     if (isRecord(foreign)) {
       notes.push(

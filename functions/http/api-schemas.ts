@@ -167,6 +167,12 @@ export const statusEntrySchema = z.strictObject({
     .optional()
     .describe('Secrets of realms that reference ${ticket}: the pushed ticket (stale: no push for 25 min)'),
   ticket_age_ms: z.number().int().nonnegative().nullable().optional(),
+  authorizer_state: z
+    .enum(['authorized', 'unauthorized'])
+    .optional()
+    .describe(
+      "A platform's customer (WeCom company, DingTalk corp): unauthorized once the platform ended it (410)",
+    ),
   foreign_use: z
     .strictObject({ wechat_used: count, broker_calls: count, day: z.string() })
     .optional()

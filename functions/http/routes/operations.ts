@@ -8,6 +8,7 @@ import { toStatus } from '../../admin/views';
 import { statusState, TOKEN_STATUS_STATES, type TokenStatusState } from '../../token/phase';
 import { DEFAULT_REFRESH_CONCURRENCY, REFRESH_ROUTE_BUDGET_MS } from '../../engine/refresh-due';
 import { AppError } from '../../errors';
+import { tenantStates } from '../../platforms/tenant-status';
 import { ticketStatuses } from '../../platforms/ticket-status';
 import { realmIdSchema } from '../../providers/realm-config';
 import { secretDocId, type Store } from '../../store/store';
@@ -101,9 +102,14 @@ export const statusRoute: Route = {
       page = await scanByState(runtime.store, request, q.realm, q.state, now);
     }
     const tickets = await ticketStatuses(runtime.store, page.list, now);
+    const tenants = await tenantStates(runtime.store, page.list);
     const body = listBody(
       page,
-      page.list.map((s) => ({ ...toStatus(s, now), ...tickets.get(secretDocId(s.realm, s.key)) })),
+      page.list.map((s) => ({
+        ...toStatus(s, now),
+        ...tickets.get(secretDocId(s.realm, s.key)),
+        ...tenants.get(secretDocId(s.realm, s.key)),
+      })),
       scope,
     );
     // Why this instance is not ready (a key it cannot read): for admins only, never for strangers.

@@ -74,4 +74,23 @@ describe('tokenctl status', () => {
     const result = await run(['status'], { env: envFor(server) });
     assert.equal(result.stdout, 'No secrets.\n');
   });
+
+  it("shows a platform secret's pushed ticket and a platform customer the platform ended", async () => {
+    server.on('GET', '/api/status', {
+      body: listBody([
+        { realm: 'suites', key: 'main', ticket_state: 'stale', ticket_age_ms: 27 * 60_000, calls_today: 1 },
+        { realm: 'suites', key: 'new', ticket_state: 'missing', ticket_age_ms: null, calls_today: 0 },
+        { realm: 'corps', key: 'wwcorp1', authorizer_state: 'authorized', calls_today: 1 },
+        { realm: 'corps', key: 'wwcorp2', authorizer_state: 'unauthorized', calls_today: 0 },
+      ]),
+    });
+    const result = await run(['status'], { env: envFor(server), now: NOW });
+    assert.match(result.stdout, /^suites\/main: pushed ticket stale, 27 min old$/m);
+    assert.match(result.stdout, /^suites\/new: pushed ticket missing$/m);
+    assert.match(
+      result.stdout,
+      /^corps\/wwcorp2: unauthorized by the platform \(its token route answers 410\)$/m,
+    );
+    assert.doesNotMatch(result.stdout, /corps\/wwcorp1:/);
+  });
 });
