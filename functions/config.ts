@@ -34,6 +34,10 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Host:port of a Secret Manager endpoint speaking REST over plain HTTP (tests, local fakes). */
   secretManagerEndpoint: string | undefined;
+  /** A webhook delivery's first retry comes after this (then doubling to 1 h); default 30 s. */
+  webhookRetryMinMs: number;
+  /** How long an instance holds an outbox entry while it delivers it; default 15 s. */
+  webhookLeaseMs: number;
 }
 
 const SECRET_VERSION = /^projects\/[^/]+\/secrets\/[^/]+\/versions\/[^/]+$/;
@@ -100,6 +104,9 @@ const envSchema = z
     TOKEN_SERVER_FIRESTORE_TRANSPORT: z.enum([...FIRESTORE_TRANSPORTS, '']).optional(),
     TOKEN_SERVER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', '']).optional(),
     TOKEN_SERVER_SECRET_MANAGER_ENDPOINT: z.string().optional(),
+    // Webhook delivery waits (ops/webhooks/deliver.ts); shorter values are for tests.
+    TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS: intMs(30_000, 100, 3_600_000),
+    TOKEN_SERVER_WEBHOOK_LEASE_MS: intMs(15_000, 100, 600_000),
   })
   .superRefine((env, ctx) => {
     if (nonEmpty(env.TOKEN_SERVER_ADMIN_KEY) && nonEmpty(env.TOKEN_SERVER_ADMIN_KEY_SECRET)) {
@@ -171,5 +178,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretManagerEndpoint: nonEmpty(e.TOKEN_SERVER_SECRET_MANAGER_ENDPOINT)
       ? e.TOKEN_SERVER_SECRET_MANAGER_ENDPOINT
       : undefined,
+    webhookRetryMinMs: e.TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS,
+    webhookLeaseMs: e.TOKEN_SERVER_WEBHOOK_LEASE_MS,
   };
 }

@@ -71,6 +71,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     clock,
     random,
     allowPrivate: config.allowPrivateUpstreams,
+    webhookRetryMinMs: config.webhookRetryMinMs,
+    webhookLeaseMs: config.webhookLeaseMs,
   });
   const instanceId = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const engine = new TokenEngine({

@@ -35,6 +35,9 @@ export interface OpsOptions {
   clock: Clock;
   random: Random;
   allowPrivate: boolean;
+  /** Webhook delivery waits (DeliveryDeps); the defaults when absent. */
+  webhookRetryMinMs?: number;
+  webhookLeaseMs?: number;
 }
 
 function opsStoreFor(o: OpsOptions): OpsStore {
@@ -49,7 +52,14 @@ function opsStoreFor(o: OpsOptions): OpsStore {
 /** Builds the runtime's Ops and sets the main store's token hook. */
 export function createOps(o: OpsOptions): Ops {
   const store = opsStoreFor(o);
-  const deps: DeliveryDeps = { ops: store, clock: o.clock, random: o.random, allowPrivate: o.allowPrivate };
+  const deps: DeliveryDeps = {
+    ops: store,
+    clock: o.clock,
+    random: o.random,
+    allowPrivate: o.allowPrivate,
+    ...(o.webhookRetryMinMs === undefined ? {} : { retryMinMs: o.webhookRetryMinMs }),
+    ...(o.webhookLeaseMs === undefined ? {} : { leaseMs: o.webhookLeaseMs }),
+  };
   // Delivered at once by this instance; what is lost with it is swept by the next run.
   const deliverNow = (writes: readonly SideWrite[]): void => {
     for (const w of writes) {

@@ -5,6 +5,8 @@
  *   the receiver was down, and the healing is one `token.recovered`;
  * - an instance SIGKILLed while its delivery is in flight: the event goes out from another instance's
  *   sweep (POST /api/refresh), acknowledged once by id.
+ * The processes run with a short retry backoff and delivery lease (TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS,
+ * TOKEN_SERVER_WEBHOOK_LEASE_MS; production: 30 s and 15 s), and the tests check both are waited out.
  */
 import { expect } from 'chai';
 import { realmFor, startFakeProvider, type FakeProvider } from '../fakes/providers';
@@ -13,10 +15,20 @@ import { request } from '../helpers/http';
 import { startFunction, testEnv, type FunctionProcess } from '../helpers/processes';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The first retry comes 0.5–1 × this after a refused delivery. */
+const RETRY_MIN_MS = 3_000;
+/** A delivering instance holds its entry this long. */
+const LEASE_MS = 3_000;
 
 describe('webhooks (processes on the emulator)', function () {
-  this.timeout(180_000);
-  const env = testEnv({ store: 'firestore' });
+  this.timeout(120_000);
+  const env = testEnv({
+    store: 'firestore',
+    overrides: {
+      TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS: String(RETRY_MIN_MS),
+      TOKEN_SERVER_WEBHOOK_LEASE_MS: String(LEASE_MS),
+    },
+  });
   const admin = { bearer: env.adminKey };
   let fake: FakeProvider;
   let receiver: WebhookReceiver;
@@ -92,11 +104,18 @@ describe('webhooks (processes on the emulator)', function () {
     await until('the first (refused) delivery', 20_000, () => receiver.arrived.length > 0);
     expect(receiver.acked).to.have.length(0);
     receiver.mode = 'up';
-    // Retried with backoff (15-30 s after the refusal) by the sweep of POST /api/refresh.
+    // Retried with backoff (RETRY_MIN_MS/2 to RETRY_MIN_MS after the refusal) by the sweep of POST
+    // /api/refresh, asked every 250 ms: not before the backoff has passed.
     await until('the retried delivery', 60_000, async () => {
       await request(`${fn.url}/api/refresh`, { method: 'POST', ...admin });
       return receiver.acked.length > 0;
     });
+    // The backoff counts from the attempt's claim, a little before its POST arrived (500 ms allowed):
+    // a sweep that ignored it would have sent the retry within ~250 ms.
+    const refusedAt = receiver.arrivedAt[receiver.arrivedAt.length - 2]!; // the last refused attempt
+    expect(receiver.ackedAt[0]! - refusedAt, 'ms from the last refusal to the retry').to.be.at.least(
+      RETRY_MIN_MS / 2 - 500,
+    );
     const failed = [...receiver.unique().values()].filter((e) => e.type === 'token.refresh_failed');
     expect(failed).to.have.length(1);
     expect(failed[0]?.id).to.equal(receiver.arrived[0]?.id); // the same id on every attempt
@@ -126,11 +145,14 @@ describe('webhooks (processes on the emulator)', function () {
     a.kill('SIGKILL');
     await a.exited;
     receiver.mode = 'up';
-    // B's sweep takes the entry once A's delivery lease (15 s) has passed.
+    // B's sweep, asked every 250 ms, takes the entry only once A's delivery lease has passed.
     await until('the delivery from B', 60_000, async () => {
       await request(`${b.url}/api/refresh`, { method: 'POST', ...admin });
       return receiver.acked.length > 0;
     });
+    // The lease counts from A's claim, a little before its POST arrived (500 ms allowed).
+    const heldFor = receiver.ackedAt[0]! - receiver.arrivedAt[0]!;
+    expect(heldFor, 'ms from the held delivery to the delivery from B').to.be.at.least(LEASE_MS - 500);
     await request(`${b.url}/api/refresh`, { method: 'POST', ...admin });
     fake.setMode('wechat_offiaccount', null);
     expect(receiver.acked.map((e) => e.id)).to.deep.equal([id]);

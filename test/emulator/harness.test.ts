@@ -12,7 +12,7 @@ import {
   startEmulator,
   type FirestoreEmulator,
 } from '../helpers/emulator';
-import { TEST_PROJECT_ID } from '../helpers/processes';
+import { testProjectId } from '../helpers/processes';
 
 async function answers(host: string): Promise<boolean> {
   try {
@@ -40,7 +40,7 @@ describe('test harness: Firestore emulator', function () {
 
   before(function () {
     host = emulatorHostFromEnv();
-    app = initializeApp({ projectId: TEST_PROJECT_ID }, `harness-${process.pid}`);
+    app = initializeApp({ projectId: testProjectId() }, `harness-${process.pid}`);
     db = getFirestore(app);
   });
 
@@ -57,7 +57,7 @@ describe('test harness: Firestore emulator', function () {
     await Promise.all([collection.doc('a').set({ n: 1 }), collection.doc('b').set({ n: 2 })]);
     assert.equal((await collection.get()).size, 2);
 
-    await clearEmulator(host, TEST_PROJECT_ID);
+    await clearEmulator(host, testProjectId());
 
     assert.equal((await collection.get()).size, 0);
     assert.equal((await collection.doc('a').get()).exists, false);

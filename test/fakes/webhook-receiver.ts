@@ -25,6 +25,10 @@ export interface WebhookReceiver {
   readonly acked: ReceivedEvent[];
   /** Every delivery that arrived, whatever it was answered. */
   readonly arrived: ReceivedEvent[];
+  /** When each of `arrived` arrived (Date.now(), same index). */
+  readonly arrivedAt: number[];
+  /** When each of `acked` was acknowledged (Date.now(), same index). */
+  readonly ackedAt: number[];
   /** Deliveries whose signature did not verify (never acknowledged). */
   readonly badSignatures: number;
   /** Acknowledged events by id, each once. */
@@ -51,6 +55,8 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions = {})
   const now = options.now ?? Date.now;
   const acked: ReceivedEvent[] = [];
   const arrived: ReceivedEvent[] = [];
+  const arrivedAt: number[] = [];
+  const ackedAt: number[] = [];
   const held = new Set<http.ServerResponse>();
   let bad = 0;
   const server = http.createServer((req, res) => {
@@ -61,6 +67,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions = {})
       recordWebhookDelivery(body);
       const event = JSON.parse(body) as ReceivedEvent;
       arrived.push(event);
+      arrivedAt.push(Date.now());
       if (receiver.mode === 'hang') {
         held.add(res);
         return;
@@ -77,6 +84,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions = {})
         return;
       }
       acked.push(event);
+      ackedAt.push(Date.now());
       res.writeHead(200).end('ok');
     });
   });
@@ -88,6 +96,8 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions = {})
     mode: 'up',
     acked,
     arrived,
+    arrivedAt,
+    ackedAt,
     get badSignatures() {
       return bad;
     },

@@ -6,12 +6,12 @@
 import { getApps, initializeApp } from 'firebase-admin/app';
 import { getFirestore, type Firestore } from 'firebase-admin/firestore';
 import { recordDocuments } from './leak-registry';
-import { TEST_PROJECT_ID } from './processes';
+import { testProjectId } from './processes';
 
 const APP_NAME = 'db-snapshot';
 
 /** A Firestore client of its own (FIRESTORE_EMULATOR_HOST decides where it points). */
-export function snapshotClient(projectId = TEST_PROJECT_ID): Firestore {
+export function snapshotClient(projectId = testProjectId()): Firestore {
   const app = getApps().find((a) => a.name === APP_NAME) ?? initializeApp({ projectId }, APP_NAME);
   return getFirestore(app);
 }

@@ -69,6 +69,8 @@ interface RecordedResponse {
   url: string;
   status: number;
   text: string;
+  /** Which worker saw it, for a merged dump (mergeRegistry). */
+  seenBy?: string;
 }
 
 interface LogSource {
@@ -253,6 +255,11 @@ function firstFragment(
   }
 }
 
+function responseName(r: RecordedResponse): string {
+  const by = r.seenBy === undefined ? '' : ` (${r.seenBy})`;
+  return `the response to ${r.method} ${r.url.slice(0, 120)} (${r.status})${by}`;
+}
+
 /** Every place a registered secret shows up where it must not; empty when there is none. */
 export function findLeaks(): string[] {
   const found: string[] = [];
@@ -276,8 +283,7 @@ export function findLeaks(): string[] {
     responses.forEach((r, i) => {
       if (i === s.allowedIn) return;
       if (s.kind === 'token' && isTokenRoute(r.url)) return;
-      if (r.text.includes(s.value))
-        report(s, `the response to ${r.method} ${r.url.slice(0, 120)} (${r.status})`);
+      if (r.text.includes(s.value)) report(s, responseName(r));
     });
   }
   // The 8-character rule, over responses, log lines and stored documents, one pass over each text.
@@ -291,14 +297,53 @@ export function findLeaks(): string[] {
   }
   responses.forEach((r, i) => {
     const hit = firstFragment(r.text, index, (s) => s.allowedIn === i);
-    if (hit !== undefined)
-      report(hit.secret, `the response to ${r.method} ${r.url.slice(0, 120)} (${r.status})`, hit.run);
+    if (hit !== undefined) report(hit.secret, responseName(r), hit.run);
   });
   for (const d of documents) {
     const hit = firstFragment(d.text, index);
     if (hit !== undefined) report(hit.secret, `the stored documents (${d.name})`, hit.run);
   }
   return found;
+}
+
+/**
+ * Everything the registry holds, as JSON-able data. With several mocha workers (run-tests.ts), each
+ * writes its dump at the end (mocha-setup.ts, TEST_LEAK_DUMP) and run-tests merges them all into one
+ * registry and runs findLeaks() once more: a secret registered by any worker is looked for in every
+ * worker's responses, log lines and documents.
+ */
+export interface RegistryDump {
+  secrets: Registered[];
+  responses: RecordedResponse[];
+  logs: Array<{ name: string; lines: string[] }>;
+  documents: Array<{ name: string; text: string }>;
+}
+
+export function dumpRegistry(): RegistryDump {
+  return {
+    secrets: [...secrets.values()],
+    responses: [...responses],
+    logs: logSources.map((source) => ({ name: source.name, lines: [...source.lines] })),
+    documents: [...documents],
+  };
+}
+
+/** Adds a dump to this registry, its sources named `label: …` (a worker's responses keep their allowances). */
+export function mergeRegistry(dump: RegistryDump, label: string): void {
+  const offset = responses.length;
+  for (const r of dump.responses) responses.push({ ...r, seenBy: label });
+  for (const s of dump.secrets) {
+    // A value registered twice keeps its first registration (random secrets are not shared).
+    if (secrets.has(s.value)) continue;
+    secrets.set(s.value, {
+      value: s.value,
+      kind: s.kind,
+      origin: `${label}: ${s.origin}`,
+      ...(s.allowedIn === undefined ? {} : { allowedIn: s.allowedIn + offset }),
+    });
+  }
+  for (const log of dump.logs) logSources.push({ name: `${label}: ${log.name}`, lines: log.lines });
+  for (const d of dump.documents) documents.push({ name: `${label}: ${d.name}`, text: d.text });
 }
 
 /** How much the registry holds (the leak test asserts it saw the run). */

@@ -3,9 +3,12 @@
  * and always use a `demo-` project, even when mocha is run directly instead of through run-tests;
  * after the last test, any function process or emulator a suite forgot to stop is stopped, and the
  * run-wide leak check (leak-registry.ts) runs over every log line and response body of the run.
+ * Under run-tests.ts with several workers, each also writes what it saw to TEST_LEAK_DUMP, for the
+ * check across workers.
  */
+import { writeFileSync } from 'node:fs';
 import { setLogSink } from '../../functions/log';
-import { findLeaks, recordLogSource, registryCounts } from './leak-registry';
+import { dumpRegistry, findLeaks, recordLogSource, registryCounts } from './leak-registry';
 import { stopAllChildren, TEST_PROJECT_ID } from './processes';
 
 /**
@@ -22,6 +25,10 @@ process.env.GOOGLE_CLOUD_PROJECT ??= TEST_PROJECT_ID;
 export const mochaHooks = {
   async afterAll(): Promise<void> {
     await stopAllChildren();
+    // One of several workers (run-tests.ts): what it saw goes to the check across all of them.
+    const dump = process.env.TEST_LEAK_DUMP;
+    if (dump !== undefined && dump !== '')
+      writeFileSync(dump, JSON.stringify(dumpRegistry()), { mode: 0o600 });
     // The run-wide leak check over every log line and response body (test/helpers/leak-registry.ts).
     const leaks = findLeaks();
     const seen = registryCounts();

@@ -322,13 +322,21 @@ export interface TestEnv {
 export const TEST_PROJECT_ID = 'demo-token-server';
 
 /**
+ * The project of this mocha process: GOOGLE_CLOUD_PROJECT, which run-tests.ts sets per worker
+ * (`demo-token-server-w2`, … : the emulator keeps projects apart), else TEST_PROJECT_ID.
+ */
+export function testProjectId(): string {
+  return process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
+}
+
+/**
  * A fresh, complete environment for function processes, with newly generated admin and master
  * keys. Processes that must share data (several instances on one Firestore) must share one
  * TestEnv: call this once per test and pass `env` to every startFunction.
  */
 export function testEnv(options: TestEnvOptions = {}): TestEnv {
   const emulatorHost = process.env.FIRESTORE_EMULATOR_HOST || undefined;
-  const projectId = process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
+  const projectId = testProjectId();
   const adminKey = randomBytes(32).toString('base64url');
   const masterKey = randomBytes(32).toString('base64');
   registerSecret(adminKey, 'admin key', 'testEnv()');

@@ -101,11 +101,21 @@ export type Stop = { kind: 'silence'; silentMs: number } | { kind: 'total'; elap
  * run that failed with no failure seen counts as one failure.
  */
 export function summaryLine(progress: RunProgress, exitCode: number, stopped?: Stop): string {
+  const { passed, failed } = finalCounts(progress, exitCode, stopped);
+  return `${passed} passed, ${failed} failed`;
+}
+
+/** The counts of summaryLine (run-tests.ts adds them up over its workers). */
+export function finalCounts(
+  progress: RunProgress,
+  exitCode: number,
+  stopped?: Stop,
+): { passed: number; failed: number } {
   const epilogue = stopped === undefined ? progress.epilogue : undefined;
   const passed = epilogue?.passed ?? progress.passed;
   let failed = epilogue ? (epilogue.failed ?? 0) : progress.failed + (stopped ? 1 : 0);
   if (exitCode !== 0 && failed === 0) failed = 1;
-  return `${passed} passed, ${failed} failed`;
+  return { passed, failed };
 }
 
 /** Tests marked pending (skipped), by mocha's epilogue or as seen. */

@@ -1,6 +1,6 @@
 /**
  * The `npm test` driver: starts one Firestore emulator for the whole run, runs mocha over every
- * compiled test suite in a child process with the emulator in its environment, stops the emulator
+ * compiled test suite in child processes with the emulator in their environment, stops the emulator
  * whatever happens, and ends with one plain `N passed, N failed` line.
  *
  *   node lib/test/helpers/run-tests.js [mocha options] [spec files or globs]
@@ -9,18 +9,34 @@
  * or starting with `lib/` replace the default suites. FIRESTORE_EMULATOR_HOST, when already set,
  * is used instead of starting an emulator.
  *
- * A watchdog stops a hung run: when mocha has printed nothing for TEST_SILENCE_MS (default 10 min,
- * well above the longest per-test timeout) or has run for TEST_TIMEOUT_MS (default 50 min, well
- * inside CI's 90). Per-test timeouts do the fine work. When it fires, the last line still counts
+ * Workers (run-workers.ts): the whole run is shared among TEST_WORKERS mocha processes (default 2;
+ * 1 when spec files are named), each on its own emulator project, files dealt by expected time. The
+ * first worker's output is shown as it runs, each other's when its turn comes; the last line adds
+ * them up. Each worker runs the leak check over what it saw, and writes it to a dump; the check then
+ * runs once more over all dumps together (leaksAcrossWorkers), and a finding fails the run.
+ *
+ * A watchdog stops a hung worker: when it has printed nothing for TEST_SILENCE_MS (default 10 min,
+ * well above the longest per-test timeout) or the run has taken TEST_TIMEOUT_MS (default 50 min,
+ * well inside CI's 90). Per-test timeouts do the fine work. When it fires, the last line still counts
  * what passed and failed until then (run-progress.ts), after naming where the run was and the
  * failures seen.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { clearEmulator, FirestoreEmulator, startEmulator } from './emulator';
-import { addShutdownHook, repoRoot, spawnTracked, TEST_PROJECT_ID, type ExitInfo } from './processes';
+import { findLeaks, mergeRegistry, registryCounts, type RegistryDump } from './leak-registry';
 import {
+  addShutdownHook,
+  repoRoot,
+  spawnTracked,
+  TEST_PROJECT_ID,
+  type ExitInfo,
+  type TrackedChild,
+} from './processes';
+import {
+  finalCounts,
   newProgress,
   pendingCount,
   readLine,
@@ -28,8 +44,10 @@ import {
   summaryLine,
   watchdogLimits,
   watchdogVerdict,
+  type RunProgress,
   type Stop,
 } from './run-progress';
+import { expandSpec, listTestFiles, splitFiles, workerCount, workerProject } from './run-workers';
 
 /** Suites in the order they run: fast and self-contained first, whole processes last. */
 const SUITES = ['unit', 'emulator', 'rules', 'e2e'];
@@ -62,15 +80,39 @@ function hasTestFile(dir: string): boolean {
   );
 }
 
+/** One mocha process of the run, with what its output showed. */
+interface Worker {
+  index: number;
+  project: string;
+  files: string[];
+  progress: RunProgress;
+  /** Its output while another worker's is being shown (printed when its turn comes). */
+  held: string[];
+  lastOutputAt: number;
+  stopped: Stop | undefined;
+  exit: ExitInfo | undefined;
+  child: TrackedChild;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const root = repoRoot();
   const { specs, mochaArgs } = splitArgs(argv);
-  const files = specs.length > 0 ? specs : defaultSpecs(root);
+  const specsGiven = specs.length > 0;
+  const workers = workerCount(process.env, specsGiven);
+  const files =
+    workers === 1
+      ? specsGiven
+        ? specs
+        : defaultSpecs(root)
+      : specsGiven
+        ? specs.flatMap((spec) => expandSpec(root, spec))
+        : listTestFiles(root, SUITES);
   if (files.length === 0) {
     console.log('No compiled tests under lib/test (run `npm run build` first).');
     console.log(summaryLine(newProgress(), 0));
     return 0;
   }
+  const shares = workers === 1 ? [files] : splitFiles(files, workers);
 
   let emulator: FirestoreEmulator;
   try {
@@ -79,7 +121,8 @@ async function main(argv: readonly string[]): Promise<number> {
       emulator = FirestoreEmulator.external(given);
       // A reused emulator may hold data from an earlier run (one just started holds none, and on a
       // loaded machine its first request can take longer than clearEmulator's 10 s).
-      await clearEmulator(emulator.host, TEST_PROJECT_ID);
+      for (let i = 0; i < shares.length; i++)
+        await clearEmulator(emulator.host, workerProject(TEST_PROJECT_ID, i));
     } else emulator = await startEmulator();
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
@@ -91,64 +134,180 @@ async function main(argv: readonly string[]): Promise<number> {
       ? `Firestore emulator started at ${emulator.host} (pid ${emulator.pid})`
       : `Using the Firestore emulator at ${emulator.host} (FIRESTORE_EMULATOR_HOST)`,
   );
-
-  const progress = newProgress();
-  let stopped: Stop | undefined;
-  let exit: ExitInfo;
-  try {
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      FIRESTORE_EMULATOR_HOST: emulator.host,
-      GOOGLE_CLOUD_PROJECT: TEST_PROJECT_ID,
-      GCLOUD_PROJECT: TEST_PROJECT_ID,
-      METADATA_SERVER_DETECTION: 'none',
-    };
-    const wantsColor = process.stdout.isTTY && !mochaArgs.some((a) => /^--(no-)?colors?$|^-c$|^-C$/.test(a));
-    const mocha = spawnTracked(
-      process.execPath,
-      [join(root, MOCHA), ...(wantsColor ? ['--color'] : []), ...mochaArgs, ...files],
-      { cwd: root, env, stdio: ['inherit', 'pipe', 'inherit'] },
+  if (shares.length > 1) {
+    console.log(
+      `${shares.length} mocha workers (TEST_WORKERS), each on its own emulator project: ` +
+        shares.map((share, i) => `worker ${i + 1} ${share.length} files`).join(', ') +
+        '. The first is shown as it runs, each other one when its turn comes.',
     );
-    const limits = watchdogLimits(process.env);
-    const startedAt = Date.now();
-    let lastOutputAt = startedAt;
-    if (mocha.child.stdout !== null) {
-      // Mocha's output goes to ours unchanged; each line is also read for the tally.
-      mocha.child.stdout.on('data', (chunk: Buffer) => {
-        lastOutputAt = Date.now();
-        process.stdout.write(chunk);
-      });
-      createInterface({ input: mocha.child.stdout, crlfDelay: Infinity }).on('line', (line) =>
-        readLine(line, progress),
+  }
+
+  const dumpDir = shares.length > 1 ? mkdtempSync(join(tmpdir(), 'token-server-leaks-')) : undefined;
+  const pool: Worker[] = [];
+  const startedAt = Date.now();
+  const limits = watchdogLimits(process.env);
+  let shown = 0;
+  const show = (w: Worker, text: string): void => {
+    if (w.index <= shown) process.stdout.write(text);
+    else w.held.push(text);
+  };
+  /** Once the shown worker has ended, the next one's output so far, and from then on as it comes. */
+  const advance = (): void => {
+    while (shown < pool.length && pool[shown]!.exit !== undefined) {
+      shown++;
+      const next = pool[shown];
+      if (next === undefined) break;
+      process.stdout.write(
+        `\n── worker ${next.index + 1} of ${pool.length} (${next.files.length} files) ──\n`,
       );
+      process.stdout.write(next.held.splice(0).join(''));
+    }
+  };
+  try {
+    const wantsColor = process.stdout.isTTY && !mochaArgs.some((a) => /^--(no-)?colors?$|^-c$|^-C$/.test(a));
+    for (const [index, share] of shares.entries()) {
+      const project = workerProject(TEST_PROJECT_ID, index);
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        FIRESTORE_EMULATOR_HOST: emulator.host,
+        GOOGLE_CLOUD_PROJECT: project,
+        GCLOUD_PROJECT: project,
+        METADATA_SERVER_DETECTION: 'none',
+        ...(dumpDir === undefined ? {} : { TEST_LEAK_DUMP: join(dumpDir, `worker-${index + 1}.json`) }),
+      };
+      const child = spawnTracked(
+        process.execPath,
+        [join(root, MOCHA), ...(wantsColor ? ['--color'] : []), ...mochaArgs, ...share],
+        { cwd: root, env, stdio: ['inherit', 'pipe', 'inherit'] },
+      );
+      const w: Worker = {
+        index,
+        project,
+        files: share,
+        progress: newProgress(),
+        held: [],
+        lastOutputAt: Date.now(),
+        stopped: undefined,
+        exit: undefined,
+        child,
+      };
+      pool.push(w);
+      if (child.child.stdout !== null) {
+        // Mocha's output goes to ours unchanged; each line is also read for the tally.
+        child.child.stdout.on('data', (chunk: Buffer) => {
+          w.lastOutputAt = Date.now();
+          show(w, chunk.toString('utf8'));
+        });
+        createInterface({ input: child.child.stdout, crlfDelay: Infinity }).on('line', (line) =>
+          readLine(line, w.progress),
+        );
+      }
     }
     const removeHook = addShutdownHook(async () => {
       console.error('\nInterrupted: stopping mocha and the Firestore emulator.');
     });
     const watchdog = setInterval(() => {
-      if (stopped !== undefined) return;
-      stopped = watchdogVerdict(limits, startedAt, lastOutputAt, Date.now());
-      if (stopped === undefined) return;
-      console.log(
-        `\nThe watchdog stops mocha (TEST_SILENCE_MS=${limits.silenceMs}, TEST_TIMEOUT_MS=${limits.totalMs}).`,
-      );
-      void mocha.stop(5000);
+      for (const w of pool) {
+        if (w.stopped !== undefined || w.exit !== undefined) continue;
+        w.stopped = watchdogVerdict(limits, startedAt, w.lastOutputAt, Date.now());
+        if (w.stopped === undefined) continue;
+        show(
+          w,
+          `\nThe watchdog stops mocha${pool.length > 1 ? ` (worker ${w.index + 1})` : ''} ` +
+            `(TEST_SILENCE_MS=${limits.silenceMs}, TEST_TIMEOUT_MS=${limits.totalMs}).\n`,
+        );
+        void w.child.stop(5000);
+      }
     }, WATCHDOG_TICK_MS);
-    exit = await mocha.exited;
+    await Promise.all(
+      pool.map(async (w) => {
+        const exit = await w.child.exited;
+        // Output still in the pipe after the exit is read first (unless a grandchild holds it open).
+        const out = w.child.child.stdout;
+        if (out !== null && !out.closed) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 2_000);
+            out.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+        }
+        w.exit = exit;
+        advance();
+      }),
+    );
     clearInterval(watchdog);
     removeHook();
   } finally {
     if (emulator.owned) await emulator.stop();
   }
 
-  const exitCode = stopped !== undefined ? 1 : (exit.code ?? 1);
-  if (exit.signal !== null) console.error(`mocha was ended by ${exit.signal}`);
-  const report = stoppedReport(progress, stopped);
-  if (report.length > 0) console.log(['', ...report].join('\n'));
-  const pending = pendingCount(progress);
+  let passed = 0;
+  let failed = 0;
+  let pending = 0;
+  let exitCode = 0;
+  for (const w of pool) {
+    const exit = w.exit as ExitInfo;
+    const code = w.stopped !== undefined ? 1 : (exit.code ?? 1);
+    const label = pool.length > 1 ? ` (worker ${w.index + 1})` : '';
+    if (exit.signal !== null) console.error(`mocha${label} was ended by ${exit.signal}`);
+    const report = stoppedReport(w.progress, w.stopped);
+    if (report.length > 0)
+      console.log(['', ...(label === '' ? [] : [`Worker ${w.index + 1}:`]), ...report].join('\n'));
+    const counts = finalCounts(w.progress, code, w.stopped);
+    passed += counts.passed;
+    failed += counts.failed;
+    pending += pendingCount(w.progress);
+    if (code !== 0) exitCode = 1;
+  }
+  if (dumpDir !== undefined) {
+    const leaks = leaksAcrossWorkers(dumpDir, pool.length);
+    console.log(`  ${leaks.line}`);
+    for (const finding of leaks.findings.slice(0, 20)) console.log(`    ${finding}`);
+    if (!leaks.ok) {
+      failed += 1;
+      exitCode = 1;
+    }
+    rmSync(dumpDir, { recursive: true, force: true });
+  }
+  if (pool.length > 1)
+    console.log(`${pool.length} workers, ${Math.round((Date.now() - startedAt) / 1000)} s of mocha`);
   if (pending > 0) console.log(`${pending} pending`);
-  console.log(summaryLine(progress, exitCode, stopped));
+  console.log(`${passed} passed, ${failed} failed`);
   return exitCode;
+}
+
+/**
+ * The leak check over every worker's dump at once (leak-registry.ts): a secret registered by one
+ * worker is looked for in what every worker saw. A missing or unreadable dump fails the check.
+ */
+export function leaksAcrossWorkers(
+  dir: string,
+  workers: number,
+): { ok: boolean; line: string; findings: string[] } {
+  const missing: string[] = [];
+  for (let i = 1; i <= workers; i++) {
+    const path = join(dir, `worker-${i}.json`);
+    try {
+      mergeRegistry(JSON.parse(readFileSync(path, 'utf8')) as RegistryDump, `worker ${i}`);
+    } catch (err) {
+      missing.push(
+        `worker ${i} left no readable leak dump (${err instanceof Error ? err.message : String(err)})`,
+      );
+    }
+  }
+  const findings = [...missing, ...findLeaks()];
+  const seen = registryCounts();
+  const total = Object.values(seen.secrets).reduce((a, b) => a + b, 0);
+  return {
+    ok: findings.length === 0,
+    line:
+      `leak check across ${workers} workers: ${total} secrets against ${seen.responses} responses, ` +
+      `${seen.logLines} log lines and ${seen.documents} documents: ` +
+      (findings.length === 0 ? 'none leaked' : `${findings.length} findings`),
+    findings,
+  };
 }
 
 if (require.main === module) {

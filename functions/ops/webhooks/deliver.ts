@@ -3,7 +3,8 @@
  * each time (`Token-Server-Signature: t=<unix s>,v1=<hex HMAC-SHA256(secret, t + "." + body)>`, the
  * scheme Stripe uses). An entry is taken by one instance at a time (a lease in the entry), sent to
  * each webhook still owed it, and then deleted, or kept with the webhooks still owed and a later
- * time: backoff from 30 s doubling to 1 h, for 24 h after the change, then given up (logged).
+ * time: backoff from 30 s (TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS) doubling to 1 h, for 24 h after the
+ * change, then given up (logged).
  * Delivery is tried by the instance that made the change right after its commit, and every
  * scheduled refresh run and POST /api/refresh sweep what is due (an instance killed before it
  * delivered leaves the entry due: the next sweep sends it).
@@ -19,8 +20,12 @@ import type { OpsStore, OutboxEntry, WebhookRecord } from '../ops-store';
 export const SIGNATURE_HEADER = 'Token-Server-Signature';
 /** One POST may take this long (connect to answer). */
 export const DELIVERY_TIMEOUT_MS = 10_000;
-/** An instance holds an entry this long while it delivers it (longer than one round of POSTs). */
+/**
+ * An instance holds an entry this long while it delivers it (longer than one round of POSTs). The
+ * default; TOKEN_SERVER_WEBHOOK_LEASE_MS sets another (DeliveryDeps.leaseMs).
+ */
 export const DELIVERY_LEASE_MS = 15_000;
+/** The first retry's backoff; TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS sets another (DeliveryDeps.retryMinMs). */
 export const RETRY_MIN_MS = 30_000;
 export const RETRY_MAX_MS = 60 * 60_000;
 export const GIVE_UP_AFTER_MS = 24 * 60 * 60_000;
@@ -32,6 +37,10 @@ export interface DeliveryDeps {
   clock: Clock;
   random: Random;
   allowPrivate: boolean;
+  /** The first retry's backoff (default RETRY_MIN_MS). */
+  retryMinMs?: number;
+  /** The delivery lease (default DELIVERY_LEASE_MS). */
+  leaseMs?: number;
 }
 
 /** The signature header's value for one attempt. */
@@ -87,8 +96,8 @@ async function post(url: string, body: string, signature: string, allowPrivate: 
   }
 }
 
-function retryDelayMs(attempts: number, random: Random): number {
-  const base = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.max(0, attempts - 1));
+function retryDelayMs(attempts: number, random: Random, retryMinMs: number): number {
+  const base = Math.min(RETRY_MAX_MS, retryMinMs * 2 ** Math.max(0, attempts - 1));
   return Math.round(base * (0.5 + random() / 2));
 }
 
@@ -98,7 +107,7 @@ export async function deliverEntry(
   id: string,
   webhooks?: WebhookRecord[],
 ): Promise<'delivered' | 'retry' | 'given_up' | 'busy'> {
-  const claimed = await deps.ops.claimOutbox(id, DELIVERY_LEASE_MS);
+  const claimed = await deps.ops.claimOutbox(id, deps.leaseMs ?? DELIVERY_LEASE_MS);
   if (claimed === null) return 'busy';
   const { entry, now } = claimed;
   const all = webhooks ?? (await allWebhooks(deps.ops));
@@ -145,7 +154,7 @@ export async function deliverEntry(
     done: false,
     targets: left,
     attempts,
-    nextAttemptAt: now + retryDelayMs(attempts, deps.random),
+    nextAttemptAt: now + retryDelayMs(attempts, deps.random, deps.retryMinMs ?? RETRY_MIN_MS),
   });
   log('WARNING', `webhook event ${entry.id} not delivered: retried later`, {
     ...fields,

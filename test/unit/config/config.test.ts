@@ -32,6 +32,8 @@ describe('parseConfig(env)', () => {
       storeTimeoutMs: 10_000,
       firestoreTransport: 'rest',
       logLevel: 'info',
+      webhookRetryMinMs: 30_000,
+      webhookLeaseMs: 15_000,
     });
   });
 
@@ -78,6 +80,11 @@ describe('parseConfig(env)', () => {
       { leaseMs: 3000, waitMs: 0 },
     ],
     ['log level', { TOKEN_SERVER_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
+    [
+      'webhook retry and delivery lease',
+      { TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS: '1000', TOKEN_SERVER_WEBHOOK_LEASE_MS: '2000' },
+      { webhookRetryMinMs: 1000, webhookLeaseMs: 2000 },
+    ],
     ['store timeout', { TOKEN_SERVER_STORE_TIMEOUT_MS: '2500' }, { storeTimeoutMs: 2500 }],
     ['Firestore over gRPC', { TOKEN_SERVER_FIRESTORE_TRANSPORT: 'grpc' }, { firestoreTransport: 'grpc' }],
     ['Firestore over REST', { TOKEN_SERVER_FIRESTORE_TRANSPORT: 'rest' }, { firestoreTransport: 'rest' }],
@@ -90,6 +97,11 @@ describe('parseConfig(env)', () => {
 
   const bad: Array<[string, NodeJS.ProcessEnv, string, string?]> = [
     ['a short admin key', { TOKEN_SERVER_ADMIN_KEY: 'short-key' }, 'TOKEN_SERVER_ADMIN_KEY', 'short-key'],
+    [
+      'a webhook retry of 0 ms',
+      { TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS: '0' },
+      'TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS',
+    ],
     [
       'a master key of 16 bytes',
       { TOKEN_SERVER_MASTER_KEY: Buffer.alloc(16).toString('base64') },
