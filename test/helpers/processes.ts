@@ -354,6 +354,10 @@ export function testEnv(options: TestEnvOptions = {}): TestEnv {
     TOKEN_SERVER_ADMIN_KEY: adminKey,
     TOKEN_SERVER_MASTER_KEY: masterKey,
     TOKEN_SERVER_ALLOW_PRIVATE_UPSTREAMS: 'true',
+    // A fresh emulator project's first writes, on a machine running two test workers (and perhaps
+    // other jobs), can take longer than production's 10 s bound; tests that measure that bound set
+    // their own.
+    TOKEN_SERVER_STORE_TIMEOUT_MS: '30000',
   });
   if (emulatorHost !== undefined) env.FIRESTORE_EMULATOR_HOST = emulatorHost;
   for (const [name, value] of Object.entries(options.overrides ?? {})) {
