@@ -6,10 +6,10 @@ import {
   type DocumentSnapshot,
   type Firestore,
   type Query,
-  type WriteBatch,
 } from 'firebase-admin/firestore';
 import { grpcCodeOf, GrpcStatus } from '../grpc-status';
 import type { Sealer } from '../store/seal';
+import { addSideWrites } from '../store/firestore/side-writes';
 import type { SideWrite } from '../store/side-writes';
 import type { Page, PageRequest } from '../store/types';
 import { AUDIT_COLLECTION, type AuditRecord } from './audit/record';
@@ -32,14 +32,6 @@ export class FirestoreOps implements OpsStore {
     /** The client for conditional writes (FirestoreStore.conditionalDb: gRPC when reads go over REST). */
     private readonly conditionalDb: () => Firestore = () => db,
   ) {}
-
-  private addSide(batch: WriteBatch, side: readonly SideWrite[]): void {
-    for (const w of side) {
-      const doc =
-        w.stampField === undefined ? w.doc : { ...w.doc, [w.stampField]: FieldValue.serverTimestamp() };
-      batch.create(this.db.collection(w.collection).doc(w.id), doc);
-    }
-  }
 
   async listAudit(q: AuditQuery): Promise<Page<AuditRecord, AuditPosition>> {
     let base: Query = this.db.collection(AUDIT_COLLECTION);
@@ -67,7 +59,7 @@ export class FirestoreOps implements OpsStore {
     const batch = this.db
       .batch()
       .create(this.db.collection(WEBHOOK_COLLECTION).doc(w.id), encodeWebhook(w, this.sealer));
-    this.addSide(batch, side);
+    addSideWrites(batch, this.db, side);
     await batch.commit();
   }
 
@@ -97,11 +89,7 @@ export class FirestoreOps implements OpsStore {
       const snap = await tx.get(ref);
       if (!snap.exists) return false;
       tx.delete(ref);
-      for (const w of side) {
-        const doc =
-          w.stampField === undefined ? w.doc : { ...w.doc, [w.stampField]: FieldValue.serverTimestamp() };
-        tx.create(this.db.collection(w.collection).doc(w.id), doc);
-      }
+      addSideWrites(tx, this.db, side);
       return true;
     });
   }

@@ -32,17 +32,18 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-function verify(secret: string, header: string | undefined, body: string): boolean {
+function verify(secret: string, header: string | undefined, body: string, nowMs: number): boolean {
   const parts = new Map((header ?? '').split(',').map((p) => p.split('=', 2) as [string, string]));
   const t = parts.get('t');
   const v1 = parts.get('v1');
   if (t === undefined || v1 === undefined || !/^\d+$/.test(t) || !/^[0-9a-f]{64}$/.test(v1)) return false;
-  if (Math.abs(Date.now() / 1000 - Number(t)) > 300) return false; // a replay window, as Stripe's
+  if (Math.abs(nowMs / 1000 - Number(t)) > 300) return false; // a replay window, as Stripe's
   const want = createHmac('sha256', secret).update(`${t}.${body}`).digest();
   return timingSafeEqual(want, Buffer.from(v1, 'hex'));
 }
 
-export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+/** `now`: the receiver's clock for the replay window (a test's fake clock; default the real one). */
+export async function startWebhookReceiver(now: () => number = Date.now): Promise<WebhookReceiver> {
   const acked: ReceivedEvent[] = [];
   const arrived: ReceivedEvent[] = [];
   const held = new Set<http.ServerResponse>();
@@ -63,7 +64,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         res.writeHead(503).end();
         return;
       }
-      if (!verify(receiver.secret, req.headers['token-server-signature'] as string | undefined, body)) {
+      if (
+        !verify(receiver.secret, req.headers['token-server-signature'] as string | undefined, body, now())
+      ) {
         bad++;
         res.writeHead(400).end();
         return;
