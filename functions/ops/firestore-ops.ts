@@ -63,6 +63,12 @@ export class FirestoreOps implements OpsStore {
     await batch.commit();
   }
 
+  async recordSide(side: SideWrite[]): Promise<void> {
+    const batch = this.db.batch();
+    addSideWrites(batch, this.db, side);
+    await batch.commit();
+  }
+
   async getWebhook(id: string): Promise<WebhookRecord | null> {
     const snap = await this.db.collection(WEBHOOK_COLLECTION).doc(id).get();
     return snap.exists ? decodeWebhook(snap.data() ?? {}, this.sealer) : null;

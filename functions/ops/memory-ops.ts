@@ -80,6 +80,10 @@ export class MemoryOps implements OpsStore {
     this.addSide(side);
   }
 
+  async recordSide(side: SideWrite[]): Promise<void> {
+    this.addSide(side);
+  }
+
   async getWebhook(id: string): Promise<WebhookRecord | null> {
     const d = this.collection(WEBHOOK_COLLECTION).get(id);
     return d === undefined ? null : decodeWebhook(structuredClone(d), this.sealer);

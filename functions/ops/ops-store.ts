@@ -68,6 +68,9 @@ export interface OpsStore {
   /** Deletes it with `side` in one commit; false when there was none. */
   deleteWebhook(id: string, side: SideWrite[]): Promise<boolean>;
 
+  /** Commits side writes of their own (an audit record of a change that has no one commit: keys.reseal). */
+  recordSide(side: SideWrite[]): Promise<void>;
+
   /** Ids of outbox entries due now (store time), oldest due first, at most `limit`. */
   dueOutbox(limit: number): Promise<string[]>;
   /**

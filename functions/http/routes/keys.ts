@@ -9,6 +9,7 @@ import { decodeCursor, encodeCursor, secretPosition, type ListScope } from '../.
 import { AppError } from '../../errors';
 import { masterKeyIds } from '../../keys/keys';
 import { log } from '../../log';
+import { adminAudit } from '../../ops/audit/admin';
 import { SEALED_COLLECTIONS, type ResealPosition } from '../../store/reseal';
 import type { Runtime } from '../../runtime';
 import { parseOrThrow } from '../../validation';
@@ -77,6 +78,18 @@ export const resealRoute: Route = {
         ? { collection: SEALED_COLLECTIONS[0] }
         : decodeCursor(body.cursor, resealScope);
     const page = await runtime.store.resealPage(position, body.limit ?? RESEAL_DEFAULT_LIMIT);
+    // One record per call, after its page: the page's writes are many compare-and-sets of their own
+    // (no one commit to join), and none changes a value (each is the same value under the current
+    // key). Written before the answer, so every answered call has its record.
+    await runtime.ops.store.recordSide(
+      adminAudit(runtime, req, 'keys.reseal', `master-key:${ids[0]}`, [], {
+        collection: position.collection,
+        scanned: page.scanned,
+        resealed: page.resealed,
+        unreadable: page.unreadable,
+        complete: page.next === undefined,
+      }),
+    );
     log('INFO', `reseal: ${page.resealed} of ${page.scanned} values sealed again under key ${ids[0]}`, {
       event: 'keys_reseal',
       current: ids[0],

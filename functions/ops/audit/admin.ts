@@ -15,6 +15,7 @@ export function adminAudit(
   action: AuditAction,
   target: string,
   values: readonly string[] = [],
+  details?: Record<string, string | number | boolean>,
 ): SideWrite[] {
   const hash = runtime.ops.hash;
   return [
@@ -24,6 +25,7 @@ export function adminAudit(
       target,
       requestId: req.requestId,
       hashes: hash === undefined ? [] : values.map(hash),
+      ...(details === undefined ? {} : { details }),
     }),
   ];
 }
