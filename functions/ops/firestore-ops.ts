@@ -15,6 +15,8 @@ import type { Page, PageRequest } from '../store/types';
 import { AUDIT_COLLECTION, type AuditRecord } from './audit/record';
 import { decodeAudit, decodeOutbox, decodeWebhook, encodeWebhook, stampOf } from './codec';
 import {
+  AUDIT_KEY_COLLECTION,
+  AUDIT_KEY_DOC,
   OUTBOX_COLLECTION,
   WEBHOOK_COLLECTION,
   type AuditPosition,
@@ -61,6 +63,29 @@ export class FirestoreOps implements OpsStore {
       .create(this.db.collection(WEBHOOK_COLLECTION).doc(w.id), encodeWebhook(w, this.sealer));
     addSideWrites(batch, this.db, side);
     await batch.commit();
+  }
+
+  async getAuditKey(): Promise<string | null> {
+    const snap = await this.db.collection(AUDIT_KEY_COLLECTION).doc(AUDIT_KEY_DOC).get();
+    const key: unknown = snap.get('key');
+    return typeof key === 'string' ? key : null;
+  }
+
+  async createAuditKey(sealed: string): Promise<string> {
+    try {
+      await this.db.collection(AUDIT_KEY_COLLECTION).doc(AUDIT_KEY_DOC).create({ key: sealed });
+      return sealed;
+    } catch (err) {
+      // Another instance stored it first: theirs is the key.
+      if (grpcCodeOf(err) !== GrpcStatus.ALREADY_EXISTS) throw err;
+      const stored = await this.getAuditKey();
+      if (stored === null) throw err;
+      return stored;
+    }
+  }
+
+  async replaceAuditKey(sealed: string): Promise<void> {
+    await this.db.collection(AUDIT_KEY_COLLECTION).doc(AUDIT_KEY_DOC).set({ key: sealed });
   }
 
   async recordSide(side: SideWrite[]): Promise<void> {

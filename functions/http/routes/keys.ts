@@ -58,7 +58,12 @@ export const keysStatusRoute: Route = {
   auth: 'admin',
   handle: async ({ runtime }) => {
     const ids = sealerReady(runtime);
-    const found = await runtime.store.countSealedByKey();
+    const [found, auditKeyId] = await Promise.all([
+      runtime.store.countSealedByKey(),
+      runtime.ops.auditKey.keyId(),
+    ]);
+    // The audit HMAC key is one more sealed value (ops/audit/audit-key.ts).
+    if (auditKeyId !== undefined) found[auditKeyId] = (found[auditKeyId] ?? 0) + 1;
     // Every configured key appears (0: nothing left under it); ids no longer configured too.
     const counts: Record<string, number> = Object.fromEntries(ids.map((id) => [id, 0]));
     for (const [id, n] of Object.entries(found)) counts[id] = n;
@@ -77,12 +82,14 @@ export const resealRoute: Route = {
       body.cursor === undefined
         ? { collection: SEALED_COLLECTIONS[0] }
         : decodeCursor(body.cursor, resealScope);
+    // The audit HMAC key first, at every call: a complete reseal leaves it under the current key too.
+    await runtime.ops.auditKey.reseal();
     const page = await runtime.store.resealPage(position, body.limit ?? RESEAL_DEFAULT_LIMIT);
     // One record per call, after its page: the page's writes are many compare-and-sets of their own
     // (no one commit to join), and none changes a value (each is the same value under the current
     // key). Written before the answer, so every answered call has its record.
     await runtime.ops.store.recordSide(
-      adminAudit(runtime, req, 'keys.reseal', `master-key:${ids[0]}`, [], {
+      await adminAudit(runtime, req, 'keys.reseal', `master-key:${ids[0]}`, [], {
         collection: position.collection,
         scanned: page.scanned,
         resealed: page.resealed,

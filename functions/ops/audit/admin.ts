@@ -9,15 +9,15 @@ import { auditWrite, type AuditAction } from './record';
  * is no HMAC key: then no value is recorded (the routes that set credentials are closed without a
  * master key; a client key, created without one, is then left out of its record).
  */
-export function adminAudit(
+export async function adminAudit(
   runtime: Runtime,
   req: ParsedRequest,
   action: AuditAction,
   target: string,
   values: readonly string[] = [],
   details?: Record<string, string | number | boolean>,
-): SideWrite[] {
-  const hash = runtime.ops.hash;
+): Promise<SideWrite[]> {
+  const hash = values.length === 0 ? undefined : await runtime.ops.auditKey.hasher();
   return [
     auditWrite({
       actor: 'admin',
