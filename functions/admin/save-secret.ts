@@ -173,7 +173,7 @@ export async function saveSecret(
   const outcome = await runtime.store.putSecret(
     secret,
     (current) => (fixed ? fixedTokenState(secret, current) : freshState(realm, key, secret.rev, current)),
-    adminAudit(runtime, req, 'secret.put', `${realm}/${key}`, Object.values(values)),
+    await adminAudit(runtime, req, 'secret.put', `${realm}/${key}`, Object.values(values)),
   );
   if (outcome === 'no_realm') throw noRealm(realm);
   return { secret, warnings: warningsFor(realmRecord, key, values, body.parent) };

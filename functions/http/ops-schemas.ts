@@ -11,10 +11,18 @@ export const auditRecordSchema = z.strictObject({
   at: timestamp.describe('Store time of the commit that made the change'),
   actor: z.string().describe('"admin", or "client:<id>" for a client’s flush or report'),
   action: z.enum(AUDIT_ACTIONS),
-  target: z.string().describe('"realm/key", a realm id, a client id or a webhook id'),
+  target: z
+    .string()
+    .describe('"realm/key", a realm id, a client id, a webhook id, or "master-key:<id>" (keys.reseal)'),
   request_id: z.string(),
   outcome: z.literal('ok'),
   hashes: z.array(z.string()).describe('HMACs of the secret values the change set (POST /api/audit/hash)'),
+  details: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .describe(
+      'What a change that sets no value did (keys.reseal: collection, scanned, resealed, unreadable, complete)',
+    ),
 });
 
 export const webhookViewSchema = z.strictObject({

@@ -26,6 +26,14 @@ export function msOf(t: StampedTime): number {
   return t.s * 1000 + Math.floor(t.n / 1e6);
 }
 
+function isDetails(v: unknown): v is Record<string, string | number | boolean> {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Object.values(v).every((x) => ['string', 'number', 'boolean'].includes(typeof x))
+  );
+}
+
 export function decodeAudit(d: Doc): AuditRecord {
   return {
     id: String(d.id),
@@ -36,6 +44,7 @@ export function decodeAudit(d: Doc): AuditRecord {
     requestId: String(d.requestId),
     outcome: 'ok',
     hashes: Array.isArray(d.hashes) ? d.hashes.map(String) : [],
+    ...(isDetails(d.details) ? { details: d.details } : {}),
   };
 }
 

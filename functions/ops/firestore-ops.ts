@@ -6,15 +6,17 @@ import {
   type DocumentSnapshot,
   type Firestore,
   type Query,
-  type WriteBatch,
 } from 'firebase-admin/firestore';
 import { grpcCodeOf, GrpcStatus } from '../grpc-status';
 import type { Sealer } from '../store/seal';
+import { addSideWrites } from '../store/firestore/side-writes';
 import type { SideWrite } from '../store/side-writes';
 import type { Page, PageRequest } from '../store/types';
 import { AUDIT_COLLECTION, type AuditRecord } from './audit/record';
 import { decodeAudit, decodeOutbox, decodeWebhook, encodeWebhook, stampOf } from './codec';
 import {
+  AUDIT_KEY_COLLECTION,
+  AUDIT_KEY_DOC,
   OUTBOX_COLLECTION,
   WEBHOOK_COLLECTION,
   type AuditPosition,
@@ -32,14 +34,6 @@ export class FirestoreOps implements OpsStore {
     /** The client for conditional writes (FirestoreStore.conditionalDb: gRPC when reads go over REST). */
     private readonly conditionalDb: () => Firestore = () => db,
   ) {}
-
-  private addSide(batch: WriteBatch, side: readonly SideWrite[]): void {
-    for (const w of side) {
-      const doc =
-        w.stampField === undefined ? w.doc : { ...w.doc, [w.stampField]: FieldValue.serverTimestamp() };
-      batch.create(this.db.collection(w.collection).doc(w.id), doc);
-    }
-  }
 
   async listAudit(q: AuditQuery): Promise<Page<AuditRecord, AuditPosition>> {
     let base: Query = this.db.collection(AUDIT_COLLECTION);
@@ -67,7 +61,36 @@ export class FirestoreOps implements OpsStore {
     const batch = this.db
       .batch()
       .create(this.db.collection(WEBHOOK_COLLECTION).doc(w.id), encodeWebhook(w, this.sealer));
-    this.addSide(batch, side);
+    addSideWrites(batch, this.db, side);
+    await batch.commit();
+  }
+
+  async getAuditKey(): Promise<string | null> {
+    const snap = await this.db.collection(AUDIT_KEY_COLLECTION).doc(AUDIT_KEY_DOC).get();
+    const key: unknown = snap.get('key');
+    return typeof key === 'string' ? key : null;
+  }
+
+  async createAuditKey(sealed: string): Promise<string> {
+    try {
+      await this.db.collection(AUDIT_KEY_COLLECTION).doc(AUDIT_KEY_DOC).create({ key: sealed });
+      return sealed;
+    } catch (err) {
+      // Another instance stored it first: theirs is the key.
+      if (grpcCodeOf(err) !== GrpcStatus.ALREADY_EXISTS) throw err;
+      const stored = await this.getAuditKey();
+      if (stored === null) throw err;
+      return stored;
+    }
+  }
+
+  async replaceAuditKey(sealed: string): Promise<void> {
+    await this.db.collection(AUDIT_KEY_COLLECTION).doc(AUDIT_KEY_DOC).set({ key: sealed });
+  }
+
+  async recordSide(side: SideWrite[]): Promise<void> {
+    const batch = this.db.batch();
+    addSideWrites(batch, this.db, side);
     await batch.commit();
   }
 
@@ -97,11 +120,7 @@ export class FirestoreOps implements OpsStore {
       const snap = await tx.get(ref);
       if (!snap.exists) return false;
       tx.delete(ref);
-      for (const w of side) {
-        const doc =
-          w.stampField === undefined ? w.doc : { ...w.doc, [w.stampField]: FieldValue.serverTimestamp() };
-        tx.create(this.db.collection(w.collection).doc(w.id), doc);
-      }
+      addSideWrites(tx, this.db, side);
       return true;
     });
   }

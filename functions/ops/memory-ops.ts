@@ -12,6 +12,8 @@ import type { Page, PageRequest } from '../store/types';
 import { AUDIT_COLLECTION, type AuditRecord } from './audit/record';
 import { decodeAudit, decodeOutbox, decodeWebhook, encodeOutbox, encodeWebhook, stampOf } from './codec';
 import {
+  AUDIT_KEY_COLLECTION,
+  AUDIT_KEY_DOC,
   OUTBOX_COLLECTION,
   WEBHOOK_COLLECTION,
   type AuditPosition,
@@ -77,6 +79,26 @@ export class MemoryOps implements OpsStore {
 
   async createWebhook(w: WebhookRecord, side: SideWrite[]): Promise<void> {
     this.collection(WEBHOOK_COLLECTION).set(w.id, encodeWebhook(w, this.sealer));
+    this.addSide(side);
+  }
+
+  async getAuditKey(): Promise<string | null> {
+    const d = this.collection(AUDIT_KEY_COLLECTION).get(AUDIT_KEY_DOC);
+    return typeof d?.key === 'string' ? d.key : null;
+  }
+
+  async createAuditKey(sealed: string): Promise<string> {
+    const stored = await this.getAuditKey();
+    if (stored !== null) return stored;
+    this.collection(AUDIT_KEY_COLLECTION).set(AUDIT_KEY_DOC, { key: sealed });
+    return sealed;
+  }
+
+  async replaceAuditKey(sealed: string): Promise<void> {
+    this.collection(AUDIT_KEY_COLLECTION).set(AUDIT_KEY_DOC, { key: sealed });
+  }
+
+  async recordSide(side: SideWrite[]): Promise<void> {
     this.addSide(side);
   }
 

@@ -10,6 +10,9 @@ import type { AuditAction, AuditRecord } from './audit/record';
 
 export const WEBHOOK_COLLECTION = 'webhooks';
 export const OUTBOX_COLLECTION = 'webhookOutbox';
+/** The audit HMAC key's one document (audit/audit-key.ts). */
+export const AUDIT_KEY_COLLECTION = 'auditKey';
+export const AUDIT_KEY_DOC = 'hmac';
 
 /** An audit record's place in the log's order (newest first): commit time (s, ns), then id. */
 export interface AuditPosition {
@@ -67,6 +70,16 @@ export interface OpsStore {
   listWebhooks(page: PageRequest): Promise<Page<WebhookRecord>>;
   /** Deletes it with `side` in one commit; false when there was none. */
   deleteWebhook(id: string, side: SideWrite[]): Promise<boolean>;
+
+  /** The audit HMAC key, sealed (audit/audit-key.ts); null while none is stored. */
+  getAuditKey(): Promise<string | null>;
+  /** Stores the sealed audit key unless one is stored already; answers the one stored. */
+  createAuditKey(sealed: string): Promise<string>;
+  /** Replaces the sealed audit key with the same key sealed under the current master key. */
+  replaceAuditKey(sealed: string): Promise<void>;
+
+  /** Commits side writes of their own (an audit record of a change that has no one commit: keys.reseal). */
+  recordSide(side: SideWrite[]): Promise<void>;
 
   /** Ids of outbox entries due now (store time), oldest due first, at most `limit`. */
   dueOutbox(limit: number): Promise<string[]>;

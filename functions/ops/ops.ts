@@ -10,7 +10,7 @@ import { FirestoreStore } from '../store/firestore/firestore-store';
 import type { Sealer } from '../store/seal';
 import type { PushedChangeHook, SideWrite, TokenChangeHook } from '../store/side-writes';
 import type { Store } from '../store/store';
-import { auditHasher, type AuditHasher } from './audit/hash';
+import { AuditKey } from './audit/audit-key';
 import { reportAuditCommitted, reportAuditWrites } from './audit/report-context';
 import { outboxWrite } from './codec';
 import { FirestoreOps } from './firestore-ops';
@@ -22,8 +22,8 @@ import { ticketEvents } from './webhooks/ticket-events';
 
 export interface Ops {
   store: OpsStore;
-  /** HMAC of a secret value for the audit log; undefined without a master key. */
-  hash: AuditHasher | undefined;
+  /** The audit HMAC key (its hasher: undefined without a master key), kept across key rotations. */
+  auditKey: AuditKey;
   /** Delivers the due outbox entries (scheduled run, POST /api/refresh). */
   sweep(): Promise<SweepSummary>;
 }
@@ -99,5 +99,5 @@ export function createOps(o: OpsOptions): Ops {
       });
       return { delivered: 0, retried: 0 };
     });
-  return { store, hash: auditHasher(o.masterKey), sweep };
+  return { store, auditKey: new AuditKey(store, o.sealer, o.masterKey), sweep };
 }

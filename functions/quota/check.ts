@@ -4,7 +4,9 @@
  * (providers/quota.ts) is compared with the broker's count for the same UTC+8 day
  * (token/quota-day-count.ts). WeChat counting more means another system fetches tokens with this appid,
  * and each of its fetches kills the broker's token: the status row then says so (`foreign_use`),
- * and a `quota_foreign_use` warning is logged once per day and secret.
+ * and once per day and secret a `quota_foreign_use` warning is logged and the `quota.foreign_use`
+ * webhook event is sent: the event's outbox entry is written in the same commit as the check that
+ * found it (the commit sets quotaCheck.foreignReported; ops/webhooks/events.ts).
  *
  * The broker's count is read after WeChat answered and every attempt is counted before it is sent,
  * so the broker never counts less than WeChat saw of it: a surplus is someone else's.
@@ -75,7 +77,15 @@ function record(
         ...(broker === undefined ? {} : { brokerCalls: broker, foreign: answer.used > broker }),
       };
     }
-    const newlyForeign = check.foreign === true && !(before?.foreign === true && before.day === check.day);
+    // Once per day: not again after a check that failed or could not judge, nor for a state
+    // that was judged foreign today before foreignReported existed.
+    const newlyForeign =
+      check.foreign === true &&
+      check.day !== undefined &&
+      before?.foreignReported !== check.day &&
+      !(before?.foreign === true && before.day === check.day);
+    const reported = newlyForeign ? check.day : before?.foreignReported;
+    if (reported !== undefined) check.foreignReported = reported;
     return { next: { ...cur, quotaCheck: check }, result: { check, newlyForeign } };
   });
 }

@@ -58,6 +58,11 @@ export interface QuotaCheck {
   brokerCalls?: number;
   /** WeChat counted more calls than the broker made: something else fetches this appid's token. */
   foreign?: boolean;
+  /**
+   * The last UTC+8 day whose foreign use was reported (the `quota_foreign_use` log line and the
+   * `quota.foreign_use` webhook event), carried from check to check: reported once per day and secret.
+   */
+  foreignReported?: string;
   /** Why the check gave no counts (WeChat's errcode, or the failure), for status. */
   error?: string;
 }

@@ -74,6 +74,16 @@ describe('master-key rotation (real processes)', function () {
       const token = await request(`${old.url}/api/token?realm=${realm}&key=k${i}`, { bearer: admin });
       expect(token.status, token.text).to.equal(200);
     }
+    // The audit log's HMAC of a credential set above (the audit key is stored on first use).
+    const hashOf = async (url: string): Promise<string | undefined> =>
+      (
+        await request<{ hash: string }>(`${url}/api/audit/hash`, {
+          method: 'POST',
+          bearer: admin,
+          body: { value: values.key_2 },
+        })
+      ).body.hash;
+    const hashBefore = await hashOf(old.url);
     await old.stop();
 
     const newKey = randomBytes(32).toString('base64');
@@ -81,7 +91,8 @@ describe('master-key rotation (real processes)', function () {
     const rotated = { ...before.env, TOKEN_SERVER_MASTER_KEY: `k2:${newKey},${before.masterKey}` };
     const [b, c] = await Promise.all([start(rotated), start(rotated)]);
     const counted = await request<{ counts: Record<string, number> }>(`${b.url}/api/keys`, { bearer: admin });
-    expect(counted.body.counts).to.deep.include({ default: 2 * SECRETS, k2: 0 });
+    // Each secret and its token, and the audit HMAC key.
+    expect(counted.body.counts).to.deep.include({ default: 2 * SECRETS + 1, k2: 0 });
 
     // Traffic on both processes while both reseals run.
     let running = true;
@@ -110,7 +121,7 @@ describe('master-key rotation (real processes)', function () {
     expect(served).to.be.at.least(2 * SECRETS);
     expect(rb + rc).to.be.at.most(2 * SECRETS);
     const after = await request<{ counts: Record<string, number> }>(`${c.url}/api/keys`, { bearer: admin });
-    expect(after.body.counts).to.deep.equal({ k2: 2 * SECRETS, default: 0 });
+    expect(after.body.counts).to.deep.equal({ k2: 2 * SECRETS + 1, default: 0 });
     await Promise.all([b.stop(), c.stop()]);
 
     // The old key removed: everything is still served.
@@ -127,6 +138,14 @@ describe('master-key rotation (real processes)', function () {
     const final = await request<{ counts: Record<string, number> }>(`${only.url}/api/keys`, {
       bearer: admin,
     });
-    expect(final.body.counts).to.deep.equal({ k2: 2 * SECRETS });
+    expect(final.body.counts).to.deep.equal({ k2: 2 * SECRETS + 1 });
+    // The audit hash of a value is the same after the old key is gone, and finds the old records.
+    const hashAfter = await hashOf(only.url);
+    expect(hashAfter).to.be.a('string').and.equal(hashBefore);
+    const found = await request<{ data: { list: { action: string }[] } }>(
+      `${only.url}/api/audit?hash=${encodeURIComponent(hashAfter ?? '')}&limit=100`,
+      { bearer: admin },
+    );
+    expect(found.body.data.list.filter((r) => r.action === 'secret.put')).to.have.length(SECRETS);
   });
 });

@@ -521,7 +521,7 @@ describe('OpenAPI document against real responses', function () {
     await call('POST', '/api/refresh', { body: { concurrency: 2 }, status: 200 });
     await call('POST', '/api/refresh?concurrency=2', { status: 200 });
     const keys = await call('GET', '/api/keys', { status: 200 });
-    expect(keys.counts).to.deep.equal({ default: 3 }); // 2 secrets, 1 token
+    expect(keys.counts).to.deep.equal({ default: 4 }); // 2 secrets, 1 token, the audit HMAC key
     const resealed = await call('POST', '/api/keys/reseal', { body: { limit: 1 }, status: 200 });
     expect(resealed.complete).to.equal(false);
     await call('POST', '/api/keys/reseal', { body: { cursor: 'nope' }, status: 400 });

@@ -10,12 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { toStatus } from '../../functions/admin/views';
 import { parseConfig } from '../../functions/config';
 import { ipAllowlistFix } from '../../functions/providers/ip-allowlist';
-import { presetConfig } from '../../functions/providers/presets';
 import { checkQuotas } from '../../functions/quota/check';
 import { countQuotaAttempt, quotaCallsOn, wechatDay } from '../../functions/token/quota-day-count';
 import { createRuntime, type Runtime } from '../../functions/runtime';
 import { MemoryStore } from '../../functions/store/memory/memory-store';
 import { Sealer } from '../../functions/store/seal';
+import { seedQuotaSecret } from '../helpers/quota-seed';
 
 describe('quota truth (fake WeChat)', () => {
   let server: Server;
@@ -51,18 +51,11 @@ describe('quota truth (fake WeChat)', () => {
         clock,
       },
     );
-    const config = { ...presetConfig('wechat_offiaccount'), url: `${base}/cgi-bin/token` };
-    await runtime.store.putRealm({ id: 'wx', comment: '', config, createdAt: clockNow, updatedAt: clockNow });
-    const secret = { realm: 'wx', key: 'main', values: { key_1: 'wxappid0001', key_2: 'appsecret0001' } };
-    await runtime.store.putSecret(
-      { ...secret, rev: 'r1', createdAt: clockNow, updatedAt: clockNow },
-      (cur) => ({
-        realm: 'wx',
-        key: 'main',
-        secretRev: 'r1',
-        generation: (cur?.generation ?? 0) + 1,
-        quotaCalls: 0,
-      }),
+    await seedQuotaSecret(
+      runtime.store,
+      `${base}/cgi-bin/token`,
+      { key_1: 'wxappid0001', key_2: 'appsecret0001' },
+      clockNow,
     );
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));

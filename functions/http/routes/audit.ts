@@ -45,8 +45,8 @@ const auditPosition: z.ZodType<AuditPosition> = z.strictObject({
   id: z.string().regex(/^[0-9a-f-]{36}$/),
 });
 
-function requireHasher(runtime: Runtime): (value: string) => string {
-  const hash = runtime.ops.hash;
+async function requireHasher(runtime: Runtime): Promise<(value: string) => string> {
+  const hash = await runtime.ops.auditKey.hasher();
   if (hash !== undefined) return hash;
   throw new AppError(
     'NOT_READY',
@@ -78,14 +78,14 @@ export const auditHashRoute: Route = {
   method: 'POST',
   pattern: '/api/audit/hash',
   auth: 'admin',
-  handle: ({ req, runtime }) => {
+  handle: async ({ req, runtime }) => {
     if (req.body === undefined) {
       throw new AppError('INVALID_ARGUMENT', 'A value ({"value": "..."}) is required as the JSON body', {
         details: { field: 'value' },
       });
     }
     const { value } = parseOrThrow(auditHashBodySchema, req.body);
-    return resource({ hash: requireHasher(runtime)(value) });
+    return resource({ hash: (await requireHasher(runtime))(value) });
   },
 };
 

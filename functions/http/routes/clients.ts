@@ -88,7 +88,10 @@ export const createClientRoute: Route = {
       keyHash: hashClientKey(clientKey),
       createdAt: runtime.clock.now(),
     };
-    await runtime.store.putClient(client, adminAudit(runtime, req, 'client.create', client.id, [clientKey]));
+    await runtime.store.putClient(
+      client,
+      await adminAudit(runtime, req, 'client.create', client.id, [clientKey]),
+    );
     const { created_at, ...view } = clientView(client);
     // The only response that ever carries the client key.
     return resource({ ...view, client_key: clientKey, created_at }, 201);
@@ -116,7 +119,7 @@ export const deleteClientRoute: Route = {
     const client = await runtime.store.getClient(id);
     if (
       client === null ||
-      !(await runtime.store.deleteClient(id, adminAudit(runtime, req, 'client.revoke', id)))
+      !(await runtime.store.deleteClient(id, await adminAudit(runtime, req, 'client.revoke', id)))
     ) {
       throw new AppError('NOT_FOUND', `No client ${id}`, { details: { client: id } });
     }

@@ -9,6 +9,7 @@ import { decodeCursor, encodeCursor, secretPosition, type ListScope } from '../.
 import { AppError } from '../../errors';
 import { masterKeyIds } from '../../keys/keys';
 import { log } from '../../log';
+import { adminAudit } from '../../ops/audit/admin';
 import { SEALED_COLLECTIONS, type ResealPosition } from '../../store/reseal';
 import type { Runtime } from '../../runtime';
 import { parseOrThrow } from '../../validation';
@@ -57,7 +58,12 @@ export const keysStatusRoute: Route = {
   auth: 'admin',
   handle: async ({ runtime }) => {
     const ids = sealerReady(runtime);
-    const found = await runtime.store.countSealedByKey();
+    const [found, auditKeyId] = await Promise.all([
+      runtime.store.countSealedByKey(),
+      runtime.ops.auditKey.keyId(),
+    ]);
+    // The audit HMAC key is one more sealed value (ops/audit/audit-key.ts).
+    if (auditKeyId !== undefined) found[auditKeyId] = (found[auditKeyId] ?? 0) + 1;
     // Every configured key appears (0: nothing left under it); ids no longer configured too.
     const counts: Record<string, number> = Object.fromEntries(ids.map((id) => [id, 0]));
     for (const [id, n] of Object.entries(found)) counts[id] = n;
@@ -76,7 +82,21 @@ export const resealRoute: Route = {
       body.cursor === undefined
         ? { collection: SEALED_COLLECTIONS[0] }
         : decodeCursor(body.cursor, resealScope);
+    // The audit HMAC key first, at every call: a complete reseal leaves it under the current key too.
+    await runtime.ops.auditKey.reseal();
     const page = await runtime.store.resealPage(position, body.limit ?? RESEAL_DEFAULT_LIMIT);
+    // One record per call, after its page: the page's writes are many compare-and-sets of their own
+    // (no one commit to join), and none changes a value (each is the same value under the current
+    // key). Written before the answer, so every answered call has its record.
+    await runtime.ops.store.recordSide(
+      await adminAudit(runtime, req, 'keys.reseal', `master-key:${ids[0]}`, [], {
+        collection: position.collection,
+        scanned: page.scanned,
+        resealed: page.resealed,
+        unreadable: page.unreadable,
+        complete: page.next === undefined,
+      }),
+    );
     log('INFO', `reseal: ${page.resealed} of ${page.scanned} values sealed again under key ${ids[0]}`, {
       event: 'keys_reseal',
       current: ids[0],

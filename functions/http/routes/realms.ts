@@ -90,7 +90,7 @@ export const putRealmRoute: Route = {
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };
-    await runtime.store.putRealm(record, adminAudit(runtime, req, 'realm.put', realm.id));
+    await runtime.store.putRealm(record, await adminAudit(runtime, req, 'realm.put', realm.id));
     if (existing !== null) await forgetRememberedErrors(runtime, realm.id);
     return resource({ ...realmView(record), warnings: realmWarnings(realm, hostOf(req.headers)) });
   },
@@ -116,7 +116,7 @@ export const deleteRealmRoute: Route = {
   handle: async ({ req, runtime, logFields }) => {
     const { id } = parseOrThrow(idParamsSchema, req.params);
     logFields.realm = id;
-    const outcome = await runtime.store.deleteRealm(id, adminAudit(runtime, req, 'realm.delete', id));
+    const outcome = await runtime.store.deleteRealm(id, await adminAudit(runtime, req, 'realm.delete', id));
     if (outcome === 'not_found') throw notFound(id);
     if (outcome === 'in_use') {
       const secrets = await secretsInTheWay(runtime, id);

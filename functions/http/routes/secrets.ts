@@ -105,7 +105,7 @@ export const deleteSecretRoute: Route = {
     const outcome = await runtime.store.deleteSecret(
       realm,
       key,
-      adminAudit(runtime, req, 'secret.delete', `${realm}/${key}`),
+      await adminAudit(runtime, req, 'secret.delete', `${realm}/${key}`),
     );
     if (outcome === 'not_found') throw noSecret(realm, key);
     if (outcome !== 'deleted') throw parentInUse(realm, key, outcome.children);

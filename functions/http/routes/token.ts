@@ -133,19 +133,24 @@ function audited<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   const { principal, req, runtime } = ctx;
-  const hash = runtime.ops.hash;
   const reported = request.invalidToken;
-  return withReportAudit(
-    {
-      actor: principal?.kind === 'client' ? `client:${principal.client.id}` : 'admin',
-      action: reported === undefined ? 'token.flush' : 'token.report',
-      target: `${request.realm}/${request.key}`,
-      requestId: req.requestId,
-      hashes: reported === undefined || hash === undefined ? [] : [hash(reported)],
-      realm: request.realm,
-      key: request.key,
-    },
-    work,
+  const hashes =
+    reported === undefined
+      ? Promise.resolve([])
+      : runtime.ops.auditKey.hasher().then((hash) => (hash === undefined ? [] : [hash(reported)]));
+  return hashes.then((h) =>
+    withReportAudit(
+      {
+        actor: principal?.kind === 'client' ? `client:${principal.client.id}` : 'admin',
+        action: reported === undefined ? 'token.flush' : 'token.report',
+        target: `${request.realm}/${request.key}`,
+        requestId: req.requestId,
+        hashes: h,
+        realm: request.realm,
+        key: request.key,
+      },
+      work,
+    ),
   );
 }
 

@@ -109,7 +109,7 @@ export const createWebhookRoute: Route = {
     };
     await runtime.ops.store.createWebhook(
       webhook,
-      adminAudit(runtime, req, 'webhook.create', webhook.id, [webhook.secret]),
+      await adminAudit(runtime, req, 'webhook.create', webhook.id, [webhook.secret]),
     );
     // The only response that ever carries the signing secret.
     return resource({ ...webhookView(webhook), secret: webhook.secret }, 201);
@@ -148,7 +148,7 @@ export const deleteWebhookRoute: Route = {
   auth: 'admin',
   handle: async ({ req, runtime }) => {
     const { id } = parseOrThrow(idParamsSchema, req.params);
-    if (!(await runtime.ops.store.deleteWebhook(id, adminAudit(runtime, req, 'webhook.delete', id)))) {
+    if (!(await runtime.ops.store.deleteWebhook(id, await adminAudit(runtime, req, 'webhook.delete', id)))) {
       throw notFound(id);
     }
     return ok({ deleted: true });

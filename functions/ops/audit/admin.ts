@@ -9,14 +9,15 @@ import { auditWrite, type AuditAction } from './record';
  * is no HMAC key: then no value is recorded (the routes that set credentials are closed without a
  * master key; a client key, created without one, is then left out of its record).
  */
-export function adminAudit(
+export async function adminAudit(
   runtime: Runtime,
   req: ParsedRequest,
   action: AuditAction,
   target: string,
   values: readonly string[] = [],
-): SideWrite[] {
-  const hash = runtime.ops.hash;
+  details?: Record<string, string | number | boolean>,
+): Promise<SideWrite[]> {
+  const hash = values.length === 0 ? undefined : await runtime.ops.auditKey.hasher();
   return [
     auditWrite({
       actor: 'admin',
@@ -24,6 +25,7 @@ export function adminAudit(
       target,
       requestId: req.requestId,
       hashes: hash === undefined ? [] : values.map(hash),
+      ...(details === undefined ? {} : { details }),
     }),
   ];
 }

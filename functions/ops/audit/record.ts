@@ -19,6 +19,7 @@ export const AUDIT_ACTIONS = [
   'webhook.delete',
   'token.flush',
   'token.report',
+  'keys.reseal',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -31,6 +32,8 @@ export interface AuditEntry {
   requestId: string;
   /** HMACs of the secret values the change set (never the values). */
   hashes: string[];
+  /** What a change that sets no value did, in numbers (keys.reseal: its page's counts). */
+  details?: Record<string, string | number | boolean>;
 }
 
 export interface AuditRecord extends AuditEntry {
@@ -54,6 +57,7 @@ export function auditWrite(entry: AuditEntry): SideWrite {
       requestId: entry.requestId,
       outcome: 'ok',
       hashes: [...new Set(entry.hashes)],
+      ...(entry.details === undefined ? {} : { details: entry.details }),
     },
     stampField: 'at',
   };
@@ -70,5 +74,6 @@ export function auditView(r: AuditRecord): Record<string, unknown> {
     request_id: r.requestId,
     outcome: r.outcome,
     hashes: r.hashes,
+    ...(r.details === undefined ? {} : { details: r.details }),
   };
 }

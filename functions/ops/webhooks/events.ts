@@ -3,6 +3,7 @@
  * (the first failed round records lastError: no valid token left, or stale-if-error began) and one
  * `token.recovered` when a token write ends it (a success clears lastError). Requests in between
  * change nothing that starts or ends an episode, so however many there are, there is one event.
+ * And one `quota.foreign_use` per day and secret that the hourly quota check finds foreign use on.
  * Payloads name the secret and the error (provider text is redacted before it is stored: see
  * providers/redact.ts), never a credential or a token.
  */
@@ -35,6 +36,34 @@ export function event(
 /** The events of one token state change (before → after), decided at store time `now`. */
 export function tokenEvents(before: TokenState | null, after: TokenState | null, now: number): OutboxEntry[] {
   if (after === null) return [];
+  return [...episodeEvents(before, after, now), ...quotaEvents(before, after, now)];
+}
+
+/**
+ * `quota.foreign_use` when a quota check reports a day of foreign use (quota/check.ts sets
+ * quotaCheck.foreignReported to that day: once per day and secret, whatever the hourly checks find).
+ */
+function quotaEvents(before: TokenState | null, after: TokenState, now: number): OutboxEntry[] {
+  const check = after.quotaCheck;
+  const day = check?.foreignReported;
+  if (check === undefined || day === undefined || day === before?.quotaCheck?.foreignReported) return [];
+  return [
+    event(
+      'quota.foreign_use',
+      {
+        realm: after.realm,
+        key: after.key,
+        day,
+        ...(check.wechatUsed === undefined ? {} : { wechat_used: check.wechatUsed }),
+        ...(check.brokerCalls === undefined ? {} : { broker_calls: check.brokerCalls }),
+      },
+      now,
+    ),
+  ];
+}
+
+/** A failure episode's first and last state change. */
+function episodeEvents(before: TokenState | null, after: TokenState, now: number): OutboxEntry[] {
   const failing = before?.lastError !== undefined;
   const error = after.lastError;
   if (!failing && error !== undefined) {

@@ -27,6 +27,7 @@ import { AppError } from '../../errors';
 import { GrpcStatus, grpcCodeOf } from '../../grpc-status';
 import { log } from '../../log';
 import type { ResealPage, ResealPosition, SealedCounts } from '../reseal';
+import { addSideWrites } from './side-writes';
 import type { Sealer } from '../seal';
 import {
   DUE_ENTRY_FIELDS,
@@ -253,11 +254,7 @@ export class FirestoreStore implements Store {
     side: readonly SideWrite[] | undefined,
     db: Firestore = this.db,
   ): void {
-    for (const w of side ?? []) {
-      const doc =
-        w.stampField === undefined ? w.doc : { ...w.doc, [w.stampField]: FieldValue.serverTimestamp() };
-      tx.create(db.collection(w.collection).doc(w.id), doc);
-    }
+    addSideWrites(tx, db, side);
   }
 
   /** One document set, with its side writes in the same batch when there are any. */
