@@ -4,8 +4,11 @@
  *    so failures are visible as they happen and run-tests.ts can report them if the run is stopped
  *    before mocha's epilogue;
  *  - after the epilogue, the slowest test files by wall time (`--reporter-option slowest=N`,
- *    default 10, 0 for none), so a run shows where its time goes.
+ *    default 10, 0 for none), so a run shows where its time goes;
+ *  - with TEST_TIMINGS_FILE set (run-tests.ts sets it), every file's wall time written there as JSON
+ *    (FileTiming[]), from which run-tests deals the next run's files among its workers.
  */
+import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import Mocha from 'mocha';
 import { DETAIL_MARK } from './run-progress';
@@ -89,6 +92,8 @@ export default class ProgressReporter extends Mocha.reporters.Spec {
 
   override epilogue(): void {
     super.epilogue();
+    const out = process.env.TEST_TIMINGS_FILE;
+    if (out !== undefined && out !== '') writeFileSync(out, JSON.stringify([...this.timings.values()]));
     for (const line of slowestFilesLines([...this.timings.values()], this.slowest)) {
       Mocha.reporters.Base.consoleLog(line);
     }

@@ -47,7 +47,17 @@ import {
   type RunProgress,
   type Stop,
 } from './run-progress';
-import { expandSpec, listTestFiles, splitFiles, workerCount, workerProject } from './run-workers';
+import {
+  expandSpec,
+  listTestFiles,
+  readTimings,
+  saveTimings,
+  secondsFrom,
+  splitFiles,
+  TIMINGS_FILE,
+  workerCount,
+  workerProject,
+} from './run-workers';
 
 /** Suites in the order they run: fast and self-contained first, whole processes last. */
 const SUITES = ['unit', 'emulator', 'rules', 'e2e'];
@@ -112,7 +122,8 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(summaryLine(newProgress(), 0));
     return 0;
   }
-  const shares = workers === 1 ? [files] : splitFiles(files, workers);
+  const timingsPath = join(root, TIMINGS_FILE);
+  const shares = workers === 1 ? [files] : splitFiles(files, workers, secondsFrom(readTimings(timingsPath)));
 
   let emulator: FirestoreEmulator;
   try {
@@ -142,7 +153,9 @@ async function main(argv: readonly string[]): Promise<number> {
     );
   }
 
-  const dumpDir = shares.length > 1 ? mkdtempSync(join(tmpdir(), 'token-server-leaks-')) : undefined;
+  /** The workers' leak dumps (with several workers) and file timings. */
+  const runDir = mkdtempSync(join(tmpdir(), 'token-server-run-'));
+  const dumpDir = shares.length > 1 ? runDir : undefined;
   const pool: Worker[] = [];
   const startedAt = Date.now();
   const limits = watchdogLimits(process.env);
@@ -174,6 +187,7 @@ async function main(argv: readonly string[]): Promise<number> {
         GCLOUD_PROJECT: project,
         METADATA_SERVER_DETECTION: 'none',
         ...(dumpDir === undefined ? {} : { TEST_LEAK_DUMP: join(dumpDir, `worker-${index + 1}.json`) }),
+        TEST_TIMINGS_FILE: join(runDir, `timings-${index + 1}.json`),
       };
       const child = spawnTracked(
         process.execPath,
@@ -269,13 +283,34 @@ async function main(argv: readonly string[]): Promise<number> {
       failed += 1;
       exitCode = 1;
     }
-    rmSync(dumpDir, { recursive: true, force: true });
   }
+  try {
+    saveTimings(
+      timingsPath,
+      pool.map((w) => readTimingsList(join(runDir, `timings-${w.index + 1}.json`))),
+    );
+  } catch (err) {
+    console.error(`The files' timings were not saved: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  rmSync(runDir, { recursive: true, force: true });
   if (pool.length > 1)
     console.log(`${pool.length} workers, ${Math.round((Date.now() - startedAt) / 1000)} s of mocha`);
   if (pending > 0) console.log(`${pending} pending`);
   console.log(`${passed} passed, ${failed} failed`);
   return exitCode;
+}
+
+/** A worker's file timings (progress-reporter.ts), or none when it wrote none (a crashed worker). */
+function readTimingsList(path: string): Array<{ file: string; ms: number }> {
+  if (!existsSync(path)) return [];
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  return Array.isArray(parsed)
+    ? parsed.filter(
+        (t): t is { file: string; ms: number } =>
+          typeof (t as { file?: unknown }).file === 'string' &&
+          typeof (t as { ms?: unknown }).ms === 'number',
+      )
+    : [];
 }
 
 /**

@@ -5,7 +5,7 @@
  * expected wall time (longest first, each to the least loaded worker), then each worker runs its
  * files in the usual order (unit, emulator, rules, e2e).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 
 /**
@@ -51,6 +51,48 @@ export function listTestFiles(root: string, suites: readonly string[]): string[]
   };
   for (const suite of suites) walk(join(root, 'lib', 'test', suite));
   return out;
+}
+
+/**
+ * Where run-tests keeps each file's wall time from the runs so far (ms, by path as listTestFiles
+ * gives it), under lib/ (a build output, not committed): the next run deals files by these.
+ */
+export const TIMINGS_FILE = join('lib', 'test', 'file-timings.json');
+
+/** The wall times (ms) of earlier runs, by file; empty when there are none (a fresh checkout). */
+export function readTimings(path: string): Record<string, number> {
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
+    return Object.fromEntries(
+      Object.entries(parsed as Record<string, unknown>).filter(
+        (e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]) && e[1] >= 0,
+      ),
+    );
+  } catch {
+    return {};
+  }
+}
+
+/** Adds the files' wall times of this run (progress-reporter's FileTiming lists) to `path`. */
+export function saveTimings(
+  path: string,
+  runs: ReadonlyArray<ReadonlyArray<{ file: string; ms: number }>>,
+): void {
+  const all = readTimings(path);
+  for (const run of runs) for (const t of run) all[t.file] = t.ms;
+  writeFileSync(path, `${JSON.stringify(all, null, 1)}\n`);
+}
+
+/**
+ * Expected seconds per file: its wall time in an earlier run when known (`timings`, ms), else
+ * expectedSeconds. Only the ratios matter: a loaded machine slows all files alike, roughly.
+ */
+export function secondsFrom(timings: Readonly<Record<string, number>>): (file: string) => number {
+  return (file) => {
+    const ms = timings[file];
+    return ms === undefined ? expectedSeconds(file) : ms / 1000;
+  };
 }
 
 /** The expected wall time (s) of one file (a path as listTestFiles gives it). */

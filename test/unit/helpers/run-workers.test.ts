@@ -14,6 +14,9 @@ import {
   expandSpec,
   expectedSeconds,
   globToRegExp,
+  readTimings,
+  saveTimings,
+  secondsFrom,
   splitFiles,
   workerCount,
   workerProject,
@@ -38,6 +41,30 @@ describe('run-tests workers (run-workers.ts)', () => {
     expect(expectedSeconds('lib/test/e2e/realworld-skew.test.js')).to.be.above(30);
     expect(expectedSeconds('lib/test/unit/config/config.test.js')).to.equal(1);
     expect(expectedSeconds('lib/test/e2e/some-new.test.js')).to.equal(12);
+  });
+
+  it('keeps the files’ wall times between runs and deals the next run by them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'run-timings-'));
+    try {
+      const path = join(dir, 'file-timings.json');
+      expect(readTimings(path)).to.deep.equal({}); // none yet
+      saveTimings(path, [
+        [{ file: 'lib/test/e2e/a.test.js', ms: 5_000 }],
+        [{ file: 'lib/test/e2e/b.test.js', ms: 1 }],
+      ]);
+      saveTimings(path, [[{ file: 'lib/test/e2e/b.test.js', ms: 9_000 }]]); // a later run updates b only
+      expect(readTimings(path)).to.deep.equal({
+        'lib/test/e2e/a.test.js': 5_000,
+        'lib/test/e2e/b.test.js': 9_000,
+      });
+      const seconds = secondsFrom(readTimings(path));
+      expect(seconds('lib/test/e2e/b.test.js')).to.equal(9);
+      expect(seconds('lib/test/e2e/new.test.js')).to.equal(12); // not timed yet: by its suite
+      writeFileSync(path, 'not json');
+      expect(readTimings(path)).to.deep.equal({});
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives each worker its own project, the first the usual one', () => {
