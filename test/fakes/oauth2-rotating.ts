@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import { listenOnLoopback } from '../helpers/ports';
 import { registerSecret } from '../helpers/leak-registry';
-import { RefreshLedger, type RotationReading } from './refresh-ledger';
+import { REJECTED, RefreshLedger, type RotationReading } from './refresh-ledger';
 
 export interface OAuth2RotatingFake {
   readonly url: string;
@@ -50,8 +50,8 @@ export async function startOAuth2RotatingFake(
         return send(res, 400, { error: 'unsupported_grant_type' });
       const presented = form.get('refresh_token') ?? '';
       const grant = grantOf.get(presented);
-      const next = grant === undefined ? 'rejected' : ledger.refresh(grant, presented);
-      if (next === 'rejected' || grant === undefined)
+      const next = grant === undefined ? REJECTED : ledger.refresh(grant, presented);
+      if (next === REJECTED || grant === undefined)
         return send(res, 400, { error: 'invalid_grant', error_description: 'The refresh token is invalid' });
       grantOf.set(next, grant);
       const token = `at.${randomBytes(18).toString('base64url')}`;

@@ -25,6 +25,9 @@ interface Subject {
   rejections: number;
 }
 
+/** What refresh() answers for a refresh token it does not accept (never a minted value). */
+export const REJECTED = '(rejected)';
+
 export class RefreshLedger {
   private readonly subjects = new Map<string, Subject>();
 
@@ -65,10 +68,10 @@ export class RefreshLedger {
 
   /**
    * A refresh presenting `value`: the refresh token to answer (a new one unless 'stable'), or
-   * 'rejected' (61023 / invalid_grant). The rotation happens here, when the request arrives, whatever
+   * REJECTED (61023 / invalid_grant). The rotation happens here, when the request arrives, whatever
    * becomes of the answer.
    */
-  refresh(subject: string, value: string, now = Date.now()): string | 'rejected' {
+  refresh(subject: string, value: string, now = Date.now()): string {
     const s = this.subjects.get(subject);
     const graceUntil = s?.retired.get(value);
     const accepted =
@@ -76,7 +79,7 @@ export class RefreshLedger {
       (value === s.current || (this.reading === 'grace' && graceUntil !== undefined && graceUntil > now));
     if (s === undefined || !accepted) {
       if (s !== undefined) s.rejections++;
-      return 'rejected';
+      return REJECTED;
     }
     s.refreshes++;
     if (this.reading === 'stable') return s.current;

@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import { listenOnLoopback } from '../helpers/ports';
 import { registerSecret } from '../helpers/leak-registry';
-import { RefreshLedger, type RotationReading } from './refresh-ledger';
+import { REJECTED, RefreshLedger, type RotationReading } from './refresh-ledger';
 
 export const AUTHORIZER_PATHS = {
   component_token: '/cgi-bin/component/api_component_token',
@@ -94,7 +94,7 @@ export async function startWechatAuthorizersFake(
     if (path === AUTHORIZER_PATHS.authorizer_token) {
       const appid = String(body.authorizer_appid);
       const next = ledger.refresh(appid, String(body.authorizer_refresh_token));
-      if (next === 'rejected') return answer(res, { errcode: 61023, errmsg: 'refresh_token is invalid' });
+      if (next === REJECTED) return answer(res, { errcode: 61023, errmsg: 'refresh_token is invalid' });
       const token = `aat_${randomBytes(18).toString('base64url')}`;
       issued.add(token);
       registerSecret(token, 'token', 'wechat-authorizers fake');
