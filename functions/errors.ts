@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   TICKET_STALE: { status: 503, exit: 1 },
   /** A tenant the platform revoked (WeChat `unauthorized`, WeCom `cancel_auth`): kept as a tombstone. */
   AUTHORIZER_REVOKED: { status: 410, exit: 1 },
+  /** The provider rejected every rotating value the broker had (README "Rotating values (refresh tokens)"). */
+  NEEDS_REAUTHORIZATION: { status: 409, exit: 1 },
   INTERNAL: { status: 500, exit: 1 },
 } as const;
 

@@ -56,6 +56,10 @@ export const secretBodySchema = z.strictObject({
     z.ZodOptional<typeof valueSchema>
   >),
   parent: parentRefSchema.optional(),
+  /** A rotating value (README "Rotating values (refresh tokens)"): the one to present first. */
+  refresh_token: valueSchema
+    .refine((v) => !CONTROL_CHARS.test(v), 'must not contain control characters')
+    .optional(),
 });
 
 export type SecretInput = z.infer<typeof secretBodySchema>;
@@ -159,6 +163,7 @@ export async function saveSecret(
   }
   if (body.parent !== undefined) await checkParent(runtime.store, realm, key, body.parent);
   if (body.token !== undefined) values[TOKEN_VALUE] = body.token;
+  if (body.refresh_token !== undefined) values.refresh_token = body.refresh_token;
   if (body.expires_in !== undefined) values[EXPIRES_IN_VALUE] = String(body.expires_in);
   const now = runtime.clock.now();
   const secret: SecretRecord = {

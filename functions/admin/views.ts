@@ -43,6 +43,8 @@ export interface SecretView {
   parent?: string;
   /** A fixed-token realm's secret: the token, masked, and its lifetime in seconds when it has one. */
   token?: string;
+  /** The rotating value the secret was saved with, masked (README "Rotating values (refresh tokens)"). */
+  refresh_token?: string;
   expires_in?: number;
   created_at: string;
   updated_at: string;
@@ -58,13 +60,14 @@ export function secretView(secret: SecretRecord): SecretView {
     if (value !== undefined) masked[name] = maskValue(value);
   }
   // A fixed-token realm's secret: its token masked like a credential, its lifetime as it was given.
-  const { token, expires_in: expiresIn } = secret.values;
+  const { token, expires_in: expiresIn, refresh_token: refreshToken } = secret.values;
   return {
     realm: secret.realm,
     key: secret.key,
     ...masked,
     ...(secret.parent === undefined ? {} : { parent: secret.parent }),
     ...(token === undefined ? {} : { token: maskValue(token) }),
+    ...(refreshToken === undefined ? {} : { refresh_token: maskValue(refreshToken) }),
     ...(expiresIn === undefined ? {} : { expires_in: Number(expiresIn) }),
     created_at: new Date(secret.createdAt).toISOString(),
     updated_at: new Date(secret.updatedAt).toISOString(),

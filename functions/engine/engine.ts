@@ -14,7 +14,9 @@ import { fetchToken } from '../providers/upstream';
 import type { Store, TokenRead } from '../store/store';
 import { watchChanges, type ChangeWatch } from '../store/token-watch';
 import type { RealmRecord, SecretRecord, TokenLease } from '../store/types';
-import { runRound } from './round';
+import { runRound, type Round } from './round';
+import { rotatingCall, type ValuesCall } from './rotating-call';
+import { recoveryFor } from './rotation-recovery';
 import {
   DEFAULT_REFRESH_CONCURRENCY,
   REFRESH_ROUTE_BUDGET_MS,
@@ -316,13 +318,39 @@ export class TokenEngine {
     }
   }
 
-  /** The one place where the provider call is chosen for a secret. */
-  private callFor(ctx: Context): (timeoutMs: number) => Promise<{ token: string; lifetimeMs: number }> {
-    return (timeoutMs) =>
-      this.fetcherFor(ctx.secret, ctx.config)(ctx.config, ctx.secret.values, {
+  /**
+   * The one place where the provider call is chosen for a secret; a realm with rotating values
+   * presents and replaces them (rotating-call.ts) under the round's lease.
+   */
+  private callFor(ctx: Context, decision: LeaseDecision): Round['call'] {
+    const call: ValuesCall = (values, timeoutMs) =>
+      this.fetcherFor(ctx.secret, ctx.config)(ctx.config, values, {
         allowPrivate: this.options.allowPrivateUpstreams,
         timeoutMs,
       });
+    if (ctx.config.rotates === undefined) return (timeoutMs) => call(ctx.secret.values, timeoutMs);
+    const recover = recoveryFor(
+      {
+        store: this.options.store,
+        allowPrivate: this.options.allowPrivateUpstreams,
+        instanceId: this.options.instanceId,
+        getToken: (req) => this.getToken(req),
+      },
+      ctx.secret,
+      ctx.config,
+    );
+    return rotatingCall(call, {
+      store: this.options.store,
+      instanceId: this.options.instanceId,
+      realm: ctx.secret.realm,
+      key: ctx.secret.key,
+      config: ctx.config,
+      policy: ctx.policy,
+      lease: decision.lease,
+      state: decision.next,
+      secretValues: ctx.secret.values,
+      ...(recover === undefined ? {} : { recover }),
+    });
   }
 
   /**
@@ -360,7 +388,7 @@ export class TokenEngine {
       reissueAt: decision.next.reissueAt,
       ...(decision.attemptStartedAt === undefined ? {} : { attemptStartedAt: decision.attemptStartedAt }),
       mode,
-      call: this.callFor(ctx),
+      call: this.callFor(ctx, decision),
     });
   }
 

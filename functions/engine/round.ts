@@ -24,6 +24,8 @@ import { DEFAULT_RETRY, RetriesExhausted, withRetries } from './retry';
 import { servedFrom, type Observation, type ServedToken } from './served';
 import { budgetError, type Mode, type Policy } from '../token/decide';
 import { usable } from '../token/phase';
+import type { Rotated } from '../providers/rotated';
+import { keepReceived, NEEDS_REAUTHORIZATION, NEEDS_REAUTHORIZATION_BLOCK_MS } from '../token/rotation';
 
 /** WeChat keeps the previous token alive about 5 minutes after a new fetch. */
 const DEFAULT_OVERLAP_MS = 300_000;
@@ -35,6 +37,14 @@ export interface RoundDeps {
   clock: Clock;
   random: Random;
   instanceId: string;
+}
+
+/** One provider call's result: the token, and the rotating values presented and received. */
+export interface RoundCallResult {
+  token: string;
+  lifetimeMs: number;
+  presented?: Rotated;
+  rotated?: Rotated;
 }
 
 export interface Round {
@@ -54,7 +64,7 @@ export interface Round {
   attemptStartedAt?: number;
   mode: Mode;
   /** One provider call, with the fetcher the engine chose. */
-  call: (timeoutMs: number) => Promise<{ token: string; lifetimeMs: number }>;
+  call: (timeoutMs: number) => Promise<RoundCallResult>;
 }
 
 /** Why a round stopped before a provider call. */
@@ -160,6 +170,7 @@ async function storeToken(deps: RoundDeps, round: Round, fetched: Fetched): Prom
     });
     return servedFrom(result.state, { sentAt, storeNow }, 'upstream');
   }
+  await keepRotated(deps, round, fetched);
   log('WARNING', `discarded a token for ${round.realm}/${round.key}: a newer one was written meanwhile`, {
     event: 'token_write_rejected',
     realm: round.realm,
@@ -168,6 +179,25 @@ async function storeToken(deps: RoundDeps, round: Round, fetched: Fetched): Prom
     instance: deps.instanceId,
   });
   return currentOrBusy(deps, round);
+}
+
+/**
+ * The token write was refused, but the answer rotated a value: the provider may already have
+ * invalidated the one presented, so the new one is kept (token/rotation.ts keepReceived).
+ */
+async function keepRotated(deps: RoundDeps, round: Round, fetched: Fetched): Promise<void> {
+  const received = fetched.rotated;
+  if (received === undefined || Object.keys(received).length === 0) return;
+  const kept = await deps.store.mutateTokenState(round.realm, round.key, (current) =>
+    keepReceived(current, round.secretRev, fetched.presented ?? {}, received),
+  );
+  log('WARNING', `kept the rotated value of a refused token write for ${round.realm}/${round.key}`, {
+    event: 'rotating_value_kept',
+    realm: round.realm,
+    key: round.key,
+    kept,
+    instance: deps.instanceId,
+  });
 }
 
 /** After losing the lease or the write: whatever valid token is there now, else "try again". */
@@ -233,7 +263,11 @@ async function endFailedRound(
     stored = storedError(providerError, now, round.lease.id);
     return recordFailure(cur, now, round.lease, {
       error: stored,
-      negativeMs: round.config.negative_cache_ms,
+      // A secret that needs authorizing again is blocked until its value is replaced.
+      negativeMs:
+        stored.code === NEEDS_REAUTHORIZATION
+          ? NEEDS_REAUTHORIZATION_BLOCK_MS
+          : round.config.negative_cache_ms,
       attemptMs: round.config.timeout_ms,
       random,
       ...(lastAttempt !== undefined && answered(lastAttempt.failure)

@@ -4,6 +4,7 @@
  * without importing the engine that imports them.
  */
 import type { RealmConfig } from '../providers/realm-config';
+import type { Rotated } from '../providers/rotated';
 
 export interface TokenRequest {
   realm: string;
@@ -16,7 +17,7 @@ export type Fetcher = (
   config: RealmConfig,
   values: Record<string, string>,
   options: { allowPrivate: boolean; timeoutMs: number },
-) => Promise<{ token: string; lifetimeMs: number }>;
+) => Promise<{ token: string; lifetimeMs: number; rotated?: Rotated }>;
 
 export interface RefreshSummary {
   refreshed: number;

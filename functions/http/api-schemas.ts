@@ -95,6 +95,9 @@ const secretViewShape = {
   >),
   parent: z.string().optional().describe('"REALM/KEY" of the secret whose token its realm uses as $token'),
   token: maskedValue.optional().describe('A fixed-token realm: the token, masked'),
+  refresh_token: maskedValue
+    .optional()
+    .describe('The refresh token the secret was saved with (a rotating value), masked'),
   expires_in: count.optional().describe('A fixed-token realm: the lifetime in seconds given with the token'),
   created_at: timestamp,
   updated_at: timestamp,

@@ -7,11 +7,14 @@ import { getByPath } from './dot-path';
 import { IP_ALLOWLIST_HINT, isTransientStatus, ProviderFailure } from './failure';
 import { MAX_LIFETIME_MS, type CodeValue, type RealmConfig } from './realm-config';
 import { CONTROL_CHARS } from '../validation';
+import { rotatedValuesOf, type Rotated } from './rotated';
 
 export interface ExtractedToken {
   token: string;
   /** Whole milliseconds for which the provider says the token is valid, counted from the request. */
   lifetimeMs: number;
+  /** Rotating values the answer carried (realm config `rotates`), by the name they replace. */
+  rotated?: Rotated;
 }
 
 /** Longest token we accept (UTF-8 bytes). WeCom documents up to 512; anything this long is broken. */
@@ -244,7 +247,9 @@ export function extractToken(config: RealmConfig, httpStatus: number, bodyText: 
     });
   }
 
-  return { token, lifetimeMs: lifetimeOf(config, data, httpStatus) };
+  const lifetimeMs = lifetimeOf(config, data, httpStatus);
+  if (config.rotates === undefined) return { token, lifetimeMs };
+  return { token, lifetimeMs, rotated: rotatedValuesOf(config, data, httpStatus) };
 }
 
 function isEmptyToken(token: unknown): token is undefined | null | '' {

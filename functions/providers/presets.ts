@@ -236,6 +236,39 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
     },
   },
   {
+    name: 'wechat_authorizer',
+    comment:
+      'WeChat Open Platform authorizer (an Official Account or Mini Program that authorized the platform): ' +
+      'authorizer_access_token (POST /cgi-bin/component/api_authorizer_token) with the parent component ' +
+      "secret's token and the authorizer's refresh token, which each answer may replace (stored sealed with " +
+      'the token). Secrets: key_1 = authorizer appid, refresh_token, parent = the wechat_component secret. ' +
+      '61023 on every value the broker has: recovered from api_get_authorizer_list, else 409 ' +
+      'NEEDS_REAUTHORIZATION (README "Rotating values (refresh tokens)").',
+    keys: { key_1: 'authorizer_appid' },
+    parent: 'wechat_component',
+    config: {
+      url: 'https://api.weixin.qq.com/cgi-bin/component/api_authorizer_token',
+      method: 'POST',
+      content_type: 'json',
+      arguments: [
+        { name: 'component_access_token', place: 'url', value: '${token}' },
+        { name: 'component_appid', place: 'body', value: '${parent.key_1}' },
+        { name: 'authorizer_appid', place: 'body', value: '$key_1' },
+        { name: 'authorizer_refresh_token', place: 'body', value: '${refresh_token}' },
+      ],
+      ...ERRCODE_ANSWER,
+      token_path: 'authorizer_access_token',
+      rotates: { authorizer_refresh_token: 'refresh_token' },
+      rotation_rejected_values: [61023],
+      rotation_recovery: 'wechat_authorizer_list',
+      error_hints: {
+        '61023':
+          'The authorizer_refresh_token was rejected: the broker tried every value it had and the authorizer list; the customer must authorize the platform again.',
+        '61004': IP_ALLOWLIST_HINT,
+      },
+    },
+  },
+  {
     name: 'wecom',
     comment:
       'WeCom (WeChat Work) gettoken (GET /cgi-bin/gettoken). Tokens may be invalidated early; new ' +
@@ -385,6 +418,31 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
       { name: 'client_secret', place: 'body', value: '$key_2' },
       { name: 'scope', place: 'body', value: '$key_3', optional: true },
     ]),
+  },
+  {
+    name: 'oauth2_refresh_token',
+    comment:
+      'OAuth2 refresh token grant (RFC 6749 §6), form-encoded, client_id/client_secret in the body. Set the ' +
+      'token endpoint as url and save the secret with its refresh_token. A new refresh_token in the answer ' +
+      'replaces it (stored sealed with the token); invalid_grant on every value the broker has: 409 ' +
+      'NEEDS_REAUTHORIZATION (README "Rotating values (refresh tokens)").',
+    keys: { key_1: 'client_id', key_2: 'client_secret (optional)', key_3: 'scope (optional)' },
+    config: {
+      ...oauth2Config([
+        { name: 'grant_type', place: 'body', value: 'refresh_token' },
+        { name: 'refresh_token', place: 'body', value: '${refresh_token}' },
+        { name: 'client_id', place: 'body', value: '$key_1' },
+        { name: 'client_secret', place: 'body', value: '$key_2', optional: true },
+        { name: 'scope', place: 'body', value: '$key_3', optional: true },
+      ]),
+      rotates: { refresh_token: 'refresh_token' },
+      rotation_rejected_values: ['invalid_grant'],
+      error_hints: {
+        ...OAUTH2_HINTS,
+        invalid_grant:
+          'The refresh token was rejected (expired, revoked, or rotated away): authorize again and re-save the secret with the new refresh_token.',
+      },
+    },
   },
   {
     name: 'oauth2_client_credentials_basic',

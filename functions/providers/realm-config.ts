@@ -12,10 +12,12 @@ import type { JsonObject } from '../store/types';
 import { dotPathProblem } from './dot-path';
 import {
   KEY_NAMES,
+  ROTATING_NAMES,
   type KeyName,
   parseTemplate,
   templateKeys,
   templateProblem,
+  templateRotating,
   templateUsesToken,
 } from './template';
 
@@ -213,7 +215,53 @@ const realmConfigShape = {
     .preprocess(refuseProtoKey(RESERVED_HINT_KEY), z.record(hintKeySchema, z.string().min(1).max(1000)))
     .default({}),
   probe: probeSchema.optional(),
+  /**
+   * Rotating values (README "Rotating values (refresh tokens)"): a response path → the secret value
+   * it replaces, e.g. {"refresh_token": "refresh_token"}; stored sealed with the token it came with.
+   */
+  rotates: z
+    .preprocess(refuseProtoKey('Unknown field'), z.record(z.string().max(256), z.enum(ROTATING_NAMES)))
+    .optional(),
+  /** Provider codes that mean "this rotating value is rejected" (WeChat 61023, OAuth2 invalid_grant). */
+  rotation_rejected_values: z.array(codeValueSchema).min(1).max(32).optional(),
+  /** How the broker recovers a rejected rotating value itself before giving up (WeChat authorizers). */
+  rotation_recovery: z.enum(['wechat_authorizer_list']).optional(),
 };
+
+type RealmConfigInput = z.output<ReturnType<typeof z.strictObject<typeof realmConfigShape>>>;
+
+/** `rotates`: dot paths to values the arguments reference; the rotation fields need it. */
+function rotatesProblems(config: RealmConfigInput, ctx: z.RefinementCtx): void {
+  const referenced = new Set(
+    config.arguments.flatMap((arg) =>
+      typeof arg.value === 'string' && templateProblem(arg.value) === undefined
+        ? templateRotating(arg.value)
+        : [],
+    ),
+  );
+  const entries = Object.entries(config.rotates ?? {});
+  if (entries.length > ROTATING_NAMES.length) {
+    ctx.addIssue({ code: 'custom', message: `at most ${ROTATING_NAMES.length} entries`, path: ['rotates'] });
+  }
+  for (const [path, name] of entries) {
+    const problem = dotPathProblem(path);
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `Dot path ${problem}`, path: ['rotates', path] });
+    }
+    if (!referenced.has(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name} is not referenced by any argument (\${${name}})`,
+        path: ['rotates', path],
+      });
+    }
+  }
+  for (const field of ['rotation_rejected_values', 'rotation_recovery'] as const) {
+    if (config[field] !== undefined && entries.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'needs rotates', path: [field] });
+    }
+  }
+}
 
 export const realmConfigSchema = strictObject(realmConfigShape)
   .superRefine((config, ctx) => {
@@ -245,6 +293,7 @@ export const realmConfigSchema = strictObject(realmConfigShape)
         path: ['expires_in_path'],
       });
     }
+    rotatesProblems(config, ctx);
     if (
       config.error_path === undefined &&
       config.success_values !== undefined &&

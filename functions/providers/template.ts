@@ -15,6 +15,9 @@
  *                              ticket (SPEC §11.4: a tenant's call that names its suite's id,
  *                              secret or ticket); the engine passes them as "parent.key_N" and
  *                              "parent.ticket" (engine/dependent.ts), never anywhere else
+ *   ${refresh_token}           the secret's rotating value (README "Rotating values (refresh tokens)"):
+ *                              the newest one the provider handed out (token/rotation.ts), or the
+ *                              one the secret was created with; a credential like key_N
  *   ${basic:key_A:key_B}       base64 of "valueA:valueB" (UTF-8), for HTTP Basic client authentication
  *                              (`Authorization: Basic ${basic:key_1:key_2}`). The two values are used
  *                              as they are, like most clients do; a server that insists on the strict
@@ -50,6 +53,17 @@ export function parentValueName(name: KeyName | typeof PUSHED_TICKET): string {
   return `parent.${name}`;
 }
 
+/**
+ * Names of rotating values (a realm's `rotates` maps a response path to one of them): kept as a
+ * secret value (sealed, masked), referenced as ${name}, replaced by the provider's answers.
+ */
+export const ROTATING_NAMES = ['refresh_token'] as const;
+export type RotatingName = (typeof ROTATING_NAMES)[number];
+
+function asRotatingName(inner: string): RotatingName | undefined {
+  return (ROTATING_NAMES as readonly string[]).includes(inner) ? (inner as RotatingName) : undefined;
+}
+
 /** A secret's credential values by key name (key_1 .. key_9); absent keys may be missing or undefined. */
 export type SecretValues = Readonly<Record<string, string | undefined>>;
 
@@ -59,6 +73,7 @@ export type TemplatePart =
   | { kind: 'token' }
   | { kind: 'ticket' }
   | { kind: 'parent'; name: KeyName | typeof PUSHED_TICKET }
+  | { kind: 'rotating'; name: RotatingName }
   | { kind: 'basic'; user: KeyName; password: KeyName };
 
 export class TemplateSyntaxError extends Error {
@@ -103,11 +118,13 @@ export function parseTemplate(value: string): TemplatePart[] {
       else if (ofParent) {
         const name = ofParent[2] === undefined ? asKeyName(ofParent[1] ?? '') : PUSHED_TICKET;
         parts.push({ kind: 'parent', name });
+      } else if (asRotatingName(inner) !== undefined) {
+        parts.push({ kind: 'rotating', name: asRotatingName(inner) ?? 'refresh_token' });
       } else if (basic) {
         parts.push({ kind: 'basic', user: asKeyName(basic[1] ?? ''), password: asKeyName(basic[2] ?? '') });
       } else {
         throw new TemplateSyntaxError(
-          'unknown reference "${...}" (use ${key_N}, ${token}, ${ticket}, ${parent.key_N}, ${parent.ticket} or ${basic:key_N:key_M})',
+          'unknown reference "${...}" (use ${key_N}, ${token}, ${ticket}, ${parent.key_N}, ${parent.ticket}, ${refresh_token} or ${basic:key_N:key_M})',
         );
       }
       i += close + 1;
@@ -170,6 +187,15 @@ export function templateUsesParentValues(value: string): boolean {
   return parseTemplate(value).some((part) => part.kind === 'parent');
 }
 
+/** The rotating values a literal references (${refresh_token}). */
+export function templateRotating(value: string): RotatingName[] {
+  const names: RotatingName[] = [];
+  for (const part of parseTemplate(value)) {
+    if (part.kind === 'rotating' && !names.includes(part.name)) names.push(part.name);
+  }
+  return names;
+}
+
 /** Whether a literal references the secret's pushed ticket (${ticket}). */
 export function templateUsesTicket(value: string): boolean {
   return parseTemplate(value).some((part) => part.kind === 'ticket');
@@ -203,8 +229,8 @@ export function secretParts(value: string, values: SecretValues): string[] {
     if (part.kind === 'key') {
       const found = present(values, part.key);
       if (found !== undefined) out.push(found);
-    } else if (part.kind === 'ticket') {
-      const found = present(values, PUSHED_TICKET);
+    } else if (part.kind === 'ticket' || part.kind === 'rotating') {
+      const found = present(values, part.kind === 'ticket' ? PUSHED_TICKET : part.name);
       if (found !== undefined) out.push(found);
     } else if (part.kind === 'parent') {
       const found = present(values, parentValueName(part.name));
@@ -272,6 +298,16 @@ export function renderTemplate(value: string, values: SecretValues, argument: st
       out += ticket;
     } else if (part.kind === 'parent') {
       out += parentValue(values, part.name, argument);
+    } else if (part.kind === 'rotating') {
+      const rotating = present(values, part.name);
+      if (rotating === undefined) {
+        throw new AppError(
+          'INVALID_ARGUMENT',
+          `Argument "${argument}" of the realm needs ${part.name}, which this secret does not have`,
+          { details: { field: part.name, argument } },
+        );
+      }
+      out += rotating;
     } else {
       const user = need(part.user);
       const password = need(part.password);

@@ -7,6 +7,7 @@ import { AppError } from '../errors';
 import { dueAtOf, dueAtOfState } from '../token/due-time';
 import { SEALED_WITH } from './reseal-types';
 import type { Sealer } from './seal';
+import { packToken, unpackToken } from './rotating-codec';
 import { COLLECTIONS, secretDocId, type DueEntry } from './store';
 import type { ClientRecord, RealmRecord, SecretRecord, TokenState, TokenSummary } from './types';
 
@@ -129,7 +130,9 @@ function revokedOf(raw: unknown): Pick<SecretRecord, 'revoked'> {
  * every write, so that the scheduled refresh can query it; it is not part of the domain state.
  */
 export function encodeTokenState(t: TokenState, sealer: Sealer): Doc {
-  const { token, lease, lastError, lastAttempt, ...rest } = t;
+  const { token: plainToken, rotating, lease, lastError, lastAttempt, ...rest } = t;
+  // Rotating values are sealed with the token, in its field (store/rotating-codec.ts).
+  const token = packToken(plainToken, rotating);
   const {
     dueAt: _stale,
     [SEALED_WITH]: _marker,
@@ -153,7 +156,12 @@ export function encodeTokenState(t: TokenState, sealer: Sealer): Doc {
 export function decodeTokenState(d: Doc, sealer: Sealer): TokenState {
   const { dueAt: _derived, [SEALED_WITH]: _marker, ...rest } = d;
   const state = checked<TokenState>(tokenDoc, rest, 'token state');
-  if (typeof d.token === 'string') state.token = sealer.open(d.token, tokenPath(state.realm, state.key));
+  if (typeof d.token === 'string') {
+    const { token, rotating } = unpackToken(sealer.open(d.token, tokenPath(state.realm, state.key)));
+    if (token === undefined) delete state.token;
+    else state.token = token;
+    if (rotating !== undefined) state.rotating = rotating;
+  }
   return state;
 }
 

@@ -62,7 +62,7 @@ export function isFresh(state: TokenState, now: number, policy: Policy): boolean
 /** A stored error, as the error a request gets. */
 export function errorFromStored(e: TokenError, extra: Record<string, unknown> = {}): AppError {
   const code =
-    e.code === 'TICKET_MISSING' || e.code === 'TICKET_STALE'
+    e.code === 'TICKET_MISSING' || e.code === 'TICKET_STALE' || e.code === 'NEEDS_REAUTHORIZATION'
       ? e.code
       : e.code === 'UPSTREAM_TIMEOUT'
         ? 'UPSTREAM_TIMEOUT'
@@ -71,7 +71,7 @@ export function errorFromStored(e: TokenError, extra: Record<string, unknown> = 
           : 'UPSTREAM_ERROR';
   // A remembered permanent error says how to clear it, and keeps the hint the first answer had.
   const message =
-    extra.negativeCache === true
+    extra.negativeCache === true && e.code !== 'NEEDS_REAUTHORIZATION'
       ? `${e.message} (remembered until ${String(extra.retryAt)} so that a wrong secret does not burn the provider's quota; re-saving the secret, POST /api/secret, or its realm, POST /api/realm, clears it)`
       : e.message;
   return new AppError(code, message, {

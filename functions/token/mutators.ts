@@ -12,6 +12,8 @@ import { previousTokenAfter } from './previous-token';
 import { refreshAtFor, sameTokenDue, type ScheduleOptions } from './schedule';
 import type { Decision, Policy } from './decide';
 import { leaseActive, liveUntil, MIN_SERVE_MS, usable } from './phase';
+import { rotatingAfterFetch } from './rotation';
+import type { Rotated } from '../providers/rotated';
 
 export type AttemptRecord =
   { kind: 'recorded'; startedAt: number } | { kind: 'lost' } | { kind: Exclude<BudgetCheck, 'ok'> };
@@ -52,6 +54,9 @@ export interface Fetched {
   lifetimeMs: number;
   /** Store time the attempt's record was committed (the request left no earlier). */
   startedAt: number;
+  /** Rotating values the attempt presented, and those the answer brought (token/rotation.ts). */
+  presented?: Rotated;
+  rotated?: Rotated;
 }
 
 export interface WriteOptions extends ScheduleOptions {
@@ -122,6 +127,10 @@ export function writeToken(
     lastRefreshAt: now,
   };
   if (o.overlapMs === undefined) delete next.overlapMs;
+  // A new rotating value is stored in this same write as the token it came with.
+  const rotating = rotatingAfterFetch(current.rotating, fetched.presented ?? {}, fetched.rotated);
+  if (rotating === undefined) delete next.rotating;
+  else next.rotating = rotating;
   const previous = previousTokenAfter(current, fetched.token, now);
   if (previous === undefined) delete next.previousToken;
   else next.previousToken = previous;

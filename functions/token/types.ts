@@ -67,6 +67,19 @@ export interface QuotaCheck {
   error?: string;
 }
 
+/** One rotating value's slot in a token document (token/rotation.ts). All of it is sealed. */
+export interface RotatingSlot {
+  /** The newest value the provider handed out with a stored token: what the next attempt presents. */
+  current: string;
+  /** The value `current` replaced: a fallback after a rejection (dropped once `current` worked). */
+  previous?: string;
+  /** New values whose token write was refused (a lapsed lease), newest first: tried after a rejection. */
+  orphans?: string[];
+}
+
+/** Rotating values by the secret value they replace (realm config `rotates`). */
+export type RotatingState = Partial<Record<'refresh_token', RotatingSlot>>;
+
 /**
  * Every time below is store time (epoch ms by Firestore's read times, or the memory store's clock),
  * never an instance's clock.
@@ -132,13 +145,15 @@ export interface TokenState {
   probedAt?: number;
   /** The token the last write replaced (token/previous-token.ts): the ticket compat routes accept it. */
   previousToken?: PreviousToken;
+  /** Rotating values (token/rotation.ts), sealed with the token in the same field (store/codec.ts). */
+  rotating?: RotatingState;
 }
 
 /**
  * A token state without the token: what listings (status, the scheduled refresh) need. Reading it
  * opens nothing, so one document sealed under another master key cannot break a listing.
  */
-export type TokenSummary = Omit<TokenState, 'token'> & { hasToken: boolean };
+export type TokenSummary = Omit<TokenState, 'token' | 'rotating'> & { hasToken: boolean };
 
 /** What a mutator decides: write `next` (null deletes, undefined leaves as is) and return `result`. */
 export interface Mutation<R> {

@@ -9,7 +9,7 @@
  * - every response body read through test/helpers/http.ts, raw-http.ts and fake-express.ts.
  * What is a secret, registered as it goes by:
  * - the admin and master keys of every testEnv();
- * - every key_N value POSTed to /api/secret through those helpers;
+ * - every key_N and refresh_token value POSTed to /api/secret through those helpers;
  * - every client_key answered by POST /api/client (allowed in that one response only);
  * - every signing secret answered by POST /api/webhook (allowed in that one response only);
  * - every token answered by /api/token (allowed in token-route responses only);
@@ -176,6 +176,9 @@ export function recordExchange(exchange: {
           registerSecret(value, 'credential', where);
         // A fixed-token realm's secret carries a token: it may appear in token answers only.
         if (name === 'token' && typeof value === 'string') registerSecret(value, 'token', where);
+        // A rotating value (README "Rotating values (refresh tokens)"): a credential.
+        if (name === 'refresh_token' && typeof value === 'string')
+          registerSecret(value, 'refresh token', where);
       }
     }
   }

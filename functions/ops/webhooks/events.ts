@@ -33,10 +33,24 @@ export function event(
   return { id: `evt_${randomUUID()}`, type, data, createdAt: now, nextAttemptAt: now, attempts: 0 };
 }
 
+/**
+ * `credential.needs_reauthorization`: the change that gave a secret's rotating value up (its stored
+ * error became NEEDS_REAUTHORIZATION, token/rotation.ts); once per episode, never a value.
+ */
+function reauthorizationEvents(before: TokenState | null, after: TokenState, now: number): OutboxEntry[] {
+  const code = 'NEEDS_REAUTHORIZATION';
+  if (after.lastError?.code !== code || before?.lastError?.code === code) return [];
+  return [event('credential.needs_reauthorization', { realm: after.realm, key: after.key }, now)];
+}
+
 /** The events of one token state change (before → after), decided at store time `now`. */
 export function tokenEvents(before: TokenState | null, after: TokenState | null, now: number): OutboxEntry[] {
   if (after === null) return [];
-  return [...episodeEvents(before, after, now), ...quotaEvents(before, after, now)];
+  return [
+    ...episodeEvents(before, after, now),
+    ...quotaEvents(before, after, now),
+    ...reauthorizationEvents(before, after, now),
+  ];
 }
 
 /**

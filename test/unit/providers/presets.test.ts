@@ -4,6 +4,7 @@ import {
   parseRealmConfig,
   referencedKeys,
   requiredKeys,
+  usesParent,
   usesParentToken,
 } from '../../../functions/providers/realm-config';
 import { ProviderFailure } from '../../../functions/providers/failure';
@@ -20,13 +21,17 @@ describe('providers/presets', () => {
     for (const preset of presetList()) {
       const config = parseRealmConfig(preset.config, `presets.${preset.name}`);
       expect(Object.keys(preset.keys), preset.name).to.deep.equal(referencedKeys(config));
+      // A refresh-token secret may be a public client's (no client_secret); an authorizer's key_1 is its appid.
+      const rotates = config.rotates !== undefined;
       if (preset.parent === undefined) {
-        expect(requiredKeys(config), preset.name).to.include.members(['key_1', 'key_2']);
+        expect(requiredKeys(config), preset.name).to.include.members(
+          rotates ? ['key_1'] : ['key_1', 'key_2'],
+        );
         expect(usesParentToken(config), preset.name).to.equal(false);
       } else {
         // A ticket preset has no keys of its own; a tenant preset (wecom_suite_corp) has its own.
         expect(requiredKeys(config), preset.name).to.deep.equal(Object.keys(preset.keys));
-        expect(usesParentToken(config), preset.name).to.equal(true);
+        expect(usesParent(config), preset.name).to.equal(true);
       }
       expect(preset.comment, preset.name).to.not.equal('');
       expect(config.url.startsWith('https://'), preset.name).to.equal(true);
