@@ -44,6 +44,8 @@ export interface SecretView {
   /** A fixed-token realm's secret: the token, masked, and its lifetime in seconds when it has one. */
   token?: string;
   expires_in?: number;
+  /** A platform secret's realm of tenants (SPEC §11.4). */
+  authorizer_realm?: string;
   created_at: string;
   updated_at: string;
 }
@@ -56,13 +58,14 @@ export function secretView(secret: SecretRecord): SecretView {
     if (value !== undefined) masked[name] = maskValue(value);
   }
   // A fixed-token realm's secret: its token masked like a credential, its lifetime as it was given.
-  const { token, expires_in: expiresIn } = secret.values;
+  const { token, expires_in: expiresIn, authorizer_realm: authorizerRealm } = secret.values;
   return {
     realm: secret.realm,
     key: secret.key,
     ...masked,
     ...(secret.parent === undefined ? {} : { parent: secret.parent }),
     ...(token === undefined ? {} : { token: maskValue(token) }),
+    ...(authorizerRealm === undefined ? {} : { authorizer_realm: authorizerRealm }),
     ...(expiresIn === undefined ? {} : { expires_in: Number(expiresIn) }),
     created_at: new Date(secret.createdAt).toISOString(),
     updated_at: new Date(secret.updatedAt).toISOString(),

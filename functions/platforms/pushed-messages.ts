@@ -3,8 +3,9 @@
  * decided at the store's time in one atomic read-modify-write:
  * - a message whose timestamp is more than REPLAY_WINDOW_MS from the store's time is refused (replay);
  * - a message handled before (same ciphertext digest, kept for the window) changes nothing;
- * - a `component_verify_ticket` replaces the stored ticket only when its CreateTime is newer, so an
- *   older or repeated push never replaces a newer ticket;
+ * - a ticket (WeChat `component_verify_ticket`, Feishu `app_ticket`) replaces the stored ticket only
+ *   when its own time (CreateTime, Feishu's `ts`) is newer, so an older or repeated push never
+ *   replaces a newer ticket;
  * - other InfoTypes are acknowledged and change nothing here.
  * Nothing is written unless the ticket changes.
  */
@@ -40,15 +41,37 @@ function createTimeMs(fields: Record<string, string>, fallback: number): number 
 }
 
 export function applyPush(realm: string, key: string, m: VerifiedMessage): PushedMutator<PushOutcome> {
-  const id = messageId(m.encrypt);
+  const ticket = m.fields.InfoType === 'component_verify_ticket' ? m.fields.ComponentVerifyTicket : undefined;
+  return applyTicketPush(realm, key, {
+    id: messageId(m.encrypt),
+    timestampMs: m.timestampMs,
+    ticket,
+    createdAtMs: createTimeMs(m.fields, m.timestampMs),
+  });
+}
+
+/** A verified message of any platform's format, reduced to what the pushed values need. */
+export interface TicketPush {
+  /** The message's identity (a digest): a retry carries the same one. */
+  id: string;
+  /** The time the message says it was sent (ms), judged against the store's time. */
+  timestampMs: number;
+  /** The ticket it carries; undefined for other events (acknowledged, nothing stored). */
+  ticket: string | undefined;
+  /** The ticket's own time (ms): an older one never replaces a newer one. */
+  createdAtMs: number;
+}
+
+/** The pushed-values decision shared by every platform's format (see the module comment). */
+export function applyTicketPush(realm: string, key: string, m: TicketPush): PushedMutator<PushOutcome> {
+  const { id } = m;
   return (current, now) => {
     if (Math.abs(now - m.timestampMs) > REPLAY_WINDOW_MS) return { result: 'replay' };
     const recent: RecentMessage[] = (current?.recent ?? []).filter((r) => now - r.at <= 2 * REPLAY_WINDOW_MS);
     if (recent.some((r) => r.id === id)) return { result: 'duplicate' };
-    if (m.fields.InfoType !== 'component_verify_ticket') return { result: 'ignored' };
-    const ticket = m.fields.ComponentVerifyTicket;
+    const ticket = m.ticket;
     if (ticket === undefined || ticket === '') return { result: 'ignored' };
-    const createdAt = createTimeMs(m.fields, m.timestampMs);
+    const createdAt = m.createdAtMs;
     if (current?.ticketCreatedAt !== undefined && current.ticketCreatedAt >= createdAt)
       return { result: 'older' };
     const next: PushedState = {

@@ -14,6 +14,8 @@
  * - every signing secret answered by POST /api/webhook (allowed in that one response only);
  * - every token answered by /api/token (allowed in token-route responses only);
  * - every ticket a fake platform pushes (test/fakes/wechat-open.ts), as a 'pushed value';
+ * - a Feishu store app's app_ticket, Encrypt Key and Verification Token (test/fakes/feishu-store.ts),
+ *   as 'ticket' and 'message key', and its app secret as a 'credential';
  * - whatever a test registers itself (registerSecret).
  * Values shorter than MIN_LENGTH, and values that are part of a built-in preset (public literals
  * such as "client_credential"), are not registered: they would match by coincidence.
@@ -43,7 +45,11 @@ export type SecretKind =
   /** A value a provider pushes (a component_verify_ticket): never in a response, log or document. */
   | 'pushed value'
   /** A rotating value (a refresh token): the same rule. */
-  | 'refresh token';
+  | 'refresh token'
+  /** A platform's pushed ticket (Feishu app_ticket): never in a response, log or document. */
+  | 'ticket'
+  /** A message key or verification token (Feishu Encrypt Key, Verification Token): the same rule. */
+  | 'message key';
 
 export const MIN_LENGTH = 12;
 /** The shortest run of a secret's characters that counts as a leak. */
@@ -300,6 +306,8 @@ export function registryCounts(): {
     token: 0,
     'pushed value': 0,
     'refresh token': 0,
+    ticket: 0,
+    'message key': 0,
   };
   for (const s of secrets.values()) counts[s.kind]++;
   return {

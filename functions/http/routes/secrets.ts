@@ -12,6 +12,7 @@ import { AppError } from '../../errors';
 import { adminAudit } from '../../ops/audit/admin';
 import { checkParent, parentInUse, parentRefSchema, parentWarnings } from '../../engine/dependent';
 import { EXPIRES_IN_VALUE, fixedTokenState, TOKEN_VALUE } from '../../engine/fixed-token';
+import { AUTHORIZER_REALM_VALUE } from '../../platforms/feishu/tenants';
 import { MAX_TOKEN_BYTES } from '../../providers/extract';
 import { tokenConfigOf } from '../../providers/logic-code';
 import {
@@ -56,6 +57,8 @@ export const secretBodySchema = z.strictObject({
     z.ZodOptional<typeof valueSchema>
   >),
   parent: parentRefSchema.optional(),
+  // A platform secret's realm of tenants (SPEC §11.4; Feishu store apps: platforms/feishu/tenants.ts).
+  authorizer_realm: realmIdSchema.optional(),
 });
 
 export const listQuerySchema = z.strictObject({ ...pagingShape, realm: realmIdSchema.optional() });
@@ -190,6 +193,7 @@ export const putSecretRoute: Route = {
     }
     if (body.parent !== undefined) await checkParent(runtime.store, realm, key, body.parent);
     if (body.token !== undefined) values[TOKEN_VALUE] = body.token;
+    if (body.authorizer_realm !== undefined) values[AUTHORIZER_REALM_VALUE] = body.authorizer_realm;
     if (body.expires_in !== undefined) values[EXPIRES_IN_VALUE] = String(body.expires_in);
     const now = runtime.clock.now();
     const secret: SecretRecord = {
