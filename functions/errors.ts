@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   TICKET_MISSING: { status: 503, exit: 1 },
   /** The provider refused the pushed ticket as expired or invalid (WeChat 61005/61006). */
   TICKET_STALE: { status: 503, exit: 1 },
+  /** A tenant the platform revoked (WeChat `unauthorized`, WeCom `cancel_auth`): kept as a tombstone. */
+  AUTHORIZER_REVOKED: { status: 410, exit: 1 },
   INTERNAL: { status: 500, exit: 1 },
 } as const;
 

@@ -48,6 +48,8 @@ export interface SecretView {
   authorizer_realm?: string;
   created_at: string;
   updated_at: string;
+  /** A tombstone: when and why the platform ended this customer (store/types.ts SecretRecord.revoked). */
+  revoked?: { at: string; reason: string };
 }
 
 /** A secret as the admin API shows it: every key_N masked. */
@@ -69,6 +71,9 @@ export function secretView(secret: SecretRecord): SecretView {
     ...(expiresIn === undefined ? {} : { expires_in: Number(expiresIn) }),
     created_at: new Date(secret.createdAt).toISOString(),
     updated_at: new Date(secret.updatedAt).toISOString(),
+    ...(secret.revoked === undefined
+      ? {}
+      : { revoked: { at: new Date(secret.revoked.at).toISOString(), reason: secret.revoked.reason } }),
   };
 }
 

@@ -17,8 +17,14 @@ import { AppError } from '../errors';
 import { log } from '../log';
 import { ProviderFailure } from '../providers/failure';
 import { DEAD_TOKEN_CODES } from '../providers/presets';
-import { realmIdSchema, usesParentToken, type RealmConfig } from '../providers/realm-config';
-import { PARENT_TOKEN } from '../providers/template';
+import {
+  parentValuesUsed,
+  realmIdSchema,
+  usesParent,
+  usesParentToken,
+  type RealmConfig,
+} from '../providers/realm-config';
+import { PARENT_TOKEN, PUSHED_TICKET, parentValueName, type KeyName } from '../providers/template';
 import { parentRef, type Store } from '../store/store';
 import type { SecretRecord } from '../store/types';
 import type { ServedToken } from './served';
@@ -87,14 +93,14 @@ export async function checkParent(store: Store, realm: string, key: string, pare
 
 /** Warnings for a secret being added: a $token realm without a parent, or a parent the realm ignores. */
 export function parentWarnings(realmId: string, config: RealmConfig, parent: string | undefined): string[] {
-  const uses = usesParentToken(config);
+  const uses = usesParent(config);
   if (uses && parent === undefined) {
     return [
-      `Realm ${realmId} references $token (a parent's token), and this secret names no parent: token requests will fail until it does`,
+      `Realm ${realmId} references $token or \${parent.…} (a parent's token or values), and this secret names no parent: token requests will fail until it does`,
     ];
   }
   if (!uses && parent !== undefined) {
-    return [`Realm ${realmId} does not reference $token: the parent ${parent} is not used`];
+    return [`Realm ${realmId} references neither $token nor \${parent.…}: the parent ${parent} is not used`];
   }
   return [];
 }
@@ -156,6 +162,27 @@ async function countRetry(store: Store, secret: SecretRecord, config: RealmConfi
 }
 
 /**
+ * The parent's values a realm references (${parent.key_N}, ${parent.ticket}), under the renderer's
+ * names ("parent.key_1", "parent.ticket"); read when the call is made, so a replaced parent or a new
+ * ticket is used at once. Absent values are left out (the renderer says what is missing).
+ */
+async function parentValues(store: Store, ref: string, names: string[]): Promise<Record<string, string>> {
+  if (names.length === 0) return {};
+  const { realm, key } = parseParentRef(ref);
+  const wantsTicket = names.includes(PUSHED_TICKET);
+  const [secret, pushed] = await Promise.all([
+    store.getSecret(realm, key),
+    wantsTicket ? store.readPushed(realm, key) : Promise.resolve(undefined),
+  ]);
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = name === PUSHED_TICKET ? pushed?.state?.ticket : secret?.values[name as KeyName];
+    if (value !== undefined) out[parentValueName(name as KeyName)] = value;
+  }
+  return out;
+}
+
+/**
  * The Fetcher for a secret with a parent: `base` called with the parent's current token as $token,
  * healed once when the child's provider rejects that token. A parent that cannot give a token fails
  * the child's fetch with the parent's error; within one refresh round the parent is asked at most
@@ -189,9 +216,12 @@ export function dependentFetcher(
       await checkParent(deps.store, secret.realm, secret.key, ref);
       checked = true;
     }
+    const own = { ...values, ...(await parentValues(deps.store, ref, parentValuesUsed(config))) };
+    // A realm that names only the parent's values (DingTalk's corp token) never asks for its token.
+    if (!usesParentToken(config)) return base(config, own, options);
     const first = await parentToken();
     try {
-      return await base(config, { ...values, [PARENT_TOKEN]: first }, options);
+      return await base(config, { ...own, [PARENT_TOKEN]: first }, options);
     } catch (err) {
       if (!saysParentTokenDead(err)) throw err;
       const renewed = await parentToken(first);
@@ -206,7 +236,7 @@ export function dependentFetcher(
         providerCode: (err as ProviderFailure).providerCode,
         instance: deps.instanceId,
       });
-      return base(config, { ...values, [PARENT_TOKEN]: renewed }, options);
+      return base(config, { ...own, [PARENT_TOKEN]: renewed }, options);
     }
   };
 }

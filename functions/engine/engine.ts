@@ -25,6 +25,7 @@ import { invalidOutcome, servedFrom, type ServedToken } from './served';
 import { dependentFetcher } from './dependent';
 import { pushedFetcher, usesPushedTicket } from './pushed-fetcher';
 import { fixedTokenAnswer } from './fixed-token';
+import { revokedError } from './revoked';
 import { SingleFlight } from './single-flight';
 import type { Fetcher, TokenRequest } from './types';
 import { takeLease } from '../token/mutators';
@@ -79,6 +80,7 @@ function contextOf(
   if (secret === null) {
     throw new AppError('NOT_FOUND', `No secret ${realm}/${key}`, { details: { realm, key } });
   }
+  if (secret.revoked !== undefined) throw revokedError(secret.realm, secret.key, secret.revoked);
   if (realmRecord === null) throw new AppError('NOT_FOUND', `No realm ${realm}`, { details: { realm } });
   const config = tokenConfigOf(realmRecord, key);
   if (config === undefined)
@@ -146,6 +148,7 @@ export class TokenEngine {
       missed = { read, sentAt };
     }
     const [realmRecord, secret] = await this.readRecords(req.realm, req.key);
+    if (secret?.revoked !== undefined) throw revokedError(req.realm, req.key, secret.revoked);
     // A fixed-token realm is never fetched; an unknown realm is said to be unknown.
     const fixed = fixedTokenAnswer(realmRecord, secret, req, mode, this.options.clock.now());
     if (fixed !== undefined) return fixed;

@@ -10,7 +10,14 @@ import { z } from 'zod';
 import { parseOrThrow, CONTROL_CHARS } from '../validation';
 import type { JsonObject } from '../store/types';
 import { dotPathProblem } from './dot-path';
-import { KEY_NAMES, type KeyName, templateKeys, templateProblem, templateUsesToken } from './template';
+import {
+  KEY_NAMES,
+  type KeyName,
+  parseTemplate,
+  templateKeys,
+  templateProblem,
+  templateUsesToken,
+} from './template';
 
 const DAY_MS = 86_400_000;
 /** The longest lifetime (and default_expires_in) we believe: anything longer is a broken response. */
@@ -364,4 +371,19 @@ export function requiredKeys(config: RealmConfig): KeyName[] {
 /** Whether the realm's arguments reference a parent's token ($token): its secrets need a parent. */
 export function usesParentToken(config: RealmConfig): boolean {
   return config.arguments.some((arg) => typeof arg.value === 'string' && templateUsesToken(arg.value));
+}
+
+/** The parent's values the realm's arguments reference (${parent.key_N}, ${parent.ticket}): key_N or ticket. */
+export function parentValuesUsed(config: RealmConfig): string[] {
+  const names = new Set<string>();
+  for (const arg of config.arguments) {
+    if (typeof arg.value !== 'string') continue;
+    for (const part of parseTemplate(arg.value)) if (part.kind === 'parent') names.add(part.name);
+  }
+  return [...names];
+}
+
+/** Whether the realm's secrets need a parent: its token ($token) or its values (${parent.key_N}). */
+export function usesParent(config: RealmConfig): boolean {
+  return usesParentToken(config) || parentValuesUsed(config).length > 0;
 }

@@ -11,6 +11,10 @@
  *                              by a letter, digit or "_" is an error (write "${token}" there)
  *   ${ticket}                  the secret's newest pushed ticket (the event route stores it; the
  *                              engine passes it to the renderer as the value named PUSHED_TICKET)
+ *   ${parent.key_N}            the parent secret's value key_N, and ${parent.ticket} its pushed
+ *                              ticket (SPEC §11.4: a tenant's call that names its suite's id,
+ *                              secret or ticket); the engine passes them as "parent.key_N" and
+ *                              "parent.ticket" (engine/dependent.ts), never anywhere else
  *   ${basic:key_A:key_B}       base64 of "valueA:valueB" (UTF-8), for HTTP Basic client authentication
  *                              (`Authorization: Basic ${basic:key_1:key_2}`). The two values are used
  *                              as they are, like most clients do; a server that insists on the strict
@@ -41,6 +45,11 @@ export const PARENT_TOKEN = 'token';
 /** The name under which the secret's pushed ticket is passed to the renderer (store/pushed.ts). */
 export const PUSHED_TICKET = 'ticket';
 
+/** The renderer's name for the parent's value `name` (key_N or ticket): "parent.key_1". */
+export function parentValueName(name: KeyName | typeof PUSHED_TICKET): string {
+  return `parent.${name}`;
+}
+
 /** A secret's credential values by key name (key_1 .. key_9); absent keys may be missing or undefined. */
 export type SecretValues = Readonly<Record<string, string | undefined>>;
 
@@ -49,6 +58,7 @@ export type TemplatePart =
   | { kind: 'key'; key: KeyName }
   | { kind: 'token' }
   | { kind: 'ticket' }
+  | { kind: 'parent'; name: KeyName | typeof PUSHED_TICKET }
   | { kind: 'basic'; user: KeyName; password: KeyName };
 
 export class TemplateSyntaxError extends Error {
@@ -84,16 +94,20 @@ export function parseTemplate(value: string): TemplatePart[] {
       const inner = rest.slice(2, close);
       const plain = /^key_([0-9]+)$/.exec(inner);
       const basic = /^basic:key_([0-9]+):key_([0-9]+)$/.exec(inner);
+      const ofParent = /^parent\.(?:key_([0-9]+)|(ticket))$/.exec(inner);
       if (text !== '') parts.push({ kind: 'text', text });
       text = '';
       if (plain) parts.push({ kind: 'key', key: asKeyName(plain[1] ?? '') });
       else if (inner === PARENT_TOKEN) parts.push({ kind: 'token' });
       else if (inner === PUSHED_TICKET) parts.push({ kind: 'ticket' });
-      else if (basic) {
+      else if (ofParent) {
+        const name = ofParent[2] === undefined ? asKeyName(ofParent[1] ?? '') : PUSHED_TICKET;
+        parts.push({ kind: 'parent', name });
+      } else if (basic) {
         parts.push({ kind: 'basic', user: asKeyName(basic[1] ?? ''), password: asKeyName(basic[2] ?? '') });
       } else {
         throw new TemplateSyntaxError(
-          'unknown reference "${...}" (use ${key_N}, ${token}, ${ticket} or ${basic:key_N:key_M})',
+          'unknown reference "${...}" (use ${key_N}, ${token}, ${ticket}, ${parent.key_N}, ${parent.ticket} or ${basic:key_N:key_M})',
         );
       }
       i += close + 1;
@@ -151,15 +165,17 @@ export function templateUsesToken(value: string): boolean {
   return parseTemplate(value).some((part) => part.kind === 'token');
 }
 
+/** Whether a literal references a value of the parent secret (${parent.key_N} / ${parent.ticket}). */
+export function templateUsesParentValues(value: string): boolean {
+  return parseTemplate(value).some((part) => part.kind === 'parent');
+}
+
 /** Whether a literal references the secret's pushed ticket (${ticket}). */
 export function templateUsesTicket(value: string): boolean {
   return parseTemplate(value).some((part) => part.kind === 'ticket');
 }
 
-function present(
-  values: SecretValues,
-  key: KeyName | typeof PARENT_TOKEN | typeof PUSHED_TICKET,
-): string | undefined {
+function present(values: SecretValues, key: string): string | undefined {
   if (!Object.prototype.hasOwnProperty.call(values, key)) return undefined;
   const value = values[key];
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -189,6 +205,9 @@ export function secretParts(value: string, values: SecretValues): string[] {
       if (found !== undefined) out.push(found);
     } else if (part.kind === 'ticket') {
       const found = present(values, PUSHED_TICKET);
+      if (found !== undefined) out.push(found);
+    } else if (part.kind === 'parent') {
+      const found = present(values, parentValueName(part.name));
       if (found !== undefined) out.push(found);
     } else if (part.kind === 'basic') {
       const user = present(values, part.user);
@@ -251,6 +270,8 @@ export function renderTemplate(value: string, values: SecretValues, argument: st
         );
       }
       out += ticket;
+    } else if (part.kind === 'parent') {
+      out += parentValue(values, part.name, argument);
     } else {
       const user = need(part.user);
       const password = need(part.password);
@@ -265,4 +286,22 @@ export function renderTemplate(value: string, values: SecretValues, argument: st
     }
   }
   return out;
+}
+
+/** ${parent.key_N} / ${parent.ticket} rendered, or the error that says what is missing. */
+function parentValue(values: SecretValues, name: KeyName | typeof PUSHED_TICKET, argument: string): string {
+  const found = present(values, parentValueName(name));
+  if (found !== undefined) return found;
+  if (name === PUSHED_TICKET) {
+    throw new AppError(
+      'TICKET_MISSING',
+      `Argument "${argument}" of the realm needs the parent's pushed ticket, and none has arrived yet`,
+      { details: { field: 'parent.ticket', argument }, retryAfter: 60 },
+    );
+  }
+  throw new AppError(
+    'INVALID_ARGUMENT',
+    `Argument "${argument}" of the realm needs the parent's ${name}, and this secret's parent has none (or it names no parent)`,
+    { details: { field: 'parent', argument, key: name } },
+  );
 }

@@ -96,6 +96,8 @@ export function encodeSecret(s: SecretRecord, sealer: Sealer): Doc {
     rev: s.rev,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
+    ...(s.revoked === undefined ? {} : { revoked: { at: s.revoked.at, reason: s.revoked.reason } }),
+    ...(s.eventAt === undefined ? {} : { eventAt: s.eventAt }),
   };
 }
 
@@ -111,7 +113,15 @@ export function decodeSecret(d: Doc, sealer: Sealer): SecretRecord {
     rev: String(d.rev),
     createdAt: Number(d.createdAt),
     updatedAt: Number(d.updatedAt),
+    ...revokedOf(d.revoked),
+    ...(typeof d.eventAt === 'number' ? { eventAt: d.eventAt } : {}),
   };
+}
+
+function revokedOf(raw: unknown): Pick<SecretRecord, 'revoked'> {
+  if (typeof raw !== 'object' || raw === null) return {};
+  const { at, reason } = raw as { at?: unknown; reason?: unknown };
+  return { revoked: { at: Number(at), reason: String(reason) } };
 }
 
 /**

@@ -40,6 +40,17 @@ export interface SecretRecord {
   rev: string;
   createdAt: number;
   updatedAt: number;
+  /**
+   * A tombstone (SPEC §11.1 `unauthorized`, §11.4 `cancel_auth`): the platform ended this tenant.
+   * Its values are erased and the secret is kept, so that its token route can say so (410
+   * AUTHORIZER_REVOKED) and a later authorization brings it back (platforms/child-secrets.ts).
+   */
+  revoked?: { at: number; reason: string };
+  /**
+   * The platform's time (ms) of the newest event that created, replaced or revoked this secret, so
+   * that an older event delivered late never undoes a newer one.
+   */
+  eventAt?: number;
 }
 
 export interface ClientScope {
