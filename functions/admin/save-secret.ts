@@ -25,6 +25,7 @@ import type { Runtime } from '../runtime';
 import type { RealmRecord, SecretRecord } from '../store/types';
 import { freshState } from '../token/decide';
 import { CONTROL_CHARS } from '../validation';
+import { AUTHORIZER_REALM_VALUE } from '../platforms/authorizer-realm';
 import { EXPIRES_IN_VALUE, fixedTokenState, TOKEN_VALUE } from './fixed-token';
 import { checkParent, parentRefSchema, parentWarnings } from './secret-parent';
 
@@ -60,6 +61,8 @@ export const secretBodySchema = z.strictObject({
   refresh_token: valueSchema
     .refine((v) => !CONTROL_CHARS.test(v), 'must not contain control characters')
     .optional(),
+  // A platform secret's realm of tenants (SPEC §11.2–§11.4: platforms/authorizer-realm.ts).
+  authorizer_realm: realmIdSchema.optional(),
 });
 
 export type SecretInput = z.infer<typeof secretBodySchema>;
@@ -164,6 +167,7 @@ export async function saveSecret(
   if (body.parent !== undefined) await checkParent(runtime.store, realm, key, body.parent);
   if (body.token !== undefined) values[TOKEN_VALUE] = body.token;
   if (body.refresh_token !== undefined) values.refresh_token = body.refresh_token;
+  if (body.authorizer_realm !== undefined) values[AUTHORIZER_REALM_VALUE] = body.authorizer_realm;
   if (body.expires_in !== undefined) values[EXPIRES_IN_VALUE] = String(body.expires_in);
   const now = runtime.clock.now();
   const secret: SecretRecord = {

@@ -46,6 +46,8 @@ export interface SecretView {
   /** The rotating value the secret was saved with, masked (README "Rotating values (refresh tokens)"). */
   refresh_token?: string;
   expires_in?: number;
+  /** A platform secret's realm of tenants (SPEC §11.4). */
+  authorizer_realm?: string;
   created_at: string;
   updated_at: string;
   /** A tombstone: when and why the platform ended this customer (store/types.ts SecretRecord.revoked). */
@@ -60,7 +62,12 @@ export function secretView(secret: SecretRecord): SecretView {
     if (value !== undefined) masked[name] = maskValue(value);
   }
   // A fixed-token realm's secret: its token masked like a credential, its lifetime as it was given.
-  const { token, expires_in: expiresIn, refresh_token: refreshToken } = secret.values;
+  const {
+    token,
+    expires_in: expiresIn,
+    refresh_token: refreshToken,
+    authorizer_realm: authorizerRealm,
+  } = secret.values;
   return {
     realm: secret.realm,
     key: secret.key,
@@ -68,6 +75,7 @@ export function secretView(secret: SecretRecord): SecretView {
     ...(secret.parent === undefined ? {} : { parent: secret.parent }),
     ...(token === undefined ? {} : { token: maskValue(token) }),
     ...(refreshToken === undefined ? {} : { refresh_token: maskValue(refreshToken) }),
+    ...(authorizerRealm === undefined ? {} : { authorizer_realm: authorizerRealm }),
     ...(expiresIn === undefined ? {} : { expires_in: Number(expiresIn) }),
     created_at: new Date(secret.createdAt).toISOString(),
     updated_at: new Date(secret.updatedAt).toISOString(),

@@ -4,11 +4,15 @@
  * (store/pushed.ts), read once per call. Without a ticket the call is never sent (the template
  * refuses with TICKET_MISSING); a provider answer that the ticket is expired or invalid (WeChat
  * 61005/61006) becomes TICKET_STALE. Both are 503s the engine remembers as transient, never as a
- * credential error (errors.ts PUSHED_VALUE_CODES). Either way the platform is asked to push again.
+ * credential error (errors.ts PUSHED_VALUE_CODES). Either way the platform is asked to push again
+ * (platforms/ask-for-ticket.ts: WeChat's api_start_push_ticket, Feishu's app_ticket/resend), as it
+ * is when the ticket is stale (no push for 2.5 intervals, platforms/freshness-table.ts) but still used:
+ * every token fetch, the scheduled refresh's included, notices a stalled push.
  */
 import { AppError } from '../errors';
 import { log } from '../log';
-import { startPush } from '../platforms/start-push';
+import { askForTicket } from '../platforms/ask-for-ticket';
+import { saysFeishuTicketInvalid } from '../platforms/feishu/ticket-errors';
 import { freshnessOf } from '../platforms/freshness-table';
 import { ProviderFailure } from '../providers/failure';
 import type { RealmConfig } from '../providers/realm-config';
@@ -41,15 +45,19 @@ async function askForPush(
 ): Promise<void> {
   if (freshnessOf(config).ask === undefined) return;
   try {
-    const outcome = await startPush({ store, allowPrivate }, secret, config, false);
-    log('WARNING', `no usable pushed ticket for ${secret.realm}/${secret.key}: start-push ${outcome}`, {
-      event: 'start_push',
-      realm: secret.realm,
-      key: secret.key,
-      outcome,
-    });
+    const outcome = await askForTicket({ store, allowPrivate }, secret, config, false);
+    log(
+      'WARNING',
+      `no usable pushed ticket for ${secret.realm}/${secret.key}: asked the platform to push again (${outcome})`,
+      {
+        event: 'start_push',
+        realm: secret.realm,
+        key: secret.key,
+        outcome,
+      },
+    );
   } catch (err) {
-    log('ERROR', `start-push failed for ${secret.realm}/${secret.key}`, {
+    log('ERROR', `asking the platform to push again failed for ${secret.realm}/${secret.key}`, {
       event: 'start_push',
       realm: secret.realm,
       key: secret.key,
@@ -64,6 +72,12 @@ export function pushedFetcher(base: Fetcher, secret: SecretRecord, store: Store)
   return async (config, values, options) => {
     const { state, now } = await store.readPushed(secret.realm, secret.key);
     const ticket = state?.ticket;
+    // Still usable but no push for a while (2.5 push intervals): ask for one now, and use this one.
+    if (
+      state?.ticketArrivedAt !== undefined &&
+      now - state.ticketArrivedAt > freshnessOf(config).staleAfterMs
+    )
+      await askForPush(store, secret, config, options.allowPrivate);
     const given = ticket === undefined ? values : { ...values, [PUSHED_TICKET]: ticket };
     try {
       return await base(config, given, options);
@@ -72,16 +86,14 @@ export function pushedFetcher(base: Fetcher, secret: SecretRecord, store: Store)
         await askForPush(store, secret, config, options.allowPrivate);
         throw err;
       }
-      if (!(err instanceof ProviderFailure) || !STALE_TICKET_CODES.has(err.providerCode ?? '')) throw err;
+      if (!(err instanceof ProviderFailure)) throw err;
+      if (!STALE_TICKET_CODES.has(err.providerCode ?? '') && !saysFeishuTicketInvalid(config, err)) throw err;
       await askForPush(store, secret, config, options.allowPrivate);
       const age = state?.ticketArrivedAt === undefined ? undefined : now - state.ticketArrivedAt;
       throw new AppError(
         'TICKET_STALE',
         `The provider refused the pushed ticket of ${secret.realm}/${secret.key} as expired or invalid ` +
-          `(${err.providerCode ?? ''}); a new push is needed` +
-          (freshnessOf(config).ask === undefined
-            ? ' (this platform pushes on its own schedule: check its callback URL)'
-            : ` (POST /api/component/${secret.realm}/${secret.key}/start-push asks for one)`),
+          `(${err.providerCode ?? ''}); a new push is needed (POST /api/component/${secret.realm}/${secret.key}/start-push asks for one)`,
         {
           retryAfter: 60,
           details: {

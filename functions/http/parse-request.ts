@@ -112,8 +112,10 @@ export function parseRequest(req: Request): ParsedRequest {
   try {
     body = parseBody(req);
   } catch (err) {
-    // A body that is not JSON is refused later, by every route but those that read it raw.
-    if (!(err instanceof AppError) || err.code !== 'UNSUPPORTED_MEDIA_TYPE') throw err;
+    // A body that is not JSON (or not valid JSON) is refused later, by every route but those that
+    // read it raw (the event route: a Feishu event that does not parse is one more unverified 401).
+    if (!(err instanceof AppError) || (err.code !== 'UNSUPPORTED_MEDIA_TYPE' && err.code !== 'INVALID_JSON'))
+      throw err;
     bodyError = err;
   }
   const rawBody = rawBodyOf(req);

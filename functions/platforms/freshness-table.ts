@@ -9,6 +9,7 @@
  * component's row, the first platform built.
  */
 import type { RealmConfig } from '../providers/realm-config';
+import { FEISHU_TICKET_FRESHNESS } from './feishu/freshness';
 
 export interface TicketFreshness {
   /** The preset of the platform secret that receives the pushes. */
@@ -20,7 +21,7 @@ export interface TicketFreshness {
   /** No push for this long: `stale` (2.5 push intervals). */
   staleAfterMs: number;
   /** The call that makes the platform push again; absent: none exists, a stale ticket is reported only. */
-  ask?: 'api_start_push_ticket';
+  ask?: 'api_start_push_ticket' | 'app_ticket/resend';
 }
 
 const MINUTE = 60_000;
@@ -41,6 +42,7 @@ export const TICKET_FRESHNESS: readonly TicketFreshness[] = [
     validityMs: 30 * MINUTE,
     staleAfterMs: 25 * MINUTE,
   },
+  { ...FEISHU_TICKET_FRESHNESS, tokenPath: '/open-apis/auth/v3/app_access_token' },
 ];
 
 /** The row of a realm (by its token URL's path); the WeChat component's when none matches. */

@@ -1,7 +1,8 @@
 /**
  * Who may receive pushes at /events/{realm}/{key}: a secret whose realm references a pushed ticket
  * (`${ticket}`, engine/pushed-fetcher.ts) and that has the values the message format needs (key_1
- * the receiver id, key_3 the message token, key_4 the EncodingAESKey). The event route is open to
+ * the receiver id, key_3 the message token, key_4 the EncodingAESKey; for Feishu store apps the
+ * app_id, the verification token and the optional Encrypt Key). The event route is open to
  * the internet, so what it reads to find the keys is cached per instance: a realm and a secret are
  * read at most once a minute however often they are pushed to, an unknown realm or key at most
  * once per NEGATIVE_MS, and the cache is bounded (cleared when full). A changed message token or
@@ -11,12 +12,18 @@ import { parseRealmConfig, realmIdSchema } from '../providers/realm-config';
 import { usesPushedTicket } from '../engine/pushed-fetcher';
 import type { Store } from '../store/store';
 import { secretDocId } from '../store/store';
+import { isFeishuStore } from './feishu/realm';
 import { aesKeyOf } from './wxbizmsgcrypt';
 
+/** The message format a realm's pushes come in (Feishu store apps: platforms/feishu/). */
+export type PushFormat = 'wxbizmsgcrypt' | 'feishu';
+
 export interface PushReceiver {
+  format: PushFormat;
   /** The receiver id messages must carry (WeChat: the component appid). */
   receiverId: string;
   token: string;
+  /** WXBizMsgCrypt's EncodingAESKey, or Feishu's Encrypt Key ('' when the app sends plain JSON). */
   encodingAesKey: string;
 }
 
@@ -45,31 +52,36 @@ export class PushReceivers {
     const id = secretDocId(realm, key);
     const cached = this.secrets.get(id);
     if (cached !== undefined && cached.until > t) return cached.receiver;
+    let format = realmEntry?.receiver?.format;
     if (realmEntry === undefined || realmEntry.until <= t) {
-      const takes = await this.realmTakesPushes(store, realm);
-      this.put(this.realms, realm, takes ? PLACEHOLDER : null, t);
-      if (!takes) return null;
+      format = await this.realmTakesPushes(store, realm);
+      this.put(this.realms, realm, format === undefined ? null : { ...PLACEHOLDER, format }, t);
     }
+    if (format === undefined) return null;
     const secret = await store.getSecret(realm, key);
     const v = secret?.values ?? {};
     const receiver =
-      v.key_1 !== undefined &&
-      v.key_3 !== undefined &&
-      v.key_4 !== undefined &&
-      aesKeyOf(v.key_4) !== undefined
-        ? { receiverId: v.key_1, token: v.key_3, encodingAesKey: v.key_4 }
-        : null;
+      v.key_1 === undefined || v.key_3 === undefined
+        ? null
+        : format === 'feishu'
+          ? { format, receiverId: v.key_1, token: v.key_3, encodingAesKey: v.key_4 ?? '' }
+          : v.key_4 !== undefined && aesKeyOf(v.key_4) !== undefined
+            ? { format, receiverId: v.key_1, token: v.key_3, encodingAesKey: v.key_4 }
+            : null;
     this.put(this.secrets, id, receiver, t);
     return receiver;
   }
 
-  private async realmTakesPushes(store: Store, realm: string): Promise<boolean> {
+  /** The format of the realm's pushes, or undefined when it takes none. */
+  private async realmTakesPushes(store: Store, realm: string): Promise<PushFormat | undefined> {
     const record = await store.getRealm(realm);
-    if (record?.config === undefined) return false;
+    if (record?.config === undefined) return undefined;
     try {
-      return usesPushedTicket(parseRealmConfig(record.config));
+      const config = parseRealmConfig(record.config);
+      if (!usesPushedTicket(config)) return undefined;
+      return isFeishuStore(config) ? 'feishu' : 'wxbizmsgcrypt';
     } catch {
-      return false;
+      return undefined;
     }
   }
 
@@ -80,4 +92,4 @@ export class PushReceivers {
 }
 
 /** A realm entry's "takes pushes" marker (realm entries carry no keys). */
-const PLACEHOLDER: PushReceiver = { receiverId: '', token: '', encodingAesKey: '' };
+const PLACEHOLDER: PushReceiver = { format: 'wxbizmsgcrypt', receiverId: '', token: '', encodingAesKey: '' };

@@ -3,9 +3,10 @@
  * decided at the store's time in one atomic read-modify-write:
  * - a message whose timestamp is more than REPLAY_WINDOW_MS from the store's time is refused (replay);
  * - a message handled before (same ciphertext digest, kept for the window) changes nothing;
- * - a ticket message (TICKET_FIELDS: WeChat's `component_verify_ticket`, WeCom's `suite_ticket`)
- *   replaces the stored ticket only when its CreateTime (WeCom: TimeStamp) is newer, so an older or
- *   repeated push never replaces a newer ticket;
+ * - a ticket (WeChat `component_verify_ticket`, WeCom `suite_ticket`, Feishu `app_ticket`) replaces
+ *   the stored ticket only when its own time (CreateTime, WeCom's TimeStamp, Feishu's `ts`) is
+ *   newer, so an older or repeated push never replaces a newer ticket; a new ticket ends a stale
+ *   episode (staleSince: ops/webhooks/ticket-events.ts says so);
  * - other InfoTypes are acknowledged and change nothing here.
  * Nothing is written unless the ticket changes.
  */
@@ -35,7 +36,7 @@ export function messageId(encrypt: string): string {
   return createHash('sha256').update(encrypt, 'utf8').digest('hex').slice(0, 32);
 }
 
-/** The field that carries the ticket, by the message's InfoType. */
+/** The WXBizMsgCrypt field that carries the ticket, by the message's InfoType. */
 export const TICKET_FIELDS: Readonly<Record<string, string>> = {
   component_verify_ticket: 'ComponentVerifyTicket',
   suite_ticket: 'SuiteTicket',
@@ -47,20 +48,42 @@ export function createTimeMs(fields: Record<string, string>, fallback: number): 
   return text !== undefined && /^\d{1,12}$/.test(text) ? Number(text) * 1000 : fallback;
 }
 
+/** A WXBizMsgCrypt message (WeChat Open Platform, WeCom suites) as a ticket push. */
 export function applyPush(realm: string, key: string, m: VerifiedMessage): PushedMutator<PushOutcome> {
-  const id = messageId(m.encrypt);
+  const field = TICKET_FIELDS[m.fields.InfoType ?? ''];
+  const ticket = field === undefined ? undefined : m.fields[field];
+  return applyTicketPush(realm, key, {
+    id: messageId(m.encrypt),
+    timestampMs: m.timestampMs,
+    ticket,
+    createdAtMs: createTimeMs(m.fields, m.timestampMs),
+  });
+}
+
+/** A verified message of any platform's format, reduced to what the pushed values need. */
+export interface TicketPush {
+  /** The message's identity (a digest): a retry carries the same one. */
+  id: string;
+  /** The time the message says it was sent (ms), judged against the store's time. */
+  timestampMs: number;
+  /** The ticket it carries; undefined for other events (acknowledged, nothing stored). */
+  ticket: string | undefined;
+  /** The ticket's own time (ms): an older one never replaces a newer one. */
+  createdAtMs: number;
+}
+
+/** The pushed-values decision shared by every platform's format (see the module comment). */
+export function applyTicketPush(realm: string, key: string, m: TicketPush): PushedMutator<PushOutcome> {
+  const { id } = m;
   return (current, now) => {
     if (Math.abs(now - m.timestampMs) > REPLAY_WINDOW_MS) return { result: 'replay' };
     const recent: RecentMessage[] = (current?.recent ?? []).filter((r) => now - r.at <= 2 * REPLAY_WINDOW_MS);
     if (recent.some((r) => r.id === id)) return { result: 'duplicate' };
-    const ticketField = TICKET_FIELDS[m.fields.InfoType ?? ''];
-    if (ticketField === undefined) return { result: 'ignored' };
-    const ticket = m.fields[ticketField];
+    const ticket = m.ticket;
     if (ticket === undefined || ticket === '') return { result: 'ignored' };
-    const createdAt = createTimeMs(m.fields, m.timestampMs);
+    const createdAt = m.createdAtMs;
     if (current?.ticketCreatedAt !== undefined && current.ticketCreatedAt >= createdAt)
       return { result: 'older' };
-    // A new ticket ends a stale episode (staleSince: ops/webhooks/ticket-events.ts says so).
     const { staleSince: _ended, ...kept } = current ?? { realm, key };
     const next: PushedState = {
       ...kept,

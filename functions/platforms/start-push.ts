@@ -1,6 +1,7 @@
 /**
  * Asking the platform to push its ticket again (WeChat Open Platform `api_start_push_ticket`,
- * `{component_appid, component_secret}`): pushes stop after a wrong reply or a firewall change, and
+ * `{component_appid, component_secret}`; Feishu's app_ticket/resend in feishu/resend.ts uses the same
+ * claim and call): pushes stop after a wrong reply or a firewall change, and
  * this restarts them. The attempt is recorded in the secret's pushed-values document (startPushAt,
  * store time) before the call is sent, so that instances together send at most one per
  * START_PUSH_INTERVAL_MS unless an admin forces one (POST /api/component/{realm}/{key}/start-push).
@@ -35,73 +36,130 @@ export function siblingUrl(tokenUrl: string, name: string): string {
 }
 
 /**
- * Records the attempt (unless one was recorded less than START_PUSH_INTERVAL_MS ago and `force`
- * is off), then calls api_start_push_ticket. A refusal is a ProviderFailure with WeChat's code.
+ * The compare-and-set claim shared by every platform's "push again" call: records the attempt
+ * (store time) in the secret's pushed-values document unless one was recorded less than
+ * START_PUSH_INTERVAL_MS ago and `force` is off. True: this caller sends the call.
  */
-export async function startPush(
-  deps: StartPushDeps,
-  secret: SecretRecord,
-  config: RealmConfig,
+export async function claimAskAgain(
+  store: Store,
+  realm: string,
+  key: string,
   force: boolean,
-): Promise<StartPushOutcome> {
-  const { realm, key } = secret;
-  const go = await deps.store.mutatePushed(realm, key, (current, now) => {
+): Promise<boolean> {
+  return store.mutatePushed(realm, key, (current, now) => {
     if (!force && current?.startPushAt !== undefined && now - current.startPushAt < START_PUSH_INTERVAL_MS)
       return { result: false };
     const next: PushedState = { ...(current ?? { realm, key }), startPushAt: now };
     return { next, result: true };
   });
-  if (!go) return 'recently_sent';
-  await sendStartPush(deps, secret, config);
-  return 'sent';
 }
 
-/**
- * The call itself, once an attempt is recorded (startPush, or the freshness scan's claim:
- * platforms/ticket-freshness.ts). A refusal is a ProviderFailure with WeChat's code.
- */
-export async function sendStartPush(
+/** One platform call asking for a ticket: where, what, and how its answer says success. */
+export interface AskAgainCall {
+  /** The call's name for messages (api_start_push_ticket, app_ticket/resend). */
+  name: string;
+  url: string;
+  body: Record<string, string>;
+  /** The answer's code field (errcode, code) and message field (errmsg, msg); 0 is success. */
+  codeField: string;
+  messageField: string;
+  /** Codes saying "busy, try later" besides HTTP 5xx. */
+  transientCodes: readonly number[];
+}
+
+/** Sends the call; a refusal is a ProviderFailure with the platform's code, its message redacted. */
+export async function sendAskAgain(
   deps: StartPushDeps,
   secret: SecretRecord,
   config: RealmConfig,
+  call: AskAgainCall,
 ): Promise<void> {
-  const { realm, key } = secret;
-  const appid = secret.values.key_1;
-  const appsecret = secret.values.key_2;
-  if (appid === undefined || appsecret === undefined) {
-    throw new AppError(
-      'INVALID_ARGUMENT',
-      `${realm}/${key} needs key_1 (component appid) and key_2 (appsecret)`,
-      {
-        details: { field: appid === undefined ? 'key_1' : 'key_2' },
-      },
-    );
-  }
   const response = await sendUpstream(
     {
-      url: siblingUrl(config.url, 'api_start_push_ticket'),
+      url: call.url,
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'User-Agent': USER_AGENT },
-      body: JSON.stringify({ component_appid: appid, component_secret: appsecret }),
+      body: JSON.stringify(call.body),
     },
     { allowPrivate: deps.allowPrivate, timeoutMs: config.timeout_ms },
   );
-  let answer: { errcode?: unknown; errmsg?: unknown };
+  let answer: Record<string, unknown>;
   try {
-    answer = JSON.parse(response.text) as typeof answer;
+    answer = JSON.parse(response.text) as Record<string, unknown>;
   } catch {
     answer = {};
   }
-  const code = typeof answer.errcode === 'number' ? answer.errcode : response.status === 200 ? 0 : undefined;
+  const given = answer[call.codeField];
+  const code = typeof given === 'number' ? given : response.status === 200 ? 0 : undefined;
   if (code === 0) return;
   const redact = redactorFor(config, secret.values);
-  const providerMessage =
-    typeof answer.errmsg === 'string' ? cleanProviderText(answer.errmsg, redact) : undefined;
+  const message = answer[call.messageField];
+  const providerMessage = typeof message === 'string' ? cleanProviderText(message, redact) : undefined;
   throw new ProviderFailure({
-    kind: code === -1 || response.status >= 500 ? 'transient' : 'permanent',
-    message: `api_start_push_ticket was refused (${code ?? `HTTP ${response.status}`})`,
+    kind:
+      (code !== undefined && call.transientCodes.includes(code)) || response.status >= 500
+        ? 'transient'
+        : 'permanent',
+    message: `${call.name} was refused (${code ?? `HTTP ${response.status}`})`,
     httpStatus: response.status,
     ...(code === undefined ? {} : { providerCode: String(code) }),
     ...(providerMessage === undefined ? {} : { providerMessage }),
   });
+}
+
+/** key_1 and key_2 of a platform secret, or a 400 naming the missing one. */
+export function idAndSecret(secret: SecretRecord, what: string): { id: string; secret: string } {
+  const { key_1: id, key_2: value } = secret.values;
+  if (id === undefined || value === undefined) {
+    throw new AppError(
+      'INVALID_ARGUMENT',
+      `${secret.realm}/${secret.key} needs key_1 (${what}) and key_2 (its secret)`,
+      {
+        details: { field: id === undefined ? 'key_1' : 'key_2' },
+      },
+    );
+  }
+  return { id, secret: value };
+}
+
+/**
+ * Claims the attempt (claimAskAgain), then sends the platform's call built from key_1 and key_2
+ * (`what`: key_1's name in messages). 'recently_sent' when another attempt holds the claim.
+ */
+export async function askAgain(
+  deps: StartPushDeps,
+  secret: SecretRecord,
+  config: RealmConfig,
+  force: boolean,
+  what: string,
+  callOf: (id: string, secretValue: string) => AskAgainCall,
+): Promise<StartPushOutcome> {
+  if (!(await claimAskAgain(deps.store, secret.realm, secret.key, force))) return 'recently_sent';
+  const { id, secret: value } = idAndSecret(secret, what);
+  await sendAskAgain(deps, secret, config, callOf(id, value));
+  return 'sent';
+}
+
+/** WeChat Open Platform's call: api_start_push_ticket {component_appid, component_secret}. */
+export function startPushCall(config: RealmConfig, appid: string, appsecret: string): AskAgainCall {
+  return {
+    name: 'api_start_push_ticket',
+    url: siblingUrl(config.url, 'api_start_push_ticket'),
+    body: { component_appid: appid, component_secret: appsecret },
+    codeField: 'errcode',
+    messageField: 'errmsg',
+    transientCodes: [-1],
+  };
+}
+
+/** Claims the attempt and sends WeChat's api_start_push_ticket. */
+export function startPush(
+  deps: StartPushDeps,
+  secret: SecretRecord,
+  config: RealmConfig,
+  force: boolean,
+): Promise<StartPushOutcome> {
+  return askAgain(deps, secret, config, force, 'component appid', (appid, appsecret) =>
+    startPushCall(config, appid, appsecret),
+  );
 }

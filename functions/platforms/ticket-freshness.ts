@@ -22,7 +22,8 @@ import { parseRealmConfig, type RealmConfig } from '../providers/realm-config';
 import type { PushedMutator, PushedState } from '../store/pushed';
 import { secretDocId, type Store } from '../store/store';
 import type { SecretRecord } from '../store/types';
-import { sendStartPush, START_PUSH_INTERVAL_MS } from './start-push';
+import { sendAsk } from './ask-for-ticket';
+import { START_PUSH_INTERVAL_MS } from './start-push';
 import { freshnessOf, type TicketFreshness } from './freshness-table';
 import { TICKET_STALE_AFTER_MS } from './ticket-status';
 
@@ -95,7 +96,7 @@ async function scanSecret(
   const decided = await deps.store.mutatePushed(realm, key, decide);
   if (decided !== 'claimed') return;
   try {
-    await sendStartPush(deps, secret, config);
+    await sendAsk(deps, secret, config);
     summary.startPushSent++;
     log('WARNING', `pushed ticket of ${realm}/${key} is stale: start-push sent`, {
       event: 'start_push',

@@ -17,8 +17,11 @@ export interface ExtractedToken {
   rotated?: Rotated;
 }
 
-/** Longest token we accept (UTF-8 bytes). WeCom documents up to 512; anything this long is broken. */
-export const MAX_TOKEN_BYTES = 4096;
+/**
+ * Longest token we accept (UTF-8 bytes). WeCom documents up to 512; Feishu's newer tenant tokens are
+ * JWTs of about 4 KB (so not 4096: one a little longer must pass whole); anything this long is broken.
+ */
+export const MAX_TOKEN_BYTES = 8192;
 
 /** Loose comparison of provider codes: "0" matches 0, "true" matches true. */
 export function codeMatches(list: readonly CodeValue[], value: unknown): boolean {

@@ -124,18 +124,25 @@ function feishuTenantConfig(host: string): JsonObject {
       { name: 'app_id', place: 'body', value: '$key_1' },
       { name: 'app_secret', place: 'body', value: '$key_2' },
     ],
+    ...FEISHU_ANSWER,
     token_path: 'tenant_access_token',
-    expires_in_path: 'expire',
-    expires_in_unit: 's',
-    error_path: 'code',
-    success_values: [0],
-    error_message_path: 'msg',
     // A token is handed back unchanged until its last 30 minutes.
     reissue_window_ms: 1_800_000,
-    // 99991400: request rate limited (answered with HTTP 429, transient by status anyway).
-    transient_error_values: [99991400],
   };
 }
+
+/**
+ * How Feishu/Lark answer a token call: the token and `expire` (s) on success, `code` ≠ 0 with `msg`
+ * otherwise; 99991400: request rate limited (answered with HTTP 429, transient by status anyway).
+ */
+const FEISHU_ANSWER = {
+  expires_in_path: 'expire',
+  expires_in_unit: 's',
+  error_path: 'code',
+  success_values: [0],
+  error_message_path: 'msg',
+  transient_error_values: [99991400],
+} satisfies JsonObject;
 
 /**
  * How WeChat, WeCom and legacy DingTalk answer a token call: `access_token` and `expires_in` (s) on
@@ -405,6 +412,53 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
     comment: 'Lark (international Feishu) tenant_access_token/internal on open.larksuite.com.',
     keys: { key_1: 'app_id', key_2: 'app_secret' },
     config: feishuTenantConfig('open.larksuite.com'),
+  },
+  {
+    name: 'feishu_app_store',
+    comment:
+      'Feishu/Lark store app: app_access_token (POST /open-apis/auth/v3/app_access_token) with the ' +
+      'app_ticket Feishu pushes hourly to /events/{realm}/{key} (key_3 the Verification Token, key_4 the ' +
+      'Encrypt Key if set; authorizer_realm: the feishu_tenant_store realm that app_open events fill). ' +
+      'Until a ticket has arrived: 503 TICKET_MISSING; a refused ticket: 503 TICKET_STALE; either asks ' +
+      'Feishu to resend it (app_ticket/resend, at most every 10 minutes). For Lark, use open.larksuite.com.',
+    // key_3 and key_4 are read by the event route (platforms/feishu/), not by the token call.
+    keys: { key_1: 'app_id', key_2: 'app_secret' },
+    config: {
+      url: 'https://open.feishu.cn/open-apis/auth/v3/app_access_token',
+      method: 'POST',
+      content_type: 'json',
+      arguments: [
+        { name: 'app_id', place: 'body', value: '$key_1' },
+        { name: 'app_secret', place: 'body', value: '$key_2' },
+        { name: 'app_ticket', place: 'body', value: '${ticket}' },
+      ],
+      ...FEISHU_ANSWER,
+      token_path: 'app_access_token',
+      error_hints: {
+        '10012': 'The app_ticket is not valid: Feishu is asked to resend it (app_ticket/resend).',
+      },
+    },
+  },
+  {
+    name: 'feishu_tenant_store',
+    comment:
+      "Feishu/Lark store app, one secret per customer company (key_1 its tenant_key; parent: the app's " +
+      'feishu_app_store secret, whose token is ${token}): tenant_access_token (POST ' +
+      '/open-apis/auth/v3/tenant_access_token). Created by app_open events, or by an admin. Tokens may be ' +
+      'JWTs of about 4 KB.',
+    keys: { key_1: 'tenant_key' },
+    parent: 'feishu_app_store',
+    config: {
+      url: 'https://open.feishu.cn/open-apis/auth/v3/tenant_access_token',
+      method: 'POST',
+      content_type: 'json',
+      arguments: [
+        { name: 'app_access_token', place: 'body', value: '${token}' },
+        { name: 'tenant_key', place: 'body', value: '$key_1' },
+      ],
+      ...FEISHU_ANSWER,
+      token_path: 'tenant_access_token',
+    },
   },
   {
     name: 'oauth2_client_credentials',

@@ -28,6 +28,9 @@ describe('master-key rotation (real processes)', function () {
   after(async () => {
     await Promise.all(procs.map((p) => p.stop()));
     await fake.close();
+    // What is left is sealed under this file's keys, not the run's (testEnv: runMasterKey).
+    const { projectId, emulatorHost } = testEnv();
+    if (emulatorHost !== undefined) await clearEmulator(emulatorHost, projectId);
   });
 
   async function start(env: NodeJS.ProcessEnv): Promise<FunctionProcess> {

@@ -84,7 +84,7 @@ const ALL_PATHS = Object.keys(FAMILY_OF) as FakePath[];
  * - 'html': an HTML page with 200; 'html502': the same with 502
  * - 'no_token': a success answer without the token field
  * - 'bad_lifetime': lifetime -1; 'bad_lifetime:absurd': ten years; 'bad_lifetime:text': "soon"
- * - 'big_token': a 5,000-byte token
+ * - 'big_token': a 9,000-byte token (past MAX_TOKEN_BYTES, 8,192)
  * - 'redirect:URL': 302 to URL
  */
 export type FakeMode =
@@ -697,7 +697,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     let lifetimeField: number | string | null = state.lifetime === null ? null : remaining;
     let token: string | undefined = issued.token;
     if (mode === 'no_token') token = undefined;
-    if (mode === 'big_token') token = 'x'.repeat(5000);
+    if (mode === 'big_token') token = 'x'.repeat(9000);
     if (mode === 'bad_lifetime') lifetimeField = -1;
     if (mode === 'bad_lifetime:absurd') lifetimeField = 10 * 366 * 86_400;
     if (mode === 'bad_lifetime:text') lifetimeField = 'soon';

@@ -14,6 +14,8 @@
  * - every signing secret answered by POST /api/webhook (allowed in that one response only);
  * - every token answered by /api/token (allowed in token-route responses only);
  * - every ticket a fake platform pushes (test/fakes/wechat-open.ts), as a 'pushed value';
+ * - a Feishu store app's app_ticket, Encrypt Key and Verification Token (test/fakes/feishu-store.ts),
+ *   as 'ticket' and 'message key', and its app secret as a 'credential';
  * - whatever a test registers itself (registerSecret).
  * Values shorter than MIN_LENGTH, and values that are part of a built-in preset (public literals
  * such as "client_credential"), are not registered: they would match by coincidence.

@@ -329,18 +329,32 @@ export function testProjectId(): string {
   return process.env.GOOGLE_CLOUD_PROJECT || TEST_PROJECT_ID;
 }
 
+let masterKeyOfRun: string | undefined;
+
 /**
- * A fresh, complete environment for function processes, with newly generated admin and master
- * keys. Processes that must share data (several instances on one Firestore) must share one
+ * One master key for every testEnv() of this mocha process: files share the worker's emulator
+ * project, and a document sealed once for the whole database (the audit key, ops/audit) must open
+ * in every file. Tests of other keys set their own and clear the project when they are done.
+ */
+function runMasterKey(): string {
+  if (masterKeyOfRun === undefined) {
+    masterKeyOfRun = randomBytes(32).toString('base64');
+    registerSecret(masterKeyOfRun, 'master key', 'testEnv()');
+  }
+  return masterKeyOfRun;
+}
+
+/**
+ * A fresh, complete environment for function processes, with a newly generated admin key and the
+ * run's master key (runMasterKey). Processes that must share data (several instances on one Firestore) must share one
  * TestEnv: call this once per test and pass `env` to every startFunction.
  */
 export function testEnv(options: TestEnvOptions = {}): TestEnv {
   const emulatorHost = process.env.FIRESTORE_EMULATOR_HOST || undefined;
   const projectId = testProjectId();
   const adminKey = randomBytes(32).toString('base64url');
-  const masterKey = randomBytes(32).toString('base64');
+  const masterKey = runMasterKey();
   registerSecret(adminKey, 'admin key', 'testEnv()');
-  registerSecret(masterKey, 'master key', 'testEnv()');
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (name.startsWith('TOKEN_SERVER_') || name === 'FIRESTORE_EMULATOR_HOST') continue;

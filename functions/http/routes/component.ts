@@ -1,12 +1,12 @@
 /**
  * Admin routes of a platform secret (a secret whose realm references a pushed ticket, e.g. preset
  * wechat_component): `POST /api/component/{realm}/{key}/start-push` asks the platform to push its
- * ticket now (api_start_push_ticket), whatever the 10-minute spacing of the automatic requests.
+ * ticket now (api_start_push_ticket; Feishu store apps: app_ticket/resend), whatever the 10-minute spacing of the automatic requests.
  */
 import { usesPushedTicket } from '../../engine/pushed-fetcher';
 import { AppError } from '../../errors';
 import { parseRealmConfig, realmIdSchema } from '../../providers/realm-config';
-import { startPush } from '../../platforms/start-push';
+import { askForTicket } from '../../platforms/ask-for-ticket';
 import type { SecretRecord } from '../../store/types';
 import type { RealmConfig } from '../../providers/realm-config';
 import type { RouteContext } from '../types';
@@ -48,7 +48,7 @@ export const componentRoutes: Route[] = [
     auth: 'admin',
     handle: async (ctx) => {
       const { secret, config } = await platformSecret(ctx);
-      const outcome = await startPush(
+      const outcome = await askForTicket(
         { store: ctx.runtime.store, allowPrivate: ctx.runtime.config.allowPrivateUpstreams },
         secret,
         config,

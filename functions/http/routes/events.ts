@@ -7,9 +7,13 @@
  * and the timestamp must be within 5 minutes of the store's time. Anything unverifiable is the same
  * 401 body, nothing stored, nothing echoed, and costs no Firestore write and no provider call; the
  * reason goes to the log only. A verified message is answered `success` (plain text) once stored.
+ * Realms of Feishu/Lark store apps take Feishu's JSON events instead (platforms/feishu/events.ts:
+ * its own checks, the same 401 for anything unverified).
  */
 import { AppError } from '../../errors';
 import { log } from '../../log';
+import { FeishuRejected } from '../../platforms/feishu/crypto';
+import { handleFeishuEvent, type FeishuAnswer } from '../../platforms/feishu/events';
 import { PushReceivers, type PushReceiver } from '../../platforms/push-receivers';
 import {
   applyPush,
@@ -107,6 +111,13 @@ function tenantEvent(
   );
 }
 
+/** Feishu/Lark store apps' JSON events (platforms/feishu/events.ts). */
+function feishuEvent(ctx: RouteContext, receiver: PushReceiver, raw: string): Promise<FeishuAnswer> {
+  const target = { realm: ctx.logFields.realm ?? '', key: ctx.logFields.key ?? '', receiver };
+  const deps = { store: ctx.runtime.store, now: () => ctx.runtime.clock.now(), requestId: ctx.req.requestId };
+  return handleFeishuEvent(deps, target, raw, ctx.req.headers);
+}
+
 function refusing(handle: (ctx: RouteContext) => Promise<Reply>) {
   return async (ctx: RouteContext): Promise<Reply> => {
     try {
@@ -115,6 +126,7 @@ function refusing(handle: (ctx: RouteContext) => Promise<Reply>) {
       if (err instanceof Refused) throw unverified(ctx, err.reason);
       if (err instanceof MessageRejected) throw unverified(ctx, err.reason);
       if (err instanceof XmlRejected) throw unverified(ctx, err.message);
+      if (err instanceof FeishuRejected) throw unverified(ctx, err.reason);
       throw err;
     }
   };
@@ -129,8 +141,9 @@ export function eventRoutes(receivers: PushReceivers): Route[] {
       });
     }
     const receiver = await receiverOf(ctx, receivers);
-    const q = signedQuery(ctx.req.query);
     if (raw === undefined || raw.length === 0) throw new Refused('no body');
+    if (receiver.format === 'feishu') return { body: await feishuEvent(ctx, receiver, raw.toString('utf8')) };
+    const q = signedQuery(ctx.req.query);
     const encrypt = readXmlMessage(raw.toString('utf8'), MAX_EVENT_BYTES).Encrypt;
     if (encrypt === undefined) throw new Refused('no Encrypt');
     const message = decrypt(receiver, q, encrypt);
@@ -160,6 +173,7 @@ export function eventRoutes(receivers: PushReceivers): Route[] {
 
   const get = refusing(async (ctx) => {
     const receiver = await receiverOf(ctx, receivers);
+    if (receiver.format !== 'wxbizmsgcrypt') throw new Refused('no GET check in this format');
     const q = signedQuery(ctx.req.query);
     const echostr = ctx.req.query.echostr;
     if (echostr === undefined || echostr === '' || echostr.length > 4096) throw new Refused('echostr');
