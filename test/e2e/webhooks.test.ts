@@ -25,6 +25,9 @@ describe('webhooks (processes on the emulator)', function () {
   const env = testEnv({
     store: 'firestore',
     overrides: {
+      // A generous store deadline: on a loaded machine a fresh process's first writes were answered
+      // 503 UNAVAILABLE after the default 10 s (nothing here is about the store's deadline).
+      TOKEN_SERVER_STORE_TIMEOUT_MS: '30000',
       TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS: String(RETRY_MIN_MS),
       TOKEN_SERVER_WEBHOOK_LEASE_MS: String(LEASE_MS),
     },

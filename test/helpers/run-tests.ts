@@ -9,8 +9,8 @@
  * or starting with `lib/` replace the default suites. FIRESTORE_EMULATOR_HOST, when already set,
  * is used instead of starting an emulator.
  *
- * Workers (run-workers.ts): the whole run is shared among TEST_WORKERS mocha processes (default 2;
- * 1 when spec files are named), each on its own emulator project, files dealt by expected time. The
+ * Workers (run-workers.ts): with TEST_WORKERS=N (default 1) the run's files are shared among N mocha
+ * processes, each on its own emulator project, dealt by their wall time in earlier runs. The
  * first worker's output is shown as it runs, each other's when its turn comes; the last line adds
  * them up. Each worker runs the leak check over what it saw, and writes it to a dump; the check then
  * runs once more over all dumps together (leaksAcrossWorkers), and a finding fails the run.
@@ -108,7 +108,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const root = repoRoot();
   const { specs, mochaArgs } = splitArgs(argv);
   const specsGiven = specs.length > 0;
-  const workers = workerCount(process.env, specsGiven);
+  const workers = workerCount(process.env);
   const files =
     workers === 1
       ? specsGiven

@@ -75,13 +75,13 @@ describe('run-tests workers (run-workers.ts)', () => {
     ]);
   });
 
-  it('runs 2 workers for the whole run, 1 for named files, TEST_WORKERS when set', () => {
-    expect(workerCount({}, false)).to.equal(2);
-    expect(workerCount({}, true)).to.equal(1);
-    expect(workerCount({ TEST_WORKERS: '1' }, false)).to.equal(1);
-    expect(workerCount({ TEST_WORKERS: '3' }, true)).to.equal(3);
-    expect(workerCount({ TEST_WORKERS: 'many' }, false)).to.equal(2);
-    expect(workerCount({ TEST_WORKERS: '0' }, true)).to.equal(1);
+  it('runs one mocha process unless TEST_WORKERS asks for more', () => {
+    expect(workerCount({})).to.equal(1);
+    expect(workerCount({ TEST_WORKERS: '2' })).to.equal(2);
+    expect(workerCount({ TEST_WORKERS: '3' })).to.equal(3);
+    expect(workerCount({ TEST_WORKERS: 'many' })).to.equal(1);
+    expect(workerCount({ TEST_WORKERS: '0' })).to.equal(1);
+    expect(workerCount({ TEST_WORKERS: '99' })).to.equal(8);
   });
 
   it('expands spec globs like mocha does', () => {
