@@ -72,16 +72,14 @@ export class FirestoreOps implements OpsStore {
   }
 
   async createAuditKey(sealed: string): Promise<string> {
-    try {
-      await this.db.collection(AUDIT_KEY_COLLECTION).doc(AUDIT_KEY_DOC).create({ key: sealed });
+    const ref = this.db.collection(AUDIT_KEY_COLLECTION).doc(AUDIT_KEY_DOC);
+    // In a transaction: when another instance stores one first, theirs is the key.
+    return this.db.runTransaction(async (tx) => {
+      const key: unknown = (await tx.get(ref)).get('key');
+      if (typeof key === 'string') return key;
+      tx.create(ref, { key: sealed });
       return sealed;
-    } catch (err) {
-      // Another instance stored it first: theirs is the key.
-      if (grpcCodeOf(err) !== GrpcStatus.ALREADY_EXISTS) throw err;
-      const stored = await this.getAuditKey();
-      if (stored === null) throw err;
-      return stored;
-    }
+    });
   }
 
   async replaceAuditKey(sealed: string): Promise<void> {

@@ -94,6 +94,7 @@ describe('master-key rotation (real processes)', function () {
     const rotated = { ...before.env, TOKEN_SERVER_MASTER_KEY: `k2:${newKey},${before.masterKey}` };
     const [b, c] = await Promise.all([start(rotated), start(rotated)]);
     const counted = await request<{ counts: Record<string, number> }>(`${b.url}/api/keys`, { bearer: admin });
+    expect(counted.status, counted.text).to.equal(200);
     // Each secret and its token, and the audit HMAC key.
     expect(counted.body.counts).to.deep.include({ default: 2 * SECRETS + 1, k2: 0 });
 
