@@ -1,7 +1,8 @@
 /**
  * Who may receive pushes at /events/{realm}/{key}: a secret whose realm references a pushed ticket
  * (`${ticket}`, engine/pushed-fetcher.ts) and that has the values the message format needs (key_1
- * the receiver id, key_3 the message token, key_4 the EncodingAESKey). The event route is open to
+ * the receiver id, key_3 the message token, key_4 the EncodingAESKey), and in which format: DingTalk
+ * ISV suites' JSON (platforms/dingtalk-message.ts), else WXBizMsgCrypt's XML (WeChat, WeCom). The event route is open to
  * the internet, so what it reads to find the keys is cached per instance: a realm and a secret are
  * read at most once a minute however often they are pushed to, an unknown realm or key at most
  * once per NEGATIVE_MS, and the cache is bounded (cleared when full). A changed message token or
@@ -11,9 +12,14 @@ import { parseRealmConfig, realmIdSchema } from '../providers/realm-config';
 import { usesPushedTicket } from '../engine/pushed-fetcher';
 import type { Store } from '../store/store';
 import { secretDocId } from '../store/store';
+import { freshnessOf } from './ticket-freshness';
 import { aesKeyOf } from './wxbizmsgcrypt';
 
+/** The message format of a platform: WeChat's XML (also WeCom's), or DingTalk's JSON. */
+export type MessageFormat = 'wxbizmsgcrypt' | 'dingtalk_json';
+
 export interface PushReceiver {
+  format: MessageFormat;
   /** The receiver id messages must carry (WeChat: the component appid). */
   receiverId: string;
   token: string;
@@ -40,16 +46,17 @@ export class PushReceivers {
    */
   async get(store: Store, realm: string, key: string, t: number): Promise<PushReceiver | null> {
     if (!realmIdSchema.safeParse(realm).success || !realmIdSchema.safeParse(key).success) return null;
-    const realmEntry = this.realms.get(realm);
+    let realmEntry = this.realms.get(realm);
     if (realmEntry !== undefined && realmEntry.until > t && realmEntry.receiver === null) return null;
     const id = secretDocId(realm, key);
     const cached = this.secrets.get(id);
     if (cached !== undefined && cached.until > t) return cached.receiver;
     if (realmEntry === undefined || realmEntry.until <= t) {
-      const takes = await this.realmTakesPushes(store, realm);
-      this.put(this.realms, realm, takes ? PLACEHOLDER : null, t);
-      if (!takes) return null;
+      const format = await this.realmFormat(store, realm);
+      realmEntry = this.put(this.realms, realm, format === null ? null : { ...PLACEHOLDER, format }, t);
+      if (format === null) return null;
     }
+    const format = realmEntry.receiver?.format ?? 'wxbizmsgcrypt';
     const secret = await store.getSecret(realm, key);
     const v = secret?.values ?? {};
     const receiver =
@@ -57,27 +64,32 @@ export class PushReceivers {
       v.key_3 !== undefined &&
       v.key_4 !== undefined &&
       aesKeyOf(v.key_4) !== undefined
-        ? { receiverId: v.key_1, token: v.key_3, encodingAesKey: v.key_4 }
+        ? { format, receiverId: v.key_1, token: v.key_3, encodingAesKey: v.key_4 }
         : null;
     this.put(this.secrets, id, receiver, t);
     return receiver;
   }
 
-  private async realmTakesPushes(store: Store, realm: string): Promise<boolean> {
+  /** The realm's message format, or null when it takes no pushes. */
+  private async realmFormat(store: Store, realm: string): Promise<MessageFormat | null> {
     const record = await store.getRealm(realm);
-    if (record?.config === undefined) return false;
+    if (record?.config === undefined) return null;
     try {
-      return usesPushedTicket(parseRealmConfig(record.config));
+      const config = parseRealmConfig(record.config);
+      if (!usesPushedTicket(config)) return null;
+      return freshnessOf(config).preset === 'dingtalk_isv_suite' ? 'dingtalk_json' : 'wxbizmsgcrypt';
     } catch {
-      return false;
+      return null;
     }
   }
 
-  private put(map: Map<string, Entry>, id: string, receiver: PushReceiver | null, t: number): void {
+  private put(map: Map<string, Entry>, id: string, receiver: PushReceiver | null, t: number): Entry {
     if (map.size >= MAX_ENTRIES) map.clear();
-    map.set(id, { receiver, until: t + (receiver === null ? NEGATIVE_MS : POSITIVE_MS) });
+    const entry = { receiver, until: t + (receiver === null ? NEGATIVE_MS : POSITIVE_MS) };
+    map.set(id, entry);
+    return entry;
   }
 }
 
 /** A realm entry's "takes pushes" marker (realm entries carry no keys). */
-const PLACEHOLDER: PushReceiver = { receiverId: '', token: '', encodingAesKey: '' };
+const PLACEHOLDER: PushReceiver = { format: 'wxbizmsgcrypt', receiverId: '', token: '', encodingAesKey: '' };

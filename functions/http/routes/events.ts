@@ -16,7 +16,15 @@ import {
   clearTicketBackoff,
   REPLAY_WINDOW_MS,
   type PushOutcome,
+  type VerifiedMessage,
 } from '../../platforms/pushed-messages';
+import {
+  dingtalkEncrypt,
+  dingtalkQuery,
+  dingtalkSuccess,
+  DingtalkRejected,
+  readDingtalkMessage,
+} from '../../platforms/dingtalk-message';
 import { handleTenantEvent, type TenantOutcome } from '../../platforms/tenant-events';
 import { MessageRejected, verifyAndDecrypt } from '../../platforms/wxbizmsgcrypt';
 import { readXmlMessage, XmlRejected } from '../../platforms/xml-message';
@@ -107,6 +115,40 @@ function tenantEvent(
   );
 }
 
+/** Stores what a verified message carries (or does its tenant work); a replay at the store's time is refused. */
+async function handleVerified(ctx: RouteContext, message: VerifiedMessage): Promise<void> {
+  const { realm, key } = { realm: ctx.logFields.realm ?? '', key: ctx.logFields.key ?? '' };
+  const { fields } = message;
+  const outcome: TenantOutcome | PushOutcome =
+    (await tenantEvent(ctx, realm, key, message)) ??
+    (await ctx.runtime.store.mutatePushed(realm, key, applyPush(realm, key, message)));
+  if (outcome === 'replay') throw new Refused('replay');
+  if (outcome === 'stored') await ctx.runtime.store.mutateTokenState(realm, key, clearTicketBackoff);
+  log('INFO', `event ${fields.InfoType ?? '(no InfoType)'}: ${outcome}`, {
+    event: 'event_received',
+    realm,
+    key,
+    infoType: fields.InfoType,
+    outcome,
+    requestId: ctx.req.requestId,
+  });
+}
+
+/** DingTalk's JSON format (platforms/dingtalk-message.ts), answered with an encrypted `success`. */
+async function dingtalkPost(
+  ctx: RouteContext,
+  receiver: PushReceiver,
+  raw: Buffer | undefined,
+): Promise<Reply> {
+  const q = dingtalkQuery(ctx.req.query);
+  if (raw === undefined || raw.length === 0) throw new Refused('no body');
+  const encrypt = dingtalkEncrypt(raw.toString('utf8'));
+  const fields = readDingtalkMessage(receiver, q, encrypt);
+  roughlyCurrent(ctx, q.timestampMs);
+  await handleVerified(ctx, { timestampMs: q.timestampMs, encrypt, fields });
+  return { body: dingtalkSuccess(receiver, ctx.runtime.clock.now()) };
+}
+
 function refusing(handle: (ctx: RouteContext) => Promise<Reply>) {
   return async (ctx: RouteContext): Promise<Reply> => {
     try {
@@ -115,6 +157,7 @@ function refusing(handle: (ctx: RouteContext) => Promise<Reply>) {
       if (err instanceof Refused) throw unverified(ctx, err.reason);
       if (err instanceof MessageRejected) throw unverified(ctx, err.reason);
       if (err instanceof XmlRejected) throw unverified(ctx, err.message);
+      if (err instanceof DingtalkRejected) throw unverified(ctx, err.message);
       throw err;
     }
   };
@@ -129,6 +172,7 @@ export function eventRoutes(receivers: PushReceivers): Route[] {
       });
     }
     const receiver = await receiverOf(ctx, receivers);
+    if (receiver.format === 'dingtalk_json') return dingtalkPost(ctx, receiver, raw);
     const q = signedQuery(ctx.req.query);
     if (raw === undefined || raw.length === 0) throw new Refused('no body');
     const encrypt = readXmlMessage(raw.toString('utf8'), MAX_EVENT_BYTES).Encrypt;
@@ -137,24 +181,7 @@ export function eventRoutes(receivers: PushReceivers): Route[] {
     const timestampMs = Number(q.timestamp) * 1000;
     roughlyCurrent(ctx, timestampMs);
     const fields = readXmlMessage(message, MAX_EVENT_BYTES);
-    const { realm, key } = { realm: ctx.logFields.realm ?? '', key: ctx.logFields.key ?? '' };
-    const outcome: TenantOutcome | PushOutcome =
-      (await tenantEvent(ctx, realm, key, { timestampMs, encrypt, fields })) ??
-      (await ctx.runtime.store.mutatePushed(
-        realm,
-        key,
-        applyPush(realm, key, { timestampMs, encrypt, fields }),
-      ));
-    if (outcome === 'replay') throw new Refused('replay');
-    if (outcome === 'stored') await ctx.runtime.store.mutateTokenState(realm, key, clearTicketBackoff);
-    log('INFO', `event ${fields.InfoType ?? '(no InfoType)'}: ${outcome}`, {
-      event: 'event_received',
-      realm,
-      key,
-      infoType: fields.InfoType,
-      outcome,
-      requestId: ctx.req.requestId,
-    });
+    await handleVerified(ctx, { timestampMs, encrypt, fields });
     return { body: undefined, text: 'success' };
   });
 

@@ -4,6 +4,7 @@ import {
   parseRealmConfig,
   referencedKeys,
   requiredKeys,
+  usesParent,
   usesParentToken,
 } from '../../../functions/providers/realm-config';
 import { ProviderFailure } from '../../../functions/providers/failure';
@@ -26,7 +27,8 @@ describe('providers/presets', () => {
       } else {
         // A ticket preset has no keys of its own; a tenant preset (wecom_suite_corp) has its own.
         expect(requiredKeys(config), preset.name).to.deep.equal(Object.keys(preset.keys));
-        expect(usesParentToken(config), preset.name).to.equal(true);
+        // The parent's token, or (dingtalk_isv_corp) its values.
+        expect(usesParent(config), preset.name).to.equal(true);
       }
       expect(preset.comment, preset.name).to.not.equal('');
       expect(config.url.startsWith('https://'), preset.name).to.equal(true);
