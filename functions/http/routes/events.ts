@@ -6,7 +6,10 @@
  * signature must match (checked before decrypting), the ciphertext must decrypt to this receiver,
  * and the timestamp must be within 5 minutes of the store's time. Anything unverifiable is the same
  * 401 body, nothing stored, nothing echoed, and costs no Firestore write and no provider call; the
- * reason goes to the log only. A verified message is answered `success` (plain text) once stored.
+ * reason goes to the log only. A verified message is answered `success` (plain text) once stored;
+ * DingTalk ISV suites speak JSON instead (platforms/dingtalk-message.ts) and get an encrypted
+ * `success`. A platform's events about its customers (WeCom `create_auth`, `cancel_auth`) are handled
+ * by platforms/tenant-events.ts before the answer.
  */
 import { AppError } from '../../errors';
 import { log } from '../../log';
