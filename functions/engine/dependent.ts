@@ -15,6 +15,7 @@ import type { Clock } from '../clock';
 import { AppError } from '../errors';
 import { log } from '../log';
 import { ProviderFailure } from '../providers/failure';
+import { withParentTicket } from './parent-ticket';
 import { DEAD_TOKEN_CODES } from '../providers/presets';
 import { parentValuesUsed, usesParentToken, type RealmConfig } from '../providers/realm-config';
 import { PARENT_TOKEN, PUSHED_TICKET, parentValueName, type KeyName } from '../providers/template';
@@ -129,7 +130,12 @@ export function dependentFetcher(
     }
     const own = { ...values, ...(await parentValues(deps.store, ref, parentValuesUsed(config))) };
     // A realm that names only the parent's values (DingTalk's corp token) never asks for its token.
-    if (!usesParentToken(config)) return base(config, own, options);
+    if (!usesParentToken(config)) {
+      // A call with the parent's ticket (DingTalk corpAccessToken): a refused ticket is TICKET_STALE.
+      const withTicket = parentValuesUsed(config).includes(PUSHED_TICKET);
+      const call = (): ReturnType<Fetcher> => base(config, own, options);
+      return withTicket ? withParentTicket(ref, call) : call();
+    }
     const first = await parentToken();
     try {
       return await base(config, { ...own, [PARENT_TOKEN]: first }, options);

@@ -42,6 +42,14 @@ export const TICKET_FRESHNESS: readonly TicketFreshness[] = [
     validityMs: 30 * MINUTE,
     staleAfterMs: 25 * MINUTE,
   },
+  {
+    // Interval and validity unverified: taken as WeCom's (SPEC §11.4 "staleness as WeCom's").
+    preset: 'dingtalk_isv_suite',
+    tokenPath: '/service/get_suite_token',
+    pushIntervalMs: 10 * MINUTE,
+    validityMs: 30 * MINUTE,
+    staleAfterMs: 25 * MINUTE,
+  },
   { ...FEISHU_TICKET_FRESHNESS, tokenPath: '/open-apis/auth/v3/app_access_token' },
 ];
 

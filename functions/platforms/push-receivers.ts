@@ -2,7 +2,9 @@
  * Who may receive pushes at /events/{realm}/{key}: a secret whose realm references a pushed ticket
  * (`${ticket}`, engine/pushed-fetcher.ts) and that has the values the message format needs (key_1
  * the receiver id, key_3 the message token, key_4 the EncodingAESKey; for Feishu store apps the
- * app_id, the verification token and the optional Encrypt Key). The event route is open to
+ * app_id, the verification token and the optional Encrypt Key), and in which format: Feishu's JSON
+ * (platforms/feishu/), DingTalk ISV suites' JSON (platforms/dingtalk-message.ts), else WXBizMsgCrypt's
+ * XML (WeChat, WeCom). The event route is open to
  * the internet, so what it reads to find the keys is cached per instance: a realm and a secret are
  * read at most once a minute however often they are pushed to, an unknown realm or key at most
  * once per NEGATIVE_MS, and the cache is bounded (cleared when full). A changed message token or
@@ -13,10 +15,12 @@ import { usesPushedTicket } from '../engine/pushed-fetcher';
 import type { Store } from '../store/store';
 import { secretDocId } from '../store/store';
 import { isFeishuStore } from './feishu/realm';
+import { freshnessOf } from './freshness-table';
 import { aesKeyOf } from './wxbizmsgcrypt';
 
 /** The message format a realm's pushes come in (Feishu store apps: platforms/feishu/). */
-export type PushFormat = 'wxbizmsgcrypt' | 'feishu';
+export type PushFormat = 'wxbizmsgcrypt' | 'feishu' | 'dingtalk_json';
+export type MessageFormat = PushFormat;
 
 export interface PushReceiver {
   format: PushFormat;
@@ -47,7 +51,7 @@ export class PushReceivers {
    */
   async get(store: Store, realm: string, key: string, t: number): Promise<PushReceiver | null> {
     if (!realmIdSchema.safeParse(realm).success || !realmIdSchema.safeParse(key).success) return null;
-    const realmEntry = this.realms.get(realm);
+    let realmEntry = this.realms.get(realm);
     if (realmEntry !== undefined && realmEntry.until > t && realmEntry.receiver === null) return null;
     const id = secretDocId(realm, key);
     const cached = this.secrets.get(id);
@@ -79,15 +83,18 @@ export class PushReceivers {
     try {
       const config = parseRealmConfig(record.config);
       if (!usesPushedTicket(config)) return undefined;
-      return isFeishuStore(config) ? 'feishu' : 'wxbizmsgcrypt';
+      if (isFeishuStore(config)) return 'feishu';
+      return freshnessOf(config).preset === 'dingtalk_isv_suite' ? 'dingtalk_json' : 'wxbizmsgcrypt';
     } catch {
       return undefined;
     }
   }
 
-  private put(map: Map<string, Entry>, id: string, receiver: PushReceiver | null, t: number): void {
+  private put(map: Map<string, Entry>, id: string, receiver: PushReceiver | null, t: number): Entry {
     if (map.size >= MAX_ENTRIES) map.clear();
-    map.set(id, { receiver, until: t + (receiver === null ? NEGATIVE_MS : POSITIVE_MS) });
+    const entry = { receiver, until: t + (receiver === null ? NEGATIVE_MS : POSITIVE_MS) };
+    map.set(id, entry);
+    return entry;
   }
 }
 

@@ -42,9 +42,13 @@ export const TICKET_FIELDS: Readonly<Record<string, string>> = {
   suite_ticket: 'SuiteTicket',
 };
 
-/** When the platform made the message: CreateTime (WeChat) or TimeStamp (WeCom), in seconds. */
+/**
+ * When the platform made the message: CreateTime (WeChat) or TimeStamp (WeCom: seconds; DingTalk:
+ * 13 digits, milliseconds).
+ */
 export function createTimeMs(fields: Record<string, string>, fallback: number): number {
   const text = fields.CreateTime ?? fields.TimeStamp;
+  if (text !== undefined && /^\d{13}$/.test(text)) return Number(text);
   return text !== undefined && /^\d{1,12}$/.test(text) ? Number(text) * 1000 : fallback;
 }
 

@@ -400,6 +400,56 @@ const PRESET_DEFINITIONS: readonly Preset[] = [
     },
   },
   {
+    name: 'dingtalk_isv_suite',
+    comment:
+      'DingTalk ISV suite: suite_access_token (POST oapi.dingtalk.com/service/get_suite_token) with the ' +
+      'suite_ticket DingTalk pushes to /events/{realm}/{key} as encrypted JSON (key_3 the token, key_4 ' +
+      'the aes_key, key_5 the dingtalk_isv_corp realm of its companies). No API asks for a push: a ' +
+      'stale ticket is reported. Until a ticket has arrived: 503 TICKET_MISSING.',
+    // key_3, key_4 and key_5 are read by the event route (http/routes/events.ts), not by the token call.
+    keys: { key_1: 'suite_key', key_2: 'suite_secret' },
+    config: {
+      url: 'https://oapi.dingtalk.com/service/get_suite_token',
+      method: 'POST',
+      content_type: 'json',
+      arguments: [
+        { name: 'suite_key', place: 'body', value: '$key_1' },
+        { name: 'suite_secret', place: 'body', value: '$key_2' },
+        { name: 'suite_ticket', place: 'body', value: '${ticket}' },
+      ],
+      ...ERRCODE_ANSWER,
+      token_path: 'suite_access_token',
+      error_hints: { '60020': IP_ALLOWLIST_HINT },
+    },
+  },
+  {
+    name: 'dingtalk_isv_corp',
+    comment:
+      'DingTalk ISV, one authorizing company (POST api.dingtalk.com/v1.0/oauth2/corpAccessToken): the ' +
+      "parent suite's key, secret and pushed ticket with the company's authCorpId (key_1) → accessToken / " +
+      'expireIn. An answer that names the suite ticket as invalid is 503 TICKET_STALE, not a credential error.',
+    keys: { key_1: 'authCorpId' },
+    parent: 'dingtalk_isv_suite',
+    config: {
+      url: 'https://api.dingtalk.com/v1.0/oauth2/corpAccessToken',
+      method: 'POST',
+      content_type: 'json',
+      arguments: [
+        { name: 'suiteKey', place: 'body', value: '${parent.key_1}' },
+        { name: 'suiteSecret', place: 'body', value: '${parent.key_2}' },
+        { name: 'authCorpId', place: 'body', value: '$key_1' },
+        { name: 'suiteTicket', place: 'body', value: '${parent.ticket}' },
+      ],
+      token_path: 'accessToken',
+      expires_in_path: 'expireIn',
+      expires_in_unit: 's',
+      // Success bodies carry no `code`; any code present is an error (as dingtalk_v1).
+      error_path: 'code',
+      success_values: [],
+      error_message_path: 'message',
+    },
+  },
+  {
     name: 'feishu_tenant',
     comment:
       'Feishu tenant_access_token/internal (self-built app). The same token is handed back until less ' +

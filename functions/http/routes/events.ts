@@ -8,7 +8,10 @@
  * 401 body, nothing stored, nothing echoed, and costs no Firestore write and no provider call; the
  * reason goes to the log only. A verified message is answered `success` (plain text) once stored.
  * Realms of Feishu/Lark store apps take Feishu's JSON events instead (platforms/feishu/events.ts:
- * its own checks, the same 401 for anything unverified).
+ * its own checks, the same 401 for anything unverified); DingTalk ISV suites speak JSON too
+ * (platforms/dingtalk-message.ts) and get an encrypted `success`. A platform's events about its
+ * customers (WeCom `create_auth`, `cancel_auth`) are handled by platforms/tenant-events.ts before
+ * the answer.
  */
 import { AppError } from '../../errors';
 import { log } from '../../log';
@@ -20,7 +23,15 @@ import {
   clearTicketBackoff,
   REPLAY_WINDOW_MS,
   type PushOutcome,
+  type VerifiedMessage,
 } from '../../platforms/pushed-messages';
+import {
+  dingtalkEncrypt,
+  dingtalkQuery,
+  dingtalkSuccess,
+  DingtalkRejected,
+  readDingtalkMessage,
+} from '../../platforms/dingtalk-message';
 import { handleTenantEvent, type TenantOutcome } from '../../platforms/tenant-events';
 import { MessageRejected, verifyAndDecrypt } from '../../platforms/wxbizmsgcrypt';
 import { readXmlMessage, XmlRejected } from '../../platforms/xml-message';
@@ -118,6 +129,40 @@ function feishuEvent(ctx: RouteContext, receiver: PushReceiver, raw: string): Pr
   return handleFeishuEvent(deps, target, raw, ctx.req.headers);
 }
 
+/** Stores what a verified message carries (or does its tenant work); a replay at the store's time is refused. */
+async function handleVerified(ctx: RouteContext, message: VerifiedMessage): Promise<void> {
+  const { realm, key } = { realm: ctx.logFields.realm ?? '', key: ctx.logFields.key ?? '' };
+  const { fields } = message;
+  const outcome: TenantOutcome | PushOutcome =
+    (await tenantEvent(ctx, realm, key, message)) ??
+    (await ctx.runtime.store.mutatePushed(realm, key, applyPush(realm, key, message)));
+  if (outcome === 'replay') throw new Refused('replay');
+  if (outcome === 'stored') await ctx.runtime.store.mutateTokenState(realm, key, clearTicketBackoff);
+  log('INFO', `event ${fields.InfoType ?? '(no InfoType)'}: ${outcome}`, {
+    event: 'event_received',
+    realm,
+    key,
+    infoType: fields.InfoType,
+    outcome,
+    requestId: ctx.req.requestId,
+  });
+}
+
+/** DingTalk's JSON format (platforms/dingtalk-message.ts), answered with an encrypted `success`. */
+async function dingtalkPost(
+  ctx: RouteContext,
+  receiver: PushReceiver,
+  raw: Buffer | undefined,
+): Promise<Reply> {
+  const q = dingtalkQuery(ctx.req.query);
+  if (raw === undefined || raw.length === 0) throw new Refused('no body');
+  const encrypt = dingtalkEncrypt(raw.toString('utf8'));
+  const fields = readDingtalkMessage(receiver, q, encrypt);
+  roughlyCurrent(ctx, q.timestampMs);
+  await handleVerified(ctx, { timestampMs: q.timestampMs, encrypt, fields });
+  return { body: dingtalkSuccess(receiver, ctx.runtime.clock.now()) };
+}
+
 function refusing(handle: (ctx: RouteContext) => Promise<Reply>) {
   return async (ctx: RouteContext): Promise<Reply> => {
     try {
@@ -127,6 +172,7 @@ function refusing(handle: (ctx: RouteContext) => Promise<Reply>) {
       if (err instanceof MessageRejected) throw unverified(ctx, err.reason);
       if (err instanceof XmlRejected) throw unverified(ctx, err.message);
       if (err instanceof FeishuRejected) throw unverified(ctx, err.reason);
+      if (err instanceof DingtalkRejected) throw unverified(ctx, err.message);
       throw err;
     }
   };
@@ -141,6 +187,7 @@ export function eventRoutes(receivers: PushReceivers): Route[] {
       });
     }
     const receiver = await receiverOf(ctx, receivers);
+    if (receiver.format === 'dingtalk_json') return dingtalkPost(ctx, receiver, raw);
     if (raw === undefined || raw.length === 0) throw new Refused('no body');
     if (receiver.format === 'feishu') return { body: await feishuEvent(ctx, receiver, raw.toString('utf8')) };
     const q = signedQuery(ctx.req.query);
@@ -150,24 +197,7 @@ export function eventRoutes(receivers: PushReceivers): Route[] {
     const timestampMs = Number(q.timestamp) * 1000;
     roughlyCurrent(ctx, timestampMs);
     const fields = readXmlMessage(message, MAX_EVENT_BYTES);
-    const { realm, key } = { realm: ctx.logFields.realm ?? '', key: ctx.logFields.key ?? '' };
-    const outcome: TenantOutcome | PushOutcome =
-      (await tenantEvent(ctx, realm, key, { timestampMs, encrypt, fields })) ??
-      (await ctx.runtime.store.mutatePushed(
-        realm,
-        key,
-        applyPush(realm, key, { timestampMs, encrypt, fields }),
-      ));
-    if (outcome === 'replay') throw new Refused('replay');
-    if (outcome === 'stored') await ctx.runtime.store.mutateTokenState(realm, key, clearTicketBackoff);
-    log('INFO', `event ${fields.InfoType ?? '(no InfoType)'}: ${outcome}`, {
-      event: 'event_received',
-      realm,
-      key,
-      infoType: fields.InfoType,
-      outcome,
-      requestId: ctx.req.requestId,
-    });
+    await handleVerified(ctx, { timestampMs, encrypt, fields });
     return { body: undefined, text: 'success' };
   });
 
