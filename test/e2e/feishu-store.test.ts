@@ -294,6 +294,17 @@ describe('Feishu/Lark store apps: events, app and tenant tokens', function () {
     expect(fake.resends() - before.resend, 'resend calls').to.equal(1);
     expect(fake.calls('app_token') - before.app, 'app_access_token calls').to.equal(1);
     await Promise.all(runtimes.map((rt) => rt.store.close()));
+    // An admin asks now, whatever the 10-minute spacing: app_ticket/resend, not WeChat's call.
+    const asked = await request<{ start_push?: string }>(
+      `${server.url}/api/component/${APP_REALM}/app/start-push`,
+      {
+        method: 'POST',
+        ...admin(),
+      },
+    );
+    expect(asked.status, asked.text).to.equal(200);
+    expect(asked.body.start_push).to.equal('sent');
+    expect(fake.resends() - before.resend).to.equal(2);
   });
   it('app_uninstalled keeps the tenant as a tombstone (410); a late app_open does not undo it, a new one does', async () => {
     const tenant = `tk${randomBytes(6).toString('hex')}`;
