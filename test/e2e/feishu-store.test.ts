@@ -7,7 +7,8 @@
  * tenant token, whole through the memory cache, the token route and the client library, 30 concurrent
  * requests over two processes costing one app_access_token and one tenant_access_token call; a ticket
  * Feishu refuses (10012) answered 503 TICKET_STALE and healed by the next push; a stale ticket asked
- * for again (app_ticket/resend) once, with two scheduled runs at once.
+ * for again (app_ticket/resend) once, with two scheduled runs at once; app_uninstalled → a tombstone
+ * (410 AUTHORIZER_REVOKED) that only a newer app_open brings back.
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
@@ -293,5 +294,38 @@ describe('Feishu/Lark store apps: events, app and tenant tokens', function () {
     expect(fake.resends() - before.resend, 'resend calls').to.equal(1);
     expect(fake.calls('app_token') - before.app, 'app_access_token calls').to.equal(1);
     await Promise.all(runtimes.map((rt) => rt.store.close()));
+    // An admin asks now, whatever the 10-minute spacing: app_ticket/resend, not WeChat's call.
+    const asked = await request<{ start_push?: string }>(
+      `${server.url}/api/component/${APP_REALM}/app/start-push`,
+      {
+        method: 'POST',
+        ...admin(),
+      },
+    );
+    expect(asked.status, asked.text).to.equal(200);
+    expect(asked.body.start_push).to.equal('sent');
+    expect(fake.resends() - before.resend).to.equal(2);
+  });
+  it('app_uninstalled keeps the tenant as a tombstone (410); a late app_open does not undo it, a new one does', async () => {
+    const tenant = `tk${randomBytes(6).toString('hex')}`;
+    expect((await send(fake.event({ type: 'app_open', tenantKey: tenant, ts: now() - 20 }))).status).to.equal(
+      200,
+    );
+    expect((await tenantToken(server, tenant)).status).to.equal(200);
+    expect(
+      (await send(fake.event({ type: 'app_uninstalled', tenantKey: tenant, ts: now() - 5 }))).status,
+    ).to.equal(200);
+    const gone = await tenantToken(server, tenant);
+    expect(gone.status, gone.text).to.equal(410);
+    expect(gone.body.error?.code).to.equal('AUTHORIZER_REVOKED');
+    // An app_open sent before the uninstall but delivered after it changes nothing.
+    expect((await send(fake.event({ type: 'app_open', tenantKey: tenant, ts: now() - 10 }))).status).to.equal(
+      200,
+    );
+    expect((await tenantToken(server, tenant)).status).to.equal(410);
+    expect((await send(fake.event({ type: 'app_open', tenantKey: tenant }))).status).to.equal(200);
+    const back = await tenantToken(server, tenant);
+    expect(back.status, back.text).to.equal(200);
+    expect(back.body.token).to.equal(fake.tenantTokens.get(tenant));
   });
 });

@@ -6,7 +6,7 @@
  * - `app_ticket`: stored as the app secret's pushed ticket (platforms/pushed-messages.ts: an older
  *   ticket never replaces a newer one, a retry of the same event changes nothing);
  * - `app_open` (a company installed the app): its tenant secret is created in the app's
- *   authorizer realm (./tenants.ts);
+ *   authorizer realm; `app_uninstalled`: the tenant becomes a tombstone, 410 (./tenants.ts);
  * - anything else: acknowledged, logged by type only.
  * Every event must carry its time; one more than 5 minutes from the store's time is refused
  * (FeishuRejected('replay')), judged in the same store read that would store the ticket.
@@ -18,7 +18,7 @@ import { applyTicketPush, clearTicketBackoff, REPLAY_WINDOW_MS, type PushOutcome
 import type { PushReceiver } from '../push-receivers';
 import { FeishuRejected } from './crypto';
 import { readFeishuMessage } from './message';
-import { openTenant, type TenantOutcome } from './tenants';
+import { applyTenantEvent, type TenantOutcome } from './tenants';
 
 /** Instances' clocks may be off the store's by this much: past it, a replay is refused unread. */
 const LOCAL_CLOCK_MARGIN_MS = 60_000;
@@ -82,8 +82,17 @@ export async function handleFeishuEvent(
   if (outcome === 'replay') throw new FeishuRejected('replay');
   if (outcome === 'stored') await deps.store.mutateTokenState(realm, key, clearTicketBackoff);
   let tenant: TenantOutcome | undefined;
-  if (outcome !== 'duplicate' && message.type === 'app_open' && message.tenantKey !== undefined)
-    tenant = await openTenant(deps.store, { realm, key }, message.tenantKey, deps.now());
+  const kind = message.type;
+  if (
+    outcome !== 'duplicate' &&
+    (kind === 'app_open' || kind === 'app_uninstalled') &&
+    message.tenantKey !== undefined
+  )
+    tenant = await applyTenantEvent(
+      deps.store,
+      { realm, key },
+      { kind, tenantKey: message.tenantKey, eventAt: timeMs },
+    );
   log('INFO', `event ${message.type}: ${tenant ?? outcome}`, {
     event: 'event_received',
     realm,
