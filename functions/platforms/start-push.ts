@@ -8,14 +8,11 @@
  * test double (or a proxy) sends this call there too.
  */
 import { AppError } from '../errors';
-import { ProviderFailure } from '../providers/failure';
 import type { RealmConfig } from '../providers/realm-config';
-import { cleanProviderText, redactorFor } from '../providers/redact';
-import { USER_AGENT } from '../providers/request';
-import { sendUpstream } from '../providers/upstream';
 import type { PushedState } from '../store/pushed';
 import type { Store } from '../store/store';
 import type { SecretRecord } from '../store/types';
+import { componentAnswer, postComponent } from './component-api';
 
 export const START_PUSH_INTERVAL_MS = 10 * 60_000;
 
@@ -24,14 +21,6 @@ export type StartPushOutcome = 'sent' | 'recently_sent';
 export interface StartPushDeps {
   store: Store;
   allowPrivate: boolean;
-}
-
-/** The platform call beside the token call: same host and path, last segment replaced. */
-export function siblingUrl(tokenUrl: string, name: string): string {
-  const url = new URL(tokenUrl);
-  url.pathname = url.pathname.replace(/[^/]*$/, name);
-  url.search = '';
-  return url.toString();
 }
 
 /**
@@ -63,31 +52,10 @@ export async function startPush(
       },
     );
   }
-  const response = await sendUpstream(
-    {
-      url: siblingUrl(config.url, 'api_start_push_ticket'),
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'User-Agent': USER_AGENT },
-      body: JSON.stringify({ component_appid: appid, component_secret: appsecret }),
-    },
-    { allowPrivate: deps.allowPrivate, timeoutMs: config.timeout_ms },
-  );
-  let answer: { errcode?: unknown; errmsg?: unknown };
-  try {
-    answer = JSON.parse(response.text) as typeof answer;
-  } catch {
-    answer = {};
-  }
-  const code = typeof answer.errcode === 'number' ? answer.errcode : response.status === 200 ? 0 : undefined;
-  if (code === 0) return 'sent';
-  const redact = redactorFor(config, secret.values);
-  const providerMessage =
-    typeof answer.errmsg === 'string' ? cleanProviderText(answer.errmsg, redact) : undefined;
-  throw new ProviderFailure({
-    kind: code === -1 || response.status >= 500 ? 'transient' : 'permanent',
-    message: `api_start_push_ticket was refused (${code ?? `HTTP ${response.status}`})`,
-    httpStatus: response.status,
-    ...(code === undefined ? {} : { providerCode: String(code) }),
-    ...(providerMessage === undefined ? {} : { providerMessage }),
+  const response = await postComponent(deps, { secret, config }, 'api_start_push_ticket', {
+    component_appid: appid,
+    component_secret: appsecret,
   });
+  componentAnswer('api_start_push_ticket', response, { secret, config });
+  return 'sent';
 }

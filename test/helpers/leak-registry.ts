@@ -13,7 +13,8 @@
  * - every client_key answered by POST /api/client (allowed in that one response only);
  * - every signing secret answered by POST /api/webhook (allowed in that one response only);
  * - every token answered by /api/token (allowed in token-route responses only);
- * - every ticket a fake platform pushes (test/fakes/wechat-open.ts), as a 'pushed value';
+ * - every ticket a fake platform pushes (test/fakes/wechat-open.ts), as a 'pushed value', and every
+ *   refresh token and authorization code of its authorizers (wechat-open-authorizers.ts);
  * - whatever a test registers itself (registerSecret).
  * Values shorter than MIN_LENGTH, and values that are part of a built-in preset (public literals
  * such as "client_credential"), are not registered: they would match by coincidence.
@@ -43,7 +44,9 @@ export type SecretKind =
   /** A value a provider pushes (a component_verify_ticket): never in a response, log or document. */
   | 'pushed value'
   /** A rotating value (a refresh token): the same rule. */
-  | 'refresh token';
+  | 'refresh token'
+  /** A one-time code a platform pushes (WeChat's AuthorizationCode): the same rule. */
+  | 'authorization code';
 
 export const MIN_LENGTH = 12;
 /** The shortest run of a secret's characters that counts as a leak. */
@@ -88,6 +91,15 @@ export function registerSecret(value: string, kind: SecretKind, origin: string, 
   secrets.set(value, { value, kind, origin, ...(allowedIn === undefined ? {} : { allowedIn }) });
 }
 
+/**
+ * A registered value that the last recorded response may carry (the component appid, a credential
+ * of the component secret, is in the authorization page URL that the broker answers for it).
+ */
+export function allowInLastResponse(value: string): void {
+  const s = secrets.get(value);
+  if (s !== undefined) s.allowedIn = responses.length - 1;
+}
+
 /** Raw Firestore documents (any JSON-able value) seen at `name`, for the check over stored data. */
 export function recordDocuments(name: string, docs: unknown): void {
   documents.push({ name, text: JSON.stringify(docs) });
@@ -117,6 +129,9 @@ function isTokenRoute(url: string): boolean {
   return (
     /\/api\/token\/?$/.test(path) ||
     /\/(wechat|wecom)\/[^/]+\/[^/]+\/cgi-bin\/(token|stable_token|gettoken|ticket\/getticket|get_jsapi_ticket)\/?$/.test(
+      path,
+    ) ||
+    /\/wechat-open\/[^/]+\/[^/]+\/cgi-bin\/component\/(api_component_token|api_authorizer_token)\/?$/.test(
       path,
     )
   );
@@ -300,6 +315,7 @@ export function registryCounts(): {
     token: 0,
     'pushed value': 0,
     'refresh token': 0,
+    'authorization code': 0,
   };
   for (const s of secrets.values()) counts[s.kind]++;
   return {

@@ -22,6 +22,7 @@ import {
   type RealmConfig,
 } from '../../providers/realm-config';
 import { KEY_NAMES } from '../../providers/template';
+import { AUTHORIZER_REALM_VALUE } from '../../platforms/authorizer-secrets';
 import type { Runtime } from '../../runtime';
 import type { RealmRecord, SecretRecord } from '../../store/types';
 import { parseOrThrow, CONTROL_CHARS } from '../../validation';
@@ -56,6 +57,8 @@ export const secretBodySchema = z.strictObject({
     z.ZodOptional<typeof valueSchema>
   >),
   parent: parentRefSchema.optional(),
+  // A component secret (preset wechat_component): the realm where its authorizers are kept (§11.3).
+  [AUTHORIZER_REALM_VALUE]: realmIdSchema.optional(),
 });
 
 export const listQuerySchema = z.strictObject({ ...pagingShape, realm: realmIdSchema.optional() });
@@ -188,6 +191,8 @@ export const putSecretRoute: Route = {
       const value = body[name];
       if (value !== undefined) values[name] = value;
     }
+    if (body[AUTHORIZER_REALM_VALUE] !== undefined)
+      values[AUTHORIZER_REALM_VALUE] = body[AUTHORIZER_REALM_VALUE];
     if (body.parent !== undefined) await checkParent(runtime.store, realm, key, body.parent);
     if (body.token !== undefined) values[TOKEN_VALUE] = body.token;
     if (body.expires_in !== undefined) values[EXPIRES_IN_VALUE] = String(body.expires_in);

@@ -19,6 +19,9 @@ export const AUDIT_ACTIONS = [
   'webhook.delete',
   'token.flush',
   'token.report',
+  'component.sync',
+  'event.authorized',
+  'event.unauthorized',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
