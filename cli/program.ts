@@ -10,6 +10,9 @@ import { registerClientCreate } from './commands/client-create';
 import { registerClientList } from './commands/client-list';
 import { registerClientRevoke } from './commands/client-revoke';
 import { registerKeysReseal } from './commands/keys-reseal';
+import { registerComponentAuthorizeUrl } from './commands/component-authorize-url';
+import { registerComponentStartPush } from './commands/component-start-push';
+import { registerComponentSync } from './commands/component-sync';
 import { registerKeysStatus } from './commands/keys-status';
 import { registerRealmCreate } from './commands/realm-create';
 import { registerRealmDelete } from './commands/realm-delete';
@@ -101,6 +104,15 @@ export function buildProgram(io: CliIo, options: ProgramOptions = {}): Command {
   const keys = group(program, 'keys', 'master keys: counts per key id, and reseal after a rotation');
   registerKeysStatus(keys, io);
   registerKeysReseal(keys, io);
+
+  const component = group(
+    program,
+    'component',
+    'WeChat Open Platform components: authorizers, ticket pushes',
+  );
+  registerComponentSync(component, io);
+  registerComponentStartPush(component, io);
+  registerComponentAuthorizeUrl(component, io);
 
   const webhook = group(program, 'webhook', 'signed event deliveries');
   registerWebhookAdd(webhook, io);

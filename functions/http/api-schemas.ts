@@ -215,6 +215,12 @@ export const deletedSchema = okEnvelope(z.strictObject({ deleted: z.literal(true
 const seconds = count.describe('Whole seconds for which the app may use it');
 export const compatAnswerSchema = z.union([
   z.strictObject({ access_token: z.string().min(1), expires_in: seconds }),
+  z.strictObject({ component_access_token: z.string().min(1), expires_in: seconds }),
+  z.strictObject({
+    authorizer_access_token: z.string().min(1),
+    expires_in: seconds,
+    authorizer_refresh_token: z.string(),
+  }),
   z.strictObject({
     errcode: z.literal(0),
     errmsg: z.literal('ok'),
@@ -282,6 +288,23 @@ export const RESPONSE_COMPONENTS = {
     realm: z.string(),
     key: z.string(),
     start_push: z.enum(['sent', 'recently_sent']),
+  }),
+  ComponentSync: z.strictObject({
+    realm: z.string(),
+    key: z.string(),
+    seen: count,
+    created: count,
+    recovered: count,
+    unchanged: count,
+    complete: z.boolean(),
+    cursor: z.string().optional(),
+    total: count,
+  }),
+  AuthorizeUrl: z.strictObject({
+    realm: z.string(),
+    key: z.string(),
+    url: z.string(),
+    expires_in: z.number().optional(),
   }),
   OpenApiDocument: openApiDocumentSchema,
 } as const;

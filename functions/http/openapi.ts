@@ -13,6 +13,7 @@ import { RESPONSE_COMPONENTS } from './api-schemas';
 import { OPS_RESPONSE_COMPONENTS } from './ops-schemas';
 import * as audit from './routes/audit';
 import * as clients from './routes/clients';
+import * as componentAuthorizers from './routes/component-authorizers';
 import * as keys from './routes/keys';
 import { signatureQuerySchema } from './routes/jssdk';
 import * as operations from './routes/operations';
@@ -67,6 +68,7 @@ export const REQUEST_COMPONENTS = {
   ResealRequest: keys.resealBodySchema,
   AuditHashInput: audit.auditHashBodySchema,
   WebhookInput: webhooks.webhookBodySchema,
+  ComponentSyncRequest: componentAuthorizers.syncBodySchema,
 } as const;
 
 export const COMPONENTS = {
@@ -156,6 +158,16 @@ function compatOperations(): Record<string, OperationDoc> {
       'WeChat-compatible jsapi ticket',
       "Query: `type=jsapi`, `access_token` (the client key, or the ticket parent's current or just replaced token); `{realm}/{key}` is a ticket secret.",
       'compatWechatTicket',
+    ),
+    'POST /wechat-open/:realm/:key/cgi-bin/component/api_component_token': common(
+      'WeChat Open Platform-compatible api_component_token',
+      'JSON body: `component_appid`, `component_appsecret` (the client key), `component_verify_ticket` (ignored); `{realm}/{key}` is the component secret. Answers `{"component_access_token", "expires_in"}`.',
+      'compatOpenComponentToken',
+    ),
+    'POST /wechat-open/:realm/:key/cgi-bin/component/api_authorizer_token': common(
+      'WeChat Open Platform-compatible api_authorizer_token',
+      'Query `component_access_token` (a client key scoped to the authorizer secret, or the component token this broker answered); JSON body `component_appid`, `authorizer_appid`, `authorizer_refresh_token` (ignored); `{realm}/{key}` is the component secret. Answers `{"authorizer_access_token", "expires_in", "authorizer_refresh_token"}`, the last a placeholder: the real one never leaves the broker.',
+      'compatOpenAuthorizerToken',
     ),
     'GET /wecom/:realm/:key/cgi-bin/get_jsapi_ticket': common(
       'WeCom-compatible jsapi ticket',
@@ -250,6 +262,32 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     path: secrets.secretParamsSchema,
     success: { status: 200, description: 'The call was sent', component: 'StartPush' },
     errors: [404, 502, 504],
+  },
+  'POST /api/component/:realm/:key/sync': {
+    operationId: 'syncAuthorizers',
+    tag: 'operations',
+    summary: "Create and recover the component's authorizer secrets from api_get_authorizer_list",
+    description:
+      'Pages through the list (500 a page): creates missing authorizer secrets, recovers those without a ' +
+      'usable refresh token, leaves the others. Answers this call’s counts; `complete: false` with a ' +
+      '`cursor` when its time ran out (or `max_pages` pages were done): the next call takes `{"cursor"}`.',
+    path: secrets.secretParamsSchema,
+    body: { component: 'ComponentSyncRequest', required: false },
+    success: { status: 200, description: 'This call’s counts', component: 'ComponentSync' },
+    errors: [404, 502, 503, 504],
+  },
+  'GET /api/component/:realm/:key/authorize-url': {
+    operationId: 'authorizeUrl',
+    tag: 'operations',
+    summary: 'The authorization page URL with a fresh pre_auth_code (api_create_preauthcode)',
+    path: secrets.secretParamsSchema,
+    query: componentAuthorizers.authorizeQuerySchema,
+    success: {
+      status: 200,
+      description: 'The URL to send the account’s admin to',
+      component: 'AuthorizeUrl',
+    },
+    errors: [404, 502, 503, 504],
   },
   'GET /api/status': {
     operationId: 'getStatus',

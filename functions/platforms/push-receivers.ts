@@ -51,7 +51,7 @@ export class PushReceivers {
    */
   async get(store: Store, realm: string, key: string, t: number): Promise<PushReceiver | null> {
     if (!realmIdSchema.safeParse(realm).success || !realmIdSchema.safeParse(key).success) return null;
-    let realmEntry = this.realms.get(realm);
+    const realmEntry = this.realms.get(realm);
     if (realmEntry !== undefined && realmEntry.until > t && realmEntry.receiver === null) return null;
     const id = secretDocId(realm, key);
     const cached = this.secrets.get(id);

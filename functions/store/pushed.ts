@@ -1,8 +1,9 @@
 /**
  * Pushed values: what a provider sends to the event route for a secret (SPEC "pushed tickets"), kept
  * in their own document `pushed/{realm}:{key}`, apart from the secret (which admins replace) and
- * its token document (which the engine rewrites on every refresh). The ticket is sealed with the
- * document's path as associated data; everything else is bookkeeping without secrets.
+ * its token document (which the engine rewrites on every refresh). The ticket (and a pending
+ * authorization code) is sealed with the document's path as associated data; everything else is
+ * bookkeeping without secrets.
  */
 import { z } from 'zod';
 import { AppError } from '../errors';
@@ -36,6 +37,17 @@ export interface PushedState {
   staleSince?: number;
   /** Messages handled in the replay window, newest last, bounded. */
   recent?: RecentMessage[];
+  /**
+   * On an authorizer's document (platforms/authorization-events.ts): the CreateTime (ms) and
+   * InfoType of the newest authorization event applied or being applied (an older one changes
+   * nothing), and whether it is done.
+   */
+  authorizationAt?: number;
+  authorizationEvent?: string;
+  authorizationDone?: boolean;
+  /** An authorization code not yet exchanged (sealed at rest), and when it expires (ms). */
+  pendingCode?: string;
+  pendingCodeExpiresAt?: number;
 }
 
 export interface PushedRead {
@@ -63,11 +75,18 @@ const pushedDoc = z.looseObject({
   startPushAt: z.number().optional(),
   staleSince: z.number().optional(),
   recent: z.array(z.object({ id: z.string(), at: z.number() })).optional(),
+  authorizationAt: z.number().optional(),
+  authorizationEvent: z.string().optional(),
+  authorizationDone: z.boolean().optional(),
+  pendingCode: z.string().optional(),
+  pendingCodeExpiresAt: z.number().optional(),
 });
 
 export function encodePushed(p: PushedState, sealer: Sealer): Record<string, unknown> {
   const doc: Record<string, unknown> = { ...p };
   if (p.ticket !== undefined) doc.ticket = sealer.seal(p.ticket, pushedPath(p.realm, p.key));
+  if (p.pendingCode !== undefined)
+    doc.pendingCode = sealer.seal(p.pendingCode, `${pushedPath(p.realm, p.key)}#pendingCode`);
   for (const [k, v] of Object.entries(doc)) if (v === undefined) delete doc[k];
   return doc;
 }
@@ -90,6 +109,10 @@ export function decodePushed(d: Record<string, unknown>, sealer: Sealer, open = 
   }
   const p = parsed.data;
   const state: PushedState = { ...p };
+  if (p.pendingCode !== undefined) {
+    if (open) state.pendingCode = sealer.open(p.pendingCode, `${pushedPath(p.realm, p.key)}#pendingCode`);
+    else delete state.pendingCode;
+  }
   if (p.ticket === undefined) return state;
   if (open) state.ticket = sealer.open(p.ticket, pushedPath(p.realm, p.key));
   else delete state.ticket;

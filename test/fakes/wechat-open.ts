@@ -51,6 +51,13 @@ export interface PushOptions {
   infoType?: string;
 }
 
+/**
+ * More of the platform's API (test/fakes/wechat-open-authorizers.ts): asked for any path this fake
+ * does not serve, with the JSON body; answers (or resolves to) the JSON to send, or undefined for
+ * a 404.
+ */
+export type ExtraRoutes = (path: string, query: URLSearchParams, body: Record<string, unknown>) => unknown;
+
 export interface WechatOpenFake {
   readonly url: string;
   readonly account: ComponentAccount;
@@ -59,6 +66,10 @@ export interface WechatOpenFake {
   readonly ticketsSeen: string[];
   /** A new ticket (valid at the fake from now) in a push message. */
   push(options?: PushOptions): Push;
+  /** Any event (InfoType and its fields) in a push message, encrypted and signed as WeChat does. */
+  event(fields: Record<string, string>, options?: Omit<PushOptions, 'infoType'>): Omit<Push, 'ticket'>;
+  /** Whether this component_access_token was answered by the fake. */
+  componentTokenValid(token: string): boolean;
   /** Encrypts any text for the GET URL check (echostr), signed as WeChat signs it. */
   echo(text: string, timestamp?: number): Push['query'] & { echostr: string };
   /** The ticket stops being valid at the fake (61006), or counts as expired (61005). */
@@ -70,7 +81,7 @@ function randomKey(): string {
   return randomBytes(32).toString('base64').slice(0, 43);
 }
 
-export async function startWechatOpenFake(): Promise<WechatOpenFake> {
+export async function startWechatOpenFake(extra?: ExtraRoutes): Promise<WechatOpenFake> {
   const account: ComponentAccount = {
     appid: `wxcomp${randomBytes(5).toString('hex')}`,
     secret: `compsecret-${randomBytes(12).toString('hex')}`,
@@ -80,6 +91,7 @@ export async function startWechatOpenFake(): Promise<WechatOpenFake> {
   const valid = new Map<string, 0 | 61005 | 61006>();
   const counts = new Map<string, number>();
   const ticketsSeen: string[] = [];
+  const componentTokens = new Set<string>();
 
   const answer = (res: http.ServerResponse, body: unknown): void => {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -110,17 +122,20 @@ export async function startWechatOpenFake(): Promise<WechatOpenFake> {
         if (state === undefined || state === 61006)
           return answer(res, { errcode: 61006, errmsg: 'component ticket is invalid' });
         if (state === 61005) return answer(res, { errcode: 61005, errmsg: 'component ticket is expired' });
-        return answer(res, {
-          component_access_token: `cat_${randomBytes(18).toString('base64url')}`,
-          expires_in: 7200,
-        });
+        const componentToken = `cat_${randomBytes(18).toString('base64url')}`;
+        componentTokens.add(componentToken);
+        return answer(res, { component_access_token: componentToken, expires_in: 7200 });
       }
       if (path === COMPONENT_PATHS.start_push) {
         if (body.component_appid !== account.appid || body.component_secret !== account.secret)
           return answer(res, { errcode: 40013, errmsg: 'invalid appid or secret' });
         return answer(res, { errcode: 0, errmsg: 'ok' });
       }
-      res.writeHead(404).end();
+      const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+      void Promise.resolve(extra?.(path, query, body)).then((more) => {
+        if (more !== undefined) answer(res, more);
+        else res.writeHead(404).end();
+      });
     });
   });
   const port = await listenOnLoopback(server);
@@ -136,29 +151,41 @@ export async function startWechatOpenFake(): Promise<WechatOpenFake> {
     };
   };
 
+  const sealed = (xmlFields: string, options: Omit<PushOptions, 'infoType'>): Omit<Push, 'ticket'> => {
+    const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+    const createTime = options.createTime ?? timestamp;
+    const message =
+      `<xml><AppId><![CDATA[${account.appid}]]></AppId><CreateTime>${createTime}</CreateTime>` +
+      `${xmlFields}</xml>`;
+    const encrypt = encryptMessage(account.encodingAesKey, message, account.appid);
+    return {
+      query: signed(encrypt, timestamp, options.signWith ?? account.token),
+      body: `<xml><AppId><![CDATA[${account.appid}]]></AppId><Encrypt><![CDATA[${encrypt}]]></Encrypt></xml>`,
+    };
+  };
+
   return {
     url: `http://127.0.0.1:${port}`,
     account,
     ticketsSeen,
     calls: (route) => counts.get(COMPONENT_PATHS[route]) ?? 0,
     push(options = {}) {
-      const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
-      const createTime = options.createTime ?? timestamp;
       const ticket = `ticket@@@${randomBytes(24).toString('base64url')}`;
       registerSecret(ticket, 'pushed value', 'wechat-open fake');
       valid.set(ticket, 0);
       const infoType = options.infoType ?? 'component_verify_ticket';
-      const message =
-        `<xml><AppId><![CDATA[${account.appid}]]></AppId><CreateTime>${createTime}</CreateTime>` +
+      const fields =
         `<InfoType><![CDATA[${infoType}]]></InfoType>` +
-        `<ComponentVerifyTicket><![CDATA[${ticket}]]></ComponentVerifyTicket></xml>`;
-      const encrypt = encryptMessage(account.encodingAesKey, message, account.appid);
-      return {
-        query: signed(encrypt, timestamp, options.signWith ?? account.token),
-        body: `<xml><AppId><![CDATA[${account.appid}]]></AppId><Encrypt><![CDATA[${encrypt}]]></Encrypt></xml>`,
-        ticket,
-      };
+        `<ComponentVerifyTicket><![CDATA[${ticket}]]></ComponentVerifyTicket>`;
+      return { ...sealed(fields, options), ticket };
     },
+    event(fields, options = {}) {
+      const xml = Object.entries(fields)
+        .map(([name, value]) => `<${name}><![CDATA[${value}]]></${name}>`)
+        .join('');
+      return sealed(xml, options);
+    },
+    componentTokenValid: (token) => componentTokens.has(token),
     echo(text, timestamp = Math.floor(Date.now() / 1000)) {
       const encrypt = encryptMessage(account.encodingAesKey, text, account.appid);
       return { ...signed(encrypt, timestamp, account.token), echostr: encrypt };

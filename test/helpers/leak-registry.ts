@@ -13,7 +13,8 @@
  * - every client_key answered by POST /api/client (allowed in that one response only);
  * - every signing secret answered by POST /api/webhook (allowed in that one response only);
  * - every token answered by /api/token (allowed in token-route responses only);
- * - every ticket a fake platform pushes (test/fakes/wechat-open.ts), as a 'pushed value';
+ * - every ticket a fake platform pushes (test/fakes/wechat-open.ts), as a 'pushed value', and every
+ *   refresh token and authorization code of its authorizers (wechat-open-authorizers.ts);
  * - a Feishu store app's app_ticket, Encrypt Key and Verification Token (test/fakes/feishu-store.ts),
  *   as 'ticket' and 'message key', and its app secret as a 'credential';
  * - whatever a test registers itself (registerSecret).
@@ -51,7 +52,9 @@ export type SecretKind =
   /** An EncodingAESKey / aes_key that decrypts a platform's messages. */
   | 'message key'
   /** A tenant's permanent authorization code (WeCom permanent_code). */
-  | 'permanent code';
+  | 'permanent code'
+  /** A one-time code a platform pushes (WeChat's AuthorizationCode): the same rule. */
+  | 'authorization code';
 
 export const MIN_LENGTH = 12;
 /** The shortest run of a secret's characters that counts as a leak. */
@@ -100,6 +103,15 @@ export function registerSecret(value: string, kind: SecretKind, origin: string, 
   secrets.set(value, { value, kind, origin, ...(allowedIn === undefined ? {} : { allowedIn }) });
 }
 
+/**
+ * A registered value that the last recorded response may carry (the component appid, a credential
+ * of the component secret, is in the authorization page URL that the broker answers for it).
+ */
+export function allowInLastResponse(value: string): void {
+  const s = secrets.get(value);
+  if (s !== undefined) s.allowedIn = responses.length - 1;
+}
+
 /** Raw Firestore documents (any JSON-able value) seen at `name`, for the check over stored data. */
 export function recordDocuments(name: string, docs: unknown): void {
   documents.push({ name, text: JSON.stringify(docs) });
@@ -129,6 +141,9 @@ function isTokenRoute(url: string): boolean {
   return (
     /\/api\/token\/?$/.test(path) ||
     /\/(wechat|wecom)\/[^/]+\/[^/]+\/cgi-bin\/(token|stable_token|gettoken|ticket\/getticket|get_jsapi_ticket)\/?$/.test(
+      path,
+    ) ||
+    /\/wechat-open\/[^/]+\/[^/]+\/cgi-bin\/component\/(api_component_token|api_authorizer_token)\/?$/.test(
       path,
     )
   );
@@ -370,6 +385,7 @@ export function registryCounts(): {
     ticket: 0,
     'message key': 0,
     'permanent code': 0,
+    'authorization code': 0,
   };
   for (const s of secrets.values()) counts[s.kind]++;
   return {

@@ -30,6 +30,7 @@ import { findRoute } from '../../functions/http/router';
 import { cacheRoutes, fullRoutes } from '../../functions/http/routes';
 import * as audit from '../../functions/http/routes/audit';
 import * as clients from '../../functions/http/routes/clients';
+import * as componentAuthorizers from '../../functions/http/routes/component-authorizers';
 import { resealBodySchema } from '../../functions/http/routes/keys';
 import { refreshSchema, statusQuerySchema } from '../../functions/http/routes/operations';
 import * as realms from '../../functions/http/routes/realms';
@@ -45,6 +46,8 @@ import { Sealer } from '../../functions/store/seal';
 import { realmFor, startFakeProvider, type FakeProvider } from '../fakes/providers';
 import { ticketRealm } from '../fakes/tickets';
 import { startWechatOpenFake } from '../fakes/wechat-open';
+import { AuthorizerDirectory, authorizerRealmConfig } from '../fakes/wechat-open-authorizers';
+import { allowInLastResponse } from '../helpers/leak-registry';
 import { callHandler, type FakeResponse } from '../helpers/fake-express';
 import { repoRoot } from '../helpers/processes';
 import { adminApp, type AdminApp } from './admin/admin-harness';
@@ -84,6 +87,18 @@ const ROUTE_INPUTS: Readonly<Record<string, { body?: z.ZodType; query?: z.ZodTyp
   'POST /events/:realm/:key': { path: secrets.secretParamsSchema },
   'GET /events/:realm/:key': { path: secrets.secretParamsSchema },
   'POST /api/component/:realm/:key/start-push': { path: secrets.secretParamsSchema },
+  'POST /wechat-open/:realm/:key/cgi-bin/component/api_component_token': { path: secrets.secretParamsSchema },
+  'POST /wechat-open/:realm/:key/cgi-bin/component/api_authorizer_token': {
+    path: secrets.secretParamsSchema,
+  },
+  'POST /api/component/:realm/:key/sync': {
+    path: secrets.secretParamsSchema,
+    body: componentAuthorizers.syncBodySchema,
+  },
+  'GET /api/component/:realm/:key/authorize-url': {
+    path: secrets.secretParamsSchema,
+    query: componentAuthorizers.authorizeQuerySchema,
+  },
 };
 
 const PROBE = 'zz_not_a_field';
@@ -535,7 +550,9 @@ describe('OpenAPI document against real responses', function () {
     await call('DELETE', '/api/realm/wx', { status: 200 });
 
     // A platform secret: its event route (a push the fake built and signed) and start-push.
-    const open = await startWechatOpenFake();
+    const directory = new AuthorizerDirectory();
+    const open = await startWechatOpenFake(directory.routes);
+    directory.attach(open);
     try {
       const component = { ...ticketRealm('wechat_component', open.url), flush_min_interval_ms: 0 };
       await call('POST', '/api/realm', { body: { id: 'comp', config: component }, status: 200 });
@@ -561,6 +578,66 @@ describe('OpenAPI document against real responses', function () {
       await call('POST', '/api/component/comp/main/start-push', { status: 200 });
       await call('POST', '/api/component/nope/main/start-push', { status: 404 });
       expect(open.calls('start_push')).to.equal(1);
+      // Its authorizers: sync, the authorization URL, and the Open Platform compat routes.
+      await call('POST', '/api/realm', {
+        body: { id: 'auths', config: authorizerRealmConfig(open.url) },
+        status: 200,
+      });
+      await call('POST', '/api/secret', {
+        body: { realm: 'comp', key: 'main', ...creds, authorizer_realm: 'auths' },
+        status: 200,
+      });
+      const [authorizerAppid = ''] = directory.addMany(1);
+      const synced = await call('POST', '/api/component/comp/main/sync', { body: {}, status: 200 });
+      expect(synced).to.include({ created: 1, complete: true });
+      await call('POST', '/api/component/comp/main/sync', { body: { cursor: '!' }, status: 400 });
+      await call(
+        'GET',
+        '/api/component/comp/main/authorize-url?redirect_uri=https%3A%2F%2Fa.example%2Fdone',
+        {
+          status: 200,
+        },
+      );
+      allowInLastResponse(a.appid); // the component appid is part of the authorization page's URL
+      await call('GET', '/api/component/comp/main/authorize-url?redirect_uri=ftp%3A%2F%2Fa', { status: 400 });
+      const platformClient = (await call('POST', '/api/client', {
+        body: {
+          name: 'open-sdk',
+          scopes: [
+            { realm: 'comp', key: 'main' },
+            { realm: 'auths', key: '*' },
+          ],
+        },
+        status: 201,
+      })) as unknown as { client_key: string };
+      const componentAnswer = await call(
+        'POST',
+        '/wechat-open/comp/main/cgi-bin/component/api_component_token',
+        {
+          body: {
+            component_appid: a.appid,
+            component_appsecret: platformClient.client_key,
+            component_verify_ticket: 'x',
+          },
+          bearer: null,
+        },
+      );
+      expect(componentAnswer.component_access_token).to.be.a('string');
+      const authorizerAnswer = await call(
+        'POST',
+        `/wechat-open/comp/main/cgi-bin/component/api_authorizer_token?component_access_token=${encodeURIComponent(String(componentAnswer.component_access_token))}`,
+        {
+          body: {
+            component_appid: a.appid,
+            authorizer_appid: authorizerAppid,
+            authorizer_refresh_token: 'x',
+          },
+          bearer: null,
+        },
+      );
+      expect(authorizerAnswer.authorizer_access_token).to.be.a('string');
+      await call('DELETE', `/api/secret/auths/${authorizerAppid}`, { status: 200 });
+      await call('DELETE', '/api/realm/auths', { status: 200 });
       await call('DELETE', '/api/secret/comp/main', { status: 200 });
       await call('DELETE', '/api/realm/comp', { status: 200 });
     } finally {

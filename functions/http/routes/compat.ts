@@ -132,13 +132,13 @@ async function authorizeTicket(ctx: RouteContext, realm: string, key: string, gi
   assertInScope(principal, realm, key);
 }
 
-function principalOf(ctx: RouteContext, clientKey: string): Principal | Promise<Principal> {
+export function principalOf(ctx: RouteContext, clientKey: string): Principal | Promise<Principal> {
   // auth.ts reads the client key from Authorization: hand it over as the bearer it would have been.
   const asBearer = { ...ctx.req, headers: { authorization: `Bearer ${clientKey}` } };
   return authenticateAny(asBearer, ctx.runtime);
 }
 
-function pathNames(ctx: RouteContext): { realm: string; key: string } {
+export function pathNames(ctx: RouteContext): { realm: string; key: string } {
   const parsed = secretParamsSchema.safeParse(ctx.req.params);
   if (!parsed.success) {
     const field = parsed.error.issues[0]?.path[0];

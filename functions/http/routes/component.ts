@@ -12,7 +12,9 @@ import type { RealmConfig } from '../../providers/realm-config';
 import type { RouteContext } from '../types';
 import { type Route } from '../types';
 
-async function platformSecret(ctx: RouteContext): Promise<{ secret: SecretRecord; config: RealmConfig }> {
+export async function platformSecret(
+  ctx: RouteContext,
+): Promise<{ secret: SecretRecord; config: RealmConfig }> {
   const { realm = '', key = '' } = ctx.req.params;
   for (const [field, value] of [
     ['realm', realm],

@@ -15,6 +15,8 @@
  */
 import { AppError } from '../../errors';
 import { log } from '../../log';
+import { AUTHORIZATION_INFO_TYPES, handleAuthorizationEvent } from '../../platforms/authorization-events';
+import { loadComponent } from '../../platforms/component-api';
 import { FeishuRejected } from '../../platforms/feishu/crypto';
 import { handleFeishuEvent, type FeishuAnswer } from '../../platforms/feishu/events';
 import { PushReceivers, type PushReceiver } from '../../platforms/push-receivers';
@@ -39,6 +41,8 @@ import type { Reply, Route, RouteContext } from '../types';
 
 /** Pushed messages are under 2 KB; anything past this is not one. */
 export const MAX_EVENT_BYTES = 16 * 1024;
+/** How long an authorization code's exchange may take before the code is kept for later (2 s due). */
+export const AUTHORIZATION_ANSWER_MS = 1_500;
 /** Instances' clocks may be off the store's by this much: past it, a replay is refused unread. */
 const LOCAL_CLOCK_MARGIN_MS = 60_000;
 
@@ -138,12 +142,17 @@ async function handleVerified(ctx: RouteContext, message: VerifiedMessage): Prom
     (await ctx.runtime.store.mutatePushed(realm, key, applyPush(realm, key, message)));
   if (outcome === 'replay') throw new Refused('replay');
   if (outcome === 'stored') await ctx.runtime.store.mutateTokenState(realm, key, clearTicketBackoff);
-  log('INFO', `event ${fields.InfoType ?? '(no InfoType)'}: ${outcome}`, {
+  // WeChat Open Platform's authorizer events (platforms/authorization-events.ts).
+  const applied =
+    outcome === 'ignored' && AUTHORIZATION_INFO_TYPES.has(fields.InfoType ?? '')
+      ? await authorizationEvent(ctx, realm, key, fields, message.timestampMs)
+      : outcome;
+  log('INFO', `event ${fields.InfoType ?? '(no InfoType)'}: ${applied}`, {
     event: 'event_received',
     realm,
     key,
     infoType: fields.InfoType,
-    outcome,
+    outcome: applied,
     requestId: ctx.req.requestId,
   });
 }
@@ -176,6 +185,48 @@ function refusing(handle: (ctx: RouteContext) => Promise<Reply>) {
       throw err;
     }
   };
+}
+
+/**
+ * An authorization event (platforms/authorization-events.ts). A component that cannot take it (no
+ * authorizer realm) is logged and the event acknowledged: WeChat's retries could not change that.
+ */
+async function authorizationEvent(
+  ctx: RouteContext,
+  realm: string,
+  key: string,
+  fields: Record<string, string>,
+  timestampMs: number,
+): Promise<string> {
+  const { runtime } = ctx;
+  const component = await loadComponent(runtime.store, realm, key);
+  if (component === null) return 'ignored';
+  try {
+    return await handleAuthorizationEvent(
+      {
+        engine: runtime.engine,
+        allowPrivate: runtime.config.allowPrivateUpstreams,
+        store: runtime.store,
+        now: () => runtime.clock.now(),
+        answerWithinMs: AUTHORIZATION_ANSWER_MS,
+        requestId: ctx.req.requestId,
+      },
+      component,
+      fields,
+      timestampMs,
+    );
+  } catch (err) {
+    if (!(err instanceof AppError) || (err.code !== 'INVALID_ARGUMENT' && err.code !== 'NOT_FOUND'))
+      throw err;
+    log('ERROR', `authorization event not applied: ${err.message}`, {
+      event: 'authorization_event',
+      realm,
+      key,
+      outcome: 'error',
+      requestId: ctx.req.requestId,
+    });
+    return 'ignored';
+  }
 }
 
 export function eventRoutes(receivers: PushReceivers): Route[] {

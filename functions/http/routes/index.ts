@@ -18,6 +18,9 @@ export function fullRoutes(): Route[] {
   const { keyRoutes } = require('./keys') as typeof import('./keys');
   const { eventRoutes } = require('./events') as typeof import('./events');
   const { componentRoutes } = require('./component') as typeof import('./component');
+  const { compatOpenRoutes } = require('./compat-open') as typeof import('./compat-open');
+  const { componentAuthorizerRoutes } =
+    require('./component-authorizers') as typeof import('./component-authorizers');
   const { PushReceivers } =
     require('../../platforms/push-receivers') as typeof import('../../platforms/push-receivers');
   const { openApiRoute } = require('./openapi') as typeof import('./openapi');
@@ -41,6 +44,8 @@ export function fullRoutes(): Route[] {
     ...keyRoutes,
     ...eventRoutes(new PushReceivers()),
     ...componentRoutes,
+    ...componentAuthorizerRoutes,
+    ...compatOpenRoutes,
     ...auditRoutes,
     ...webhookRoutes,
   ];

@@ -20,6 +20,9 @@ export const AUDIT_ACTIONS = [
   'token.flush',
   'token.report',
   'keys.reseal',
+  'component.sync',
+  'event.authorized',
+  'event.unauthorized',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -43,6 +43,15 @@ function reauthorizationEvents(before: TokenState | null, after: TokenState, now
   return [event('credential.needs_reauthorization', { realm: after.realm, key: after.key }, now)];
 }
 
+/** An authorizer's authorization began (or changed) or ended: written with the authorizer secret. */
+export function authorizerEvent(
+  type: 'authorizer.authorized' | 'authorizer.unauthorized',
+  data: Record<string, string>,
+  now: number,
+): OutboxEntry {
+  return event(type, data, now);
+}
+
 /** The events of one token state change (before → after), decided at store time `now`. */
 export function tokenEvents(before: TokenState | null, after: TokenState | null, now: number): OutboxEntry[] {
   if (after === null) return [];

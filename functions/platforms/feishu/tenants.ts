@@ -13,7 +13,6 @@
 import { log } from '../../log';
 import { authorizerRealmOf } from '../authorizer-realm';
 import type { Store } from '../../store/store';
-import type { SecretRecord } from '../../store/types';
 import { putChildSecret, revokeChildSecret, type ChildSecretOutcome } from '../child-secrets';
 
 export type TenantOutcome = `tenant_${ChildSecretOutcome | 'exists'}` | 'no_authorizer_realm';
