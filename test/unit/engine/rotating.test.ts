@@ -15,15 +15,15 @@
 import { expect } from 'chai';
 import { ManualClock } from '../../../functions/clock';
 import { TokenEngine } from '../../../functions/engine/engine';
-import { AppError } from '../../../functions/errors';
 import { presetConfig } from '../../../functions/providers/presets';
 import { realmConfigToJson } from '../../../functions/providers/realm-config';
-import { MemoryStore } from '../../../functions/store/memory/memory-store';
-import { Sealer } from '../../../functions/store/seal';
+import type { MemoryStore } from '../../../functions/store/memory/memory-store';
+import { fetchToken } from '../../../functions/providers/upstream';
 import type { JsonObject } from '../../../functions/store/types';
 import { freshState } from '../../../functions/token/decide';
 import { startOAuth2RotatingFake, type OAuth2RotatingFake } from '../../fakes/oauth2-rotating';
 import { startWechatAuthorizersFake, type WechatAuthorizersFake } from '../../fakes/wechat-authorizers';
+import { engineWith, newStore, rejection } from './engine-harness';
 
 const clock = new ManualClock(Date.UTC(2026, 11, 6, 12, 0, 0));
 const HOUR = 3_600_000;
@@ -53,27 +53,9 @@ async function put(
   );
 }
 
+/** The engine over the store, calling the fakes for real (fetchToken). */
 function engineOn(store: MemoryStore): TokenEngine {
-  return new TokenEngine({
-    store,
-    clock,
-    random: () => 0.5,
-    instanceId: 'rotating-test',
-    leaseMs: 15_000,
-    waitMs: 10_000,
-    allowPrivateUpstreams: true,
-    firstPollDelayMs: 20,
-  });
-}
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof AppError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
+  return engineWith(store, clock, fetchToken, { instanceId: 'rotating-test' });
 }
 
 describe('engine: rotating values (refresh tokens)', function () {
@@ -96,7 +78,7 @@ describe('engine: rotating values (refresh tokens)', function () {
 
     async function setUp(reading: 'strict' | 'grace'): Promise<void> {
       fake = await startOAuth2RotatingFake(reading);
-      store = new MemoryStore(new Sealer(Buffer.alloc(32, 5)), clock);
+      store = newStore(clock);
       engine = engineOn(store);
       await put(
         store,
@@ -174,7 +156,7 @@ describe('engine: rotating values (refresh tokens)', function () {
 
     it('strict reading, an answer lost mid-rotation: 61023 recovered from api_get_authorizer_list', async () => {
       fake = await startWechatAuthorizersFake({ reading: 'strict' });
-      store = new MemoryStore(new Sealer(Buffer.alloc(32, 6)), clock);
+      store = newStore(clock);
       const engine = engineOn(store);
       const component = presetOn('wechat_component', `${fake.url}/cgi-bin/component/api_component_token`);
       // The component's pushed ticket is not this test's concern: its realm leaves it out.
