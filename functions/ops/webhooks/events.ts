@@ -4,6 +4,8 @@
  * `token.recovered` when a token write ends it (a success clears lastError). Requests in between
  * change nothing that starts or ends an episode, so however many there are, there is one event.
  * And one `quota.foreign_use` per day and secret that the hourly quota check finds foreign use on.
+ * `credential.needs_reauthorization` is sent once when a secret's rotating value is given up (its
+ * stored error becomes NEEDS_REAUTHORIZATION: engine/rotating-call.ts).
  * Payloads name the secret and the error (provider text is redacted before it is stored: see
  * providers/redact.ts), never a credential or a token.
  */

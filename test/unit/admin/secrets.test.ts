@@ -65,6 +65,22 @@ describe('admin routes: secrets', () => {
     expect(res.text).to.not.include('client_credential');
   });
 
+  it('takes a refresh_token (a rotating value): stored whole, answered masked, never echoed', async () => {
+    const refreshToken = 'rt-9f2c4e1a7b3d5e60-migrated';
+    const res = await app.call('POST', '/api/secret', { ...full, refresh_token: refreshToken });
+    expect(resourceOf<SecretBody>(res).refresh_token).to.equal('rt-9****');
+    expect(res.text).to.not.include(refreshToken);
+    const stored = await app.runtime.store.getSecret('wxgzh', 'wxgzh_secret');
+    expect(stored?.values.refresh_token).to.equal(refreshToken);
+    const read = await app.call('GET', '/api/secret/wxgzh/wxgzh_secret');
+    expect(read.text).to.not.include(refreshToken);
+    expect(
+      errorOf(await app.call('POST', '/api/secret', { ...full, refresh_token: '' })).details,
+    ).to.deep.include({
+      field: 'refresh_token',
+    });
+  });
+
   it('stores the values sealed and whole (only the answer is masked)', async () => {
     await app.call('POST', '/api/secret', full);
     const stored = await app.runtime.store.getSecret('wxgzh', 'wxgzh_secret');
