@@ -13,7 +13,8 @@
  * - every client_key answered by POST /api/client (allowed in that one response only);
  * - every signing secret answered by POST /api/webhook (allowed in that one response only);
  * - every token answered by /api/token (allowed in token-route responses only);
- * - every ticket a fake platform pushes (test/fakes/wechat-open.ts), as a 'pushed value';
+ * - every ticket a fake platform pushes (test/fakes/wechat-open.ts), as a 'ticket', and its message
+ *   token and EncodingAESKey, as 'message key's;
  * - whatever a test registers itself (registerSecret).
  * Values shorter than MIN_LENGTH, and values that are part of a built-in preset (public literals
  * such as "client_credential"), are not registered: they would match by coincidence.
@@ -42,8 +43,14 @@ export type SecretKind =
   | 'token'
   /** A value a provider pushes (a component_verify_ticket): never in a response, log or document. */
   | 'pushed value'
+  /** A pushed ticket (component_verify_ticket, suite_ticket, app_ticket): the same rule. */
+  | 'ticket'
   /** A rotating value (a refresh token): the same rule. */
-  | 'refresh token';
+  | 'refresh token'
+  /** A platform's message token or EncodingAESKey (key_3, key_4 of a component secret): the same rule. */
+  | 'message key'
+  /** A WeCom suite's permanent code: the same rule. */
+  | 'permanent code';
 
 export const MIN_LENGTH = 12;
 /** The shortest run of a secret's characters that counts as a leak. */
@@ -299,7 +306,10 @@ export function registryCounts(): {
     'webhook secret': 0,
     token: 0,
     'pushed value': 0,
+    ticket: 0,
     'refresh token': 0,
+    'message key': 0,
+    'permanent code': 0,
   };
   for (const s of secrets.values()) counts[s.kind]++;
   return {
