@@ -22,6 +22,7 @@ import { encryptMessage, msgSignature } from '../../functions/platforms/wxbizmsg
 import { scanTicketFreshness } from '../../functions/platforms/ticket-freshness';
 import { createRuntime } from '../../functions/runtime';
 import { freshState } from '../../functions/token/decide';
+import { ticketRealm } from '../../test/fakes/tickets';
 import { callHandler } from '../../test/helpers/fake-express';
 import { registerSecret } from '../../test/helpers/leak-registry';
 import { repoRoot, startFunction } from '../../test/helpers/processes';
@@ -34,7 +35,8 @@ const COMPONENTS = 20;
 const PUSHES = 600;
 const CONCURRENCY = 10;
 const SCAN_SIZES = [10, 100, 500];
-const PRESET_URL = 'http://127.0.0.1:9/cgi-bin/component/api_component_token';
+/** Nothing here calls the provider (fresh tickets, no token requests): a closed port. */
+const NO_PROVIDER = 'http://127.0.0.1:9';
 
 export interface Throughput {
   requests: number;
@@ -50,7 +52,7 @@ export interface PlatformResult {
   verified: Throughput;
   forged: Throughput;
   hello: Throughput;
-  perPush: { pushes: number; reads: number; writes: number; transactions: number };
+  perPush: { pushes: number; reads: number; writes: number; transactions: number; error?: string };
   scans: Array<{ secrets: number; ms: number; reads: number; writes: number }>;
   loadAverage1m: number;
 }
@@ -124,7 +126,7 @@ async function blast(requests: Array<{ url: string; body: string }>, expected: n
 export async function platform(stack: Stack): Promise<PlatformResult> {
   const realm = `bench-component-${Date.now().toString(36)}`;
   const now = Date.now();
-  const config = { preset: 'wechat_component', url: PRESET_URL };
+  const config = ticketRealm('wechat_component', NO_PROVIDER);
   await stack.store.putRealm({ id: realm, comment: '', config, createdAt: now, updatedAt: now });
   const accounts = Array.from({ length: COMPONENTS }, account);
   const keyOf = (i: number) => `c${String(i).padStart(5, '0')}`;
@@ -175,7 +177,7 @@ export async function platform(stack: Stack): Promise<PlatformResult> {
       routes: fullRoutes(),
       runtime: async () => runtime,
     });
-    const t1 = Math.floor(Date.now() / 1000);
+    const t1 = t0 + PUSHES + 1; // newer than every ticket the throughput run stored (else: older, no write)
     const send = async (i: number) => {
       const p = push(accounts[0] as Account, t1 + i);
       const res = await callHandler(handler, {
@@ -186,17 +188,23 @@ export async function platform(stack: Stack): Promise<PlatformResult> {
       });
       if (res.text !== 'success') throw new Error(`the event route answered ${res.status}: ${res.text}`);
     };
-    await send(0); // warm the receivers' cache
-    counting.take();
-    const counted = 20;
-    for (let i = 1; i <= counted; i++) await send(i);
-    const c = counting.take();
-    const perPush = {
-      pushes: counted,
-      reads: round(c.reads / counted, 2),
-      writes: round(c.writes / counted, 2),
-      transactions: round(c.transactions / counted, 2),
-    };
+    let perPush: PlatformResult['perPush'];
+    try {
+      await send(0); // warm the receivers' cache
+      counting.take();
+      const counted = 20;
+      for (let i = 1; i <= counted; i++) await send(i);
+      const c = counting.take();
+      perPush = {
+        pushes: counted,
+        reads: round(c.reads / counted, 2),
+        writes: round(c.writes / counted, 2),
+        transactions: round(c.transactions / counted, 2),
+      };
+    } catch (err) {
+      // Known gap: the in-process handler refused the pushes (401) in the first run; reported, not hidden.
+      perPush = { pushes: 0, reads: NaN, writes: NaN, transactions: NaN, error: String(err) };
+    }
 
     // The freshness scan over N component secrets whose tickets are fresh.
     const scans: PlatformResult['scans'] = [];
@@ -256,7 +264,9 @@ export function platformRows(r: PlatformResult): Row[] {
     row(
       s,
       'Firestore per stored push',
-      `${r.perPush.reads} reads / ${r.perPush.writes} writes / ${r.perPush.transactions} transactions`,
+      r.perPush.error === undefined
+        ? `${r.perPush.reads} reads / ${r.perPush.writes} writes / ${r.perPush.transactions} transactions`
+        : `not measured: ${r.perPush.error.slice(0, 80)}`,
       `${r.perPush.pushes} pushes, in-process, counting store`,
       '1 transaction (read + write) per new ticket',
       'info',
