@@ -202,7 +202,7 @@ export async function platform(stack: Stack): Promise<PlatformResult> {
         transactions: round(c.transactions / counted, 2),
       };
     } catch (err) {
-      // Known gap: the in-process handler refused the pushes (401) in the first run; reported, not hidden.
+      // A refused push (the route answered other than `success`) is reported in the table, not hidden.
       perPush = { pushes: 0, reads: NaN, writes: NaN, transactions: NaN, error: String(err) };
     }
 
