@@ -131,9 +131,20 @@ export class CountingStore implements Store {
     this.count('readPushed', 1);
     return this.inner.readPushed(...a);
   }
-  async mutatePushed<R>(...a: Parameters<Store['mutatePushed']>) {
-    this.count('mutatePushed', 1);
-    return this.inner.mutatePushed<R>(...(a as [string, string, PushedMutator<R>]));
+  /** A transaction: 1 read per attempt (the mutator runs once per attempt), 1 write when it writes. */
+  async mutatePushed<R>(realm: string, key: string, mutator: PushedMutator<R>): Promise<R> {
+    this.counts.calls.mutatePushed = (this.counts.calls.mutatePushed ?? 0) + 1;
+    this.counts.transactions++;
+    let wrote = false;
+    const result = await this.inner.mutatePushed<R>(realm, key, (current, now) => {
+      this.counts.reads++;
+      this.counts.readsBy.mutatePushed = (this.counts.readsBy.mutatePushed ?? 0) + 1;
+      const m = mutator(current, now);
+      wrote = m.next !== undefined;
+      return m;
+    });
+    if (wrote) this.counts.writes++;
+    return result;
   }
   async now() {
     this.count('now', 1);

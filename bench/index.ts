@@ -6,7 +6,7 @@
  * README).
  *
  *   node lib/bench/index.js [--duration 10] [--warmup 3]
- *                           [--only hit,stampede,expiry,day,cost,scale,cold,clientkey,adoption]
+ *                           [--only hit,stampede,expiry,day,cost,scale,cold,clientkey,adoption,platform]
  *                           [--source DIR]
  *   node lib/bench/index.js adoption          (scenarios named as arguments: the same as --only)
  *
@@ -33,6 +33,7 @@ import { adoption, adoptionRows, type AdoptionResult } from './scenarios/adoptio
 import { costPerRequest, costRows, type CostResult } from './scenarios/cost';
 import { hitRows, hitThroughput, type HitResult } from './scenarios/hit-throughput';
 import { massExpiry, massExpiryRows, type MassExpiryResult } from './scenarios/mass-expiry';
+import { platform as platformScenario, platformRows, type PlatformResult } from './scenarios/platform';
 import { scheduledScale, scheduledScaleRows, type ScheduledScaleResult } from './scenarios/scheduled-scale';
 import { stampede, stampedeRows, type StampedeResult } from './scenarios/stampede';
 import { steadyDay, steadyDayRows, type SteadyDayResult } from './scenarios/steady-day';
@@ -47,6 +48,7 @@ const SCENARIOS = [
   'cold',
   'clientkey',
   'adoption',
+  'platform',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -156,8 +158,8 @@ async function main(): Promise<void> {
   setLogSink(() => undefined);
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  const needsStack = ['hit', 'stampede', 'cost', 'scale', 'cold', 'clientkey', 'adoption'].some((s) =>
-    options.only.has(s as Scenario),
+  const needsStack = ['hit', 'stampede', 'cost', 'scale', 'cold', 'clientkey', 'adoption', 'platform'].some(
+    (s) => options.only.has(s as Scenario),
   );
   // The emulator starts while the simulations (which need nothing) run.
   const stackPromise = needsStack ? startStack(PROVIDER_LATENCY_MS) : undefined;
@@ -173,6 +175,7 @@ async function main(): Promise<void> {
     coldStart?: ColdStartResult;
     clientKeyReload?: ClientKeyReloadResult;
     adoption?: AdoptionResult;
+    platform?: PlatformResult;
   } = {};
   const rows: Row[] = [];
   try {
@@ -238,6 +241,10 @@ async function main(): Promise<void> {
         say('9/9 adoption: 8 app processes per SDK, alone and through the broker, 20 s each...');
         results.adoption = await adoption(stack, { apps: 8, durationS: 20, overlapMs: 2_000 });
       }
+      if (options.only.has('platform')) {
+        say('10: platform: pushes verified and stored per second, Firestore per push, the freshness scan...');
+        results.platform = await platformScenario(stack);
+      }
     }
   } finally {
     if (stack === undefined && stackPromise !== undefined) stack = await stackPromise.catch(() => undefined);
@@ -254,6 +261,7 @@ async function main(): Promise<void> {
   if (results.coldStart) rows.push(...coldStartRows(results.coldStart));
   if (results.clientKeyReload) rows.push(...clientKeyReloadRows(results.clientKeyReload));
   if (results.adoption) rows.push(...adoptionRows(results.adoption));
+  if (results.platform) rows.push(...platformRows(results.platform));
 
   const totalSeconds = Math.round((Date.now() - started) / 100) / 10;
   const date = new Date().toISOString();

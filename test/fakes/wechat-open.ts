@@ -9,7 +9,8 @@
  *
  * Pushes go the other way: push() builds a WXBizMsgCrypt message (encrypted with the EncodingAESKey
  * the test holds, signed with the message token) for the test to send, once, twice, late, out of
- * order, forged or oversized. Every ticket it pushes is registered with the run-wide leak check.
+ * order, forged or oversized. Every ticket it pushes, its appsecret, message token and EncodingAESKey
+ * are registered with the run-wide leak check.
  * Calls are counted per path, with the ticket each api_component_token call presented.
  */
 import { randomBytes } from 'node:crypto';
@@ -88,6 +89,10 @@ export async function startWechatOpenFake(extra?: ExtraRoutes): Promise<WechatOp
     token: `msgtoken${randomBytes(8).toString('hex')}`,
     encodingAesKey: randomKey(),
   };
+  // Secrets from the start, whether or not a test ever POSTs them as key_N.
+  registerSecret(account.secret, 'credential', 'wechat-open fake (component appsecret)');
+  registerSecret(account.token, 'message key', 'wechat-open fake (message token, key_3)');
+  registerSecret(account.encodingAesKey, 'message key', 'wechat-open fake (EncodingAESKey, key_4)');
   const valid = new Map<string, 0 | 61005 | 61006>();
   const counts = new Map<string, number>();
   const ticketsSeen: string[] = [];
@@ -171,7 +176,7 @@ export async function startWechatOpenFake(extra?: ExtraRoutes): Promise<WechatOp
     calls: (route) => counts.get(COMPONENT_PATHS[route]) ?? 0,
     push(options = {}) {
       const ticket = `ticket@@@${randomBytes(24).toString('base64url')}`;
-      registerSecret(ticket, 'pushed value', 'wechat-open fake');
+      registerSecret(ticket, 'ticket', 'wechat-open fake');
       valid.set(ticket, 0);
       const infoType = options.infoType ?? 'component_verify_ticket';
       const fields =

@@ -28,6 +28,8 @@ export interface EmulatorOptions {
   java?: string;
   /** How long to wait for the emulator to say it is running. Default 60 s. */
   timeoutMs?: number;
+  /** The JVM's environment (e.g. libfaketime's, to move the store's clock). Default: this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A Firestore emulator: one this process started (owned) or one named by FIRESTORE_EMULATOR_HOST. */
@@ -127,7 +129,10 @@ export class FirestoreEmulator {
       java,
       ['-Duser.language=en', '-cp', jar, MAIN_CLASS, 'start', `--host=${LOOPBACK}`, `--port=${this.port}`],
       // The output is read continuously: a JVM blocked on a full pipe would stop answering.
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...(this.options.env === undefined ? {} : { env: this.options.env }),
+      },
     );
     let spawnError: Error | undefined;
     proc.child.once('error', (err) => (spawnError = err));

@@ -13,8 +13,9 @@
  * - every client_key answered by POST /api/client (allowed in that one response only);
  * - every signing secret answered by POST /api/webhook (allowed in that one response only);
  * - every token answered by /api/token (allowed in token-route responses only);
- * - every ticket a fake platform pushes (test/fakes/wechat-open.ts), as a 'pushed value', and every
- *   refresh token and authorization code of its authorizers (wechat-open-authorizers.ts);
+ * - every ticket a fake platform pushes (test/fakes/wechat-open.ts), as a 'ticket', its message
+ *   token and EncodingAESKey as 'message key's, and every refresh token and authorization code of
+ *   its authorizers (wechat-open-authorizers.ts);
  * - a Feishu store app's app_ticket, Encrypt Key and Verification Token (test/fakes/feishu-store.ts),
  *   as 'ticket' and 'message key', and its app secret as a 'credential';
  * - whatever a test registers itself (registerSecret).
@@ -45,11 +46,11 @@ export type SecretKind =
   | 'token'
   /** A value a provider pushes (a component_verify_ticket): never in a response, log or document. */
   | 'pushed value'
+  /** A pushed ticket (component_verify_ticket, suite_ticket, app_ticket): the same rule. */
+  | 'ticket'
   /** A rotating value (a refresh token): the same rule. */
   | 'refresh token'
-  /** A platform's pushed ticket (WeCom suite_ticket, DingTalk suite ticket). */
-  | 'ticket'
-  /** An EncodingAESKey / aes_key that decrypts a platform's messages. */
+  /** An EncodingAESKey / aes_key / message token that verifies or decrypts a platform's messages. */
   | 'message key'
   /** A tenant's permanent authorization code (WeCom permanent_code). */
   | 'permanent code'
@@ -381,8 +382,8 @@ export function registryCounts(): {
     'webhook secret': 0,
     token: 0,
     'pushed value': 0,
-    'refresh token': 0,
     ticket: 0,
+    'refresh token': 0,
     'message key': 0,
     'permanent code': 0,
     'authorization code': 0,
