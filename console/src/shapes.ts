@@ -21,7 +21,7 @@ export interface ListPage {
   next_cursor: string | undefined;
 }
 
-/** `{"data": {"list": [...], "total": N}, "next_cursor"?, "success": "ok"}` (SPEC §4, §4.5). */
+/** `{"data": {"list": [...], "total": N}, "next_cursor"?, "success": "ok"}` (README "HTTP API"). */
 export function readList(body: unknown): ListPage {
   const data = isRecord(body) ? body.data : undefined;
   const list = isRecord(data) && Array.isArray(data.list) ? data.list.filter(isRecord) : [];

@@ -46,7 +46,7 @@ export interface Paged {
 }
 
 /**
- * One page of a list route at a time, paged with the server's cursor (SPEC §4.5); going back uses the
+ * One page of a list route at a time, paged with the server's cursor (README "HTTP API"); going back uses the
  * cursors already seen. A change of `query` (a filter) starts again at the first page.
  */
 export function usePaged(api: Api, path: string, query: Query, limit: number): Paged {

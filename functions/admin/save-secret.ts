@@ -61,7 +61,7 @@ export const secretBodySchema = z.strictObject({
   refresh_token: valueSchema
     .refine((v) => !CONTROL_CHARS.test(v), 'must not contain control characters')
     .optional(),
-  // A platform secret's realm of tenants (SPEC §11.2–§11.4: platforms/authorizer-realm.ts).
+  // A platform secret's realm of tenants (README's platform sections: platforms/authorizer-realm.ts).
   authorizer_realm: realmIdSchema.optional(),
 });
 

@@ -46,7 +46,7 @@ export interface SecretView {
   /** The rotating value the secret was saved with, masked (README "Rotating values (refresh tokens)"). */
   refresh_token?: string;
   expires_in?: number;
-  /** A platform secret's realm of tenants (SPEC §11.4). */
+  /** A platform secret's realm of tenants (README's platform sections). */
   authorizer_realm?: string;
   created_at: string;
   updated_at: string;

@@ -1,5 +1,5 @@
 /**
- * Authorization events on a component's event route (SPEC §11.1): `authorized` and
+ * Authorization events on a component's event route (README "Third-party platforms (WeChat Open Platform)"): `authorized` and
  * `updateauthorized` (AuthorizerAppid, AuthorizationCode, AuthorizationCodeExpiredTime) exchange
  * the code through api_query_auth and create or replace the authorizer secret with the refresh
  * token it answers; `unauthorized` erases the authorizer secret's values and keeps the secret
@@ -181,7 +181,7 @@ async function keepPending(store: Store, realm: string, e: AuthorizationEvent, c
   });
 }
 
-/** The tombstone: values erased (the refresh token with them), parent kept, token discarded. */
+/** The tombstone (SecretRecord.revoked): values erased (the refresh token with them), parent kept, token discarded. */
 async function revoke(deps: AuthorizationDeps, c: Component, realm: string, e: AuthorizationEvent) {
   const existing = await deps.store.getSecret(realm, e.appid);
   const now = deps.now();
@@ -203,6 +203,8 @@ async function revoke(deps: AuthorizationDeps, c: Component, realm: string, e: A
       rev,
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
+      // Its token route answers 410 AUTHORIZER_REVOKED until an `authorized` event replaces it.
+      revoked: existing?.revoked ?? { at: e.createdAt, reason: 'unauthorized' },
     },
     (current) => freshState(realm, e.appid, rev, current),
     sideWrites(deps, c, 'authorizer.unauthorized', { realm, key: e.appid }, e.infoType),

@@ -1,5 +1,5 @@
 /**
- * A platform secret's realm of customers (SPEC §11.2–§11.4: `authorizer_realm`): the realm where the
+ * A platform secret's realm of customers (README's platform sections: `authorizer_realm`): the realm where the
  * broker creates one secret per authorizer or tenant, keyed by its id, with the platform secret as
  * parent. Kept as one of the platform secret's values (not a credential: shown in the admin view),
  * set with POST /api/secret's `authorizer_realm`.

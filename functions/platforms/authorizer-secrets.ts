@@ -1,5 +1,5 @@
 /**
- * Authorizer secrets (SPEC §11.3) as the event route and sync write them: realm = the component
+ * Authorizer secrets (README "Third-party platforms (WeChat Open Platform)") as the event route and sync write them: realm = the component
  * secret's `authorizer_realm` value, key = the authorizer's appid, values {key_1: appid,
  * refresh_token} (sealed with every other value by the store), parent = the component secret.
  * They go through the store's ordinary secret write (Store.putSecret, as POST /api/secret does):
@@ -15,9 +15,9 @@ import { parentRef, type Store } from '../store/store';
 import type { SecretRecord, TokenSummary } from '../store/types';
 import { freshState } from '../token/decide';
 
-/** The authorizer secret's rotating value (SPEC §12). */
+/** The authorizer secret's rotating value (README "Rotating values (refresh tokens)"). */
 export const REFRESH_TOKEN_VALUE = 'refresh_token';
-/** The token state's lastError code of an authorizer whose refresh token was given up (SPEC §12.3). */
+/** The token state's lastError code of an authorizer whose refresh token was given up (README "Rotating values (refresh tokens)"). */
 export const NEEDS_REAUTHORIZATION = 'NEEDS_REAUTHORIZATION';
 
 export type AuthorizerState = 'authorized' | 'unauthorized' | 'needs_reauthorization';
@@ -48,6 +48,7 @@ export function authorizerState(
   secret: SecretRecord,
   token: Pick<TokenSummary, 'lastError'> | null,
 ): AuthorizerState {
+  if (secret.revoked !== undefined) return 'unauthorized';
   if (secret.values[REFRESH_TOKEN_VALUE] === undefined) {
     return secret.values.key_1 === undefined ? 'unauthorized' : 'needs_reauthorization';
   }

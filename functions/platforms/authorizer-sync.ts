@@ -1,5 +1,5 @@
 /**
- * The sync of a component's authorizers (POST /api/component/{realm}/{key}/sync, SPEC §11.3): pages
+ * The sync of a component's authorizers (POST /api/component/{realm}/{key}/sync, README "Third-party platforms (WeChat Open Platform)"): pages
  * through api_get_authorizer_list (offset/count, SYNC_PAGE_SIZE a page) and, for each authorizer
  * listed, compares the authorizer secret the broker keeps:
  * - none: created from the list's refresh_token (`created`);

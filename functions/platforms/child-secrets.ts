@@ -1,5 +1,5 @@
 /**
- * Secrets a platform creates for its customers (SPEC §11.3 authorizers, §11.4 tenants): one secret
+ * Secrets a platform creates for its customers (README "Third-party platforms (WeChat Open Platform)" authorizers, and the tenants of the other platforms' sections): one secret
  * per customer in the platform secret's `authorizer_realm`, keyed by the customer's id, with the
  * platform secret as `parent`. Platform events create and replace them (`authorized`, `create_auth`,
  * `app_open`) and end them (`unauthorized`, `cancel_auth`): an ended customer is kept as a tombstone

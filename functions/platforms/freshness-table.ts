@@ -1,5 +1,5 @@
 /**
- * Ticket freshness, one row per platform whose token needs a pushed ticket (SPEC §11.2, §11.4): how
+ * Ticket freshness, one row per platform whose token needs a pushed ticket (README "Pushed tickets"): how
  * often the platform pushes, how long a ticket is valid, when the broker calls it stale (2.5 push
  * intervals without a push), and how to ask for a push again: `ask` names the platform call
  * (platforms/start-push.ts sends WeChat's; platforms/ticket-freshness.ts is the scheduled scan that uses these rows), and a row without one can only report a stale ticket.
@@ -43,7 +43,7 @@ export const TICKET_FRESHNESS: readonly TicketFreshness[] = [
     staleAfterMs: 25 * MINUTE,
   },
   {
-    // Interval and validity unverified: taken as WeCom's (SPEC §11.4 "staleness as WeCom's").
+    // Interval and validity unverified: taken as WeCom's (README "DingTalk ISV apps").
     preset: 'dingtalk_isv_suite',
     tokenPath: '/service/get_suite_token',
     pushIntervalMs: 10 * MINUTE,

@@ -1,6 +1,7 @@
 /**
  * The state of a platform's customer (tenant) secrets, for /api/status rows: `authorized`, or
- * `unauthorized` for a tombstone (the platform ended it: WeCom `cancel_auth`; store/types.ts
+ * `unauthorized` for a tombstone (the platform ended it: WeChat `unauthorized`, WeCom `cancel_auth`,
+ * Feishu `app_uninstalled`; store/types.ts
  * SecretRecord.revoked). Only rows of tenant realms get the field, found by their token URL's path
  * (the tenant presets' paths, on any host): one realm read per realm on the page and one secret
  * read per tenant row.
@@ -9,10 +10,12 @@ import type { RealmConfig } from '../providers/realm-config';
 import { parseRealmConfig } from '../providers/realm-config';
 import { secretDocId, type Store } from '../store/store';
 
-/** Token paths of the tenant presets (wecom_suite_corp, dingtalk_isv_corp). */
+/** Token paths of the tenant presets (wecom_suite_corp, dingtalk_isv_corp, wechat_authorizer, feishu_tenant_store). */
 export const TENANT_TOKEN_PATHS: ReadonlySet<string> = new Set([
   '/cgi-bin/service/get_corp_token',
   '/v1.0/oauth2/corpAccessToken',
+  '/cgi-bin/component/api_authorizer_token',
+  '/open-apis/auth/v3/tenant_access_token',
 ]);
 
 export type TenantState = 'authorized' | 'unauthorized';

@@ -1,5 +1,5 @@
 /**
- * The freshness scan of pushed tickets (SPEC §11.2), part of every scheduled run: for each secret of
+ * The freshness scan of pushed tickets (README "Third-party platforms (WeChat Open Platform)"), part of every scheduled run: for each secret of
  * a realm that references `${ticket}` (wechat_component, wecom_suite, …), when no ticket has arrived
  * for its platform's stale time (freshness-table.ts: 25 min for WeChat and WeCom) of store time (or
  * none at all that long after the secret was created):

@@ -12,7 +12,7 @@
  *   ${ticket}                  the secret's newest pushed ticket (the event route stores it; the
  *                              engine passes it to the renderer as the value named PUSHED_TICKET)
  *   ${parent.key_N}            the parent secret's value key_N, and ${parent.ticket} its pushed
- *                              ticket (SPEC §11.4: a tenant's call that names its suite's id,
+ *                              ticket (README's platform sections: a tenant's call that names its suite's id,
  *                              secret or ticket); the engine passes them as "parent.key_N" and
  *                              "parent.ticket" (engine/dependent.ts), never anywhere else
  *   ${refresh_token}           the secret's rotating value (README "Rotating values (refresh tokens)"):

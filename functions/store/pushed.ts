@@ -1,5 +1,5 @@
 /**
- * Pushed values: what a provider sends to the event route for a secret (SPEC "pushed tickets"), kept
+ * Pushed values: what a provider sends to the event route for a secret (README "Pushed tickets"), kept
  * in their own document `pushed/{realm}:{key}`, apart from the secret (which admins replace) and
  * its token document (which the engine rewrites on every refresh). The ticket (and a pending
  * authorization code) is sealed with the document's path as associated data; everything else is

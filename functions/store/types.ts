@@ -41,7 +41,7 @@ export interface SecretRecord {
   createdAt: number;
   updatedAt: number;
   /**
-   * A tombstone (SPEC §11.1 `unauthorized`, §11.4 `cancel_auth`): the platform ended this tenant.
+   * A tombstone (WeChat `unauthorized`, WeCom `cancel_auth`: README's platform sections): the platform ended this tenant.
    * Its values are erased and the secret is kept, so that its token route can say so (410
    * AUTHORIZER_REVOKED) and a later authorization brings it back (platforms/child-secrets.ts).
    */

@@ -1,5 +1,5 @@
 /**
- * Rotating values (README "Rotating values (refresh tokens)", SPEC §12): the rules of the token
+ * Rotating values (README "Rotating values (refresh tokens)"): the rules of the token
  * document's `rotating` field, as pure functions of the state (each runs inside one compare-and-set
  * on the token document, or decides which value an attempt presents).
  *

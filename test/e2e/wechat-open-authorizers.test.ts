@@ -196,7 +196,10 @@ describe('WeChat Open Platform: authorizers (events, sync, authorization URL)', 
     secret = await authorizer(appid);
     expect(secret, 'kept as a tombstone').to.not.equal(null);
     expect(secret?.values).to.deep.equal({});
-    expect((await tokenOf(appid)).status).to.not.equal(200);
+    expect(secret?.revoked?.reason).to.equal('unauthorized');
+    const gone = await tokenOf(appid);
+    expect(gone.status, gone.text).to.equal(410);
+    expect(gone.text).to.include('AUTHORIZER_REVOKED');
     expect(directory.calls('query_auth')).to.equal(2);
 
     const third = directory.authorize(appid);

@@ -14,7 +14,7 @@ import { WebhooksView } from './webhooks';
 export interface ViewEntry {
   /** The location hash that opens it (#secrets). */
   id: string;
-  /** The link's text, its accessible name (SPEC §14). */
+  /** The link's text, its accessible name (README "Console"). */
   label: string;
   component: (props: { api: Api }) => View;
 }

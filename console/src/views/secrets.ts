@@ -56,7 +56,7 @@ function LastError({ entry, now }: { entry: Json; now: number }): View {
 }
 
 /**
- * The quota check (SPEC §13.4): the provider counted more token fetches than the broker made, so
+ * The quota check (README "When another system fetches your token"): the provider counted more token fetches than the broker made, so
  * something else fetches tokens with the same credentials (and kills the broker's).
  */
 function ForeignUse({ use }: { use: unknown }): View {

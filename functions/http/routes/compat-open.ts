@@ -1,5 +1,5 @@
 /**
- * WeChat-compatible routes of the Open Platform (SPEC §11.3 end, §4.6), for SDKs that fetch the
+ * WeChat-compatible routes of the Open Platform (README "Third-party platforms (WeChat Open Platform)", step 5), for SDKs that fetch the
  * component and authorizer tokens themselves (WxJava open, EasyWeChat OpenPlatform) and can change
  * their base URL. `{realm}/{key}` names the component secret; answers are WeChat's format (HTTP
  * 200, errcode/errmsg, lifetimes in whole seconds):

@@ -1,5 +1,5 @@
 /**
- * Admin routes of a component's authorizers (SPEC §11.3):
+ * Admin routes of a component's authorizers (README "Third-party platforms (WeChat Open Platform)"):
  * - `POST /api/component/{realm}/{key}/sync` (body `{"cursor"?, "max_pages"?}`): one call's worth of
  *   the authorizer sync (platforms/authorizer-sync.ts), answering its counts, `complete`, and a
  *   `cursor` to go on with when the call's time ran out (or `max_pages` pages were done);

@@ -1,5 +1,5 @@
 /**
- * GET /console: the operators' web page (SPEC §14). Static files that scripts/build-console.ts builds
+ * GET /console: the operators' web page (README "Console"). Static files that scripts/build-console.ts builds
  * from console/ into lib/console, read once per instance, served without authentication (they hold
  * no data: the page asks for the admin key and calls the admin API with it, as tokenctl does) under
  * a strict Content-Security-Policy. These are not API routes: functions/entries/token-server.ts adds

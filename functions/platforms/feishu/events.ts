@@ -1,5 +1,5 @@
 /**
- * What a verified Feishu/Lark event does (SPEC §11.4), called by the event route
+ * What a verified Feishu/Lark event does (README "Feishu/Lark store apps"), called by the event route
  * (http/routes/events.ts) for realms of Feishu store apps:
  * - `url_verification` (the developer console saving the request URL): answered `{"challenge"}` once
  *   the verification token matched (encrypted challenges too); nothing stored;

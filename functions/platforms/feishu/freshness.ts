@@ -1,5 +1,5 @@
 /**
- * Feishu/Lark store apps' row of the ticket-freshness table (SPEC §11.4): `app_ticket` is pushed
+ * Feishu/Lark store apps' row of the ticket-freshness table (README "Feishu/Lark store apps"): `app_ticket` is pushed
  * hourly; it is `stale` after 2.5 intervals without a push and counted valid for 12 hours
  * (unverified: Feishu documents the hourly push, not the ticket's lifetime; README "Feishu/Lark
  * store apps"); the platform is asked again with app_ticket/resend (./resend.ts).

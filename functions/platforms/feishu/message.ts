@@ -1,5 +1,5 @@
 /**
- * Reading a Feishu/Lark event callback (SPEC §11.4) into what the event route acts on. Checks, in
+ * Reading a Feishu/Lark event callback (README "Feishu/Lark store apps") into what the event route acts on. Checks, in
  * order, all before anything is stored:
  * - the body is one JSON object (≤ the route's limit);
  * - with an Encrypt Key (key_4), the body must be `{"encrypt"}` (a plain body is refused: it would

@@ -1,5 +1,5 @@
 /**
- * Tenant secrets of a Feishu/Lark store app (SPEC §11.4), through platforms/child-secrets.ts:
+ * Tenant secrets of a Feishu/Lark store app (README "Feishu/Lark store apps"), through platforms/child-secrets.ts:
  * - `app_open` (a company installed the app, with its `tenant_key`): the secret
  *   `{authorizer_realm}/{tenant_key}` (realm of preset feishu_tenant_store) with key_1 = tenant_key
  *   and the app secret as its parent, so `GET /api/token?realm={authorizer_realm}&key={tenant_key}`
