@@ -99,8 +99,16 @@ const secretViewShape = {
     .optional()
     .describe('The refresh token the secret was saved with (a rotating value), masked'),
   expires_in: count.optional().describe('A fixed-token realm: the lifetime in seconds given with the token'),
+  authorizer_realm: z
+    .string()
+    .optional()
+    .describe('A platform secret: the realm where its authorizers or tenants are kept (not a credential)'),
   created_at: timestamp,
   updated_at: timestamp,
+  revoked: z
+    .strictObject({ at: timestamp, reason: z.string() })
+    .optional()
+    .describe('A tombstone: the platform ended this authorizer or tenant (its token route answers 410)'),
 };
 
 export const secretViewSchema = z.strictObject(secretViewShape);

@@ -218,7 +218,8 @@ export async function startWecomSuiteFake(): Promise<WecomSuiteFake> {
     },
     createAuth(options = {}) {
       const corpid = `wwcorp${randomBytes(6).toString('hex')}`;
-      const code = secret(`authcode-${randomBytes(16).toString('hex')}`, 'credential');
+      // No English prefix: the leak check matches any run of 8 characters ("authcode" is in the API's own text).
+      const code = secret(randomBytes(20).toString('hex'), 'credential');
       authCodes.set(code, corpid);
       const inner =
         `<InfoType><![CDATA[create_auth]]></InfoType>` +

@@ -108,7 +108,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const root = repoRoot();
   const { specs, mochaArgs } = splitArgs(argv);
   const specsGiven = specs.length > 0;
-  const workers = workerCount(process.env);
+  // Named spec files run in one process unless TEST_WORKERS says otherwise.
+  const workers = specsGiven && (process.env.TEST_WORKERS ?? '') === '' ? 1 : workerCount(process.env);
   const files =
     workers === 1
       ? specsGiven
