@@ -51,7 +51,13 @@ describe('pushed ticket freshness under store time (one shifted clock: emulator 
       headers: { 'content-type': 'text/xml' },
     });
   /** A push WeChat sends now, in the shifted world's time. */
-  const pushNow = (): Push => fake.push({ timestamp: Math.floor(clock.now() / 1000) });
+  // Each push a second after the one before at least: a ticket whose CreateTime equals the stored
+  // one's is (rightly) refused as not newer, and on a fast machine two pushes can share a second.
+  let lastPushS = 0;
+  const pushNow = (): Push => {
+    lastPushS = Math.max(Math.floor(clock.now() / 1000), lastPushS + 1);
+    return fake.push({ timestamp: lastPushS });
+  };
   const token = (flush = false): Promise<JsonResponse<{ token?: string; error?: { code: string } }>> =>
     request(`${fn.url}/api/token?realm=${realm}&key=${KEY}${flush ? '&flush=true' : ''}`, {
       bearer: clientKey,

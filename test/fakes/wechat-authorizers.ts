@@ -61,7 +61,9 @@ export async function startWechatAuthorizersFake(
     appid: `wxcomp${randomBytes(5).toString('hex')}`,
     secret: `compsecret-${randomBytes(12).toString('hex')}`,
   };
-  const ledger = new RefreshLedger(options.reading ?? 'strict', 'refreshtoken@@@');
+  // A prefix of no English word: the leak check matches any 8 characters, and the compat route's
+  // placeholder (PLACEHOLDER_REFRESH_TOKEN) says "refreshtoken".
+  const ledger = new RefreshLedger(options.reading ?? 'strict', 'wxq@@@');
   const componentTokens = new Set<string>();
   const issued = new Set<string>();
   const counts = new Map<string, number>();
