@@ -6,7 +6,7 @@
  * README).
  *
  *   node lib/bench/index.js [--duration 10] [--warmup 3]
- *                           [--only hit,stampede,expiry,day,cost,scale,cold,clientkey,adoption,platform]
+ *                           [--only hit,stampede,expiry,day,cost,scale,cold,clientkey,adoption,platform,ops]
  *                           [--source DIR]
  *   node lib/bench/index.js adoption          (scenarios named as arguments: the same as --only)
  *
@@ -31,6 +31,7 @@ import {
 import { coldStart, coldStartRows, type ColdStartResult } from './scenarios/cold-start';
 import { adoption, adoptionRows, type AdoptionResult } from './scenarios/adoption';
 import { costPerRequest, costRows, type CostResult } from './scenarios/cost';
+import { opsCost, opsCostRows, type OpsCostResult } from './scenarios/ops-cost';
 import { hitRows, hitThroughput, type HitResult } from './scenarios/hit-throughput';
 import { massExpiry, massExpiryRows, type MassExpiryResult } from './scenarios/mass-expiry';
 import { platform as platformScenario, platformRows, type PlatformResult } from './scenarios/platform';
@@ -49,6 +50,7 @@ const SCENARIOS = [
   'clientkey',
   'adoption',
   'platform',
+  'ops',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -158,9 +160,8 @@ async function main(): Promise<void> {
   setLogSink(() => undefined);
   const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  const needsStack = ['hit', 'stampede', 'cost', 'scale', 'cold', 'clientkey', 'adoption', 'platform'].some(
-    (s) => options.only.has(s as Scenario),
-  );
+  // Every scenario but the two simulations needs the emulator.
+  const needsStack = [...options.only].some((s) => s !== 'expiry' && s !== 'day');
   // The emulator starts while the simulations (which need nothing) run.
   const stackPromise = needsStack ? startStack(PROVIDER_LATENCY_MS) : undefined;
   stackPromise?.catch(() => undefined);
@@ -176,6 +177,7 @@ async function main(): Promise<void> {
     clientKeyReload?: ClientKeyReloadResult;
     adoption?: AdoptionResult;
     platform?: PlatformResult;
+    opsCost?: OpsCostResult;
   } = {};
   const rows: Row[] = [];
   try {
@@ -245,6 +247,10 @@ async function main(): Promise<void> {
         say('10: platform: pushes verified and stored per second, Firestore per push, the freshness scan...');
         results.platform = await platformScenario(stack);
       }
+      if (options.only.has('ops')) {
+        say('11: audit + webhooks: Firestore per change on and off, hits with them on...');
+        results.opsCost = await opsCost(stack);
+      }
     }
   } finally {
     if (stack === undefined && stackPromise !== undefined) stack = await stackPromise.catch(() => undefined);
@@ -262,6 +268,7 @@ async function main(): Promise<void> {
   if (results.clientKeyReload) rows.push(...clientKeyReloadRows(results.clientKeyReload));
   if (results.adoption) rows.push(...adoptionRows(results.adoption));
   if (results.platform) rows.push(...platformRows(results.platform));
+  if (results.opsCost) rows.push(...opsCostRows(results.opsCost));
 
   const totalSeconds = Math.round((Date.now() - started) / 100) / 10;
   const date = new Date().toISOString();

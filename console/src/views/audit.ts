@@ -3,26 +3,13 @@
  * by action and target. Secret values appear in records only as HMACs; those are shown as they are.
  */
 import { useState } from 'preact/hooks';
+import { AUDIT_ACTIONS } from '../../../functions/ops/audit/action-names';
 import type { Api } from '../api';
 import { html, type View } from '../html';
 import { text } from '../shapes';
 import { ListStatus, Pager, TextField, usePaged, When } from '../ui';
 
 const AUDIT_PAGE_SIZE = 50;
-
-/** The recorded actions (functions/ops/audit/record.ts, AUDIT_ACTIONS). */
-export const AUDIT_ACTIONS = [
-  'realm.put',
-  'realm.delete',
-  'secret.put',
-  'secret.delete',
-  'client.create',
-  'client.revoke',
-  'webhook.create',
-  'webhook.delete',
-  'token.flush',
-  'token.report',
-] as const;
 
 function hashesText(hashes: unknown): string {
   return Array.isArray(hashes) ? hashes.map(text).join('\n') : '';

@@ -4,6 +4,7 @@
  * /api/webhook/:id to delete one.
  */
 import { useState } from 'preact/hooks';
+import { WEBHOOK_EVENTS } from '../../../functions/ops/webhooks/event-names';
 import { apiPath, type Api } from '../api';
 import { html, type View } from '../html';
 import { isRecord, text, type Json } from '../shapes';
@@ -21,19 +22,6 @@ import {
 } from '../ui';
 
 const WEBHOOK_PAGE_SIZE = 25;
-
-/** The events a webhook can take (functions/ops/webhooks/events.ts, WEBHOOK_EVENTS). */
-export const WEBHOOK_EVENTS = [
-  'token.refresh_failed',
-  'token.recovered',
-  'ticket.stale',
-  'ticket.recovered',
-  'authorizer.authorized',
-  'authorizer.unauthorized',
-  'credential.needs_reauthorization',
-  'budget.exhausted',
-  'quota.foreign_use',
-] as const;
 
 function eventsText(events: unknown): string {
   return Array.isArray(events) ? events.map(text).join(', ') : '';

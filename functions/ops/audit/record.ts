@@ -5,26 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SideWrite } from '../../store/side-writes';
+import type { AuditAction } from './action-names';
 
 export const AUDIT_COLLECTION = 'audit';
 
-export const AUDIT_ACTIONS = [
-  'realm.put',
-  'realm.delete',
-  'secret.put',
-  'secret.delete',
-  'client.create',
-  'client.revoke',
-  'webhook.create',
-  'webhook.delete',
-  'token.flush',
-  'token.report',
-  'keys.reseal',
-  'component.sync',
-  'event.authorized',
-  'event.unauthorized',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+// The list lives in a module of its own, which the console bundles too.
+export { AUDIT_ACTIONS, type AuditAction } from './action-names';
 
 export interface AuditEntry {
   /** "admin", or "client:<id>" for a client's flush or report. */

@@ -12,19 +12,10 @@
 import { randomUUID } from 'node:crypto';
 import type { TokenState } from '../../store/types';
 import type { OutboxEntry } from '../ops-store';
+import type { WebhookEventType } from './event-names';
 
-export const WEBHOOK_EVENTS = [
-  'token.refresh_failed',
-  'token.recovered',
-  'ticket.stale',
-  'ticket.recovered',
-  'authorizer.authorized',
-  'authorizer.unauthorized',
-  'credential.needs_reauthorization',
-  'budget.exhausted',
-  'quota.foreign_use',
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+// The list lives in a module of its own, which the console bundles too.
+export { WEBHOOK_EVENTS, type WebhookEventType } from './event-names';
 
 /** One outbox entry, due now (its first attempt is immediate). */
 export function event(
