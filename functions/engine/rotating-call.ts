@@ -6,7 +6,8 @@
  *
  * 1. it re-reads the token document and tries what a sibling may have written (a newer current, a
  *    value kept from a refused write), then the previous value: each once, each attempt recorded
- *    in the store (and counted in the budget) before it is sent;
+ *    in the store (and counted in the budget) before it is sent; a lease that lapsed meanwhile
+ *    stops the round as lost (the app gets a sibling's token or "try again", never the rejection);
  * 2. then, for realms with a recovery (WeChat authorizers: rotation-recovery.ts), the broker finds
  *    the current value itself, stores it by compare-and-set and tries it once;
  * 3. only then it fails with NEEDS_REAUTHORIZATION, which the round stores as a permanent error that
@@ -26,7 +27,7 @@ import type { TokenLease, TokenState } from '../store/types';
 import type { Policy } from '../token/decide';
 import { recordAttempt } from '../token/mutators';
 import { candidatesAfterRejection, presentedValues, storeRecovered } from '../token/rotation';
-import type { RoundCallResult } from './round';
+import { RoundStopped, type RoundCallResult } from './round';
 
 /** Provider codes that reject a rotating value when the realm names none: WeChat, OAuth2 (RFC 6749 §5.2). */
 export const DEFAULT_REJECTED_VALUES = ['61023', 'invalid_grant'] as const;
@@ -87,12 +88,15 @@ function needsReauthorization(ctx: RotatingCallContext, rejection: ProviderFailu
   );
 }
 
-/** Records one more attempt under the round's lease before it is sent (§5.8); false: lease lost or budget used. */
-async function recordRetry(ctx: RotatingCallContext): Promise<boolean> {
+/**
+ * Records one more attempt under the round's lease before it is sent (§5.8): 'recorded', 'lost'
+ * (the lease lapsed: someone else may be refreshing) or the budget's refusal.
+ */
+async function recordRetry(ctx: RotatingCallContext): Promise<string> {
   const record = await ctx.store.mutateTokenState(ctx.realm, ctx.key, (current, now) =>
     recordAttempt(current, now, ctx.lease, ctx.policy),
   );
-  return record.kind === 'recorded';
+  return record.kind;
 }
 
 /** The round's call for a realm with `rotates` (see the top). */
@@ -132,7 +136,11 @@ async function ladder(
   const tried = [first];
   let last = rejection;
   const tryValue = async (value: string, step: string): Promise<RoundCallResult | undefined> => {
-    if (!(await recordRetry(ctx))) throw last;
+    const record = await recordRetry(ctx);
+    // A lapsed lease is not the provider's verdict: the round answers what a sibling stored, or
+    // "try again" (never the rejection, which the app would take for a lost authorization).
+    if (record === 'lost') throw new RoundStopped('lost');
+    if (record !== 'recorded') throw last;
     tried.push(value);
     log('WARNING', `retrying ${ctx.realm}/${ctx.key} with another ${name} (${step})`, {
       event: 'rotating_value_retry',

@@ -67,8 +67,8 @@ export interface Round {
   call: (timeoutMs: number) => Promise<RoundCallResult>;
 }
 
-/** Why a round stopped before a provider call. */
-class RoundStopped extends Error {
+/** Why a round stopped before a provider call (also thrown by rotating-call.ts before a retry). */
+export class RoundStopped extends Error {
   constructor(readonly why: 'lost' | 'budget_used' | 'flush_share_used') {
     super(`round stopped: ${why}`);
   }

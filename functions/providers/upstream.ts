@@ -48,6 +48,20 @@ export interface FetchTokenOptions {
 /** Rejection marker for the deadline race (never leaves this module). */
 const ABORTED = new Error('aborted');
 
+let fetchLoaded: Promise<void> | undefined;
+/**
+ * Gaxios loads node-fetch (an ES module) on its first request, asynchronously: during that load a
+ * deadline could pass unseen by the check before the fetch (see sendUpstream). A `data:` URL makes
+ * it load without any network; every call waits for that once.
+ */
+function loadFetch(): Promise<void> {
+  fetchLoaded ??= request({ url: 'data:,', responseType: 'text', retry: false }).then(
+    () => undefined,
+    () => undefined,
+  );
+  return fetchLoaded;
+}
+
 function agentFor(target: UpstreamTarget): http.Agent {
   const options: http.AgentOptions = { keepAlive: false };
   if (target.address !== undefined) options.lookup = pinnedLookup(target.address, target.family ?? 4);
@@ -165,6 +179,7 @@ export async function sendUpstream(
         allowPrivate: options.allowPrivate,
         ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
       });
+      await loadFetch();
       if (controller.signal.aborted) throw ABORTED;
       const agent = agentFor(target);
       held.agent = agent;
@@ -181,8 +196,16 @@ export async function sendUpstream(
         retry: false,
         agent,
         signal: controller.signal,
+        // node-fetch, given a signal already aborted, destroys the request's body stream with no
+        // listener on it: an uncaught exception that ends the process. Gaxios awaits between here
+        // and the fetch, so the signal is checked again right before it (only microtasks, which no
+        // timer can cut into, separate that check from the fetch, node-fetch being loaded).
+        adapter: (opts, send) => (controller.signal.aborted ? Promise.reject(ABORTED) : send(opts)),
       });
     })();
+    // When the deadline wins the race, `work` still rejects later (gaxios' "The operation was
+    // aborted."): handled here, or it would be an unhandled rejection that ends the process.
+    void work.catch(() => undefined);
     response = await Promise.race([work, deadline]);
   } catch (err) {
     if (timedOut) {

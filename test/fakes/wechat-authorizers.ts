@@ -15,8 +15,9 @@
  *
  * holdAuthorizerCalls(n): the next n api_authorizer_token calls rotate when they arrive but their
  * answers are held (heldCount() says how many are waiting) until releaseHeld(), or forever (the
- * holder is killed meanwhile: the answer is lost, the rotation happened). Counts per path, and per
- * authorizer the refreshes and 61023 answers.
+ * holder is killed meanwhile: the answer is lost, the rotation happened). heldCalls() says, for each
+ * held call, its authorizer and the caller's TCP port (so a test can find the process holding it,
+ * test/helpers/socket-owner.ts). Counts per path, and per authorizer the refreshes and 61023 answers.
  */
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
@@ -39,6 +40,13 @@ export interface AuthorizerFakeOptions {
   componentExpiresIn?: number;
 }
 
+/** An api_authorizer_token call whose answer was held. */
+export interface HeldCall {
+  appid: string;
+  /** The caller's side of the connection (127.0.0.1:remotePort). */
+  remotePort: number;
+}
+
 export interface WechatAuthorizersFake {
   readonly url: string;
   readonly component: { appid: string; secret: string };
@@ -48,6 +56,8 @@ export interface WechatAuthorizersFake {
   calls(route: AuthorizerRoute): number;
   holdAuthorizerCalls(n: number): void;
   heldCount(): number;
+  /** The calls held so far (released or not), oldest first: authorizer and the caller's TCP port. */
+  heldCalls(): ReadonlyArray<HeldCall>;
   releaseHeld(): void;
   /** Authorizer tokens the fake handed out (to check what apps were given). */
   readonly issued: Set<string>;
@@ -69,6 +79,7 @@ export async function startWechatAuthorizersFake(
   const counts = new Map<string, number>();
   let toHold = 0;
   const held: Array<() => void> = [];
+  const heldCalls: HeldCall[] = [];
   const sockets = new Set<import('node:net').Socket>();
 
   const answer = (res: http.ServerResponse, body: unknown): void => {
@@ -81,6 +92,7 @@ export async function startWechatAuthorizersFake(
     query: URLSearchParams,
     body: Record<string, unknown>,
     res: http.ServerResponse,
+    remotePort: number,
   ) => {
     if (path === AUTHORIZER_PATHS.component_token) {
       if (body.component_appid !== component.appid || body.component_appsecret !== component.secret)
@@ -109,6 +121,7 @@ export async function startWechatAuthorizersFake(
       if (toHold > 0) {
         toHold--;
         held.push(send);
+        heldCalls.push({ appid, remotePort });
         return undefined;
       }
       return send();
@@ -143,7 +156,7 @@ export async function startWechatAuthorizersFake(
         answer(res, { errcode: 47001, errmsg: 'data format error' });
         return;
       }
-      handle(url.pathname, url.searchParams, body, res);
+      handle(url.pathname, url.searchParams, body, res, req.socket.remotePort ?? 0);
     });
   });
   server.on('connection', (socket) => {
@@ -165,6 +178,7 @@ export async function startWechatAuthorizersFake(
       toHold = n;
     },
     heldCount: () => held.length,
+    heldCalls: () => heldCalls,
     releaseHeld() {
       for (const send of held.splice(0)) send();
     },
