@@ -27,6 +27,7 @@ import { callHandler } from '../../test/helpers/fake-express';
 import { registerSecret } from '../../test/helpers/leak-registry';
 import { repoRoot, startFunction } from '../../test/helpers/processes';
 import { CountingStore } from '../counting-store';
+import { partsRows, platformParts, type PlatformOptions, type PlatformParts } from './platform-parts';
 import { fmt, row, type Row } from '../report';
 import type { Stack } from '../stack';
 import { round } from '../stats';
@@ -55,9 +56,11 @@ export interface PlatformResult {
   perPush: { pushes: number; reads: number; writes: number; transactions: number; error?: string };
   scans: Array<{ secrets: number; ms: number; reads: number; writes: number }>;
   loadAverage1m: number;
+  /** Issue 24's and 26's rows (platform-parts.ts). */
+  parts?: PlatformParts;
 }
 
-interface Account {
+export interface Account {
   appid: string;
   secret: string;
   token: string;
@@ -78,7 +81,7 @@ function account(): Account {
 }
 
 /** A component_verify_ticket push as WeChat sends it: the path's query and the XML body. */
-function push(a: Account, createTime: number, forged = false): { query: string; body: string } {
+export function push(a: Account, createTime: number, forged = false): { query: string; body: string } {
   const ticket = `ticket@@@${randomBytes(24).toString('base64url')}`;
   const message =
     `<xml><AppId><![CDATA[${a.appid}]]></AppId><CreateTime>${createTime}</CreateTime>` +
@@ -123,7 +126,12 @@ async function blast(requests: Array<{ url: string; body: string }>, expected: n
   };
 }
 
-export async function platform(stack: Stack): Promise<PlatformResult> {
+export async function platform(stack: Stack, options: PlatformOptions = {}): Promise<PlatformResult> {
+  const pushes = await pushesAndScans(stack);
+  return { ...pushes, parts: await platformParts(stack, options) };
+}
+
+async function pushesAndScans(stack: Stack): Promise<PlatformResult> {
   const realm = `bench-component-${Date.now().toString(36)}`;
   const now = Date.now();
   const config = ticketRealm('wechat_component', NO_PROVIDER);
@@ -238,7 +246,8 @@ export async function platform(stack: Stack): Promise<PlatformResult> {
 }
 
 /** Issue 24's authorizer benchmark (1,000 authorizers rotating, holders killed) adds its rows here. */
-const AUTHORIZER_ROWS: (r: PlatformResult) => Row[] = () => [];
+const AUTHORIZER_ROWS: (r: PlatformResult) => Row[] = (r) =>
+  r.parts === undefined ? [] : partsRows(r.parts);
 
 export function platformRows(r: PlatformResult): Row[] {
   const s = `10 platform (WeChat Open Platform component; ${r.components} components, ${r.concurrency} concurrent, load ${r.loadAverage1m})`;
