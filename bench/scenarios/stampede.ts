@@ -310,7 +310,7 @@ export function stampedeRows(r: StampedeResult): Row[] {
           s,
           'first round after a start (before any warm-up): p50 / p99, upstream calls',
           `${f.latencyMs.p50} / ${f.latencyMs.p99} ms (${signed(f.latencyMs.p50, p.latencyMs.p50)} / ${signed(f.latencyMs.p99, p.latencyMs.p99)} ms against the pooled rounds); ${f.upstreamCalls} call${f.statuses['200'] === r.requestsPerRound && f.distinctTokens === 1 ? ' (all 200, one token)' : ' (NOT all 200 / one token)'}`,
-          `pooled rounds: ${p.latencyMs.p50} / ${p.latencyMs.p99} ms; inside the functions ${f.serverLatencyMs === undefined ? '?' : `${f.serverLatencyMs.p50} / ${f.serverLatencyMs.p99} ms`}`,
+          `pooled rounds: ${p.latencyMs.p50} / ${p.latencyMs.p99} ms (p50 of each, the 2nd to ${p.rounds.length + 1}th round of misses after the start: ${p.rounds.map((x) => x.latencyMs.p50).join(', ')} ms); inside the functions ${f.serverLatencyMs === undefined ? '?' : `${f.serverLatencyMs.p50} / ${f.serverLatencyMs.p99} ms`}`,
           'info',
           'info',
         ),

@@ -149,7 +149,10 @@ export class TokenEngine {
       }
       missed = { read, sentAt };
     }
-    const [realmRecord, secret] = await this.readRecords(req.realm, req.key);
+    const records = this.readRecords(req.realm, req.key);
+    // A miss: what its compare-and-set and wait need is prepared while the secret is read.
+    this.options.store.warmMiss?.();
+    const [realmRecord, secret] = await records;
     if (secret?.revoked !== undefined) throw revokedError(req.realm, req.key, secret.revoked);
     // A fixed-token realm is never fetched; an unknown realm is said to be unknown.
     const fixed = fixedTokenAnswer(realmRecord, secret, req, mode, this.options.clock.now());

@@ -33,9 +33,11 @@ export function httpFunction(
   const serve = createHandler({ name, routes, runtime, readyRuntime: ready });
   let warmed = false;
   /**
-   * Once an answer has gone out with the runtime built, the store warms what a first miss would
-   * otherwise wait for (Store.warm: the Firestore store's gRPC client beside its REST one), in the
-   * background: never before that answer, which the loading would delay (it is synchronous).
+   * Once an answer has gone out with the runtime built, the store warms what a first hit would
+   * otherwise wait for (Store.warm: the client's modules and connection, when that answer did not
+   * use them, e.g. a health check or a request refused before any read), in the background: never
+   * before that answer, which the loading would delay (it is synchronous). What only a miss needs
+   * (the gRPC client beside a REST one) is warmed by the first miss (Store.warmMiss).
    */
   const warmAfter = () => {
     const built = ready();

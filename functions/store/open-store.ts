@@ -28,7 +28,7 @@ function firestoreOf(appName: string, projectId: string, settings: () => Setting
  * `emulatorHost`: set when FIRESTORE_EMULATOR_HOST is (config.ts), which the Firestore client obeys
  * by itself; here it decides whether a REST client gets the emulator's credentials
  * (firestore/transport.ts). `firestoreTransport`: default REST, with a gRPC client beside it (app
- * `appName:grpc`) for listeners and conditional token writes, created on first use or by warm().
+ * `appName:grpc`) for listeners and conditional token writes, created on first use or by warmMiss().
  */
 export function openStore(
   config: Pick<Config, 'store' | 'projectId' | 'emulatorHost'> &

@@ -202,10 +202,17 @@ export interface Store {
   watchTokenState?(realm: string, key: string, onChange: (read?: TokenRead) => void): () => void;
 
   /**
-   * Optional: prepares, in the background, what a first miss would otherwise wait for (the
-   * Firestore store's gRPC client and channel beside a REST one); never fails.
+   * Optional: prepares what a first hit would otherwise wait for (the Firestore client's modules
+   * and connection), unless an operation already did; never fails.
    */
   warm?(): Promise<void>;
+
+  /**
+   * Optional: starts, in the background, what a miss needs beyond a hit (the Firestore store's gRPC
+   * client and channel beside a REST one, for the lease's write and the waiters' listeners); the
+   * engine calls it when a request misses. Never fails, returns at once.
+   */
+  warmMiss?(): void;
 }
 
 export { secretDocId } from './doc-id';

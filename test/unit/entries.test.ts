@@ -102,6 +102,42 @@ describe('function entries load only their own modules', function () {
     expect(files.some((f) => f.endsWith('/@google-cloud/firestore/build/src/index.js'))).to.equal(true);
   });
 
+  it('tokenServerCache over REST: Store.warm loads the REST client and no gRPC; the first miss (Store.warmMiss) loads gRPC', () => {
+    // Nothing listens on the emulator address: the reads fail (and are retried) in the background;
+    // what is checked is which modules the two warm-ups loaded, polled for up to 30 s each.
+    const script = `const index = require(${JSON.stringify(join(LIB, 'index.js'))});
+      if (index.tokenServerCache === undefined) throw new Error('no export tokenServerCache');
+      const has = (part) => Object.keys(require.cache).some((f) => f.includes(part));
+      const until = async (part) => {
+        for (let i = 0; i < 3000 && !has(part); i++) await new Promise((r) => setTimeout(r, 10));
+        return has(part);
+      };
+      require(${JSON.stringify(join(LIB, 'runtime.js'))}).getRuntime({
+        FIRESTORE_EMULATOR_HOST: '127.0.0.1:1',
+        TOKEN_SERVER_ADMIN_KEY: 'a'.repeat(40),
+        TOKEN_SERVER_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+      }).then(async (runtime) => {
+        const out = { built: { rest: has('/google-gax/build/src/fallback'), grpc: has('/@grpc/grpc-js/') } };
+        void runtime.store.warm();
+        out.warm = { rest: await until('/google-gax/build/src/fallback'), grpc: has('/@grpc/grpc-js/') };
+        runtime.store.warmMiss();
+        out.warmMiss = { grpc: await until('/@grpc/grpc-js/') };
+        process.stdout.write(JSON.stringify(out));
+        process.exit(0);
+      });`;
+    const child = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      timeout: 90_000,
+      env: { ...process.env, METADATA_SERVER_DETECTION: 'none' },
+    });
+    expect(child.status, child.stderr).to.equal(0);
+    expect(JSON.parse(child.stdout)).to.deep.equal({
+      built: { rest: false, grpc: false },
+      warm: { rest: true, grpc: false },
+      warmMiss: { grpc: true },
+    });
+  });
+
   it('tokenServerRefresh loads no HTTP route and no OpenAPI', () => {
     const loaded = modulesLoadedBy('tokenServerRefresh');
     expect(loaded).to.include.members(['scheduled', 'runtime', 'engine/engine']);

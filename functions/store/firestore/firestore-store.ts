@@ -203,6 +203,8 @@ export class FirestoreStore implements Store {
   private readonly grpcDbOf: (() => Firestore) | undefined;
   /** The gRPC client, once created (when it is not `db`: FirestoreStoreOptions.grpcDb). */
   private grpcClient: Firestore | undefined;
+  /** Set by the first operation on `db` (or warm()): its modules are loaded, its connection open. */
+  private dbUsed = false;
   tokenHook?: TokenChangeHook;
   pushedHook?: PushedChangeHook;
 
@@ -220,6 +222,7 @@ export class FirestoreStore implements Store {
 
   /** One store operation: bounded by the deadline, unreachable-database errors as UNAVAILABLE. */
   private async run<T>(op: string, work: () => Promise<T>): Promise<T> {
+    this.dbUsed = true;
     const pending = work();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -719,16 +722,34 @@ export class FirestoreStore implements Store {
   }
 
   /**
-   * Loads the gRPC client and opens its channel with one read, without blocking anyone: what a
-   * first stampede would otherwise pay for in its first write and its waiters' listeners. A store
-   * whose one client is on gRPC (or that is already warm) does nothing.
+   * Loads the client a hit reads with (`db`) and opens its connection with one read, unless an
+   * operation has already done so: the first call of a client loads its transport's modules (the
+   * REST fallback or gRPC, and the API's protos), which a first request would otherwise wait for.
    */
   async warm(): Promise<void> {
+    if (this.dbUsed) return;
+    this.dbUsed = true;
+    await this.warmRead(this.db);
+  }
+
+  /**
+   * Starts, in the background, what a miss needs beyond a hit's read when `db` is a REST client:
+   * the gRPC client (its module load and channel, with one read) that the compare-and-set's write
+   * and the waiters' listeners use. Called when a request misses (engine.ts), so that this runs
+   * while the miss reads the secret and its holder calls the provider, not after. Does nothing
+   * when the store has one client, or the gRPC one exists already.
+   */
+  warmMiss(): void {
     if (this.grpcDbOf === undefined || this.grpcClient !== undefined) return;
+    const client = this.conditionalDb();
+    // In the next turn: the loading is synchronous, and the miss's own reads go out first.
+    setImmediate(() => void this.warmRead(client));
+  }
+
+  /** One read of the document now() reads, which never exists; a failure is reported where it matters. */
+  private async warmRead(client: Firestore): Promise<void> {
     try {
-      this.grpcClient = this.grpcDbOf();
-      // The document now() reads, which never exists.
-      await this.grpcClient.collection(COLLECTIONS.tokens).doc(':clock').get();
+      await client.collection(COLLECTIONS.tokens).doc(':clock').get();
     } catch {
       // A read that fails here fails again where it matters, and is reported there.
     }
