@@ -50,9 +50,13 @@ describe('token engine across function processes (emulator)', function () {
 
   before(async () => {
     emulatorHostFromEnv();
+    // Generous leases and waits: a round's deadline is its lease less 1 s, and on a starved machine
+    // (load 20–30 on 2 cores) a first call through a cold process took past a 4 s lease (504
+    // UPSTREAM_TIMEOUT where the test expected the provider's 502). Only the takeover test needs a
+    // short lease, and gives it to the process it kills.
     env = testEnv({
       store: 'firestore',
-      overrides: { TOKEN_SERVER_LEASE_MS: '4000', TOKEN_SERVER_WAIT_MS: '20000' },
+      overrides: { TOKEN_SERVER_LEASE_MS: '30000', TOKEN_SERVER_WAIT_MS: '60000' },
     });
     store = openTestStore(env, 'engine-e2e');
     fake = await startFakeProvider({ latencyMs: 300 });
@@ -104,13 +108,33 @@ describe('token engine across function processes (emulator)', function () {
       TOKEN_SERVER_WAIT_MS: '90000',
       TOKEN_SERVER_STORE_TIMEOUT_MS: '60000',
     });
+    // A request that never got an answer (the test's own HTTP client failing to connect or reusing a
+    // socket the process had just closed, on a starved machine) is sent once more: the property is
+    // about the answers, and a resent request is one more that must be served the same token with
+    // no further upstream call. Each such failure is reported with its cause, and a second one fails.
+    const transport: string[] = [];
+    const send = async (url: string) => {
+      const options = { bearer: env.adminKey, timeoutMs: 100_000 };
+      try {
+        return await request<TokenBody>(url, options);
+      } catch (err) {
+        const first = String((err as { cause?: unknown }).cause ?? err);
+        transport.push(first);
+        try {
+          return await request<TokenBody>(url, options);
+        } catch (again) {
+          const second = String((again as { cause?: unknown }).cause ?? again);
+          throw new Error(`${url}: no answer twice (${first}; then ${second})`, { cause: again });
+        }
+      }
+    };
+    const t0 = Date.now();
     const responses = await Promise.all(
-      Array.from({ length: 320 }, (_, i) =>
-        request<TokenBody>(tokenUrl(servers[i % servers.length]!), {
-          bearer: env.adminKey,
-          timeoutMs: 100_000,
-        }),
-      ),
+      Array.from({ length: 320 }, (_, i) => send(tokenUrl(servers[i % servers.length]!))),
+    );
+    console.log(
+      `      320 answers in ${Date.now() - t0} ms; requests sent again after a transport error: ` +
+        `${transport.length}${transport.length === 0 ? '' : ` (${[...new Set(transport)].join('; ')})`}`,
     );
     const statuses = responses.map((r) => r.status);
     expect(
@@ -128,14 +152,25 @@ describe('token engine across function processes (emulator)', function () {
 
   it('takes over after the lease holder is killed in the middle of its upstream call', async () => {
     await seedSecret();
-    const [holder, survivor] = await start(['tokenServer', 'tokenServer']);
+    // The holder's lease is short (the survivor waits for it to lapse) but not too short: its round
+    // must reach the provider before its deadline (the lease less 1 s), and with a 4 s lease a
+    // starved machine answered 504 before calling. The survivor's round has the file's 30 s lease.
+    const [[holder], [survivor]] = await Promise.all([
+      start(['tokenServer'], { TOKEN_SERVER_LEASE_MS: '8000' }),
+      start(['tokenServer']),
+    ]);
     fake.failNext('wechat_offiaccount', 'hang', 1);
     const doomed = request(tokenUrl(holder!), { bearer: env.adminKey, timeoutMs: 60_000 }).catch(
       (e: unknown) => e,
     );
     const t0 = Date.now();
     while (fake.calls() < 1) {
-      if (Date.now() - t0 > 10_000) throw new Error('the holder never called the provider');
+      if (Date.now() - t0 > 60_000) {
+        const settled = await Promise.race([doomed, Promise.resolve('(still waiting)')]);
+        const what =
+          typeof settled === 'object' && settled !== null && 'text' in settled ? settled.text : settled;
+        throw new Error(`the holder never called the provider in 60 s; its request: ${String(what)}`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
     holder!.kill('SIGKILL');
@@ -148,12 +183,14 @@ describe('token engine across function processes (emulator)', function () {
   });
 
   it('collapses 100 concurrent flushes, then 100 concurrent invalid-token reports, to one upstream call each', async () => {
-    await seedSecret({ flush_min_interval_ms: 3000 });
+    // The flush window must outlast each burst of 100 (they collapse because they arrive inside it):
+    // 5 s, as a starved machine (load 37 on 2 cores) spread a burst past a 3 s window (a third call).
+    await seedSecret({ flush_min_interval_ms: 5000 });
     const servers = await start(['tokenServer', 'tokenServer', 'tokenServerCache']);
     const first = await request<TokenBody>(tokenUrl(servers[0]!), { bearer: env.adminKey });
     expect(first.status).to.equal(200);
     expect(fake.calls()).to.equal(1);
-    await new Promise((r) => setTimeout(r, 3100)); // past flush_min_interval
+    await new Promise((r) => setTimeout(r, 5100)); // past flush_min_interval
 
     const flushes = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
@@ -165,7 +202,7 @@ describe('token engine across function processes (emulator)', function () {
     const flushed = flushes[0]!.body.token;
     expect(flushed).to.not.equal(first.body.token);
     expect(new Set(flushes.map((r) => r.body.token))).to.deep.equal(new Set([flushed]));
-    await new Promise((r) => setTimeout(r, 3100));
+    await new Promise((r) => setTimeout(r, 5100));
 
     const reports = await Promise.all(
       Array.from({ length: 100 }, (_, i) =>
@@ -213,15 +250,22 @@ describe('token engine across function processes (emulator)', function () {
   });
 
   it('retries transient failures (errcode -1, HTTP 500, a timeout) and then serves the token', async () => {
-    await seedSecret({ timeout_ms: 1000 });
+    // The property is four calls (each transient failure retried once) and a served token; the
+    // round's time is not. So the lease (the round's deadline, less 1 s kept for the write) is the
+    // file's 30 s and each attempt may take 3 s: the hung attempt costs its 3 s, the backoffs at most
+    // 1.4 s, and a starved CPU has ~25 s of room before the round would run out. With a 4 s lease and
+    // a 1 s timeout the attempts and backoffs filled the round, and a starved CPU pushed the last past it.
+    await seedSecret({ timeout_ms: 3000 });
     const [server] = await start(['tokenServer']);
     fake.setLatency(0);
     fake.failNext('wechat_offiaccount', 'busy', 1);
     fake.failNext('wechat_offiaccount', 'http500', 1);
     fake.failNext('wechat_offiaccount', 'hang', 1);
-    const r = await request<TokenBody>(tokenUrl(server!), { bearer: env.adminKey });
-    expect(r.status, r.text).to.equal(200);
-    expect(fake.calls()).to.equal(4);
+    const t0 = Date.now();
+    const r = await request<TokenBody>(tokenUrl(server!), { bearer: env.adminKey, timeoutMs: 60_000 });
+    const tookMs = Date.now() - t0;
+    expect(r.status, `${r.text} after ${tookMs} ms`).to.equal(200);
+    expect(fake.calls(), `after ${tookMs} ms`).to.equal(4);
     expect(r.body.token).to.equal(fake.currentToken('wechat_offiaccount'));
   });
 

@@ -56,15 +56,19 @@ describe('real world: instance clocks apart (issue 11.3–11.5)', function () {
   }
 
   it('11.3: a lease taken by a slow-clock instance is not judged expired by a fast-clock one: one call per due time', async () => {
+    // The lease (8 s) is shorter than the clocks' distance (12 s), so an instance judging it by its
+    // own clock would take it over; the provider call (2 s) has 5 s, and the round 7 s (the lease
+    // less the 1 s kept for the write). With a 4 s lease and a 3 s call timeout, a starved CPU
+    // (load 24 on 2 cores) pushed the holder's call past its timeout: every answer a 504.
     const world = await open({
-      env: { TOKEN_SERVER_LEASE_MS: '4000', TOKEN_SERVER_WAIT_MS: '10000' },
+      env: { TOKEN_SERVER_LEASE_MS: '8000', TOKEN_SERVER_WAIT_MS: '15000' },
       fake: { mode: 'mint', lifetimeMs: 20_000, killAfterMs: 3_000, latencyMs: 2_000 },
     });
     const [slow, fast] = await startSlowAndFast(world);
-    await world.seed(slow, params, 'wechat', { ...KILLS_PREVIOUS, timeout_ms: 3_000 });
+    await world.seed(slow, params, 'wechat', { ...KILLS_PREVIOUS, timeout_ms: 5_000 });
 
     // Round 1: no token yet. The slow instance takes the lease and calls; while the provider takes
-    // its 2 s, requests reach the fast instance, 12 s ahead: the lease (4 s) is live by the store's time.
+    // its 2 s, requests reach the fast instance, 12 s ahead: the lease (8 s) is live by the store's time.
     const first = Array.from({ length: 10 }, () => world.token(slow, params));
     const call = await world.fake.waitForCalls(1);
     const second = Array.from({ length: 10 }, () => world.token(fast, params));
@@ -110,7 +114,9 @@ describe('real world: instance clocks apart (issue 11.3–11.5)', function () {
 
   it('11.4b: concurrent flushes on two instances against a slow provider make exactly one call', async () => {
     const world = await open({
-      env: { TOKEN_SERVER_LEASE_MS: '8000', TOKEN_SERVER_WAIT_MS: '10000' },
+      // Generous lease, wait and call timeout (the provider takes 3 s below): only the latency may
+      // suffer on a starved machine, not the one call.
+      env: { TOKEN_SERVER_LEASE_MS: '12000', TOKEN_SERVER_WAIT_MS: '15000' },
       fake: { mode: 'mint', lifetimeMs: 60_000, killAfterMs: 3_000 },
     });
     const [a, b] = await world.start([
@@ -119,7 +125,7 @@ describe('real world: instance clocks apart (issue 11.3–11.5)', function () {
     ]);
     await world.seed(a!, params, 'wechat', {
       ...KILLS_PREVIOUS,
-      timeout_ms: 5_000,
+      timeout_ms: 8_000,
       flush_min_interval_ms: 2_000,
     });
     await world.tokenOk(a!, params);
@@ -144,7 +150,8 @@ describe('real world: instance clocks apart (issue 11.3–11.5)', function () {
 
   it('11.5: after a fast-clock holder fetched, slow-clock instances never overstate the lifetime nor serve it dead', async () => {
     const world = await open({
-      env: { TOKEN_SERVER_LEASE_MS: '5000', TOKEN_SERVER_WAIT_MS: '5000' },
+      // Generous lease, wait and call timeout: a starved CPU may slow the fetch, not fail it.
+      env: { TOKEN_SERVER_LEASE_MS: '10000', TOKEN_SERVER_WAIT_MS: '10000' },
       // Tokens live 12 s and are not killed early: only the clocks can make an instance overstate them.
       fake: { mode: 'mint', lifetimeMs: 12_000, killAfterMs: null },
     });
@@ -154,7 +161,7 @@ describe('real world: instance clocks apart (issue 11.3–11.5)', function () {
       { target: 'tokenServerCache', offsetSeconds: -6, name: 'slow edge(-6s)' },
     ]);
     await expectClocks([holder!, slow!, slowEdge!]);
-    await world.seed(holder!, params, 'wechat', { timeout_ms: 2_000 });
+    await world.seed(holder!, params, 'wechat', { timeout_ms: 6_000 });
     const fetched = await world.tokenOk(holder!, params);
     const first = world.fake.tokenInfo(fetched.token!)!;
     // Traffic on the slow instances until 4 s after the first token really died.

@@ -285,7 +285,13 @@ export async function startFunction(options: StartFunctionOptions): Promise<Func
 
 async function isHealthy(url: string, waitFor: 'healthy' | 'listening'): Promise<boolean> {
   try {
-    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
+    // Connection: close leaves no idle socket in fetch's pool: the process closes an idle one after
+    // 5 s, and a test's first request reusing it just then (a starved machine, other processes still
+    // starting) failed with ECONNRESET before it reached the process.
+    const res = await fetch(`${url}/healthz`, {
+      headers: { connection: 'close' },
+      signal: AbortSignal.timeout(2000),
+    });
     await res.arrayBuffer();
     return waitFor === 'listening' || res.status === 200;
   } catch {

@@ -92,12 +92,14 @@ export class RealworldScenario {
         const sign = offsetSeconds >= 0 ? '+' : '';
         const named = Object.assign(proc, { name: spec.name ?? `${spec.target}@${sign}${offsetSeconds}s` });
         this.procs.push(named);
-        // Warm its Firestore connection (a token request for a secret that does not exist: 404), so
-        // that its first real request is not slowed by connecting.
-        await this.token(named, { realm: 'warm-up', key: 'none' });
         return named;
       }),
     );
+    // Warm each one's Firestore connection (a token request for a secret that does not exist: 404),
+    // so that its first real request is not slowed by connecting. Once all have started: a socket
+    // left idle while a slower process starts is closed by its process after 5 s, and a request
+    // reusing it just then failed with ECONNRESET on a starved machine.
+    await Promise.all(started.map((named) => this.token(named, { realm: 'warm-up', key: 'none' })));
     return started;
   }
 

@@ -61,7 +61,11 @@ export async function startSkewedFunction(
  */
 export async function observedOffsetSeconds(url: string): Promise<number> {
   const before = Date.now();
-  const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) });
+  // Connection: close: no idle socket left for a later request to meet closed (see startFunction).
+  const res = await fetch(`${url}/healthz`, {
+    headers: { connection: 'close' },
+    signal: AbortSignal.timeout(10_000),
+  });
   await res.arrayBuffer();
   const after = Date.now();
   const date = res.headers.get('date');
