@@ -136,6 +136,8 @@ export async function startHolderKiller(
       return undefined;
     });
   });
+  // Longer than the callers' keep-alive (a connection closed as it is reused is a failed call).
+  server.keepAliveTimeout = 65_000;
   const port = await listenOnLoopback(server);
   return {
     url: `http://127.0.0.1:${port}`,
