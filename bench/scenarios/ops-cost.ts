@@ -66,8 +66,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function opsCost(stack: Stack): Promise<OpsCostResult> {
   const started = Date.now();
   const receiver = await startWebhookReceiver();
-  const on = await countedInstance(stack, 'bench-ops-on', true);
-  const off = await countedInstance(stack, 'bench-ops-off', false);
+  const on = await countedInstance(stack, true);
+  const off = await countedInstance(stack, false);
   const admin = stack.env.adminKey;
   const hitWrites = { database: 0, memory: 0, hits: 0 };
   try {

@@ -12,9 +12,7 @@ import { createHandler, type HttpHandler } from '../../functions/http/app';
 import { cacheRoutes, fullRoutes } from '../../functions/http/routes';
 import type { OpsStore } from '../../functions/ops/ops-store';
 import { createRuntime, type Runtime } from '../../functions/runtime';
-import type { FirestoreStore } from '../../functions/store/firestore/firestore-store';
-import { openStore } from '../../functions/store/open-store';
-import { Sealer } from '../../functions/store/seal';
+import { FirestoreStore } from '../../functions/store/firestore/firestore-store';
 import type { SideWrite } from '../../functions/store/side-writes';
 import type { Store } from '../../functions/store/store';
 import type { Page } from '../../functions/store/types';
@@ -114,20 +112,19 @@ export interface CountedInstance {
 }
 
 /**
- * A runtime on its own connection to the stack's Firestore, as createRuntime builds it (the ops
- * store and its hooks on the Firestore store), whose store and engine are then the counting ones.
- * `ops: false`: the token hooks removed and admin side writes dropped.
+ * A runtime on its own connection to the stack's Firestore, built by createRuntime from `env` (its
+ * keys, its Firestore store with the ops store and hooks on it), whose store and engine are then the
+ * counting ones. `ops: false`: the token hooks removed and admin side writes dropped.
  */
 export async function countedInstance(
   stack: Stack,
-  name: string,
   ops: boolean,
   env: NodeJS.ProcessEnv = stack.env.env,
 ): Promise<CountedInstance> {
   const config = parseConfig(env);
-  const sealer = new Sealer(Buffer.from(stack.env.masterKey, 'base64'));
-  const inner = openStore(config, sealer, name) as FirestoreStore;
-  const runtime = await createRuntime(config, { store: inner });
+  const runtime = await createRuntime(config);
+  if (!(runtime.store instanceof FirestoreStore)) throw new Error('the bench runs on Firestore');
+  const inner = runtime.store;
   const store = new SideCountingStore(inner, ops);
   if (ops) {
     // The side writes of token state changes, counted once committed (1 write each).
