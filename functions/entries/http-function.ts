@@ -1,4 +1,4 @@
-/** The two HTTP functions' common shape: public, 60 s, both keys, one route table behind createHandler. */
+/** The two HTTP functions' common shape: public, 60 s, both keys, one route table behind createHandler (loaded in part on first use, when lazyRoutes is given). */
 import type * as Https from 'firebase-functions/v2/https';
 import type { HttpsFunction, HttpsOptions } from 'firebase-functions/v2/https';
 import { createHandler, type HttpHandler } from '../http/app';
@@ -29,24 +29,43 @@ export function httpFunction(
   routes: Route[],
   sizing: Required<Pick<HttpsOptions, 'memory' | 'concurrency' | 'maxInstances'>> &
     Pick<HttpsOptions, 'minInstances'>,
+  /** The whole table, when `routes` is the part a first token needs (HandlerOptions.lazyRoutes). */
+  lazyRoutes?: () => readonly Route[],
 ): HttpsFunction {
-  const serve = createHandler({ name, routes, runtime, readyRuntime: ready });
+  const serve = createHandler({
+    name,
+    routes,
+    runtime,
+    readyRuntime: ready,
+    ...(lazyRoutes === undefined ? {} : { lazyRoutes }),
+  });
   let warmed = false;
+  let inFlight = 0;
   /**
-   * Once an answer has gone out with the runtime built, the store warms what a first hit would
-   * otherwise wait for (Store.warm: the client's modules and connection, when that answer did not
-   * use them, e.g. a health check or a request refused before any read), in the background: never
-   * before that answer, which the loading would delay (it is synchronous). What only a miss needs
-   * (the gRPC client beside a REST one) is warmed by the first miss (Store.warmMiss).
+   * The first time the instance is idle (no request in flight) with its runtime built, the store
+   * warms in the background what a first hit and a first miss would otherwise wait for: the client
+   * a hit reads with, when no request has used it yet (Store.warm: a health check, a request
+   * refused before any read), and the gRPC client beside a REST one that a miss's lease write and
+   * its waiters' listeners use (Store.warmMiss). Never while a request is in flight: the loading is
+   * synchronous and would hold up its answer. An instance that is never idle warms its gRPC client
+   * at its first miss (engine.ts), while the miss reads the secret.
    */
-  const warmAfter = () => {
-    const built = ready();
-    if (warmed || built === undefined) return;
-    warmed = true;
-    setImmediate(() => void built.store.warm?.());
+  const idle = () => {
+    inFlight--;
+    if (warmed || inFlight > 0) return;
+    setImmediate(() => {
+      const built = ready();
+      if (warmed || inFlight > 0 || built === undefined) return;
+      warmed = true;
+      void built.store.warm?.();
+      built.store.warmMiss?.();
+    });
   };
   const handler: HttpHandler = (req, res) => {
-    if (!warmed) res.once('finish', warmAfter);
+    if (!warmed) {
+      inFlight++;
+      res.once('close', idle);
+    }
     return serve(req, res);
   };
   let declared: HttpsFunction | undefined;

@@ -21,6 +21,12 @@ export interface HandlerOptions {
   runtime: () => Promise<Runtime>;
   /** The runtime when it is ready, without a promise (runtime.ts readyRuntime). */
   readyRuntime?: () => Runtime | undefined;
+  /**
+   * The whole route table (`routes` and the rest, in the order that decides between them), loaded
+   * by the first request that `routes` has no route for, and asked for every such request: a
+   * function whose `routes` are its token routes loads its admin side on first use.
+   */
+  lazyRoutes?: () => readonly Route[];
 }
 
 export type HttpHandler = (req: Request, res: Response) => void | Promise<void>;
@@ -41,6 +47,17 @@ function traceOf(req: Request, runtime: Runtime | undefined): TraceFields {
 }
 
 export function createHandler(options: HandlerOptions): HttpHandler {
+  let all: readonly Route[] | undefined;
+  /** The route of a request: in `routes`, else (when given) in the whole table. */
+  const routeOf = (method: string, path: string) => {
+    try {
+      return findRoute(options.routes, method, path, options.name);
+    } catch (err) {
+      if (options.lazyRoutes === undefined) throw err;
+      all ??= options.lazyRoutes();
+      return findRoute(all, method, path, options.name);
+    }
+  };
   return (req, res) => {
     const started = process.hrtime.bigint();
     const logFields: RouteLogFields = {};
@@ -87,7 +104,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
     try {
       parsed = parseRequest(req);
       parsed.path = stripFunctionName(parsed.path, options.name);
-      const found = findRoute(options.routes, parsed.method, parsed.path, options.name);
+      const found = routeOf(parsed.method, parsed.path);
       route = found.route;
       routePattern = route.pattern;
       parsed.params = found.params;

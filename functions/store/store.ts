@@ -210,7 +210,8 @@ export interface Store {
   /**
    * Optional: starts, in the background, what a miss needs beyond a hit (the Firestore store's gRPC
    * client and channel beside a REST one, for the lease's write and the waiters' listeners); the
-   * engine calls it when a request misses. Never fails, returns at once.
+   * engine calls it when a request misses, the HTTP functions when an instance is first idle.
+   * Never fails, returns at once.
    */
   warmMiss?(): void;
 }

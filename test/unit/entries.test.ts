@@ -3,8 +3,8 @@
  * lib/functions/index.js (as the Functions Framework does with its --target) and lists the modules
  * of ours it loaded. tokenServerCache loads no admin route, schema or OpenAPI module, and with its
  * runtime built no zod locale but English, no Secret Manager client when the keys are in the
- * environment, no gRPC and no listener; tokenServerRefresh no HTTP route at all; tokenServer all of
- * them (so the check can fail).
+ * environment, no gRPC and no listener; tokenServerRefresh no HTTP route at all; tokenServer its
+ * token routes, and the admin side only with its whole route table (so the check can fail).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -14,9 +14,10 @@ import { repoRoot } from '../helpers/processes';
 const LIB = join(repoRoot(), 'lib', 'functions');
 
 /** Our modules (paths under lib/functions, without .js) that loading `target` required. */
-function modulesLoadedBy(target: string): string[] {
+function modulesLoadedBy(target: string, then = ''): string[] {
   const script = `const index = require(${JSON.stringify(join(LIB, 'index.js'))});
     if (index[${JSON.stringify(target)}] === undefined) throw new Error('no export ${target}');
+    ${then}
     const ours = Object.keys(require.cache).filter((f) => f.startsWith(${JSON.stringify(LIB + '/')}));
     process.stdout.write(JSON.stringify(ours.map((f) => f.slice(${LIB.length + 1}, -3))));`;
   const child = spawnSync(process.execPath, ['-e', script], {
@@ -67,11 +68,23 @@ const ADMIN = [
 describe('function entries load only their own modules', function () {
   this.timeout(120_000);
 
-  it('tokenServer loads the admin routes, their schemas and the OpenAPI document', () => {
+  it('tokenServer loads its token routes, and the admin routes, their schemas, the OpenAPI document and the console only with its whole route table', () => {
     const loaded = modulesLoadedBy('tokenServer');
-    expect(loaded).to.include.members([...ADMIN, 'http/routes/token', 'runtime', 'entries/token-server']);
-    expect(loaded).to.not.include.members(['entries/token-server-cache']);
-    expect(loaded).to.not.include('entries/token-server-refresh');
+    expect(loaded).to.include.members(['http/routes/token', 'http/app', 'runtime', 'entries/token-server']);
+    for (const module of [
+      ...ADMIN,
+      'http/routes/console',
+      'entries/token-server-cache',
+      'entries/token-server-refresh',
+    ]) {
+      expect(loaded, module).to.not.include(module);
+    }
+    // What the first request outside the token routes loads (HandlerOptions.lazyRoutes).
+    const whole = modulesLoadedBy(
+      'tokenServer',
+      `require(${JSON.stringify(join(LIB, 'http', 'routes', 'index.js'))}).fullRoutes();`,
+    );
+    expect(whole).to.include.members(ADMIN);
   });
 
   it('tokenServerCache loads the token route and no admin code', () => {

@@ -5,7 +5,7 @@
  * required when fullRoutes() is first called, never by tokenServerCache): a shorter cold start.
  */
 /* eslint-disable @typescript-eslint/no-require-imports -- route sets are loaded lazily, by design */
-import { edgeCacheGetter, engineGetter } from '../token-getter';
+import { edgeCacheGetter, engineGetter, type TokenGetter } from '../token-getter';
 import type { Route } from '../types';
 import { compatRoutes } from './compat';
 import { healthRoute } from './health';
@@ -51,11 +51,21 @@ export function fullRoutes(): Route[] {
   ];
 }
 
+/** Health and the app-facing token routes, on `getter`. */
+function tokenSide(getter: TokenGetter): Route[] {
+  return [healthRoute, ...tokenRoutes(getter), ...compatRoutes(getter), ...jssdkRoutes(getter)];
+}
+
+/**
+ * tokenServer's routes that its first request loads: health and the token routes on the engine,
+ * the same routes that open fullRoutes(), which the first request for anything else loads
+ * (HandlerOptions.lazyRoutes): the admin routes, their schemas and the OpenAPI document are not
+ * loaded before an instance serves its first token.
+ */
+export function serverTokenRoutes(): Route[] {
+  return tokenSide(engineGetter);
+}
+
 export function cacheRoutes(): Route[] {
-  return [
-    healthRoute,
-    ...tokenRoutes(edgeCacheGetter),
-    ...compatRoutes(edgeCacheGetter),
-    ...jssdkRoutes(edgeCacheGetter),
-  ];
+  return tokenSide(edgeCacheGetter);
 }

@@ -735,8 +735,9 @@ export class FirestoreStore implements Store {
   /**
    * Starts, in the background, what a miss needs beyond a hit's read when `db` is a REST client:
    * the gRPC client (its module load and channel, with one read) that the compare-and-set's write
-   * and the waiters' listeners use. Called when a request misses (engine.ts), so that this runs
-   * while the miss reads the secret and its holder calls the provider, not after. Does nothing
+   * and the waiters' listeners use. Called when an instance is first idle (entries/http-function.ts)
+   * and when a request misses (engine.ts), so that this runs while the miss reads the secret and
+   * its holder calls the provider, not after. Does nothing
    * when the store has one client, or the gRPC one exists already.
    */
   warmMiss(): void {
