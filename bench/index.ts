@@ -278,7 +278,7 @@ async function main(): Promise<void> {
       }
       if (options.only.has('reseal')) {
         say(`12: reseal of ${options.resealValues} sealed values under a new master key, pages of 200...`);
-        // tokenctl's page (the route's default): a page of 1,000 can outlast the store's 10 s deadline.
+        // tokenctl's page size (the route's default).
         results.reseal = await resealScale(stack, { values: options.resealValues, limit: 200, say });
       }
       if (options.only.has('opshit')) {
