@@ -5,16 +5,12 @@
  * counting Store (bench/counting-store.ts), with the fake provider upstream. Each path is compared
  * with its floor: 0 reads for a memory hit, 1 read for a database hit, a constant per refresh.
  */
-import { parseConfig } from '../../functions/config';
-import { createHandler, type HttpHandler } from '../../functions/http/app';
-import { cacheRoutes, fullRoutes } from '../../functions/http/routes';
-import { createRuntime } from '../../functions/runtime';
-import { openStore } from '../../functions/store/open-store';
-import { Sealer } from '../../functions/store/seal';
+import { type HttpHandler } from '../../functions/http/app';
 import { callHandler } from '../../test/helpers/fake-express';
-import { CountingStore, type Counts } from '../counting-store';
+import { type CountingStore, type Counts } from '../counting-store';
 import { row, type Row } from '../report';
 import { REALM, type Stack } from '../stack';
+import { countedInstance, type CountedInstance } from './ops-counting';
 import { round } from '../stats';
 
 export interface PathCost {
@@ -50,14 +46,13 @@ interface Instance {
 
 export async function costPerRequest(stack: Stack): Promise<CostResult> {
   const started = Date.now();
-  const config = parseConfig(stack.env.env);
-  const sealer = new Sealer(Buffer.from(stack.env.masterKey, 'base64'));
-  const inner = openStore(config, sealer, 'bench-cost');
+  // Each instance a runtime of its own (its own Firestore connection, ops store and hooks) whose
+  // store is the counting one, so the side writes a change commits are counted too.
+  const opened: CountedInstance[] = [];
   const make = async (name: Instance['name']): Promise<Instance> => {
-    const store = new CountingStore(inner);
-    const runtime = await createRuntime(config, { store });
-    const routes = name === 'tokenServer' ? fullRoutes() : cacheRoutes();
-    return { name, store, handler: createHandler({ name, routes, runtime: async () => runtime }) };
+    const counted = await countedInstance(stack, true);
+    opened.push(counted);
+    return { name, store: counted.store, handler: name === 'tokenServer' ? counted.server : counted.cache };
   };
   const server = await make('tokenServer');
   const cache = await make('tokenServerCache');
@@ -241,7 +236,7 @@ export async function costPerRequest(stack: Stack): Promise<CostResult> {
     if (p.path.startsWith('due:'))
       p.atFloor = p.readsPerRequest <= 1 + refreshReads && p.writesPerRequest <= miss.writesPerRequest;
   }
-  await inner.close();
+  await Promise.all(opened.map((c) => c.close()));
   return {
     method:
       'in-process: the deployed handlers and runtime on the Firestore emulator through a counting Store; a get = 1 read, a query = 1 read per document (min 1), a read-modify-write = 1 read per attempt + 1 write when it writes',
