@@ -11,6 +11,7 @@ import { startFakeProvider, realmFor, type FakeMode, type FakeProvider } from '.
 import { clearEmulator, emulatorHostFromEnv } from '../helpers/emulator';
 import { request } from '../helpers/http';
 import { getFreePort } from '../helpers/ports';
+import { machineSlowdown } from '../helpers/machine-tempo';
 import { startFunction, testEnv, type FunctionProcess, type TestEnv } from '../helpers/processes';
 
 interface ErrorBody {
@@ -47,9 +48,14 @@ interface StatusBody {
 
 const ROUTE = 'wechat_offiaccount';
 const REALM = 'hostile-provider';
-/** Short per-attempt timeout and lease, so that timeouts and retries take a couple of seconds. */
-const TIMEOUT_MS = 800;
-const LEASE_MS = 3000;
+/**
+ * Short per-attempt timeout and lease on a quiet machine, so that timeouts and retries take a couple
+ * of seconds; both scaled by the machine's slowdown when the file starts (machine-tempo.ts), up to
+ * 5 times: at a 3 s lease (a 2 s round) a starved CPU can end a round before its first answer is read
+ * (504 where the provider's error is expected).
+ */
+const QUIET_TIMEOUT_MS = 800;
+const QUIET_LEASE_MS = 3000;
 
 interface ProviderCase {
   mode: FakeMode | 'refused' | 'redirect-to-metadata' | 'redirect-to-second-fake';
@@ -79,7 +85,10 @@ const CASES: ProviderCase[] = [
 ];
 
 describe('hardening: hostile providers (function processes, fake providers on loopback)', function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
+  let slowdown = 1;
+  let timeoutMs = QUIET_TIMEOUT_MS;
+  let leaseMs = QUIET_LEASE_MS;
   let env: TestEnv;
   let fake: FakeProvider;
   let second: FakeProvider;
@@ -94,7 +103,7 @@ describe('hardening: hostile providers (function processes, fake providers on lo
     const config = {
       ...realmFor(ROUTE, fake.url),
       url,
-      timeout_ms: TIMEOUT_MS,
+      timeout_ms: timeoutMs,
       // Every case starts with a provider that misbehaves once and then behaves: do not remember the
       // permanent errors, so that the very next request shows the secret recovers.
       negative_cache_ms: 0,
@@ -105,9 +114,15 @@ describe('hardening: hostile providers (function processes, fake providers on lo
 
   before(async () => {
     const host = emulatorHostFromEnv();
+    slowdown = await machineSlowdown();
+    timeoutMs = Math.round(QUIET_TIMEOUT_MS * slowdown);
+    leaseMs = Math.round(QUIET_LEASE_MS * slowdown);
+    console.log(
+      `      machine slowdown ${slowdown.toFixed(1)}: lease ${leaseMs} ms, call timeout ${timeoutMs} ms`,
+    );
     env = testEnv({
       store: 'firestore',
-      overrides: { TOKEN_SERVER_LEASE_MS: String(LEASE_MS), TOKEN_SERVER_WAIT_MS: '5000' },
+      overrides: { TOKEN_SERVER_LEASE_MS: String(leaseMs), TOKEN_SERVER_WAIT_MS: '5000' },
     });
     await clearEmulator(host, env.projectId);
     [fake, second] = await Promise.all([startFakeProvider(), startFakeProvider()]);
@@ -150,7 +165,7 @@ describe('hardening: hostile providers (function processes, fake providers on lo
         const started = Date.now();
         const r = await request<ErrorBody>(`${p.url}/api/token?realm=${REALM}&key=${key}`, {
           bearer: env.adminKey,
-          timeoutMs: 20_000,
+          timeoutMs: leaseMs + 20_000,
         });
         const elapsed = Date.now() - started;
         const why = `${p.target}: ${r.status} ${r.text.slice(0, 300)}`;
@@ -171,8 +186,8 @@ describe('hardening: hostile providers (function processes, fake providers on lo
         expect(r.body.error.code, why).to.equal(c.code);
         expect(r.body.error.details?.reason, why).to.equal(c.reason);
         expect(r.body.error.message, why).to.be.a('string').and.have.length.greaterThan(10);
-        // Bounded: the lease budget (LEASE_MS less its safety margin) plus the store's round trips.
-        expect(elapsed, why).to.be.below(LEASE_MS + 3000);
+        // Bounded: the lease budget (leaseMs less its safety margin) plus the store's round trips.
+        expect(elapsed, why).to.be.below(leaseMs + 3000 * slowdown);
         // Nothing the provider sent, and no credential, is echoed.
         for (const value of [values.key_1, values.key_2, fake.currentToken(ROUTE)]) {
           if (value !== undefined) expect(r.text, why).to.not.include(value);
