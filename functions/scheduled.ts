@@ -3,7 +3,9 @@
  * every due token through TokenEngine.refreshDue, the code path of POST /api/refresh (a query on
  * the due time: engine/refresh-due.ts). Traffic refreshes due tokens too; the schedule makes sure
  * that idle secrets stay fresh, so that the first request after a quiet hour is a hit and not a
- * wait for the provider. Each run also scans pushed tickets' freshness (platforms/ticket-freshness.ts).
+ * wait for the provider. Each run also scans pushed tickets' freshness (platforms/ticket-freshness.ts)
+ * and finishes WeChat components' kept authorization codes and unfinished syncs
+ * (platforms/authorizer-followups.ts).
  */
 import { DEFAULT_REFRESH_CONCURRENCY, type DueRunSummary } from './engine/refresh-due';
 import { AppError } from './errors';
@@ -11,6 +13,7 @@ import { probeTokens } from './engine/probe';
 import { log } from './log';
 import { checkQuotas } from './quota/check';
 import { scanTicketFreshness, type FreshnessSummary } from './platforms/ticket-freshness';
+import { finishAuthorizerFollowUps, type FollowUpSummary } from './platforms/authorizer-followups';
 import type { Runtime } from './runtime';
 
 /** At most this many refreshes run at once in one scheduled run (as POST /api/refresh's default). */
@@ -79,6 +82,21 @@ export async function runScheduledRefresh(
     });
     return { scanned: 0, stale: 0, startPushSent: 0, startPushFailed: 0 };
   });
+  // Kept authorization codes and unfinished authorizer syncs of WeChat components (each claimed by one run).
+  const followUps = await finishAuthorizerFollowUps(runtime).catch(
+    (err: unknown): FollowUpSummary | undefined => {
+      log(
+        'WARNING',
+        `authorizer follow-ups failed: ${err instanceof Error ? err.message : 'unknown error'}`,
+        {
+          event: 'authorizer_followups',
+          outcome: 'error',
+          code: err instanceof AppError ? err.code : 'INTERNAL',
+        },
+      );
+      return undefined;
+    },
+  );
   // Webhook events due for (another) attempt, among them those lost with the instance that made them.
   const webhooks = await runtime.ops.sweep();
   const busy = summary.refreshed + summary.failed + probes.probed + quota.checked + tickets.startPushSent > 0;
@@ -101,6 +119,8 @@ export async function runScheduledRefresh(
       ticketsStale: tickets.stale,
       startPushSent: tickets.startPushSent,
       startPushFailed: tickets.startPushFailed,
+      codesFinished: followUps?.codesStored,
+      syncsContinued: followUps?.syncsContinued,
       webhooksDelivered: webhooks.delivered,
       webhooksRetried: webhooks.retried,
       latencyMs: elapsedMs(started),

@@ -12,8 +12,10 @@
  * it writes.
  *
  * The answer is due within 2 s: when the exchange has not finished after `answerWithinMs`, the code
- * is kept in that document, sealed, with its expiry (finishPending completes it), the exchange goes
- * on in the background, and the event is answered. A code that WeChat refuses is not retried.
+ * is kept in that document, sealed, with its expiry, and the authorizer listed on the component's
+ * document; the exchange goes on in the background, and the event is answered. If the background
+ * exchange does not finish it (the instance died, WeChat failed transiently), the scheduled refresh
+ * does (finishPending, from authorizer-followups.ts). A code that WeChat refuses is not retried.
  */
 import { randomBytes } from 'node:crypto';
 import { log } from '../log';
@@ -165,8 +167,18 @@ async function exchange(
   return 'stored';
 }
 
-/** Keeps the code (sealed) for finishPending, unless the event is no longer the newest. */
-async function keepPending(store: Store, realm: string, e: AuthorizationEvent, code: string): Promise<void> {
+/**
+ * Keeps the code (sealed) for finishPending, unless the event is no longer the newest, and lists
+ * the authorizer on the component's document, where the scheduled refresh finds it.
+ */
+async function keepPending(
+  store: Store,
+  c: Component,
+  realm: string,
+  e: AuthorizationEvent,
+  code: string,
+): Promise<void> {
+  await store.mutatePushed(c.secret.realm, c.secret.key, addPending(c.secret.realm, c.secret.key, e.appid));
   await store.mutatePushed(realm, e.appid, (current) => {
     if (current?.authorizationAt !== e.createdAt || current.authorizationDone === true)
       return { result: undefined };
@@ -264,7 +276,7 @@ export async function handleAuthorizationEvent(
     logFailure(realm, e.appid, first.err);
     if (first.err instanceof ProviderFailure && !first.err.transient) return 'ignored';
   }
-  await keepPending(deps.store, realm, e, code);
+  await keepPending(deps.store, c, realm, e, code);
   // A late exchange goes on after the answer; when it succeeds, it clears the pending code (markDone).
   if (first === 'late') {
     void work.then((w) => {
@@ -297,4 +309,17 @@ export async function finishPending(
     return 'expired';
   }
   return exchange(deps, c, realm, e, code);
+}
+
+/** Authorizers with a kept code listed on a component's document at most (the oldest go first). */
+export const MAX_PENDING_AUTHORIZERS = 1_000;
+
+/** The mutator adding an authorizer with a kept code to its component's document. */
+export function addPending(realm: string, key: string, appid: string) {
+  return (current: PushedState | null): { next?: PushedState; result: undefined } => {
+    const list = current?.pendingAuthorizers ?? [];
+    if (list.includes(appid)) return { result: undefined };
+    const next = [...list, appid].slice(-MAX_PENDING_AUTHORIZERS);
+    return { next: { ...(current ?? { realm, key }), pendingAuthorizers: next }, result: undefined };
+  };
 }

@@ -10,7 +10,9 @@
  *   and a tombstone (unauthorized) comes back only by an `authorized` event or an admin's write.
  * Cost is proportional to a page: one list call, then two reads per authorizer (its secret and
  * token state) and a write for each one created or recovered; memory holds one page. A call stops
- * before its time budget runs out, between pages, and answers a cursor where the next call goes on.
+ * before its time budget runs out, between pages, and answers a cursor where the next call goes on;
+ * the cursor is also kept on the component's pushed-values document (cleared on completion), from
+ * which the scheduled refresh goes on by itself (authorizer-followups.ts).
  */
 import { AppError } from '../errors';
 import type { SideWrite } from '../store/side-writes';
@@ -151,7 +153,10 @@ export async function syncAuthorizers(
     const started = deps.now();
     const outOfTime = started + slowest > options.deadline;
     if (pages > 0 && (outOfTime || pages >= (options.maxPages ?? Infinity))) {
-      return { ...counts, complete: false, cursor: encodeCursor({ offset }), total };
+      const cursor = encodeCursor({ offset });
+      // The scheduled refresh goes on from here if no call does (authorizer-followups.ts).
+      await keepSyncCursor(deps.store, c, cursor);
+      return { ...counts, complete: false, cursor, total };
     }
     const answer = await callWithComponentToken(deps, c, 'api_get_authorizer_list', {
       offset,
@@ -163,6 +168,23 @@ export async function syncAuthorizers(
     await comparePage(deps, c, realm, page.list, counts);
     offset += page.size;
     slowest = Math.max(slowest, deps.now() - started);
-    if (page.size === 0 || offset >= total) return { ...counts, complete: true, total };
+    if (page.size === 0 || offset >= total) {
+      await keepSyncCursor(deps.store, c, undefined);
+      return { ...counts, complete: true, total };
+    }
   }
+}
+
+/** Keeps (or, once complete, clears) the cursor of a sync on its component's document. */
+export async function keepSyncCursor(store: Store, c: Component, cursor: string | undefined): Promise<void> {
+  const { realm, key } = c.secret;
+  await store.mutatePushed(realm, key, (current) => {
+    if (current?.syncCursor === cursor) return { result: undefined };
+    if (cursor === undefined) {
+      if (current === null) return { result: undefined };
+      const { syncCursor: _done, ...rest } = current;
+      return { next: rest, result: undefined };
+    }
+    return { next: { ...(current ?? { realm, key }), syncCursor: cursor }, result: undefined };
+  });
 }

@@ -48,6 +48,14 @@ export interface PushedState {
   /** An authorization code not yet exchanged (sealed at rest), and when it expires (ms). */
   pendingCode?: string;
   pendingCodeExpiresAt?: number;
+  /**
+   * On a component's document (platforms/authorizer-followups.ts): the authorizers whose code is
+   * kept for later, the cursor of a sync that has not finished, and until when (store time) a
+   * scheduled run has claimed that work.
+   */
+  pendingAuthorizers?: string[];
+  syncCursor?: string;
+  followUpUntil?: number;
 }
 
 export interface PushedRead {
@@ -80,6 +88,9 @@ const pushedDoc = z.looseObject({
   authorizationDone: z.boolean().optional(),
   pendingCode: z.string().optional(),
   pendingCodeExpiresAt: z.number().optional(),
+  pendingAuthorizers: z.array(z.string()).optional(),
+  syncCursor: z.string().optional(),
+  followUpUntil: z.number().optional(),
 });
 
 export function encodePushed(p: PushedState, sealer: Sealer): Record<string, unknown> {
