@@ -101,6 +101,36 @@ export async function inBatches<T>(items: readonly T[], size: number, each: (ite
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A secret written as an admin's save would (a fresh token state), tried up to 3 times. */
+export async function seedSecret(
+  store: Store,
+  realm: string,
+  key: string,
+  values: Record<string, string>,
+  parent?: string,
+): Promise<void> {
+  const rev = randomUUID();
+  const at = Date.now();
+  await retrying(() =>
+    store.putSecret(
+      { realm, key, values, ...(parent === undefined ? {} : { parent }), rev, createdAt: at, updatedAt: at },
+      (cur) => freshState(realm, key, rev, cur),
+    ),
+  );
+}
+
+/** A seeding write tried up to 3 times (the emulator of a loaded machine misses the store's deadline). */
+export async function retrying<T>(what: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await what();
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await sleep(1000 * attempt);
+    }
+  }
+}
+
 /** The fake's component with a message token and EncodingAESKey of ours, all registered as secrets. */
 export function componentAccount(c: { appid: string; secret: string }, origin: string): Account {
   const a: Account = {
@@ -196,21 +226,8 @@ export async function platformAuthorizers(
       });
     }
     const put = async (key: string, values: Record<string, string>, parent?: string) => {
-      const rev = randomUUID();
-      const at = Date.now();
       const realm = parent === undefined ? compRealm : authRealm;
-      await stack.store.putSecret(
-        {
-          realm,
-          key,
-          values,
-          ...(parent === undefined ? {} : { parent }),
-          rev,
-          createdAt: at,
-          updatedAt: at,
-        },
-        (cur) => freshState(realm, key, rev, cur),
-      );
+      await seedSecret(stack.store, realm, key, values, parent);
     };
     await put(compKey, {
       key_1: component.appid,
