@@ -101,6 +101,45 @@ export async function inBatches<T>(items: readonly T[], size: number, each: (ite
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A secret written as an admin's save would (a fresh token state), tried up to 3 times. */
+export async function seedSecret(
+  store: Store,
+  realm: string,
+  key: string,
+  values: Record<string, string>,
+  parent?: string,
+): Promise<void> {
+  const rev = randomUUID();
+  const at = Date.now();
+  await retrying(() =>
+    store.putSecret(
+      { realm, key, values, ...(parent === undefined ? {} : { parent }), rev, createdAt: at, updatedAt: at },
+      (cur) => freshState(realm, key, rev, cur),
+    ),
+  );
+}
+
+/** The token generation of each key (the baseline that stored tokens are counted from). */
+export async function generations(store: Store, realm: string, keys: readonly string[]) {
+  const out = new Map<string, number>();
+  await inBatches(keys, 25, async (key) => {
+    out.set(key, (await retrying(() => store.getTokenState(realm, key)))?.generation ?? 0);
+  });
+  return out;
+}
+
+/** A seeding write tried up to 3 times (the emulator of a loaded machine misses the store's deadline). */
+export async function retrying<T>(what: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await what();
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await sleep(1000 * attempt);
+    }
+  }
+}
+
 /** The fake's component with a message token and EncodingAESKey of ours, all registered as secrets. */
 export function componentAccount(c: { appid: string; secret: string }, origin: string): Account {
   const a: Account = {
@@ -196,21 +235,8 @@ export async function platformAuthorizers(
       });
     }
     const put = async (key: string, values: Record<string, string>, parent?: string) => {
-      const rev = randomUUID();
-      const at = Date.now();
       const realm = parent === undefined ? compRealm : authRealm;
-      await stack.store.putSecret(
-        {
-          realm,
-          key,
-          values,
-          ...(parent === undefined ? {} : { parent }),
-          rev,
-          createdAt: at,
-          updatedAt: at,
-        },
-        (cur) => freshState(realm, key, rev, cur),
-      );
+      await seedSecret(stack.store, realm, key, values, parent);
     };
     await put(compKey, {
       key_1: component.appid,
@@ -228,6 +254,7 @@ export async function platformAuthorizers(
       ),
     );
     const clientKey = await clientFor(stack.store, authRealm);
+    const seeded = await generations(stack.store, authRealm, appids);
 
     await Promise.all(Array.from({ length: PROCESSES }, (_, i) => startOne(i)));
     // The component's ticket, pushed as WeChat does (the fake does not check it; the broker needs one).
@@ -326,8 +353,8 @@ export async function platformAuthorizers(
       const state = await stack.store.getTokenState(authRealm, appid);
       if (state?.lastError?.code === 'NEEDS_REAUTHORIZATION') needsReauthorization++;
       if (state?.rotating?.refresh_token?.current !== fake.ledger.current(appid)) behind++;
-      // putSecret's fresh state is generation 1; each stored token adds one.
-      tokensStored += Math.max(0, (state?.generation ?? 1) - 1);
+      // Each stored token adds one to the generation the seeding left (1, or more when retried).
+      tokensStored += Math.max(0, (state?.generation ?? 0) - (seeded.get(appid) ?? 0));
       rotations += fake.ledger.refreshes(appid);
       if (state?.refreshAt !== undefined) due.push({ appid, refreshAt: state.refreshAt });
     });

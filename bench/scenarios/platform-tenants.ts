@@ -14,10 +14,8 @@
  * - at the end every tenant's token is asked for once (a tenant that gets none is lost), and the
  *   token generations stored are set against the tenant-token calls the fake counted.
  */
-import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { refreshAtFor } from '../../functions/token/schedule';
-import { freshState } from '../../functions/token/decide';
 import type { Store } from '../../functions/store/store';
 import { startDingtalkIsvFake } from '../../test/fakes/dingtalk-isv';
 import { startFeishuStoreFake } from '../../test/fakes/feishu-store';
@@ -27,7 +25,7 @@ import { startFunction, type FunctionProcess } from '../../test/helpers/processe
 import { fmt, row, type Row } from '../report';
 import type { Stack } from '../stack';
 import { round } from '../stats';
-import { clientFor, inBatches, sleep } from './platform-authorizers';
+import { clientFor, generations, inBatches, seedSecret, sleep } from './platform-authorizers';
 import { startHolderKiller } from './platform-holder-killer';
 
 const PROCESSES = 3;
@@ -123,14 +121,8 @@ async function putRealmsAndSecrets(
       updatedAt: now,
     });
   }
-  const put = async (realm: string, key: string, values: Record<string, string>, parent?: string) => {
-    const rev = randomUUID();
-    const at = Date.now();
-    await store.putSecret(
-      { realm, key, values, ...(parent === undefined ? {} : { parent }), rev, createdAt: at, updatedAt: at },
-      (cur) => freshState(realm, key, rev, cur),
-    );
-  };
+  const put = (realm: string, key: string, values: Record<string, string>, parent?: string) =>
+    seedSecret(store, realm, key, values, parent);
   await put(p.platformRealm, PLATFORM_KEY, platformValues);
   await inBatches(tenants, PUT_CONCURRENCY, (t) =>
     put(p.tenantRealm, t.key, t.values, `${p.platformRealm}/${PLATFORM_KEY}`),
@@ -272,12 +264,17 @@ export async function platformTenants(stack: Stack, options: { tenants: number }
   const platforms: Platform[] = [];
   const procs: FunctionProcess[] = [];
   try {
-    platforms.push(
-      ...(await Promise.all([
-        wecom(stack.store, options.tenants, stamp),
-        dingtalk(stack.store, options.tenants, stamp),
-        feishu(stack.store, options.tenants, stamp),
-      ])),
+    // Settled all before going on, so that no seeding is left running when one failed.
+    const set = await Promise.allSettled([
+      wecom(stack.store, options.tenants, stamp),
+      dingtalk(stack.store, options.tenants, stamp),
+      feishu(stack.store, options.tenants, stamp),
+    ]);
+    for (const r of set) if (r.status === 'fulfilled') platforms.push(r.value);
+    for (const r of set) if (r.status === 'rejected') throw r.reason;
+    // The generations the seeding left (1, or more when a write was retried): stored tokens add to them.
+    const seeded = await Promise.all(
+      platforms.map((p) => generations(stack.store, p.tenantRealm, p.tenants)),
     );
     const clientKeys = new Map<string, string>();
     for (const p of platforms) clientKeys.set(p.tenantRealm, await clientFor(stack.store, p.tenantRealm));
@@ -369,7 +366,7 @@ export async function platformTenants(stack: Stack, options: { tenants: number }
       let tokensStored = 0;
       await inBatches(p.tenants, PUT_CONCURRENCY, async (t) => {
         const state = await stack.store.getTokenState(p.tenantRealm, t);
-        tokensStored += Math.max(0, (state?.generation ?? 1) - 1);
+        tokensStored += Math.max(0, (state?.generation ?? 0) - (seeded[i]?.get(t) ?? 0));
       });
       const calls = p.calls();
       const t = tickets[i] as { samples: number; stale: number; maxAgeMs: number };

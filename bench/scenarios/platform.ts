@@ -10,7 +10,7 @@
  *   a counting Store (bench/counting-store.ts) over the same emulator.
  * - The freshness scan of the scheduled run over N component secrets with fresh tickets (the cost
  *   paid every minute): its time and reads.
- * Authorizers (issue 24's refresh-token benchmark) get their rows in AUTHORIZER_ROWS below.
+ * Then issue 24's authorizers and sync and issue 26's tenants (platform-parts.ts: AUTHORIZER_ROWS).
  */
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -245,7 +245,7 @@ async function pushesAndScans(stack: Stack): Promise<PlatformResult> {
   }
 }
 
-/** Issue 24's authorizer benchmark (1,000 authorizers rotating, holders killed) adds its rows here. */
+/** Issue 24's authorizer and sync rows and issue 26's tenant rows (platform-parts.ts). */
 const AUTHORIZER_ROWS: (r: PlatformResult) => Row[] = (r) =>
   r.parts === undefined ? [] : partsRows(r.parts);
 
