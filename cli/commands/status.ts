@@ -4,6 +4,7 @@ import { apiPath } from '../api';
 import { addConnectionOptions, connect, emit, examples } from '../common';
 import type { CliIo } from '../io';
 import { formatTime, renderTable, truncate } from '../output';
+import { idOption } from '../parse';
 import { asText, field, isRecord, readList } from '../shapes';
 
 /** `UPSTREAM_ERROR: invalid appid` from {code, message, ...}, a string, or nothing (`-`). */
@@ -47,9 +48,16 @@ function ticketAge(row: Record<string, unknown>): string {
   return typeof age === 'number' ? `, ${Math.round(age / 60_000)} min old` : '';
 }
 
+/** "; tenants: 12 authorized, 1 unauthorized, 0 needing re-authorization" from a platform row's counts. */
+function tenantsNote(row: Record<string, unknown>): string {
+  const t = field(row, 'tenants');
+  if (!isRecord(t)) return '';
+  return `; tenants: ${asText(t.authorized)} authorized, ${asText(t.unauthorized)} unauthorized, ${asText(t.needs_reauthorization)} needing re-authorization`;
+}
+
 /**
  * What to do about a row, below the table: a platform secret's pushed ticket (ok, stale, expired,
- * missing), a platform customer ended by the platform, the IP allow-list fix with the refused IP,
+ * missing) and its tenants by state, a platform customer ended by the platform, the IP allow-list fix with the refused IP,
  * and another system fetching a WeChat token with the same appid (the status row's foreign_use).
  */
 export function statusNotes(body: unknown): string[] {
@@ -59,7 +67,8 @@ export function statusNotes(body: unknown): string[] {
     const error = field(s, 'last_error');
     if (isRecord(error) && typeof error.fix === 'string') notes.push(`${name}: ${error.fix}`);
     const ticket = field(s, 'ticket_state');
-    if (typeof ticket === 'string') notes.push(`${name}: pushed ticket ${ticket}${ticketAge(s)}`);
+    if (typeof ticket === 'string')
+      notes.push(`${name}: pushed ticket ${ticket}${ticketAge(s)}${tenantsNote(s)}`);
     const tenant = field(s, 'authorizer_state');
     if (tenant === 'unauthorized')
       notes.push(`${name}: unauthorized by the platform (its token route answers 410)`);
@@ -77,14 +86,22 @@ export function registerStatus(program: Command, io: CliIo): void {
   const cmd = program
     .command('status')
     .description("every secret's token: expiry, next refresh, last error, calls today");
+  cmd.option('--realm <realm>', 'only the secrets of this realm', idOption);
   addConnectionOptions(cmd);
   cmd.addHelpText(
     'after',
-    examples('tokenctl status', "tokenctl status --json | jq '.data.list[] | select(.last_error)'"),
+    examples(
+      'tokenctl status',
+      'tokenctl status --realm wecom_suites',
+      "tokenctl status --json | jq '.data.list[] | select(.last_error)'",
+    ),
   );
-  cmd.action(async (_opts: unknown, command: Command) => {
+  cmd.action(async (opts: { realm?: string }, command: Command) => {
     const api = connect(command, io);
-    const body = await api.get(apiPath('status'));
+    const body = await api.get(
+      apiPath('status'),
+      opts.realm === undefined ? undefined : { realm: opts.realm },
+    );
     emit(io, command, body, () => {
       const rows = statusRows(body, io.now());
       if (rows.length === 0) return 'No secrets.\n';

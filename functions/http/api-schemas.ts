@@ -176,13 +176,26 @@ export const statusEntrySchema = z.strictObject({
   ticket_state: z
     .enum(['ok', 'stale', 'expired', 'missing'])
     .optional()
-    .describe('Secrets of realms that reference ${ticket}: the pushed ticket (stale: no push for 25 min)'),
+    .describe(
+      'Secrets of realms that reference ${ticket}: the pushed ticket (stale: no push for 2.5 push intervals, 25 min; Feishu 2.5 h)',
+    ),
   ticket_age_ms: z.number().int().nonnegative().nullable().optional(),
   authorizer_state: z
     .enum(['authorized', 'unauthorized'])
     .optional()
     .describe(
       "A platform's customer (WeCom company, DingTalk corp): unauthorized once the platform ended it (410)",
+    ),
+  tenants: z
+    .strictObject({
+      total: count,
+      authorized: count,
+      unauthorized: count.describe('Tombstones: the platform ended them (410 AUTHORIZER_REVOKED)'),
+      needs_reauthorization: count.describe('Refresh token given up (409 NEEDS_REAUTHORIZATION)'),
+    })
+    .optional()
+    .describe(
+      'A platform secret (WeChat component, WeCom or DingTalk suite, Feishu store app): its customers (the secrets naming it as parent) by state, counted (count() queries), not listed',
     ),
   foreign_use: z
     .strictObject({ wechat_used: count, broker_calls: count, day: z.string() })

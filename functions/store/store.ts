@@ -3,6 +3,7 @@
  * memory) pass one contract suite (test/emulator/store-contract.ts). Every operation that must be
  * atomic is one method here, so callers never hand-roll a read-then-write.
  */
+import type { ChildCounts } from './child-counts';
 import type { TokenMutator } from '../token/types';
 import type { ResealPage, ResealPosition, SealedCounts } from './reseal-types';
 import type { PushedMutator, PushedRead } from './pushed';
@@ -156,6 +157,13 @@ export interface Store {
    * (Firestore: count() aggregations on `sealedWith`, one query per key id in use).
    */
   countSealedByKey(): Promise<SealedCounts>;
+  /**
+   * A platform secret's tenants (store/child-counts.ts), counted without reading them (Firestore:
+   * count() aggregations): the secrets naming `parent` ("REALM/KEY"), its tombstones, and the token
+   * states of their realm whose lastError.code is `errorCode`. Optional (a wrapping store without
+   * it: status rows go without `tenants`).
+   */
+  countChildren?(parent: string, errorCode: string): Promise<ChildCounts>;
   /**
    * Up to `limit` documents from `position` (in collection, then document-id order), each one
    * whose value is not under the current key sealed again by compare-and-set: a document written

@@ -3,7 +3,7 @@
  * speaks the real format, and a tokenServer and a tokenServerCache process on the run's Firestore. Each condition is created for real and counted at the
  * fake: url_verification (encrypted and plain), forged, replayed, duplicated and reordered events
  * (401, nothing stored); app_ticket → app_access_token; app_open → a tenant secret → its ~4.6 KB JWT
- * tenant token, whole through the memory cache, the token route and the client library, 30 concurrent
+ * tenant token, whole through the memory cache, the token route, a compat route and the client library, 30 concurrent
  * requests over two processes costing one app_access_token and one tenant_access_token call; a ticket
  * Feishu refuses (10012) answered 503 TICKET_STALE and healed by the next push; an admin's forced
  * app_ticket/resend; app_uninstalled → a tombstone (410 AUTHORIZER_REVOKED) that only a newer app_open
@@ -210,6 +210,16 @@ describe('Feishu/Lark store apps: events, app and tenant tokens', function () {
     expect((await tenantToken(cache, tenant)).body.token).to.equal(issued);
     const client = new TokenClient({ url: cache.url, clientKey, realm: TENANT_REALM, key: tenant });
     expect(await client.getToken()).to.equal(issued);
+    // And a compat route (an SDK that only takes a base URL), on the cache function: whole too.
+    const compat = await request<{ access_token?: string; expires_in?: number }>(
+      `${cache.url}/wechat/${TENANT_REALM}/${tenant}/cgi-bin/token?${new URLSearchParams({
+        grant_type: 'client_credential',
+        appid: tenant,
+        secret: clientKey,
+      }).toString()}`,
+    );
+    expect(compat.status, compat.text).to.equal(200);
+    expect(compat.body.access_token).to.equal(issued);
     expect(fake.calls('tenant_token')).to.equal(1);
 
     const rows = await status(TENANT_REALM);

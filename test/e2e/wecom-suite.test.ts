@@ -8,7 +8,8 @@
  * - create_auth: the AuthCode exchanged once (get_permanent_code), the company a secret of the
  *   authorizer realm with the suite as parent, its token from get_corp_token; the same message
  *   again does nothing;
- * - cancel_auth: a tombstone, 410 AUTHORIZER_REVOKED on both processes, the secret kept;
+ * - cancel_auth: a tombstone, 410 AUTHORIZER_REVOKED on both processes, the secret kept; the
+ *   suite's status row (and tokenctl status --realm) counts its companies by state;
  * - an admin-created company under a second suite secret: 30 concurrent token requests over both
  *   processes → one get_suite_token and one get_corp_token at the fake;
  * - 40085 (the ticket refused) → 503 TICKET_STALE, not a credential error.
@@ -16,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { snapshotDatabase } from '../helpers/db-snapshot';
+import { tokenctl } from '../helpers/tokenctl';
 import { emulatorHostFromEnv } from '../helpers/emulator';
 import { request, type JsonResponse } from '../helpers/http';
 import { startFunction, testEnv, type FunctionProcess, type TestEnv } from '../helpers/processes';
@@ -194,6 +196,26 @@ describe('WeCom suites: suite_ticket pushes, create_auth and company tokens (two
     expect(kept.status, kept.text).to.equal(200);
     const row = (await statusRows(corpRealm)).find((r) => r.key === auth.corpid);
     expect(row?.authorizer_state).to.equal('unauthorized');
+    // The suite's row counts its companies by state (count queries, not a listing), and so does
+    // tokenctl status: the first test's company and this one.
+    const suiteRow = (await statusRows(suiteRealm)).find((r) => r.key === SUITE);
+    expect(suiteRow?.tenants).to.deep.equal({
+      total: 2,
+      authorized: 1,
+      unauthorized: 1,
+      needs_reauthorization: 0,
+    });
+    const cli = await tokenctl(['status', '--realm', suiteRealm], {
+      TOKENCTL_URL: fn().url,
+      TOKENCTL_ADMIN_KEY: env.adminKey,
+    });
+    expect(cli.code, cli.stderr).to.equal(0);
+    expect(cli.stdout).to.match(
+      new RegExp(
+        `^${suiteRealm}/${SUITE}: pushed ticket ok, \\d+ min old; tenants: 1 authorized, 1 unauthorized, 0 needing re-authorization$`,
+        'm',
+      ),
+    );
     // The retried cancel_auth changes nothing.
     await unchanged(async () => {
       expect((await send(cancel)).text).to.equal('success');

@@ -99,7 +99,7 @@ export async function startDingtalkIsvFake(): Promise<DingtalkIsvFake> {
         return answer(res, 200, {
           errcode: 0,
           errmsg: 'ok',
-          suite_access_token: `dtsuite_${randomBytes(18).toString('base64url')}`,
+          suite_access_token: reg(`dtsuite_${randomBytes(18).toString('base64url')}`, 'token'),
           expires_in: 7200,
         });
       }
@@ -113,7 +113,7 @@ export async function startDingtalkIsvFake(): Promise<DingtalkIsvFake> {
         if (typeof body.authCorpId !== 'string' || !corps.has(body.authCorpId))
           return answer(res, 400, { code: 'InvalidAuthCorpId', message: 'the corp has not authorized' });
         return answer(res, 200, {
-          accessToken: `dtcorp_${randomBytes(18).toString('base64url')}`,
+          accessToken: reg(`dtcorp_${randomBytes(18).toString('base64url')}`, 'token'),
           expireIn: 7200,
         });
       }

@@ -106,7 +106,7 @@ export async function startWecomSuiteFake(): Promise<WecomSuiteFake> {
     res.end(JSON.stringify(body));
   };
   const issue = (prefix: string): { token: string; expires_in: number } => ({
-    token: `${prefix}${randomBytes(18).toString('base64url')}`,
+    token: secret(`${prefix}${randomBytes(18).toString('base64url')}`, 'token'),
     expires_in: fake.lifetimeS,
   });
   /** 0 when the suite token is good, else the errcode WeCom answers. */
@@ -219,7 +219,7 @@ export async function startWecomSuiteFake(): Promise<WecomSuiteFake> {
     createAuth(options = {}) {
       const corpid = `wwcorp${randomBytes(6).toString('hex')}`;
       // No English prefix: the leak check matches any run of 8 characters ("authcode" is in the API's own text).
-      const code = secret(randomBytes(20).toString('hex'), 'credential');
+      const code = secret(randomBytes(20).toString('hex'), 'authorization code');
       authCodes.set(code, corpid);
       const inner =
         `<InfoType><![CDATA[create_auth]]></InfoType>` +

@@ -8,6 +8,7 @@ import { toStatus } from '../../admin/views';
 import { statusState, TOKEN_STATUS_STATES, type TokenStatusState } from '../../token/phase';
 import { DEFAULT_REFRESH_CONCURRENCY, REFRESH_ROUTE_BUDGET_MS } from '../../engine/refresh-due';
 import { AppError } from '../../errors';
+import { tenantCounts } from '../../platforms/tenant-counts';
 import { tenantStates } from '../../platforms/tenant-status';
 import { ticketStatuses } from '../../platforms/ticket-status';
 import { realmIdSchema } from '../../providers/realm-config';
@@ -103,12 +104,18 @@ export const statusRoute: Route = {
     }
     const tickets = await ticketStatuses(runtime.store, page.list, now);
     const tenants = await tenantStates(runtime.store, page.list);
+    // Platform secrets (the rows with a pushed ticket) count their tenants.
+    const platforms = await tenantCounts(
+      runtime.store,
+      page.list.filter((s) => tickets.has(secretDocId(s.realm, s.key))),
+    );
     const body = listBody(
       page,
       page.list.map((s) => ({
         ...toStatus(s, now),
         ...tickets.get(secretDocId(s.realm, s.key)),
         ...tenants.get(secretDocId(s.realm, s.key)),
+        ...platforms.get(secretDocId(s.realm, s.key)),
       })),
       scope,
     );

@@ -76,6 +76,8 @@ import type {
   TokenSummary,
 } from '../types';
 import { countSealedByKey, resealPage } from './reseal';
+import type { ChildCounts } from '../child-counts';
+import { countChildren } from './child-counts';
 import {
   decodePushed,
   encodePushed,
@@ -589,6 +591,10 @@ export class FirestoreStore implements Store {
 
   countSealedByKey(): Promise<SealedCounts> {
     return this.run('countSealedByKey', () => countSealedByKey(this.db));
+  }
+
+  countChildren(parent: string, errorCode: string): Promise<ChildCounts> {
+    return this.run('countChildren', () => countChildren(this.db, parent, errorCode));
   }
 
   resealPage(position: ResealPosition, limit: number): Promise<ResealPage> {

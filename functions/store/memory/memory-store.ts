@@ -60,6 +60,7 @@ import type {
 import { decodePushed, encodePushed, type PushedMutator, type PushedRead } from '../pushed';
 import type { PushedChangeHook, SideWrite, TokenChangeHook } from '../side-writes';
 import { TokenWatchers } from './token-watchers';
+import { countChildDocs, type ChildCounts } from '../child-counts';
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
@@ -267,6 +268,10 @@ export class MemoryStore implements Store {
   /** Every document of a memory store was written by this version's codec (it does not outlive its process). */
   async backfillDueTimes(_limit: number): Promise<BackfillProgress> {
     return { scanned: 0, updated: 0, done: true };
+  }
+
+  countChildren(parent: string, errorCode: string): Promise<ChildCounts> {
+    return Promise.resolve(countChildDocs(this.secrets.values(), this.tokens.values(), parent, errorCode));
   }
 
   async countSealedByKey(): Promise<SealedCounts> {

@@ -75,11 +75,19 @@ describe('tokenctl status', () => {
     assert.equal(result.stdout, 'No secrets.\n');
   });
 
-  it("shows a platform secret's pushed ticket and a platform customer the platform ended", async () => {
+  it("shows a platform secret's pushed ticket and tenants, and a platform customer the platform ended", async () => {
     server.on('GET', '/api/status', {
       body: listBody([
         { realm: 'suites', key: 'main', ticket_state: 'stale', ticket_age_ms: 27 * 60_000, calls_today: 1 },
         { realm: 'suites', key: 'new', ticket_state: 'missing', ticket_age_ms: null, calls_today: 0 },
+        {
+          realm: 'suites',
+          key: 'counted',
+          ticket_state: 'ok',
+          ticket_age_ms: 3 * 60_000,
+          tenants: { total: 15, authorized: 12, unauthorized: 2, needs_reauthorization: 1 },
+          calls_today: 1,
+        },
         { realm: 'corps', key: 'wwcorp1', authorizer_state: 'authorized', calls_today: 1 },
         { realm: 'corps', key: 'wwcorp2', authorizer_state: 'unauthorized', calls_today: 0 },
       ]),
@@ -87,6 +95,10 @@ describe('tokenctl status', () => {
     const result = await run(['status'], { env: envFor(server), now: NOW });
     assert.match(result.stdout, /^suites\/main: pushed ticket stale, 27 min old$/m);
     assert.match(result.stdout, /^suites\/new: pushed ticket missing$/m);
+    assert.match(
+      result.stdout,
+      /^suites\/counted: pushed ticket ok, 3 min old; tenants: 12 authorized, 2 unauthorized, 1 needing re-authorization$/m,
+    );
     assert.match(
       result.stdout,
       /^corps\/wwcorp2: unauthorized by the platform \(its token route answers 410\)$/m,
