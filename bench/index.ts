@@ -15,8 +15,9 @@
  * --source serves tokenServer and tokenServerCache in the process scenarios (hit, stampede) from
  * another build (a folder with a package.json whose main is the functions' index.js), to measure a
  * patch beside the same baselines; the in-process scenarios always use this checkout.
- * --scale: the sealed values the reseal scenario seeds and reseals (default 5,000; issue 25: 100,000).
  */
+// First: nothing in this process may probe the cloud metadata server (bench/local-only.ts).
+import './local-only';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
