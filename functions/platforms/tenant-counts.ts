@@ -4,8 +4,11 @@
  * as `parent`, by the state their own rows show as `authorizer_state`: `authorized`, `unauthorized`
  * (a tombstone: the platform ended it) and `needs_reauthorization` (the engine gave its refresh token
  * up: WeChat authorizers). Counted, never listed (Store.countChildren: Firestore count()
- * aggregations), so a platform of 100,000 tenants costs a few index reads per row, not 100,000.
+ * aggregations), so a platform of 100,000 tenants costs a few index reads per row, not 100,000. A
+ * count that fails (e.g. the composite index not deployed) leaves the row without `tenants`.
  */
+import { log } from '../log';
+import type { ChildCounts } from '../store/child-counts';
 import { secretDocId, parentRef, type Store } from '../store/store';
 import { NEEDS_REAUTHORIZATION } from './authorizer-secrets';
 
@@ -24,7 +27,23 @@ export async function tenantCounts(
   const out = new Map<string, { tenants: TenantCounts }>();
   if (store.countChildren === undefined) return out;
   for (const { realm, key } of platformRows) {
-    const c = await store.countChildren(parentRef(realm, key), NEEDS_REAUTHORIZATION);
+    let c: ChildCounts;
+    try {
+      c = await store.countChildren(parentRef(realm, key), NEEDS_REAUTHORIZATION);
+    } catch (err) {
+      // A missing composite index (firestore.indexes.json not deployed) must not take status down:
+      // the row goes without `tenants`, and the log says why.
+      log(
+        'WARNING',
+        `tenants of ${realm}/${key} not counted: ${err instanceof Error ? err.message : 'error'}`,
+        {
+          event: 'tenant_count_failed',
+          realm,
+          key,
+        },
+      );
+      continue;
+    }
     const needs = Math.min(c.withError, c.total - c.revoked);
     out.set(secretDocId(realm, key), {
       tenants: {
