@@ -13,7 +13,12 @@ import { probeTokens } from './engine/probe';
 import { log } from './log';
 import { checkQuotas } from './quota/check';
 import { scanTicketFreshness, type FreshnessSummary } from './platforms/ticket-freshness';
-import { finishAuthorizerFollowUps, type FollowUpSummary } from './platforms/authorizer-followups';
+import {
+  finishAuthorizerFollowUps,
+  isFollowUpComponent,
+  type FollowUpSummary,
+} from './platforms/authorizer-followups';
+import type { Component } from './platforms/component-api';
 import type { Runtime } from './runtime';
 
 /** At most this many refreshes run at once in one scheduled run (as POST /api/refresh's default). */
@@ -71,10 +76,14 @@ export async function runScheduledRefresh(
     instanceId: runtime.instanceId,
   });
   // Pushed tickets not renewed for 25 minutes: reported stale, and a push asked for (§11.2).
-  const tickets = await scanTicketFreshness({
-    store: runtime.store,
-    allowPrivate: runtime.config.allowPrivateUpstreams,
-  }).catch((err: unknown): FreshnessSummary => {
+  // Its walk also collects the WeChat components the follow-ups below look at (one walk, not two).
+  const components: Component[] = [];
+  const tickets = await scanTicketFreshness(
+    { store: runtime.store, allowPrivate: runtime.config.allowPrivateUpstreams },
+    (secret, config) => {
+      if (isFollowUpComponent(secret, config)) components.push({ secret, config });
+    },
+  ).catch((err: unknown): FreshnessSummary => {
     log('WARNING', `ticket freshness scan failed: ${err instanceof Error ? err.message : 'unknown error'}`, {
       event: 'ticket_freshness',
       outcome: 'error',
@@ -83,7 +92,7 @@ export async function runScheduledRefresh(
     return { scanned: 0, stale: 0, startPushSent: 0, startPushFailed: 0 };
   });
   // Kept authorization codes and unfinished authorizer syncs of WeChat components (each claimed by one run).
-  const followUps = await finishAuthorizerFollowUps(runtime).catch(
+  const followUps = await finishAuthorizerFollowUps(runtime, components).catch(
     (err: unknown): FollowUpSummary | undefined => {
       log(
         'WARNING',

@@ -11,29 +11,30 @@
  * A run works on a component only after claiming it (`followUpUntil`, a compare-and-set on that
  * document at the store's time), so that runs at the same time, on any instances, do the work once;
  * the claim is released when the run is done with it, and lapses by itself if the run dies.
- * Cost per run: the realm listing, each component realm's secrets, and one read per component
- * secret; writes and provider calls only for the work found.
+ * Cost per run: one read per component secret (the scheduled run finds the components on the walk
+ * its freshness scan makes anyway); writes and provider calls only for the work found.
  */
 import { AppError } from '../errors';
 import { log } from '../log';
 import { auditWrite } from '../ops/audit/record';
 import { ProviderFailure } from '../providers/failure';
-import { parseRealmConfig, type RealmConfig } from '../providers/realm-config';
+import type { RealmConfig } from '../providers/realm-config';
 import type { PushedState } from '../store/pushed';
-import { secretDocId, type Store } from '../store/store';
+import type { Store } from '../store/store';
+import type { SecretRecord } from '../store/types';
 import type { Runtime } from '../runtime';
+import { usesPushedTicket } from '../engine/pushed-fetcher';
 import { finishPending } from './authorization-events';
 import { authorizerRealmOf } from './authorizer-secrets';
 import { syncAuthorizers } from './authorizer-sync';
 import type { Component } from './component-api';
 import { freshnessOf } from './freshness-table';
+import { forEachPushedTicketSecret } from './ticket-freshness';
 
 /** How long a run's claim on a component's follow-up work lasts (store time). */
 export const FOLLOW_UP_CLAIM_MS = 55_000;
 /** How long a scheduled run pages an unfinished sync before keeping the cursor for the next run. */
 export const SCHEDULED_SYNC_BUDGET_MS = 20_000;
-/** Authorizers with a kept code listed on a component's document at most (the oldest go first). */
-const PAGE_SIZE = 100;
 
 export interface FollowUpSummary {
   /** Components that had work and were claimed by this run. */
@@ -169,12 +170,23 @@ async function followUp(runtime: Runtime, c: Component, summary: FollowUpSummary
   }
 }
 
-function isComponentRealm(config: RealmConfig): boolean {
-  return freshnessOf(config).preset === 'wechat_component';
+/** A WeChat component secret with customers: what the follow-ups look at. */
+export function isFollowUpComponent(secret: SecretRecord, config: RealmConfig): boolean {
+  return (
+    secret.values.authorizer_realm !== undefined &&
+    usesPushedTicket(config) &&
+    freshnessOf(config).preset === 'wechat_component'
+  );
 }
 
-/** One pass over every WeChat component secret (see the top). */
-export async function finishAuthorizerFollowUps(runtime: Runtime): Promise<FollowUpSummary> {
+/**
+ * One pass over every WeChat component secret (see the top). The scheduled run passes the components
+ * its freshness scan found on its walk; without them, the same walk is made here.
+ */
+export async function finishAuthorizerFollowUps(
+  runtime: Runtime,
+  found?: readonly Component[],
+): Promise<FollowUpSummary> {
   const summary: FollowUpSummary = {
     components: 0,
     codesStored: 0,
@@ -183,39 +195,14 @@ export async function finishAuthorizerFollowUps(runtime: Runtime): Promise<Follo
     syncsContinued: 0,
     syncsCompleted: 0,
   };
-  const store = runtime.store;
-  for (let after: string | undefined; ;) {
-    const realms = await store.listRealms({
-      limit: PAGE_SIZE,
-      countTotal: false,
-      ...(after === undefined ? {} : { after }),
+  let components = found;
+  if (components === undefined) {
+    const list: Component[] = [];
+    await forEachPushedTicketSecret(runtime.store, async (secrets, config) => {
+      for (const secret of secrets) if (isFollowUpComponent(secret, config)) list.push({ secret, config });
     });
-    for (const realm of realms.list) {
-      let config: RealmConfig;
-      try {
-        config = parseRealmConfig(realm.config);
-      } catch {
-        continue; // a realm this version cannot read has no component to follow up
-      }
-      if (!isComponentRealm(config)) continue;
-      for (let position: string | undefined; ;) {
-        const secrets = await store.listSecrets({
-          realm: realm.id,
-          limit: PAGE_SIZE,
-          countTotal: false,
-          ...(position === undefined ? {} : { after: position }),
-        });
-        for (const secret of secrets.list) {
-          if (secret.values.authorizer_realm === undefined) continue;
-          await followUp(runtime, { secret, config }, summary);
-        }
-        const last = secrets.list.at(-1);
-        if (secrets.next === undefined || last === undefined) break;
-        position = secretDocId(realm.id, last.key);
-      }
-    }
-    if (realms.next === undefined) break;
-    after = realms.next;
+    components = list;
   }
+  for (const c of components) await followUp(runtime, c, summary);
   return summary;
 }

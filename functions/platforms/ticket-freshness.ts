@@ -124,11 +124,18 @@ export interface FreshnessDeps {
   allowPrivate: boolean;
 }
 
-/** One scan over every secret of every realm that takes pushed tickets. */
-export async function scanTicketFreshness(deps: FreshnessDeps): Promise<FreshnessSummary> {
-  const summary: FreshnessSummary = { scanned: 0, stale: 0, startPushSent: 0, startPushFailed: 0 };
+/**
+ * Every secret of every realm that takes pushed tickets, a page of each at a time: the one walk the
+ * scheduled run makes for them (the freshness scan below, and the component follow-ups of
+ * platforms/authorizer-followups.ts ride along on it). Realms are read once, pushed-ticket realms'
+ * secrets once; other realms' secrets never.
+ */
+export async function forEachPushedTicketSecret(
+  store: Store,
+  visitPage: (secrets: readonly SecretRecord[], config: RealmConfig) => Promise<void>,
+): Promise<void> {
   for (let after: string | undefined; ;) {
-    const realms = await deps.store.listRealms({
+    const realms = await store.listRealms({
       limit: PAGE_SIZE,
       countTotal: false,
       ...(after === undefined ? {} : { after }),
@@ -138,17 +145,17 @@ export async function scanTicketFreshness(deps: FreshnessDeps): Promise<Freshnes
       try {
         config = parseRealmConfig(realm.config);
       } catch {
-        continue; // a realm this version cannot read is not a component realm to scan
+        continue; // a realm this version cannot read takes no pushed ticket it could use
       }
       if (!usesPushedTicket(config)) continue;
       for (let position: string | undefined; ;) {
-        const secrets = await deps.store.listSecrets({
+        const secrets = await store.listSecrets({
           realm: realm.id,
           limit: PAGE_SIZE,
           countTotal: false,
           ...(position === undefined ? {} : { after: position }),
         });
-        await Promise.all(secrets.list.map((s) => scanSecret(deps, s, config, summary)));
+        await visitPage(secrets.list, config);
         const last = secrets.list.at(-1);
         if (secrets.next === undefined || last === undefined) break;
         position = secretDocId(realm.id, last.key);
@@ -157,5 +164,20 @@ export async function scanTicketFreshness(deps: FreshnessDeps): Promise<Freshnes
     if (realms.next === undefined) break;
     after = realms.next;
   }
+}
+
+/**
+ * One scan over every secret of every realm that takes pushed tickets. `alsoVisit` sees each such
+ * secret too (the scheduled run collects its WeChat components there, instead of a second walk).
+ */
+export async function scanTicketFreshness(
+  deps: FreshnessDeps,
+  alsoVisit?: (secret: SecretRecord, config: RealmConfig) => void,
+): Promise<FreshnessSummary> {
+  const summary: FreshnessSummary = { scanned: 0, stale: 0, startPushSent: 0, startPushFailed: 0 };
+  await forEachPushedTicketSecret(deps.store, async (secrets, config) => {
+    if (alsoVisit !== undefined) for (const s of secrets) alsoVisit(s, config);
+    await Promise.all(secrets.map((s) => scanSecret(deps, s, config, summary)));
+  });
   return summary;
 }
