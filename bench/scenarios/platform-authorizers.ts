@@ -39,7 +39,7 @@ import { startHolderKiller, type KillPoint } from './platform-holder-killer';
 
 const PROCESSES = 3;
 const LIFETIME_S = 40;
-const RUN_S = 60;
+const RUN_S = 120;
 const APPS = 6;
 const REFRESH_EVERY_MS = 2_000;
 const KILL_EVERY_MS = 5_000;
