@@ -86,6 +86,7 @@ export function createHandler(options: HandlerOptions): HttpHandler {
         realm: logFields.realm,
         key: logFields.key,
         source: logFields.source,
+        reason: logFields.reason,
         code: errorCode,
         requestId: parsed?.requestId,
         ...traceOf(req, runtime),

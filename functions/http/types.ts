@@ -39,6 +39,11 @@ export interface RouteLogFields {
   key?: string;
   source?: string;
   /**
+   * Why a token was served without a call of this request's own (engine/served.ts `reason`), for
+   * the request line: `waited` means it waited for another request's refresh.
+   */
+  reason?: string;
+  /**
    * The token was served from a valid copy without waiting or refreshing (a memory hit, or the
    * engine's first read): counted in the hit summary instead of a request line at info.
    */

@@ -58,6 +58,15 @@ export interface TokenParams {
   timeoutMs?: number;
 }
 
+/** One request line of a token route (http/app.ts), as tokenRequestLinesSince reads it. */
+export interface RequestLine {
+  via: string;
+  status: number;
+  realm?: string;
+  source?: string;
+  reason?: string;
+}
+
 export interface ScenarioOptions {
   /** TOKEN_SERVER_* variables for every function process. */
   env?: Record<string, string>;
@@ -68,6 +77,8 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 
 export class RealworldScenario {
   readonly procs: Named[] = [];
+  /** Further fake providers (addFake), each with its own tokens, stopped with the scenario. */
+  private readonly moreFakes: RealworldProvider[] = [];
 
   private constructor(
     readonly env: TestEnv,
@@ -81,6 +92,21 @@ export class RealworldScenario {
     await clearEmulator(env.emulatorHost!, env.projectId);
     const fake = await RealworldProvider.start(options.fake ?? {});
     return new RealworldScenario(env, fake);
+  }
+
+  /**
+   * Another fake provider beside `fake`, for a second realm whose provider behaves differently
+   * (seed with its `fake` argument); answers carrying its tokens are checked against it.
+   */
+  async addFake(settings: Partial<RealworldSettings>): Promise<RealworldProvider> {
+    const fake = await RealworldProvider.start(settings);
+    this.moreFakes.push(fake);
+    return fake;
+  }
+
+  /** The fake that issued `token` (the scenario's own when none did). */
+  fakeOf(token: string): RealworldProvider {
+    return this.moreFakes.find((f) => f.tokenInfo(token) !== undefined) ?? this.fake;
   }
 
   /** Starts function processes (in parallel) on the shared emulator. */
@@ -134,8 +160,9 @@ export class RealworldScenario {
     params: Pick<TokenParams, 'realm' | 'key'>,
     shape: Parameters<typeof realworldRealmConfig>[1],
     extra: Record<string, unknown> = {},
+    fake: RealworldProvider = this.fake,
   ): Promise<void> {
-    await this.putRealm(via, params.realm, realworldRealmConfig(this.fake.url, shape, extra));
+    await this.putRealm(via, params.realm, realworldRealmConfig(fake.url, shape, extra));
     await this.putSecret(via, params.realm, params.key);
   }
 
@@ -170,7 +197,7 @@ export class RealworldScenario {
       const served: Served = { via: via.name, sentAt, arrivedAt, status: res.status };
       if (typeof body.token === 'string') {
         served.token = body.token;
-        served.aliveOnArrival = this.fake.isAlive(body.token, arrivedAt);
+        served.aliveOnArrival = this.fakeOf(body.token).isAlive(body.token, arrivedAt);
       }
       if (typeof body.expires_in === 'number') served.expiresIn = body.expires_in;
       if (typeof body.expires_at === 'string') served.expiresAt = Date.parse(body.expires_at);
@@ -226,6 +253,40 @@ export class RealworldScenario {
     return Promise.all(pending);
   }
 
+  /** How many lines each process has written so far: a mark for tokenRequestLinesSince. */
+  logMark(): Map<Named, number> {
+    return new Map(this.procs.map((p) => [p, p.logs.length]));
+  }
+
+  /**
+   * The token-route request lines (http/app.ts) the processes wrote after `mark`: what each request
+   * was served from and why, as the serving process saw it. Hits are counted in the hit summary,
+   * not logged one by one, so these are the requests that were not served from a valid copy at once.
+   */
+  tokenRequestLinesSince(mark: Map<Named, number>): RequestLine[] {
+    return this.procs.flatMap((p) =>
+      p.logs.slice(mark.get(p) ?? 0).flatMap((line): RequestLine[] => {
+        if (!line.startsWith('{')) return [];
+        let entry: Record<string, unknown>;
+        try {
+          entry = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return [];
+        }
+        if (entry.event !== 'request' || entry.route !== '/api/token') return [];
+        return [
+          {
+            via: p.name,
+            status: Number(entry.status),
+            ...(typeof entry.realm === 'string' ? { realm: entry.realm } : {}),
+            ...(typeof entry.source === 'string' ? { source: entry.source } : {}),
+            ...(typeof entry.reason === 'string' ? { reason: entry.reason } : {}),
+          },
+        ];
+      }),
+    );
+  }
+
   /** What the processes said that looks like trouble (for a failed test's report). */
   troubleLines(): string[] {
     return this.procs.flatMap((p) =>
@@ -237,7 +298,7 @@ export class RealworldScenario {
   async stop(): Promise<void> {
     await Promise.all(this.procs.map((p) => p.stop(2_000)));
     this.procs.length = 0;
-    await this.fake.close();
+    await Promise.all([this.fake, ...this.moreFakes.splice(0)].map((f) => f.close()));
   }
 }
 

@@ -107,6 +107,7 @@ function handler(getter: TokenGetter) {
     };
     const answer = (served: ServedToken): Reply => {
       ctx.logFields.source = served.source;
+      if (served.reason !== undefined) ctx.logFields.reason = served.reason;
       if (served.source === 'memory' || served.hit === true) ctx.logFields.hit = true;
       return tokenReply(served, ctx.runtime.clock.now());
     };

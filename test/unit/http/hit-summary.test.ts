@@ -159,10 +159,11 @@ describe('hit summary', () => {
       expect(flushed.status).to.equal(200);
       expect(provider.calls).to.equal(1);
       // A flush is never a hit, even when its minimum interval has it served the stored token.
-      expect(requestLines().map((e) => [e.status, e.source, e.key])).to.deep.equal([
-        [200, 'upstream', 's1'],
-        [404, undefined, 'nope'],
-        [200, 'database', 's1'],
+      // Its line says why it was served without a call (the request line's `reason`).
+      expect(requestLines().map((e) => [e.status, e.source, e.reason, e.key])).to.deep.equal([
+        [200, 'upstream', undefined, 's1'],
+        [404, undefined, undefined, 'nope'],
+        [200, 'database', 'fresh', 's1'],
       ]);
       expect(log.entries().filter((e) => e.event === 'token_hits')).to.deep.equal([]);
       hitSummary.flush();
