@@ -256,24 +256,74 @@ function fragmentIndex(): FragmentIndex {
   return { runs, hashes };
 }
 
+/** The offsets in `text` whose FRAGMENT characters hash to one of `hashes` (a rolling hash). */
+function* hashHits(text: string, hashes: ReadonlySet<number>): Generator<number> {
+  if (text.length < FRAGMENT) return;
+  let h = hashAt(text, 0);
+  for (let i = 0; ; i++) {
+    if (hashes.has(h)) yield i;
+    if (i + FRAGMENT >= text.length) return;
+    const out = Math.imul(text.charCodeAt(i), TOP);
+    h = (Math.imul((h - out) | 0, BASE) + text.charCodeAt(i + FRAGMENT)) | 0;
+  }
+}
+
 /** The first indexed run in `text` (at its offset), with the secret it belongs to. */
 function firstFragment(
   text: string,
   index: FragmentIndex,
   allowed: (s: Registered) => boolean = () => false,
 ): { run: string; secret: Registered; at: number } | undefined {
-  if (text.length < FRAGMENT) return undefined;
-  let h = hashAt(text, 0);
-  for (let i = 0; ; i++) {
-    if (index.hashes.has(h)) {
-      const run = text.slice(i, i + FRAGMENT);
-      const secret = index.runs.get(run);
-      if (secret !== undefined && !allowed(secret)) return { run, secret, at: i };
-    }
-    if (i + FRAGMENT >= text.length) return undefined;
-    const out = Math.imul(text.charCodeAt(i), TOP);
-    h = (Math.imul((h - out) | 0, BASE) + text.charCodeAt(i + FRAGMENT)) | 0;
+  for (const at of hashHits(text, index.hashes)) {
+    const run = text.slice(at, at + FRAGMENT);
+    const secret = index.runs.get(run);
+    if (secret !== undefined && !allowed(secret)) return { run, secret, at };
   }
+  return undefined;
+}
+
+interface WholeIndex {
+  /** Registered values by their first FRAGMENT characters. */
+  byPrefix: Map<string, Registered[]>;
+  hashes: Set<number>;
+  /** Values shorter than FRAGMENT, looked for one by one. */
+  short: Registered[];
+}
+
+function wholeIndex(): WholeIndex {
+  const byPrefix = new Map<string, Registered[]>();
+  const hashes = new Set<number>();
+  const short: Registered[] = [];
+  for (const s of secrets.values()) {
+    if (s.value.length < FRAGMENT) {
+      short.push(s);
+      continue;
+    }
+    const prefix = s.value.slice(0, FRAGMENT);
+    const list = byPrefix.get(prefix);
+    if (list === undefined) byPrefix.set(prefix, [s]);
+    else list.push(s);
+    hashes.add(hashAt(prefix, 0));
+  }
+  return { byPrefix, hashes, short };
+}
+
+/**
+ * Every registered value that appears whole in `text`, each once with its first offset: one rolling
+ * hash over the text, each value's prefix looked up, and the whole value compared only there.
+ */
+function wholeValuesIn(text: string, index: WholeIndex): Array<{ secret: Registered; at: number }> {
+  const found = new Map<Registered, number>();
+  for (const s of index.short) {
+    const at = text.indexOf(s.value);
+    if (at >= 0) found.set(s, at);
+  }
+  for (const i of hashHits(text, index.hashes)) {
+    for (const s of index.byPrefix.get(text.slice(i, i + FRAGMENT)) ?? []) {
+      if (!found.has(s) && text.startsWith(s.value, i)) found.set(s, i);
+    }
+  }
+  return [...found].map(([secret, at]) => ({ secret, at }));
 }
 
 function responseName(r: RecordedResponse): string {
@@ -292,21 +342,21 @@ export function findLeaks(): string[] {
           : ` (a run of ${FRAGMENT} of its characters, ${JSON.stringify(run.slice(0, 3))}…)`),
     );
   const logs = logSources.map((source) => ({ name: source.name, text: source.lines.join('\n') }));
-  // One pass over everything per secret; only a hit is looked at response by response.
-  const allResponses = responses.map((r) => r.text).join('\n');
-  for (const s of secrets.values()) {
-    for (const log of logs) {
-      if (!log.text.includes(s.value)) continue;
-      const line = log.text.split('\n').findIndex((l) => l.includes(s.value));
-      report(s, `the log of ${log.name}, line ${line + 1}`);
+  // Whole values (tokens too, which only the token routes may answer): one pass over each text.
+  const whole = wholeIndex();
+  for (const log of logs) {
+    for (const { secret, at } of wholeValuesIn(log.text, whole)) {
+      const line = log.text.slice(0, at).split('\n').length;
+      report(secret, `the log of ${log.name}, line ${line}`);
     }
-    if (!allResponses.includes(s.value)) continue;
-    responses.forEach((r, i) => {
-      if (i === s.allowedIn) return;
-      if (s.kind === 'token' && isTokenRoute(r.url)) return;
-      if (r.text.includes(s.value)) report(s, responseName(r));
-    });
   }
+  responses.forEach((r, i) => {
+    for (const { secret } of wholeValuesIn(r.text, whole)) {
+      if (i === secret.allowedIn) continue;
+      if (secret.kind === 'token' && isTokenRoute(r.url)) continue;
+      report(secret, responseName(r));
+    }
+  });
   // The 8-character rule, over responses, log lines and stored documents, one pass over each text.
   const index = fragmentIndex();
   if (index.runs.size === 0) return found;

@@ -185,5 +185,25 @@ describe('run-tests workers (run-workers.ts)', () => {
       expect(missing.ok).to.equal(false);
       expect(missing.findings[0]).to.match(/worker 2 left no readable leak dump/);
     });
+
+    it('finds a token whole outside the token routes but not in them, and a whole value in a log line', () => {
+      const token = ['Tk9Lm2Qw', 'Zr7Xc4Vb', 'Np3s'].join('');
+      const byWorker1 = dump({
+        secrets: [
+          { value: token, kind: 'token', origin: 'GET /api/token' },
+          { value: credential, kind: 'credential', origin: 'POST /api/secret' },
+        ],
+      });
+      const response = (url: string, text: string) => dump({ responses: [{ method: 'GET', url, status: 200, text }] });
+      const [inTokenRoute, inStatus, inLog] = check([
+        [byWorker1, response('/api/token?realm=r&key=k', `{"token":"${token}"}`)],
+        [byWorker1, response('/api/status', `{"x":1,"t":"${token}"}`)],
+        [byWorker1, dump({ logs: [{ name: 'a function process', lines: ['one', `two ${credential}`] }] })],
+      ]);
+      expect(inTokenRoute!.findings).to.deep.equal([]);
+      expect(inStatus!.findings).to.have.length(1);
+      expect(inStatus!.findings[0]).to.match(/the token registered by .* appears in the response to GET \/api\/status/);
+      expect(inLog!.findings.join('\n')).to.match(/the credential registered by .* appears in the log of .*, line 2$/m);
+    });
   });
 });
