@@ -75,12 +75,13 @@ describe('run-tests workers (run-workers.ts)', () => {
     ]);
   });
 
-  it('runs one mocha process unless TEST_WORKERS asks for more', () => {
-    expect(workerCount({})).to.equal(1);
+  it('runs two mocha processes unless TEST_WORKERS says otherwise', () => {
+    expect(workerCount({})).to.equal(2);
+    expect(workerCount({ TEST_WORKERS: '1' })).to.equal(1);
     expect(workerCount({ TEST_WORKERS: '2' })).to.equal(2);
     expect(workerCount({ TEST_WORKERS: '3' })).to.equal(3);
-    expect(workerCount({ TEST_WORKERS: 'many' })).to.equal(1);
-    expect(workerCount({ TEST_WORKERS: '0' })).to.equal(1);
+    expect(workerCount({ TEST_WORKERS: 'many' })).to.equal(2);
+    expect(workerCount({ TEST_WORKERS: '0' })).to.equal(2);
     expect(workerCount({ TEST_WORKERS: '99' })).to.equal(8);
   });
 
