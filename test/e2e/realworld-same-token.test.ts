@@ -108,7 +108,10 @@ describe('real world: a provider that returns the same token (issue 11.8)', func
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     for (const v of variants.values()) {
-      expect(firstLines().filter((l) => l.realm === v.realm), v.realm).to.have.length(1);
+      expect(
+        firstLines().filter((l) => l.realm === v.realm),
+        v.realm,
+      ).to.have.length(1);
     }
     const mark = w.logMark();
     await Promise.all(

@@ -195,7 +195,8 @@ describe('run-tests workers (run-workers.ts)', () => {
           { value: credential, kind: 'credential', origin: 'POST /api/secret' },
         ],
       });
-      const response = (url: string, text: string) => dump({ responses: [{ method: 'GET', url, status: 200, text }] });
+      const response = (url: string, text: string) =>
+        dump({ responses: [{ method: 'GET', url, status: 200, text }] });
       const [inTokenRoute, inStatus, inLog] = check([
         [byWorker1, response('/api/token?realm=r&key=k', `{"token":"${token}"}`)],
         [byWorker1, response('/api/status', `{"x":1,"t":"${token}"}`)],
@@ -203,8 +204,12 @@ describe('run-tests workers (run-workers.ts)', () => {
       ]);
       expect(inTokenRoute!.findings).to.deep.equal([]);
       expect(inStatus!.findings).to.have.length(1);
-      expect(inStatus!.findings[0]).to.match(/the token registered by .* appears in the response to GET \/api\/status/);
-      expect(inLog!.findings.join('\n')).to.match(/the credential registered by .* appears in the log of .*, line 2$/m);
+      expect(inStatus!.findings[0]).to.match(
+        /the token registered by .* appears in the response to GET \/api\/status/,
+      );
+      expect(inLog!.findings.join('\n')).to.match(
+        /the credential registered by .* appears in the log of .*, line 2$/m,
+      );
     });
   });
 });
