@@ -187,6 +187,21 @@ describe('run-tests workers (run-workers.ts)', () => {
       expect(missing.findings[0]).to.match(/worker 2 left no readable leak dump/);
     });
 
+    it('does not count a public prefix (whsec_) with two characters of a secret as a fragment of it', () => {
+      const secret = ['whsec_Ab', 'Q7zK2mXw', 'P9rT4vLs'].join('');
+      const byWorker1 = dump({
+        secrets: [{ value: secret, kind: 'webhook secret', origin: 'POST /api/webhook' }],
+      });
+      const response = (text: string) =>
+        dump({ responses: [{ method: 'POST', url: '/api/webhook', status: 201, text }] });
+      const [prefixOnly, sixMore] = check([
+        [byWorker1, response('{"secret":"whsec_AbZZZZZZZZZZ"}')],
+        [byWorker1, response('{"secret":"whsec_ZZc_AbQ7zKZZ"}')],
+      ]);
+      expect(prefixOnly!.findings).to.deep.equal([]);
+      expect(sixMore!.findings.join('\n')).to.match(/the webhook secret registered by .* appears in/);
+    });
+
     it('finds a token whole outside the token routes but not in them, and a whole value in a log line', () => {
       const token = ['Tk9Lm2Qw', 'Zr7Xc4Vb', 'Np3s'].join('');
       const byWorker1 = dump({
