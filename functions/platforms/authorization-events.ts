@@ -28,7 +28,8 @@ import type { SideWrite } from '../store/side-writes';
 import type { Store } from '../store/store';
 import { parentRef } from '../store/store';
 import { freshState } from '../token/decide';
-import { authorizerRealmOf, putAuthorizer, REFRESH_TOKEN_VALUE, validAppid } from './authorizer-secrets';
+import { putAuthorizer, REFRESH_TOKEN_VALUE, validAppid } from './authorizer-secrets';
+import { requireAuthorizerRealm } from './authorizer-realm';
 import { callWithComponentToken, type Component, type ComponentDeps } from './component-api';
 
 export const AUTHORIZATION_INFO_TYPES: ReadonlySet<string> = new Set([
@@ -252,7 +253,7 @@ export async function handleAuthorizationEvent(
 ): Promise<AuthorizationOutcome> {
   const e = eventOf(fields, timestampMs);
   if (e === null) return 'ignored';
-  const realm = authorizerRealmOf(c.secret);
+  const realm = requireAuthorizerRealm(c.secret);
   const claimed = await claim(deps.store, realm, e);
   if (claimed !== 'go') return claimed;
   if (e.infoType === 'unauthorized') {
@@ -295,7 +296,7 @@ export async function finishPending(
   c: Component,
   appid: string,
 ): Promise<'stored' | 'older' | 'expired' | 'none'> {
-  const realm = authorizerRealmOf(c.secret);
+  const realm = requireAuthorizerRealm(c.secret);
   const { state, now } = await deps.store.readPushed(realm, appid);
   const code = state?.pendingCode;
   if (state === null || code === undefined || state.authorizationAt === undefined) return 'none';

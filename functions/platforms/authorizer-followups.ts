@@ -25,7 +25,7 @@ import type { SecretRecord } from '../store/types';
 import type { Runtime } from '../runtime';
 import { usesPushedTicket } from '../engine/pushed-fetcher';
 import { finishPending } from './authorization-events';
-import { authorizerRealmOf } from './authorizer-secrets';
+import { requireAuthorizerRealm } from './authorizer-realm';
 import { syncAuthorizers } from './authorizer-sync';
 import type { Component } from './component-api';
 import { freshnessOf } from './freshness-table';
@@ -93,7 +93,7 @@ async function finishCodes(
       settled.add(appid);
       log('INFO', `kept authorization code of ${appid}: ${outcome}`, {
         event: 'authorization_exchange',
-        realm: authorizerRealmOf(c.secret),
+        realm: requireAuthorizerRealm(c.secret),
         key: appid,
         outcome,
         by: 'scheduled',
@@ -107,7 +107,7 @@ async function finishCodes(
       }
       log('WARNING', `kept authorization code of ${appid} could not be exchanged`, {
         event: 'authorization_exchange',
-        realm: authorizerRealmOf(c.secret),
+        realm: requireAuthorizerRealm(c.secret),
         key: appid,
         outcome: transient ? 'kept' : 'dropped',
         by: 'scheduled',

@@ -6,7 +6,7 @@
  * a new rev and a fresh token state, so a token fetched under the previous refresh token is
  * discarded, while the daily call counters are kept.
  */
-import { AUTHORIZER_REALM_VALUE } from './authorizer-realm';
+import { AUTHORIZER_REALM_VALUE, requireAuthorizerRealm } from './authorizer-realm';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors';
 import { realmIdSchema } from '../providers/realm-config';
@@ -21,19 +21,6 @@ export const REFRESH_TOKEN_VALUE = 'refresh_token';
 export const NEEDS_REAUTHORIZATION = 'NEEDS_REAUTHORIZATION';
 
 export type AuthorizerState = 'authorized' | 'unauthorized' | 'needs_reauthorization';
-
-/** The realm where the component's authorizers live; a 400 naming the value when it has none. */
-export function authorizerRealmOf(component: SecretRecord): string {
-  const realm = component.values[AUTHORIZER_REALM_VALUE];
-  if (realm === undefined || !realmIdSchema.safeParse(realm).success) {
-    throw new AppError(
-      'INVALID_ARGUMENT',
-      `${component.realm}/${component.key} has no ${AUTHORIZER_REALM_VALUE}: set it to the realm (preset wechat_authorizer) where its authorizers are kept`,
-      { details: { field: AUTHORIZER_REALM_VALUE } },
-    );
-  }
-  return realm;
-}
 
 /** Whether an appid can be a secret's key (it is one, so it must be a valid id). */
 export function validAppid(appid: unknown): appid is string {
@@ -69,7 +56,7 @@ export async function putAuthorizer(
   existing: SecretRecord | null,
   side: SideWrite[] = [],
 ): Promise<'created' | 'replaced'> {
-  const realm = authorizerRealmOf(component);
+  const realm = requireAuthorizerRealm(component);
   const rev = randomBytes(16).toString('hex');
   const secret: SecretRecord = {
     realm,

@@ -17,7 +17,8 @@
 import { AppError } from '../errors';
 import type { SideWrite } from '../store/side-writes';
 import type { Store } from '../store/store';
-import { authorizerRealmOf, authorizerState, putAuthorizer, validAppid } from './authorizer-secrets';
+import { authorizerState, putAuthorizer, validAppid } from './authorizer-secrets';
+import { requireAuthorizerRealm } from './authorizer-realm';
 import { callWithComponentToken, type Component, type ComponentDeps } from './component-api';
 
 /** WeChat's largest page of api_get_authorizer_list. */
@@ -144,7 +145,7 @@ export async function syncAuthorizers(
   c: Component,
   options: SyncOptions,
 ): Promise<SyncResult> {
-  const realm = authorizerRealmOf(c.secret);
+  const realm = requireAuthorizerRealm(c.secret);
   let offset = options.cursor === undefined ? 0 : decodeCursor(options.cursor).offset;
   const counts: SyncCounts = { seen: 0, created: 0, recovered: 0, unchanged: 0 };
   let total = 0;

@@ -22,6 +22,7 @@ import { sendUpstream } from '../providers/upstream';
 import type { PushedState } from '../store/pushed';
 import type { Store } from '../store/store';
 import type { SecretRecord } from '../store/types';
+import { requireTenantRealm } from './authorizer-realm';
 import { putChildSecret, revokeChildSecret, type ChildSecretOutcome } from './child-secrets';
 import { createTimeMs, messageId, REPLAY_WINDOW_MS } from './pushed-messages';
 import { siblingUrl } from './start-push';
@@ -36,11 +37,6 @@ export interface TenantEventDeps {
   allowPrivate: boolean;
   /** The platform secret's current token (the engine's getToken). */
   platformToken: () => Promise<string>;
-}
-
-/** The realm where a platform secret's tenants live: `authorizer_realm`, else key_5. */
-export function authorizerRealmOf(platform: SecretRecord): string | undefined {
-  return platform.values.authorizer_realm ?? platform.values.key_5;
 }
 
 interface PlatformCall {
@@ -106,17 +102,6 @@ function notReady(message: string, field: string): AppError {
   return new AppError('NOT_READY', message, { details: { field } });
 }
 
-function tenantRealmOf(platform: SecretRecord): string {
-  const realm = authorizerRealmOf(platform);
-  if (realm === undefined || !realmIdSchema.safeParse(realm).success) {
-    throw notReady(
-      `${platform.realm}/${platform.key} names no authorizer realm (key_5): its companies cannot be stored`,
-      'key_5',
-    );
-  }
-  return realm;
-}
-
 /** A company removed the app: its secret becomes a tombstone (410 on its token route). */
 async function cancelAuth(
   deps: TenantEventDeps,
@@ -132,7 +117,7 @@ async function cancelAuth(
   return revokeChildSecret(
     deps.store,
     {
-      realm: tenantRealmOf(platform),
+      realm: requireTenantRealm(platform),
       key: corpid,
       parent: { realm: platform.realm, key: platform.key },
       ...times,
@@ -150,7 +135,7 @@ async function createAuth(
   times: { eventAt: number; now: number },
 ): Promise<{ corpid: string; outcome: ChildSecretOutcome }> {
   const { eventAt, now } = times;
-  const tenantRealm = tenantRealmOf(platform);
+  const tenantRealm = requireTenantRealm(platform);
   const suiteToken = await deps.platformToken();
   const url = new URL(siblingUrl(config.url, 'get_permanent_code'));
   url.searchParams.set('suite_access_token', suiteToken);

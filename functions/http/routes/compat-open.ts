@@ -19,7 +19,8 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { answeredLifetimeMs } from '../../engine/served';
 import { AppError } from '../../errors';
-import { authorizerRealmOf, validAppid } from '../../platforms/authorizer-secrets';
+import { validAppid } from '../../platforms/authorizer-secrets';
+import { requireAuthorizerRealm } from '../../platforms/authorizer-realm';
 import { isCurrentOrPrevious } from '../../token/previous-token';
 import { assertInScope } from '../auth';
 import { CompatError, compatErrorBody, compatErrorOf } from '../compat-errors';
@@ -123,7 +124,7 @@ const authorizerToken = compatOpenRoute(
     if (!validAppid(authorizer)) throw new CompatError(40013, 'invalid authorizer_appid');
     let authRealm: string;
     try {
-      authRealm = authorizerRealmOf(component);
+      authRealm = requireAuthorizerRealm(component);
     } catch (err) {
       if (err instanceof AppError) throw new CompatError(40013, `${realm}/${key} keeps no authorizers`);
       throw err;
