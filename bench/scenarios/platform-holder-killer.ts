@@ -2,15 +2,15 @@
  * A forwarding proxy in front of a fake provider that kills the function process making a chosen
  * call while that call is in flight (the `platform` scenario's "holders killed mid-refresh"):
  * arm(path, when) picks the next request to `path`, and the process that sent it (found from the
- * request's source port: /proc/net/tcp gives the socket's inode, /proc/PID/fd the process holding
- * it) is SIGKILLed either
+ * connection's two ports by test/helpers/socket-owner.ts: /proc/net/tcp gives the socket's inode,
+ * /proc/PID/fd the process holding it) is SIGKILLed either
  * - 'before' the request reaches the provider (the attempt was recorded, nothing rotated), or
  * - 'after' the provider answered (it rotated the refresh token; the answer dies with the holder).
  * Every other request is forwarded as it came and its answer returned as it went (through
  * `rewrite` when given: e.g. shorter token lifetimes than a fake answers). Linux only.
  */
 import * as http from 'node:http';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { pidOwningPort } from '../../test/helpers/socket-owner';
 import { listenOnLoopback } from '../../test/helpers/ports';
 
 export type KillPoint = 'before' | 'after';
@@ -30,47 +30,6 @@ export interface HolderKiller {
   /** Armed requests whose sender was not among the candidate processes (not killed). */
   readonly unmatched: number;
   close(): Promise<void>;
-}
-
-/** The inode of the loopback TCP socket whose local port is `port` and remote port `remotePort`. */
-function socketInode(port: number, remotePort: number): string | undefined {
-  const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      const local = f[1];
-      const remote = f[2];
-      if (local?.endsWith(`:${hex(port)}`) && remote?.endsWith(`:${hex(remotePort)}`)) return f[9];
-    }
-  }
-  return undefined;
-}
-
-/** Which of `pids` holds the socket of this inode. */
-function holderOf(inode: string, pids: readonly number[]): number | undefined {
-  const want = `socket:[${inode}]`;
-  for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === want) return pid;
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
-  return undefined;
 }
 
 /**
@@ -96,8 +55,7 @@ export async function startHolderKiller(
       if (armedFor !== undefined && armedFor.path === path) {
         point = armedFor.point;
         // The sender's side of this connection: its local port is our remote port, and back.
-        const inode = socketInode(req.socket.remotePort ?? 0, req.socket.localPort ?? 0);
-        victim = inode === undefined ? undefined : holderOf(inode, pids());
+        victim = pidOwningPort(req.socket.remotePort ?? 0, pids(), req.socket.localPort ?? 0);
         if (victim === undefined) unmatched++;
         else armedFor = undefined;
       }
