@@ -7,11 +7,13 @@
  *
  *   node lib/bench/index.js [--duration 10] [--warmup 3]
  *                           [--only hit,stampede,expiry,day,cost,scale,cold,clientkey,adoption,platform,ops,reseal,opshit]
- *                           [--source DIR] [--scale] [--reseal-values N]
+ *                           [--source DIR] [--scale] [--reseal-values N] [--cold-trials N]
  *   node lib/bench/index.js adoption          (scenarios named as arguments: the same as --only)
  *
  * --scale: the issues' full scale: the platform scenario with 10,000 authorizers instead of 1,000, and
  * the reseal scenario with 100,000 sealed values instead of 5,000 (--reseal-values N for another count).
+ * --cold-trials N: starts of each target in the cold-start scenario (default 5; a start varies by
+ * ±100 ms here, so a comparison within 50 ms wants 15 or more).
  * --source serves tokenServer and tokenServerCache in the process scenarios (hit, stampede) from
  * another build (a folder with a package.json whose main is the functions' index.js), to measure a
  * patch beside the same baselines; the in-process scenarios always use this checkout.
@@ -80,6 +82,8 @@ interface Options {
   scale: boolean;
   /** Sealed values the reseal scenario seeds. */
   resealValues: number;
+  /** Starts of each target in the cold-start scenario. */
+  coldTrials: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -93,6 +97,7 @@ function parseOptions(argv: string[]): Options {
       source: { type: 'string' },
       scale: { type: 'boolean', default: false },
       'reseal-values': { type: 'string' },
+      'cold-trials': { type: 'string', default: '5' },
     },
     strict: true,
   });
@@ -122,6 +127,7 @@ function parseOptions(argv: string[]): Options {
     only,
     scale: values.scale,
     resealValues: count(values['reseal-values'] ?? (values.scale ? '100000' : '5000'), 'reseal-values', 2),
+    coldTrials: count(values['cold-trials'], 'cold-trials', 1),
   };
 }
 
@@ -251,8 +257,12 @@ async function main(): Promise<void> {
         results.scheduledScale = await scheduledScale(stack, say);
       }
       if (options.only.has('cold')) {
-        say('7/9 cold start: fresh processes to their first answer, 5 each...');
-        results.coldStart = await coldStart(stack, { ...sourceOf(options), trials: 5, resultsDir });
+        say(`7/9 cold start: fresh processes to their first answer, ${options.coldTrials} each...`);
+        results.coldStart = await coldStart(stack, {
+          ...sourceOf(options),
+          trials: options.coldTrials,
+          resultsDir,
+        });
       }
       if (options.only.has('clientkey')) {
         say(

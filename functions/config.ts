@@ -2,7 +2,6 @@
  * The only reader of the environment. parseConfig(env) turns it into a validated Config once per
  * instance; everything else receives the Config (or parts of it) as an argument.
  */
-import { z } from 'zod';
 import { AppError } from './errors';
 import { parseMasterKeys } from './keys/master-keys';
 import {
@@ -41,89 +40,54 @@ export interface Config {
 }
 
 const SECRET_VERSION = /^projects\/[^/]+\/secrets\/[^/]+\/versions\/[^/]+$/;
+const SECRET_VERSION_RULE = 'must be a Secret Manager version name: projects/P/secrets/S/versions/V';
 
-const boolish = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .optional()
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+/**
+ * The environment's rules, written without zod so that an instance starts without loading it
+ * (README "Cold start"). Each reader notes a problem (the variable and what is wrong, never its
+ * value: some are keys) and returns a usable value, so that every problem is reported at once.
+ */
+class EnvReader {
+  readonly problems: Array<{ variable: string; message: string }> = [];
 
-const intMs = (def: number, min: number, max: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return def;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min || n > max) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be a whole number of milliseconds from ${min} to ${max}`,
-        });
-        return z.NEVER;
-      }
-      return n;
-    });
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
 
-const envSchema = z
-  .object({
-    GOOGLE_CLOUD_PROJECT: z.string().optional(),
-    GCLOUD_PROJECT: z.string().optional(),
-    FIRESTORE_EMULATOR_HOST: z.string().optional(),
-    TOKEN_SERVER_STORE: z.enum(['firestore', 'memory', '']).optional(),
-    TOKEN_SERVER_ADMIN_KEY: z
-      .string()
-      .optional()
-      .refine((v) => v === undefined || v === '' || v.length >= 32, 'must be at least 32 characters'),
-    TOKEN_SERVER_ADMIN_KEY_SECRET: z
-      .string()
-      .optional()
-      .refine(
-        (v) => v === undefined || v === '' || SECRET_VERSION.test(v),
-        'must be a Secret Manager version name: projects/P/secrets/S/versions/V',
-      ),
-    TOKEN_SERVER_MASTER_KEY: z
-      .string()
-      .optional()
-      .superRefine((v, ctx) => {
-        // One key, or a list of id:key entries (keys/master-keys.ts); the problem never quotes a key.
-        const problem = v === undefined || v === '' ? undefined : parseMasterKeys(v).problem;
-        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-      }),
-    TOKEN_SERVER_MASTER_KEY_SECRET: z
-      .string()
-      .optional()
-      .refine(
-        (v) => v === undefined || v === '' || SECRET_VERSION.test(v),
-        'must be a Secret Manager version name: projects/P/secrets/S/versions/V',
-      ),
-    TOKEN_SERVER_ALLOW_PRIVATE_UPSTREAMS: boolish,
-    TOKEN_SERVER_LEASE_MS: intMs(15_000, 500, 600_000),
-    TOKEN_SERVER_WAIT_MS: intMs(20_000, 0, 600_000),
-    TOKEN_SERVER_CLIENT_CACHE_MS: intMs(30_000, 0, 60_000),
-    TOKEN_SERVER_STORE_TIMEOUT_MS: intMs(10_000, 100, 60_000),
-    TOKEN_SERVER_FIRESTORE_TRANSPORT: z.enum([...FIRESTORE_TRANSPORTS, '']).optional(),
-    TOKEN_SERVER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', '']).optional(),
-    TOKEN_SERVER_SECRET_MANAGER_ENDPOINT: z.string().optional(),
-    // Webhook delivery waits (ops/webhooks/deliver.ts); shorter values are for tests.
-    TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS: intMs(30_000, 100, 3_600_000),
-    TOKEN_SERVER_WEBHOOK_LEASE_MS: intMs(15_000, 100, 600_000),
-  })
-  .superRefine((env, ctx) => {
-    if (nonEmpty(env.TOKEN_SERVER_ADMIN_KEY) && nonEmpty(env.TOKEN_SERVER_ADMIN_KEY_SECRET)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TOKEN_SERVER_ADMIN_KEY_SECRET'],
-        message: 'set either TOKEN_SERVER_ADMIN_KEY or TOKEN_SERVER_ADMIN_KEY_SECRET, not both',
-      });
-    }
-    if (nonEmpty(env.TOKEN_SERVER_MASTER_KEY) && nonEmpty(env.TOKEN_SERVER_MASTER_KEY_SECRET)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TOKEN_SERVER_MASTER_KEY_SECRET'],
-        message: 'set either TOKEN_SERVER_MASTER_KEY or TOKEN_SERVER_MASTER_KEY_SECRET, not both',
-      });
-    }
-  });
+  problem(variable: string, message: string): void {
+    this.problems.push({ variable, message });
+  }
+
+  text(name: string): string | undefined {
+    return this.env[name];
+  }
+
+  oneOf<T extends string>(name: string, choices: readonly T[]): T | undefined {
+    const v = this.env[name];
+    if (v === undefined || v === '') return undefined;
+    if ((choices as readonly string[]).includes(v)) return v as T;
+    this.problem(name, `must be one of ${choices.map((c) => `"${c}"`).join(', ')} (or empty)`);
+    return undefined;
+  }
+
+  flag(name: string): boolean {
+    const v = this.oneOf(name, ['true', 'false', '1', '0', 'yes', 'no']);
+    return v === 'true' || v === '1' || v === 'yes';
+  }
+
+  ms(name: string, def: number, min: number, max: number): number {
+    const v = this.env[name];
+    if (v === undefined || v === '') return def;
+    const n = Number(v);
+    if (Number.isInteger(n) && n >= min && n <= max) return n;
+    this.problem(name, `must be a whole number of milliseconds from ${min} to ${max}`);
+    return def;
+  }
+
+  secretName(name: string): string | undefined {
+    const v = this.env[name];
+    if (nonEmpty(v) && !SECRET_VERSION.test(v)) this.problem(name, SECRET_VERSION_RULE);
+    return v;
+  }
+}
 
 function nonEmpty(v: string | undefined): v is string {
   return v !== undefined && v !== '';
@@ -153,32 +117,55 @@ function keySource(value: string | undefined, secret: string | undefined): KeySo
  * never repeats a value, since some of them are keys.
  */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(withKeysTrimmed(env));
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  const e = new EnvReader(withKeysTrimmed(env));
+  const adminKey = e.text('TOKEN_SERVER_ADMIN_KEY');
+  if (nonEmpty(adminKey) && adminKey.length < 32) {
+    e.problem('TOKEN_SERVER_ADMIN_KEY', 'must be at least 32 characters');
+  }
+  const adminKeySecret = e.secretName('TOKEN_SERVER_ADMIN_KEY_SECRET');
+  const masterKey = e.text('TOKEN_SERVER_MASTER_KEY');
+  // One key, or a list of id:key entries (keys/master-keys.ts); the problem never quotes a key.
+  const masterProblem = nonEmpty(masterKey) ? parseMasterKeys(masterKey).problem : undefined;
+  if (masterProblem !== undefined) e.problem('TOKEN_SERVER_MASTER_KEY', masterProblem);
+  const masterKeySecret = e.secretName('TOKEN_SERVER_MASTER_KEY_SECRET');
+  if (nonEmpty(adminKey) && nonEmpty(adminKeySecret)) {
+    e.problem(
+      'TOKEN_SERVER_ADMIN_KEY_SECRET',
+      'set either TOKEN_SERVER_ADMIN_KEY or TOKEN_SERVER_ADMIN_KEY_SECRET, not both',
+    );
+  }
+  if (nonEmpty(masterKey) && nonEmpty(masterKeySecret)) {
+    e.problem(
+      'TOKEN_SERVER_MASTER_KEY_SECRET',
+      'set either TOKEN_SERVER_MASTER_KEY or TOKEN_SERVER_MASTER_KEY_SECRET, not both',
+    );
+  }
+  const emulatorHost = e.text('FIRESTORE_EMULATOR_HOST');
+  const secretManagerEndpoint = e.text('TOKEN_SERVER_SECRET_MANAGER_ENDPOINT');
+  const config: Config = {
+    projectId: e.text('GOOGLE_CLOUD_PROJECT') || e.text('GCLOUD_PROJECT') || 'demo-token-server',
+    emulatorHost: nonEmpty(emulatorHost) ? emulatorHost : undefined,
+    store: e.oneOf('TOKEN_SERVER_STORE', ['firestore', 'memory']) ?? 'firestore',
+    adminKey: keySource(adminKey, adminKeySecret),
+    masterKey: keySource(masterKey, masterKeySecret),
+    allowPrivateUpstreams: e.flag('TOKEN_SERVER_ALLOW_PRIVATE_UPSTREAMS'),
+    leaseMs: e.ms('TOKEN_SERVER_LEASE_MS', 15_000, 500, 600_000),
+    waitMs: e.ms('TOKEN_SERVER_WAIT_MS', 20_000, 0, 600_000),
+    clientCacheMs: e.ms('TOKEN_SERVER_CLIENT_CACHE_MS', 30_000, 0, 60_000),
+    storeTimeoutMs: e.ms('TOKEN_SERVER_STORE_TIMEOUT_MS', 10_000, 100, 60_000),
+    firestoreTransport:
+      e.oneOf('TOKEN_SERVER_FIRESTORE_TRANSPORT', FIRESTORE_TRANSPORTS) ?? DEFAULT_FIRESTORE_TRANSPORT,
+    logLevel: e.oneOf('TOKEN_SERVER_LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const) ?? 'info',
+    secretManagerEndpoint: nonEmpty(secretManagerEndpoint) ? secretManagerEndpoint : undefined,
+    // Webhook delivery waits (ops/webhooks/deliver.ts); shorter values are for tests.
+    webhookRetryMinMs: e.ms('TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS', 30_000, 100, 3_600_000),
+    webhookLeaseMs: e.ms('TOKEN_SERVER_WEBHOOK_LEASE_MS', 15_000, 100, 600_000),
+  };
+  if (e.problems.length > 0) {
+    const problems = e.problems.map((p) => `${p.variable}: ${p.message}`);
     throw new AppError('NOT_READY', `Invalid configuration: ${problems.join('; ')}`, {
-      details: { variables: parsed.error.issues.map((i) => i.path.join('.')) },
+      details: { variables: e.problems.map((p) => p.variable) },
     });
   }
-  const e = parsed.data;
-  const store = e.TOKEN_SERVER_STORE === 'memory' ? 'memory' : 'firestore';
-  return {
-    projectId: e.GOOGLE_CLOUD_PROJECT || e.GCLOUD_PROJECT || 'demo-token-server',
-    emulatorHost: nonEmpty(e.FIRESTORE_EMULATOR_HOST) ? e.FIRESTORE_EMULATOR_HOST : undefined,
-    store,
-    adminKey: keySource(e.TOKEN_SERVER_ADMIN_KEY, e.TOKEN_SERVER_ADMIN_KEY_SECRET),
-    masterKey: keySource(e.TOKEN_SERVER_MASTER_KEY, e.TOKEN_SERVER_MASTER_KEY_SECRET),
-    allowPrivateUpstreams: e.TOKEN_SERVER_ALLOW_PRIVATE_UPSTREAMS,
-    leaseMs: e.TOKEN_SERVER_LEASE_MS,
-    waitMs: e.TOKEN_SERVER_WAIT_MS,
-    clientCacheMs: e.TOKEN_SERVER_CLIENT_CACHE_MS,
-    storeTimeoutMs: e.TOKEN_SERVER_STORE_TIMEOUT_MS,
-    firestoreTransport: e.TOKEN_SERVER_FIRESTORE_TRANSPORT || DEFAULT_FIRESTORE_TRANSPORT,
-    logLevel: e.TOKEN_SERVER_LOG_LEVEL || 'info',
-    secretManagerEndpoint: nonEmpty(e.TOKEN_SERVER_SECRET_MANAGER_ENDPOINT)
-      ? e.TOKEN_SERVER_SECRET_MANAGER_ENDPOINT
-      : undefined,
-    webhookRetryMinMs: e.TOKEN_SERVER_WEBHOOK_RETRY_MIN_MS,
-    webhookLeaseMs: e.TOKEN_SERVER_WEBHOOK_LEASE_MS,
-  };
+  return config;
 }

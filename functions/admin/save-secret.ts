@@ -13,13 +13,8 @@ import type { ParsedRequest } from '../http/types';
 import { adminAudit } from '../ops/audit/admin';
 import { MAX_TOKEN_BYTES } from '../providers/extract';
 import { tokenConfigOf } from '../providers/logic-code';
-import {
-  MAX_LIFETIME_MS,
-  realmIdSchema,
-  realmKind,
-  requiredKeys,
-  type RealmConfig,
-} from '../providers/realm-config';
+import { realmIdSchema, type RealmConfig } from '../providers/realm-config';
+import { MAX_LIFETIME_MS, realmKind, requiredKeys } from '../providers/realm-facts';
 import { KEY_NAMES } from '../providers/template';
 import type { Runtime } from '../runtime';
 import type { RealmRecord, SecretRecord } from '../store/types';
@@ -27,9 +22,20 @@ import { freshState } from '../token/decide';
 import { CONTROL_CHARS } from '../validation';
 import { AUTHORIZER_REALM_VALUE } from '../platforms/authorizer-realm';
 import { EXPIRES_IN_VALUE, fixedTokenState, TOKEN_VALUE } from './fixed-token';
-import { checkParent, parentRefSchema, parentWarnings } from './secret-parent';
+import { checkParent, PARENT_PATTERN, parentWarnings } from './secret-parent';
 
 export const MAX_VALUE_LENGTH = 4096;
+
+/** "REALM/KEY", each part with the character rules of a realm id. */
+export const parentRefSchema = z
+  .string()
+  .max(129)
+  .superRefine((value, ctx) => {
+    const m = PARENT_PATTERN.exec(value);
+    if (m === null || !realmIdSchema.safeParse(m[1]).success || !realmIdSchema.safeParse(m[2]).success) {
+      ctx.addIssue({ code: 'custom', message: 'must be "REALM/KEY" (a secret of another realm or key)' });
+    }
+  });
 
 const valueSchema = z
   .string()

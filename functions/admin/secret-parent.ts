@@ -4,26 +4,15 @@
  * is saved, and the 409 for deleting a parent still named. The engine walks the same chain before a
  * dependent secret's first fetch (engine/dependent.ts).
  */
-import { z } from 'zod';
 import { AppError } from '../errors';
-import { realmIdSchema, usesParent, type RealmConfig } from '../providers/realm-config';
+import type { RealmConfig } from '../providers/realm-config';
+import { usesParent } from '../providers/realm-facts';
 import { parentRef, type Store } from '../store/store';
 
 /** The longest chain of parents (a ticket's parent is a token: 1; anything past a few is a mistake). */
 export const MAX_PARENT_DEPTH = 4;
 
-const PARENT_PATTERN = /^([^/]+)\/([^/]+)$/;
-
-/** "REALM/KEY", each part with the character rules of a realm id. */
-export const parentRefSchema = z
-  .string()
-  .max(129)
-  .superRefine((value, ctx) => {
-    const m = PARENT_PATTERN.exec(value);
-    if (m === null || !realmIdSchema.safeParse(m[1]).success || !realmIdSchema.safeParse(m[2]).success) {
-      ctx.addIssue({ code: 'custom', message: 'must be "REALM/KEY" (a secret of another realm or key)' });
-    }
-  });
+export const PARENT_PATTERN = /^([^/]+)\/([^/]+)$/;
 
 export function parseParentRef(ref: string): { realm: string; key: string } {
   const m = PARENT_PATTERN.exec(ref);

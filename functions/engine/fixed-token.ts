@@ -10,7 +10,7 @@
  * engine would take a lease.
  */
 import { AppError } from '../errors';
-import { realmKind } from '../providers/realm-config';
+import { realmKind } from '../providers/realm-facts';
 import type { RealmRecord, SecretRecord } from '../store/types';
 import type { Mode } from '../token/decide';
 import { fixedTokenState } from '../admin/fixed-token';

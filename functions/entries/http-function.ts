@@ -73,7 +73,7 @@ export function httpFunction(
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded for discovery only
     const { onRequest } = require('firebase-functions/v2/https') as typeof Https;
     declared ??= onRequest(
-      { ...COMMON, ...sizing, timeoutSeconds: 60, invoker: 'public', secrets: [adminKey, masterKey] },
+      { ...COMMON, ...sizing, timeoutSeconds: 60, invoker: 'public', secrets: [adminKey(), masterKey()] },
       handler,
     );
     return declared;

@@ -16,7 +16,7 @@ export const tokenServerRefresh = onSchedule(
     maxInstances: 1,
     timeoutSeconds: 300,
     retryCount: 0,
-    secrets: [masterKey],
+    secrets: [masterKey()],
   },
   scheduledRefresh(runtime),
 );

@@ -15,11 +15,11 @@ import * as audit from './routes/audit';
 import * as clients from './routes/clients';
 import * as componentAuthorizers from './routes/component-authorizers';
 import * as keys from './routes/keys';
-import { signatureQuerySchema } from './routes/jssdk';
+import { signatureQuerySchema } from './routes/jssdk-query';
 import * as operations from './routes/operations';
 import * as realms from './routes/realms';
 import * as secrets from './routes/secrets';
-import { tokenRequestSchema } from './routes/token';
+import { tokenRequestSchema } from './routes/token-request';
 import * as webhooks from './routes/webhooks';
 import type { Auth, Route } from './types';
 

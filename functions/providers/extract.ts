@@ -5,7 +5,8 @@
  */
 import { getByPath } from './dot-path';
 import { IP_ALLOWLIST_HINT, isTransientStatus, ProviderFailure } from './failure';
-import { MAX_LIFETIME_MS, type CodeValue, type RealmConfig } from './realm-config';
+import type { CodeValue, RealmConfig } from './realm-config';
+import { MAX_LIFETIME_MS } from './realm-facts';
 import { CONTROL_CHARS } from '../validation';
 import { rotatedValuesOf, type Rotated } from './rotated';
 

@@ -10,7 +10,8 @@
  */
 import type { RealmRecord } from '../store/types';
 import { KEY_NAMES } from './template';
-import { parseRealmConfig, type RealmConfig } from './realm-config';
+import { parseRealmConfig } from './parse-realm-config';
+import type { RealmConfig } from './realm-config';
 
 /** A custom function may cold-start: it gets longer than a provider's 5 s default. */
 export const LOGIC_CODE_TIMEOUT_MS = 10_000;

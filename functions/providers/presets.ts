@@ -9,7 +9,8 @@
  */
 import type { JsonObject } from '../store/types';
 import { IP_ALLOWLIST_HINT } from './failure';
-import { parseRealmConfig, type RealmConfig } from './realm-config';
+import { parseRealmConfig } from './parse-realm-config';
+import type { RealmConfig } from './realm-config';
 
 export interface Preset {
   name: string;

@@ -10,20 +10,8 @@ import { z } from 'zod';
 import { parseOrThrow, CONTROL_CHARS } from '../validation';
 import type { JsonObject } from '../store/types';
 import { dotPathProblem } from './dot-path';
-import {
-  KEY_NAMES,
-  ROTATING_NAMES,
-  type KeyName,
-  parseTemplate,
-  templateKeys,
-  templateProblem,
-  templateRotating,
-  templateUsesToken,
-} from './template';
-
-const DAY_MS = 86_400_000;
-/** The longest lifetime (and default_expires_in) we believe: anything longer is a broken response. */
-export const MAX_LIFETIME_MS = 366 * DAY_MS;
+import { DAY_MS, ID_PATTERN, MAX_LIFETIME_MS } from './realm-facts';
+import { ROTATING_NAMES, templateProblem, templateRotating } from './template';
 
 // ---------------------------------------------------------------------------------------------------
 // building blocks
@@ -52,8 +40,6 @@ function refuseProtoKey(message: string) {
 function strictObject<T extends z.ZodRawShape>(shape: T) {
   return z.preprocess(refuseProtoKey('Unknown field'), z.strictObject(shape));
 }
-
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Realm ids and secret keys: 1–64 of A-Z a-z 0-9 _ . -, starting with a letter or digit. */
 export const realmIdSchema = z
@@ -341,15 +327,6 @@ export const realmSchema = strictObject({
 });
 export type Realm = z.output<typeof realmSchema>;
 
-export type RealmKind = 'config' | 'logic_code' | 'fixed_token';
-
-/** Which of the three kinds a realm (parsed, or as stored) is. */
-export function realmKind(realm: { config?: unknown; logic_code?: unknown; logicCode?: unknown }): RealmKind {
-  if (realm.config !== undefined) return 'config';
-  if (realm.logic_code !== undefined || realm.logicCode !== undefined) return 'logic_code';
-  return 'fixed_token';
-}
-
 /**
  * What a careful user would want to know when saving a realm, said in the answer's `warnings`: a
  * config without error rules (its errors are read from the common fields, which may miss a
@@ -396,43 +373,4 @@ export function parseRealm(json: unknown, prefix = ''): Realm {
 /** A parsed config as the JSON object it is (for storing it, or answering it). */
 export function realmConfigToJson(config: RealmConfig): JsonObject {
   return JSON.parse(JSON.stringify(config)) as JsonObject;
-}
-
-function keysOf(config: RealmConfig, includeOptional: boolean): KeyName[] {
-  const found = new Set<KeyName>();
-  for (const arg of config.arguments) {
-    if (typeof arg.value !== 'string' || (arg.optional === true && !includeOptional)) continue;
-    for (const key of templateKeys(arg.value)) found.add(key);
-  }
-  return KEY_NAMES.filter((key) => found.has(key));
-}
-
-/** Every credential key the realm's arguments reference, in key order: ['key_1', 'key_2']. */
-export function referencedKeys(config: RealmConfig): KeyName[] {
-  return keysOf(config, true);
-}
-
-/** The keys a secret must have (references from non-optional arguments): warn when a secret lacks one. */
-export function requiredKeys(config: RealmConfig): KeyName[] {
-  return keysOf(config, false);
-}
-
-/** Whether the realm's arguments reference a parent's token ($token): its secrets need a parent. */
-export function usesParentToken(config: RealmConfig): boolean {
-  return config.arguments.some((arg) => typeof arg.value === 'string' && templateUsesToken(arg.value));
-}
-
-/** The parent's values the realm's arguments reference (${parent.key_N}, ${parent.ticket}): key_N or ticket. */
-export function parentValuesUsed(config: RealmConfig): string[] {
-  const names = new Set<string>();
-  for (const arg of config.arguments) {
-    if (typeof arg.value !== 'string') continue;
-    for (const part of parseTemplate(arg.value)) if (part.kind === 'parent') names.add(part.name);
-  }
-  return [...names];
-}
-
-/** Whether the realm's secrets need a parent: its token ($token) or its values (${parent.key_N}). */
-export function usesParent(config: RealmConfig): boolean {
-  return usesParentToken(config) || parentValuesUsed(config).length > 0;
 }

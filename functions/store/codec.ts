@@ -2,9 +2,9 @@
  * Domain records ↔ stored documents, shared by both stores so they cannot drift apart. Credential
  * values and tokens are sealed here with the document's path as associated data.
  */
-import { z } from 'zod';
 import { AppError } from '../errors';
 import { dueAtOf, dueAtOfState } from '../token/due-time';
+import { mismatch, type Shape } from './doc-shape';
 import { SEALED_WITH } from './reseal-types';
 import type { Sealer } from './seal';
 import { packToken, unpackToken } from './rotating-codec';
@@ -19,36 +19,35 @@ export type Doc = Record<string, unknown>;
  * travelling on as a record with holes. Fields beyond these pass through as they are (optional ones
  * are typed by the domain types, and a newer version's extra fields survive a read-modify-write).
  */
-const realmDoc = z.looseObject({
-  id: z.string(),
-  comment: z.string(),
-  config: z.record(z.string(), z.unknown()).optional(),
-  logicCode: z.string().optional(),
-  createdAt: z.number(),
-  updatedAt: z.number(),
-});
-const clientDoc = z.looseObject({
-  id: z.string(),
-  name: z.string(),
-  scopes: z.array(z.looseObject({ realm: z.string(), key: z.string() })),
-  keyHash: z.string(),
-  createdAt: z.number(),
-});
-const tokenDoc = z.looseObject({
-  realm: z.string(),
-  key: z.string(),
-  secretRev: z.string(),
-  generation: z.number().int(),
-  token: z.string().optional(),
-  expiresAt: z.number().optional(),
-  refreshAt: z.number().optional(),
-});
+const realmDoc: Shape = {
+  id: 'string',
+  comment: 'string',
+  'config?': 'record',
+  'logicCode?': 'string',
+  createdAt: 'number',
+  updatedAt: 'number',
+};
+const clientDoc: Shape = {
+  id: 'string',
+  name: 'string',
+  scopes: { array: { object: { realm: 'string', key: 'string' } } },
+  keyHash: 'string',
+  createdAt: 'number',
+};
+const tokenDoc: Shape = {
+  realm: 'string',
+  key: 'string',
+  secretRev: 'string',
+  generation: 'integer',
+  'token?': 'string',
+  'expiresAt?': 'number',
+  'refreshAt?': 'number',
+};
 
-function checked<T>(schema: z.ZodType, d: Doc, what: string): T {
-  const result = schema.safeParse(d);
-  if (result.success) return result.data as T;
-  const issue = result.error.issues[0];
-  const field = issue === undefined ? '(document)' : issue.path.join('.') || '(document)';
+/** A copy of `d` (callers may change it) once it fits `shape`; a 500 naming the first field that does not. */
+function checked<T>(shape: Shape, d: Doc, what: string): T {
+  const field = mismatch(shape, d);
+  if (field === undefined) return { ...d } as T;
   throw new AppError('INTERNAL', `A stored ${what} document is not in this version's format (${field})`, {
     details: { field },
   });
@@ -198,5 +197,6 @@ export function encodeClient(c: ClientRecord): Doc {
 }
 
 export function decodeClient(d: Doc): ClientRecord {
-  return checked<ClientRecord>(clientDoc, d, 'client');
+  const client = checked<ClientRecord>(clientDoc, d, 'client');
+  return { ...client, scopes: client.scopes.map((s) => ({ ...s })) };
 }

@@ -5,7 +5,7 @@
  * authorization code) is sealed with the document's path as associated data; everything else is
  * bookkeeping without secrets.
  */
-import { z } from 'zod';
+import { mismatch, type Shape } from './doc-shape';
 import { AppError } from '../errors';
 import type { Sealer } from './seal';
 import { secretDocId } from './doc-id';
@@ -74,24 +74,24 @@ export function pushedPath(realm: string, key: string): string {
   return `${PUSHED_COLLECTION}/${secretDocId(realm, key)}`;
 }
 
-const pushedDoc = z.looseObject({
-  realm: z.string(),
-  key: z.string(),
-  ticket: z.string().optional(),
-  ticketCreatedAt: z.number().optional(),
-  ticketArrivedAt: z.number().optional(),
-  startPushAt: z.number().optional(),
-  staleSince: z.number().optional(),
-  recent: z.array(z.object({ id: z.string(), at: z.number() })).optional(),
-  authorizationAt: z.number().optional(),
-  authorizationEvent: z.string().optional(),
-  authorizationDone: z.boolean().optional(),
-  pendingCode: z.string().optional(),
-  pendingCodeExpiresAt: z.number().optional(),
-  pendingAuthorizers: z.array(z.string()).optional(),
-  syncCursor: z.string().optional(),
-  followUpUntil: z.number().optional(),
-});
+const pushedDoc: Shape = {
+  realm: 'string',
+  key: 'string',
+  'ticket?': 'string',
+  'ticketCreatedAt?': 'number',
+  'ticketArrivedAt?': 'number',
+  'startPushAt?': 'number',
+  'staleSince?': 'number',
+  'recent?': { array: { object: { id: 'string', at: 'number' } } },
+  'authorizationAt?': 'number',
+  'authorizationEvent?': 'string',
+  'authorizationDone?': 'boolean',
+  'pendingCode?': 'string',
+  'pendingCodeExpiresAt?': 'number',
+  'pendingAuthorizers?': { array: 'string' },
+  'syncCursor?': 'string',
+  'followUpUntil?': 'number',
+};
 
 export function encodePushed(p: PushedState, sealer: Sealer): Record<string, unknown> {
   const doc: Record<string, unknown> = { ...p };
@@ -107,9 +107,8 @@ export function encodePushed(p: PushedState, sealer: Sealer): Record<string, unk
  * sealed under a key this instance lacks cannot break a listing.
  */
 export function decodePushed(d: Record<string, unknown>, sealer: Sealer, open = true): PushedState {
-  const parsed = pushedDoc.safeParse(d);
-  if (!parsed.success) {
-    const field = parsed.error.issues[0]?.path.join('.') ?? '(document)';
+  const field = mismatch(pushedDoc, d);
+  if (field !== undefined) {
     throw new AppError(
       'INTERNAL',
       `A stored pushed-values document is not in this version's format (${field})`,
@@ -118,7 +117,7 @@ export function decodePushed(d: Record<string, unknown>, sealer: Sealer, open = 
       },
     );
   }
-  const p = parsed.data;
+  const p = d as unknown as PushedState;
   const state: PushedState = { ...p };
   if (p.pendingCode !== undefined) {
     if (open) state.pendingCode = sealer.open(p.pendingCode, `${pushedPath(p.realm, p.key)}#pendingCode`);

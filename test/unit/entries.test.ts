@@ -2,9 +2,10 @@
  * Each function loads only what it needs: a fresh process that reads one export of
  * lib/functions/index.js (as the Functions Framework does with its --target) and lists the modules
  * of ours it loaded. tokenServerCache loads no admin route, schema or OpenAPI module, and with its
- * runtime built no zod locale but English, no Secret Manager client when the keys are in the
- * environment, no gRPC and no listener; tokenServerRefresh no HTTP route at all; tokenServer its
- * token routes, and the admin side only with its whole route table (so the check can fail).
+ * runtime built no zod, no Secret Manager client when the keys are in the environment, no gRPC and
+ * no listener; tokenServerRefresh no HTTP route at all; tokenServer its token routes, and the admin
+ * side (with zod, and of zod's locales English alone) only with its whole route table (so the check
+ * can fail).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -31,13 +32,14 @@ function modulesLoadedBy(target: string, then = ''): string[] {
 
 /**
  * Every file (ours and our dependencies') in the module cache of a fresh process that read the
- * export `target` and then built the instance's runtime as a first request does, from keys in the
+ * export `target` (and ran `then`) and then built the instance's runtime as a first request does, from keys in the
  * environment and a Firestore store on an emulator address nothing listens on (building it
  * connects to nothing).
  */
-function filesLoadedWithRuntime(target: string): string[] {
+function filesLoadedWithRuntime(target: string, then = ''): string[] {
   const script = `const index = require(${JSON.stringify(join(LIB, 'index.js'))});
     if (index[${JSON.stringify(target)}] === undefined) throw new Error('no export ${target}');
+    ${then}
     require(${JSON.stringify(join(LIB, 'runtime.js'))}).getRuntime({
       FIRESTORE_EMULATOR_HOST: '127.0.0.1:1',
       TOKEN_SERVER_ADMIN_KEY: 'a'.repeat(40),
@@ -95,10 +97,12 @@ describe('function entries load only their own modules', function () {
     }
   });
 
-  it('tokenServerCache with its runtime built loads no zod locale but English, no Secret Manager (keys from the environment), no gRPC and no listener machinery', () => {
+  it('tokenServerCache with its runtime built loads no zod (the locale index is a stand-in), no Secret Manager (keys from the environment), no gRPC and no listener machinery', () => {
     const files = filesLoadedWithRuntime('tokenServerCache');
-    const locales = files.filter((f) => f.includes('/zod/v4/locales/')).map((f) => f.replace(/.*\//, ''));
-    expect(locales.sort()).to.deep.equal(['en.cjs', 'index.cjs']);
+    // zod-locales.ts puts a stand-in for zod's locale index in the module cache; nothing else of zod.
+    expect(files.filter((f) => f.includes('/node_modules/zod/'))).to.deep.equal([
+      require.resolve('zod/v4/locales'),
+    ]);
     for (const part of [
       '/@google-cloud/secret-manager/',
       '/google-gax/',
@@ -149,6 +153,16 @@ describe('function entries load only their own modules', function () {
       warm: { rest: true, grpc: false },
       warmMiss: { grpc: true },
     });
+  });
+
+  it('tokenServer with its whole route table (zod and the admin schemas) loads no zod locale but English', () => {
+    const files = filesLoadedWithRuntime(
+      'tokenServer',
+      `require(${JSON.stringify(join(LIB, 'http', 'routes', 'index.js'))}).fullRoutes();`,
+    );
+    expect(files.some((f) => f.endsWith('/node_modules/zod/index.cjs'))).to.equal(true);
+    const locales = files.filter((f) => f.includes('/zod/v4/locales/')).map((f) => f.replace(/.*\//, ''));
+    expect(locales.sort()).to.deep.equal(['en.cjs', 'index.cjs']);
   });
 
   it('tokenServerRefresh loads no HTTP route and no OpenAPI', () => {

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { z } from 'zod';
 import { AppError } from '../../functions/errors';
-import { tokenRequestSchema } from '../../functions/http/routes/token';
+import { tokenRequestSchema } from '../../functions/http/routes/token-request';
 import { parseOrThrow } from '../../functions/validation';
 
 function messageOf(schema: z.ZodType, value: unknown): string {

@@ -15,22 +15,18 @@
  * ticket routes also take the ticket parent's current or just replaced token (authorizeTicket).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
 import { parseParentRef } from '../../admin/secret-parent';
 import type { ServedToken, TokenRequest } from '../../engine/engine';
 import { isCurrentOrPrevious } from '../../token/previous-token';
 import { answeredLifetimeMs } from '../../engine/served';
 import { AppError } from '../../errors';
 import { CLIENT_KEY_PREFIX } from '../../keys/keys';
-import { realmIdSchema } from '../../providers/realm-config';
+import { ID_PATTERN } from '../../providers/realm-facts';
 import type { Runtime } from '../../runtime';
 import { assertInScope, authenticateAny, type Principal } from '../auth';
 import { CompatError, compatErrorBody, compatErrorOf, type Dialect } from '../compat-errors';
 import type { TokenGetter } from '../token-getter';
 import type { Reply, Route, RouteContext } from '../types';
-
-/** {realm}/{key} of a compat path (the admin secret routes' rules; not imported: the cache loads no admin code). */
-const secretParamsSchema = z.strictObject({ realm: realmIdSchema, key: realmIdSchema });
 
 type Answer = 'access_token' | 'wecom_access_token' | 'ticket';
 
@@ -138,13 +134,18 @@ export function principalOf(ctx: RouteContext, clientKey: string): Principal | P
   return authenticateAny(asBearer, ctx.runtime);
 }
 
+/** {realm}/{key} of a compat path, by the rule of realm ids and secret keys (providers/realm-facts.ts). */
 export function pathNames(ctx: RouteContext): { realm: string; key: string } {
-  const parsed = secretParamsSchema.safeParse(ctx.req.params);
-  if (!parsed.success) {
-    const field = parsed.error.issues[0]?.path[0];
-    throw new CompatError(40097, `invalid args: the path's ${String(field)} is not a valid realm/key name`);
+  const { realm, key } = ctx.req.params;
+  for (const [field, value] of [
+    ['realm', realm],
+    ['key', key],
+  ] as const) {
+    if (value === undefined || !ID_PATTERN.test(value)) {
+      throw new CompatError(40097, `invalid args: the path's ${field} is not a valid realm/key name`);
+    }
   }
-  return parsed.data;
+  return { realm: realm ?? '', key: key ?? '' };
 }
 
 function successBody(answer: Answer, served: ServedToken, now: number): Record<string, unknown> {

@@ -5,43 +5,17 @@
  * timestamp, nonce, signature and the URL that was signed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import { AppError } from '../../errors';
-import { realmIdSchema } from '../../providers/realm-config';
-import { parseOrThrow, CONTROL_CHAR_RANGE } from '../../validation';
+import { parseOrThrow } from '../../validation';
 import type { TokenGetter } from '../token-getter';
 import type { Reply, Route, RouteContext } from '../types';
+import type * as SignatureQuery from './jssdk-query';
 
-const UNSENDABLE = new RegExp(`[\\s${CONTROL_CHAR_RANGE}]`);
-
-/** The page URL as the JS-SDK signs it: absolute http(s), without its #fragment, otherwise as given. */
-const pageUrlSchema = z
-  .string()
-  .max(4096)
-  .transform((value, ctx) => {
-    const signed = value.split('#')[0] ?? '';
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(signed);
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed === undefined || UNSENDABLE.test(signed)) {
-      ctx.addIssue({ code: 'custom', message: 'must be the absolute URL of the page (https://...)' });
-      return z.NEVER;
-    }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-      ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
-      return z.NEVER;
-    }
-    return signed;
-  });
-
-export const signatureQuerySchema = z.strictObject({
-  realm: realmIdSchema,
-  key: realmIdSchema,
-  url: pageUrlSchema,
-});
+/** The query's schema, loaded with zod by the first signature request (README "Cold start"). */
+function schema(): typeof SignatureQuery.signatureQuerySchema {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- zod on first use
+  return (require('./jssdk-query') as typeof SignatureQuery).signatureQuerySchema;
+}
 
 /** WeChat's JS-SDK signature: SHA-1 (hex) of "jsapi_ticket=T&noncestr=N&timestamp=S&url=U", in that order. */
 export function jssdkSignature(ticket: string, nonceStr: string, timestamp: number, url: string): string {
@@ -52,7 +26,7 @@ export function jssdkSignature(ticket: string, nonceStr: string, timestamp: numb
 
 function handler(getter: TokenGetter) {
   return async (ctx: RouteContext): Promise<Reply> => {
-    const q = parseOrThrow(signatureQuerySchema, { ...ctx.req.query });
+    const q = parseOrThrow(schema(), { ...ctx.req.query });
     ctx.logFields.realm = q.realm;
     ctx.logFields.key = q.key;
     if (ctx.authorize === undefined) throw new AppError('INTERNAL', 'Signature route without authorisation');

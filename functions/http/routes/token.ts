@@ -2,30 +2,22 @@
  * GET/POST /api/token → engine (or the edge cache on tokenServerCache). The only route whose body
  * carries a token.
  */
-import { z } from 'zod';
 import { AppError } from '../../errors';
 import type { ServedToken, TokenRequest } from '../../engine/engine';
 import { answeredLifetimeMs } from '../../engine/served';
 import { withReportAudit } from '../../ops/audit/report-context';
-import { ID_PATTERN, realmIdSchema } from '../../providers/realm-config';
+import { ID_PATTERN } from '../../providers/realm-facts';
 import { parseOrThrow } from '../../validation';
 import type { TokenGetter } from '../token-getter';
+import type * as TokenRequestSchema from './token-request';
+import type { TokenRequestFields } from './token-request';
 import type { Reply, Route, RouteContext } from '../types';
 
-const flag = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', ''])])
-  .transform((v) => v === true || v === 'true' || v === '1');
-
-export const tokenRequestSchema = z
-  .object({
-    realm: realmIdSchema,
-    key: realmIdSchema,
-    flush: flag.optional(),
-    invalid_token: z.string().min(1).max(8192).optional(),
-  })
-  .strict();
-
-export type TokenRequestBody = z.input<typeof tokenRequestSchema>;
+/** The token request's schema, loaded when a request is not the plain one (plainQuery). */
+function schema(): typeof TokenRequestSchema.tokenRequestSchema {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- zod on first use (README "Cold start")
+  return (require('./token-request') as typeof TokenRequestSchema).tokenRequestSchema;
+}
 
 /** The last expires_at formatted: every hit on one token has the same one (its deadline). */
 let lastExpiresAt = { ms: NaN, iso: '' };
@@ -59,7 +51,7 @@ export function tokenReply(served: ServedToken, now: number): Reply {
  * schema, whose 400s name the field. Benchmarked hot-path shape: guarded by the `npm run bench`
  * row "tokenServerCache memory hit" (bench/scenarios/hit-throughput.ts).
  */
-function plainQuery(ctx: RouteContext): z.output<typeof tokenRequestSchema> | undefined {
+function plainQuery(ctx: RouteContext): TokenRequestFields | undefined {
   const { query, body } = ctx.req;
   if (body !== undefined) return undefined;
   let fields = 0;
@@ -94,7 +86,7 @@ function input(ctx: RouteContext): unknown {
  */
 function handler(getter: TokenGetter) {
   return (ctx: RouteContext): Reply | Promise<Reply> => {
-    const body = plainQuery(ctx) ?? parseOrThrow(tokenRequestSchema, input(ctx));
+    const body = plainQuery(ctx) ?? parseOrThrow(schema(), input(ctx));
     ctx.logFields.realm = body.realm;
     ctx.logFields.key = body.key;
     if (ctx.authorize === undefined) throw new AppError('INTERNAL', 'Token route without authorisation');

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { getPreset, PRESET_NAMES, presetConfig, presetList } from '../../../functions/providers/presets';
+import { parseRealmConfig } from '../../../functions/providers/realm-config';
 import {
-  parseRealmConfig,
   referencedKeys,
   requiredKeys,
   usesParent,
   usesParentToken,
-} from '../../../functions/providers/realm-config';
+} from '../../../functions/providers/realm-facts';
 import { ProviderFailure } from '../../../functions/providers/failure';
 import { extractToken } from '../../../functions/providers/extract';
 import { SPEC_PRESET_NAMES } from '../../fakes/spec-presets';

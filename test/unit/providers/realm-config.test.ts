@@ -5,9 +5,8 @@ import {
   parseRealmConfig,
   realmConfigToJson,
   realmIdSchema,
-  referencedKeys,
-  requiredKeys,
 } from '../../../functions/providers/realm-config';
+import { referencedKeys, requiredKeys } from '../../../functions/providers/realm-facts';
 import type { JsonObject } from '../../../functions/store/types';
 import { SEED_REALM } from '../../fakes/seed-realm';
 
