@@ -111,8 +111,13 @@ interface Wait {
   pollMs: number;
 }
 
+/** How long a read started ahead (readAhead) waits to be used by its request. */
+const READ_AHEAD_KEPT_MS = 2_000;
+
 export class TokenEngine {
   private readonly flights = new SingleFlight<ServedToken>();
+  /** Reads started ahead of their requests (readAhead), by realm and key, each used once. */
+  private readonly readsAhead = new Map<string, { sentAt: number; read: Promise<TokenRead> }>();
   private readonly background = new SingleFlight<'refreshed' | 'failed' | 'skipped'>();
   private readonly fetcher: Fetcher;
   private readonly firstPollDelayMs: number;
@@ -120,6 +125,33 @@ export class TokenEngine {
   constructor(private readonly options: EngineOptions) {
     this.fetcher = options.fetcher ?? fetchToken;
     this.firstPollDelayMs = options.firstPollDelayMs ?? 100;
+  }
+
+  /**
+   * Starts the read a plain request for realm/key begins with, before the request may be served
+   * (http/app.ts, while its caller's client key is looked up): the next such request uses it
+   * instead of reading again, if it comes within READ_AHEAD_KEPT_MS. A read, never a write.
+   */
+  readAhead(realm: string, key: string): void {
+    const id = `${realm}\u0000${key}`;
+    if (this.readsAhead.has(id)) return;
+    const read = this.options.store.readTokenState(realm, key);
+    read.catch(() => undefined); // its request sees the failure; unused, it is dropped
+    const ahead = { sentAt: this.options.clock.now(), read };
+    this.readsAhead.set(id, ahead);
+    setTimeout(() => {
+      if (this.readsAhead.get(id) === ahead) this.readsAhead.delete(id);
+    }, READ_AHEAD_KEPT_MS).unref();
+  }
+
+  private takeReadAhead(
+    realm: string,
+    key: string,
+  ): { sentAt: number; read: Promise<TokenRead> } | undefined {
+    const id = `${realm}\u0000${key}`;
+    const ahead = this.readsAhead.get(id);
+    if (ahead !== undefined) this.readsAhead.delete(id);
+    return ahead;
   }
 
   /** README G3: concurrent identical requests in this instance share one operation. */
@@ -137,9 +169,10 @@ export class TokenEngine {
   private async resolve(req: TokenRequest, mode: Mode): Promise<ServedToken> {
     let missed: PriorRead | undefined;
     if (mode === 'get') {
-      // The hit path: one read, no compare-and-set.
-      const sentAt = this.options.clock.now();
-      const read = await this.options.store.readTokenState(req.realm, req.key);
+      // The hit path: one read (perhaps started ahead: readAhead), no compare-and-set.
+      const ahead = this.takeReadAhead(req.realm, req.key);
+      const sentAt = ahead?.sentAt ?? this.options.clock.now();
+      const read = await (ahead?.read ?? this.options.store.readTokenState(req.realm, req.key));
       const { state, now } = read;
       if (usable(state, now)) {
         this.maybeRefreshInBackground({ read, sentAt });

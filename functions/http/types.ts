@@ -72,6 +72,12 @@ export interface Route {
   rawBody?: true;
   /** A plain Reply when it can answer at once (no promise, no await: see app.ts). */
   handle(ctx: RouteContext): Reply | Promise<Reply>;
+  /**
+   * A `token` route's reads that may start while the instance's first client-key lookup is in
+   * flight (app.ts): it starts store reads for the request's target and serves nothing; `handle`,
+   * once the caller is authorised, uses what they read.
+   */
+  readAhead?(ctx: RouteContext): void;
 }
 
 /** `{"data": ..., "success": "ok"}`, the original design's list envelope. */

@@ -171,10 +171,23 @@ async function reportInvalid(
   return report(request);
 }
 
+/**
+ * Route.readAhead: a plain request (plainQuery) that memory cannot answer starts its read while its
+ * caller's client key is looked up (http/app.ts, a new instance's first requests).
+ */
+function readAhead(getter: TokenGetter) {
+  return (ctx: RouteContext): void => {
+    const q = plainQuery(ctx);
+    if (q === undefined) return;
+    if (getter.peek(ctx.runtime, { realm: q.realm, key: q.key }) !== undefined) return;
+    ctx.runtime.engine.readAhead(q.realm, q.key);
+  };
+}
+
 export function tokenRoutes(getter: TokenGetter): Route[] {
   const handle = handler(getter);
   return [
-    { method: 'GET', pattern: '/api/token', auth: 'token', handle },
+    { method: 'GET', pattern: '/api/token', auth: 'token', handle, readAhead: readAhead(getter) },
     { method: 'POST', pattern: '/api/token', auth: 'token', handle },
   ];
 }
