@@ -6,40 +6,22 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { ManualClock } from '../../../functions/clock';
 import { parseConfig } from '../../../functions/config';
 import { createHandler } from '../../../functions/http/app';
 import { fullRoutes } from '../../../functions/http/routes';
-import type { ResolvedKeys } from '../../../functions/keys/keys';
-import { setLogSink } from '../../../functions/log';
 import { createRuntime } from '../../../functions/runtime';
-import { MemoryStore } from '../../../functions/store/memory/memory-store';
-import { Sealer } from '../../../functions/store/seal';
-import { realmFor, startFakeProvider, type FakeProvider } from '../../fakes/providers';
+import { realmFor } from '../../fakes/providers';
 import { callHandler } from '../../helpers/fake-express';
+import { memoryParts, quietSuiteWithFake } from '../../helpers/memory-handler';
 
 const ROUTE = 'wechat_offiaccount';
 
 describe('http: invalid_token reports of unknown values', () => {
-  let fake: FakeProvider;
-  let restoreSink: ReturnType<typeof setLogSink> | undefined;
-  before(async () => {
-    fake = await startFakeProvider();
-  });
-  after(async () => {
-    await fake.close();
-  });
-  afterEach(() => {
-    if (restoreSink !== undefined) setLogSink(restoreSink);
-  });
+  const fakeProvider = quietSuiteWithFake();
 
   it('cost one plain read each, never a transaction or a provider call', async () => {
-    restoreSink = setLogSink(() => undefined);
-    const adminKey = randomBytes(32).toString('base64url');
-    const masterKey = randomBytes(32);
-    const keys: ResolvedKeys = { adminKey, masterKey, problems: {} };
-    const clock = new ManualClock(Date.now());
-    const store = new MemoryStore(new Sealer(masterKey), clock);
+    const fake = fakeProvider();
+    const { adminKey, keys, clock, store } = memoryParts();
     const counts = { reads: 0, transactions: 0 };
     const read = store.readTokenState.bind(store);
     const mutate = store.mutateTokenState.bind(store);

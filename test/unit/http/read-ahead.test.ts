@@ -7,41 +7,23 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { ManualClock } from '../../../functions/clock';
 import { parseConfig } from '../../../functions/config';
 import { createHandler } from '../../../functions/http/app';
 import { cacheRoutes, fullRoutes } from '../../../functions/http/routes';
-import type { ResolvedKeys } from '../../../functions/keys/keys';
-import { setLogSink } from '../../../functions/log';
 import { createRuntime } from '../../../functions/runtime';
-import { MemoryStore } from '../../../functions/store/memory/memory-store';
-import { Sealer } from '../../../functions/store/seal';
 import type { ClientRecord } from '../../../functions/store/types';
-import { realmFor, startFakeProvider, type FakeProvider } from '../../fakes/providers';
+import { realmFor } from '../../fakes/providers';
 import { callHandler } from '../../helpers/fake-express';
+import { memoryParts, quietSuiteWithFake } from '../../helpers/memory-handler';
 
 const ROUTE = 'wechat_offiaccount';
 
 describe('http: a new instance reads its first token beside the client-key lookup', () => {
-  let fake: FakeProvider;
-  let restoreSink: ReturnType<typeof setLogSink> | undefined;
-  before(async () => {
-    fake = await startFakeProvider();
-  });
-  after(async () => {
-    await fake.close();
-  });
-  afterEach(() => {
-    if (restoreSink !== undefined) setLogSink(restoreSink);
-  });
+  const fakeProvider = quietSuiteWithFake();
 
   it('one read for the first request, none ahead of an unauthorised one, and none once a lookup was answered', async () => {
-    restoreSink = setLogSink(() => undefined);
-    const adminKey = randomBytes(32).toString('base64url');
-    const masterKey = randomBytes(32);
-    const keys: ResolvedKeys = { adminKey, masterKey, problems: {} };
-    const clock = new ManualClock(Date.now());
-    const store = new MemoryStore(new Sealer(masterKey), clock);
+    const fake = fakeProvider();
+    const { adminKey, keys, clock, store } = memoryParts();
     const config = parseConfig({
       TOKEN_SERVER_STORE: 'memory',
       TOKEN_SERVER_ALLOW_PRIVATE_UPSTREAMS: 'true',
@@ -126,12 +108,9 @@ describe('http: a new instance reads its first token beside the client-key looku
   });
 
   it('a first request whose key is unknown costs its lookup and the one read ahead, no write and no provider call, and is refused', async () => {
-    restoreSink = setLogSink(() => undefined);
+    const fake = fakeProvider();
     const calls = fake.calls(ROUTE);
-    const masterKey = randomBytes(32);
-    const keys: ResolvedKeys = { adminKey: randomBytes(32).toString('base64url'), masterKey, problems: {} };
-    const clock = new ManualClock(Date.now());
-    const store = new MemoryStore(new Sealer(masterKey), clock);
+    const { keys, clock, store } = memoryParts();
     const counts = { reads: 0, writes: 0 };
     const read = store.readTokenState.bind(store);
     store.readTokenState = (realm, key) => {
