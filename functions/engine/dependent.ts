@@ -16,7 +16,7 @@ import { AppError } from '../errors';
 import { log } from '../log';
 import { ProviderFailure } from '../providers/failure';
 import { withParentTicket } from './parent-ticket';
-import { DEAD_TOKEN_CODES } from '../providers/presets';
+import { DEAD_TOKEN_CODES } from '../providers/dead-token-codes';
 import type { RealmConfig } from '../providers/realm-config';
 import { parentValuesUsed, usesParentToken } from '../providers/realm-facts';
 import { PARENT_TOKEN, PUSHED_TICKET, parentValueName, type KeyName } from '../providers/template';
@@ -32,7 +32,7 @@ export function saysParentTokenDead(err: unknown): boolean {
   return (
     err instanceof ProviderFailure &&
     err.providerCode !== undefined &&
-    (DEAD_TOKEN_CODES as readonly number[]).includes(Number(err.providerCode))
+    DEAD_TOKEN_CODES.includes(Number(err.providerCode))
   );
 }
 

@@ -10,7 +10,7 @@ import type { Clock, Random } from '../clock';
 import { AppError } from '../errors';
 import { tokenConfigOf } from '../providers/logic-code';
 import type { RealmConfig } from '../providers/realm-config';
-import { fetchToken } from '../providers/upstream';
+import { fetchToken } from '../providers/upstream-on-first-call';
 import type { Store, TokenRead } from '../store/store';
 import { watchChanges, type ChangeWatch } from '../store/token-watch';
 import type { RealmRecord, SecretRecord, TokenLease } from '../store/types';

@@ -12,7 +12,7 @@
 import { ProviderFailure } from '../providers/failure';
 import { cleanProviderText, redactorOf } from '../providers/redact';
 import { USER_AGENT } from '../providers/request';
-import { sendUpstream } from '../providers/upstream';
+import { sendUpstream } from '../providers/upstream-on-first-call';
 import { siblingUrl } from './start-push';
 
 /** WeChat's largest page. */

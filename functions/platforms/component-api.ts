@@ -16,6 +16,7 @@ import { cleanProviderText, redactorFor } from '../providers/redact';
 import { USER_AGENT } from '../providers/request';
 import { sendUpstream } from '../providers/upstream';
 import type { SecretRecord } from '../store/types';
+import { DEAD_TOKEN_CODES } from '../providers/dead-token-codes';
 
 /** The component secret and its realm's config, as the admin routes and the event route find them. */
 export interface Component {
@@ -38,7 +39,6 @@ export interface ComponentDeps {
 export type ComponentAnswer = Record<string, unknown>;
 
 /** WeChat's answers that the component_access_token is not (or no longer) valid. */
-const DEAD_TOKEN_CODES = new Set([40001, 42001, 40014]);
 
 function errcodeOf(answer: ComponentAnswer, status: number): number | undefined {
   return typeof answer.errcode === 'number' ? answer.errcode : status === 200 ? 0 : undefined;
@@ -123,7 +123,7 @@ export async function callWithComponentToken(
     try {
       return componentAnswer(name, response, c);
     } catch (err) {
-      const dead = err instanceof ProviderFailure && DEAD_TOKEN_CODES.has(Number(err.providerCode));
+      const dead = err instanceof ProviderFailure && DEAD_TOKEN_CODES.includes(Number(err.providerCode));
       if (!dead || attempt > 0) throw err;
       served = await deps.engine.getToken({ realm, key, invalidToken: served.token });
     }

@@ -13,7 +13,7 @@ import { ProviderFailure } from '../providers/failure';
 import type { RealmConfig } from '../providers/realm-config';
 import { cleanProviderText, redactorFor } from '../providers/redact';
 import { USER_AGENT } from '../providers/request';
-import { sendUpstream } from '../providers/upstream';
+import { sendUpstream } from '../providers/upstream-on-first-call';
 import type { PushedState } from '../store/pushed';
 import type { Store } from '../store/store';
 import type { SecretRecord } from '../store/types';

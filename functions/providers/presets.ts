@@ -11,6 +11,7 @@ import type { JsonObject } from '../store/types';
 import { IP_ALLOWLIST_HINT } from './failure';
 import { parseRealmConfig } from './parse-realm-config';
 import type { RealmConfig } from './realm-config';
+import { DEAD_TOKEN_CODES } from './dead-token-codes';
 
 export interface Preset {
   name: string;
@@ -43,9 +44,6 @@ const WECOM_HINTS: JsonObject = {
   '40001': 'The corpsecret (key_2) is not valid.',
   '40091': 'The corpsecret (key_2) is not valid.',
 };
-
-/** The answers that say the parent's access token is dead (README "JS-SDK"). */
-export const DEAD_TOKEN_CODES = [40001, 40014, 42001] as const;
 
 /**
  * Official Account tokens die when another system fetches one with the same appid: a cheap call that
