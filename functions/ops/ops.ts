@@ -5,7 +5,7 @@
  */
 import type { Clock, Random } from '../clock';
 import { log } from '../log';
-import { MemoryStore } from '../store/memory/memory-store';
+import type * as MemoryStoreModule from '../store/memory/memory-store';
 import { FirestoreStore } from '../store/firestore/firestore-store';
 import type { Sealer } from '../store/seal';
 import type { PushedChangeHook, SideWrite, TokenChangeHook } from '../store/side-writes';
@@ -14,9 +14,10 @@ import { AuditKey } from './audit/audit-key';
 import { reportAuditCommitted, reportAuditWrites } from './audit/report-context';
 import { outboxWrite } from './codec';
 import { FirestoreOps } from './firestore-ops';
-import { MemoryOps } from './memory-ops';
+import type * as MemoryOpsModule from './memory-ops';
 import { OUTBOX_COLLECTION, type OpsStore } from './ops-store';
-import { deliverEntry, sweepOutbox, type DeliveryDeps, type SweepSummary } from './webhooks/deliver';
+import type * as Deliver from './webhooks/deliver';
+import type { DeliveryDeps, SweepSummary } from './webhooks/deliver';
 import { tokenEvents } from './webhooks/events';
 import { ticketEvents } from './webhooks/ticket-events';
 
@@ -40,14 +41,25 @@ export interface OpsOptions {
   webhookLeaseMs?: number;
 }
 
+/* eslint-disable @typescript-eslint/no-require-imports -- what a Firestore instance never uses, and
+   webhook delivery (its URL guard), are loaded on first use (README "Cold start") */
 function opsStoreFor(o: OpsOptions): OpsStore {
   if (o.store instanceof FirestoreStore) {
     const store = o.store;
     return new FirestoreOps(store.db, o.sealer, () => store.conditionalDb());
   }
-  if (o.store instanceof MemoryStore) return new MemoryOps(o.store, o.sealer, o.clock);
+  const { MemoryStore } = require('../store/memory/memory-store') as typeof MemoryStoreModule;
+  if (o.store instanceof MemoryStore) {
+    const { MemoryOps } = require('./memory-ops') as typeof MemoryOpsModule;
+    return new MemoryOps(o.store, o.sealer, o.clock);
+  }
   throw new Error(`No ops store for a ${o.store.kind} store of this kind`);
 }
+
+function delivery(): typeof Deliver {
+  return require('./webhooks/deliver') as typeof Deliver;
+}
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Builds the runtime's Ops and sets the main store's token hook. */
 export function createOps(o: OpsOptions): Ops {
@@ -64,13 +76,15 @@ export function createOps(o: OpsOptions): Ops {
   const deliverNow = (writes: readonly SideWrite[]): void => {
     for (const w of writes) {
       if (w.collection !== OUTBOX_COLLECTION) continue;
-      deliverEntry(deps, w.id).catch((err: unknown) => {
-        log('WARNING', `webhook delivery failed: ${err instanceof Error ? err.message : 'unknown error'}`, {
-          event: 'webhook_delivery',
-          eventId: w.id,
-          outcome: 'error',
+      delivery()
+        .deliverEntry(deps, w.id)
+        .catch((err: unknown) => {
+          log('WARNING', `webhook delivery failed: ${err instanceof Error ? err.message : 'unknown error'}`, {
+            event: 'webhook_delivery',
+            eventId: w.id,
+            outcome: 'error',
+          });
         });
-      });
     }
   };
   const hook: TokenChangeHook = {
@@ -92,12 +106,14 @@ export function createOps(o: OpsOptions): Ops {
   // A sweep that fails (database unreachable) leaves the entries due for the next run; the refresh
   // run it is part of goes on.
   const sweep = (): Promise<SweepSummary> =>
-    sweepOutbox(deps).catch((err: unknown) => {
-      log('WARNING', `webhook sweep failed: ${err instanceof Error ? err.message : 'unknown error'}`, {
-        event: 'webhook_sweep',
-        outcome: 'error',
+    delivery()
+      .sweepOutbox(deps)
+      .catch((err: unknown) => {
+        log('WARNING', `webhook sweep failed: ${err instanceof Error ? err.message : 'unknown error'}`, {
+          event: 'webhook_sweep',
+          outcome: 'error',
+        });
+        return { delivered: 0, retried: 0 };
       });
-      return { delivered: 0, retried: 0 };
-    });
   return { store, auditKey: new AuditKey(store, o.sealer, o.masterKey), sweep };
 }

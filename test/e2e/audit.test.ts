@@ -158,7 +158,8 @@ describe('audit log (tokenServer on the emulator)', function () {
         })
       ).body.hash;
     const credHash = await hashOf(creds.key_2 as string);
-    const byHash = await audit(`hash=${credHash}`);
+    // (This secret's records: other files sharing the emulator project may store the same fake credentials.)
+    const byHash = await audit(`hash=${credHash}&target=${realm}/k`);
     expect(byHash.data.list.map((r) => r.action)).to.deep.equal(['secret.put']);
     expect(reported[0]!.hashes).to.deep.equal([await hashOf(first.body.token)]);
     const created = (await audit(`action=client.create&target=${clientId}`)).data.list[0];
