@@ -8,38 +8,28 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock, Random } from '../clock';
 import { AppError } from '../errors';
-import { tokenConfigOf } from '../providers/logic-code';
 import type { RealmConfig } from '../providers/realm-config';
 import { fetchToken } from '../providers/upstream-on-first-call';
 import type { Store, TokenRead } from '../store/store';
-import { watchChanges, type ChangeWatch } from '../store/token-watch';
+import type { ChangeWatch } from '../store/token-watch';
 import type { RealmRecord, SecretRecord, TokenLease } from '../store/types';
-import { runRound, type Round } from './round';
-import { rotatingCall, type ValuesCall } from './rotating-call';
-import { recoveryFor } from './rotation-recovery';
-import {
-  DEFAULT_REFRESH_CONCURRENCY,
-  REFRESH_ROUTE_BUDGET_MS,
-  refreshDueTokens,
-  type DueRunSummary,
-} from './refresh-due';
+import type * as MissPath from './miss-path';
+import type { Round } from './round';
+import type { ValuesCall } from './rotating-call';
+import type { DueRunSummary } from './refresh-due';
 import { invalidOutcome, servedFrom, type ServedToken } from './served';
-import { dependentFetcher } from './dependent';
-import { pushedFetcher, usesPushedTicket } from './pushed-fetcher';
-import { fixedTokenAnswer } from './fixed-token';
-import { revokedError } from './revoked';
 import { SingleFlight } from './single-flight';
 import type { Fetcher, TokenRequest } from './types';
-import { takeLease } from '../token/mutators';
-import {
-  decide,
-  type Decision,
-  type DecideInput,
-  type Mode,
-  type Policy,
-  type WaitedLease,
-} from '../token/decide';
+import type { Decision, DecideInput, Mode, Policy, WaitedLease } from '../token/decide';
 import { phaseOfState, usable } from '../token/phase';
+
+let missPathModule: typeof MissPath | undefined;
+
+/** engine/miss-path.ts, loaded by the first request that is not a hit (README "Cold start"). */
+export function missPath(): typeof MissPath {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, by design
+  return (missPathModule ??= require('./miss-path') as typeof MissPath);
+}
 
 export type { ServedToken, TokenSource, InvalidOutcome } from './served';
 export type { Fetcher, RefreshSummary, TokenRequest } from './types';
@@ -82,9 +72,9 @@ function contextOf(
   if (secret === null) {
     throw new AppError('NOT_FOUND', `No secret ${realm}/${key}`, { details: { realm, key } });
   }
-  if (secret.revoked !== undefined) throw revokedError(secret.realm, secret.key, secret.revoked);
+  if (secret.revoked !== undefined) throw missPath().revokedError(secret.realm, secret.key, secret.revoked);
   if (realmRecord === null) throw new AppError('NOT_FOUND', `No realm ${realm}`, { details: { realm } });
-  const config = tokenConfigOf(realmRecord, key);
+  const config = missPath().tokenConfigOf(realmRecord, key);
   if (config === undefined)
     throw new AppError('CONFLICT', `${realm} is a fixed-token realm: nothing to fetch`);
   return { secret, config, policy: policyOf(config) };
@@ -185,10 +175,11 @@ export class TokenEngine {
     const records = this.readRecords(req.realm, req.key);
     // A miss: what its compare-and-set and wait need is prepared while the secret is read.
     this.options.store.warmMiss?.();
+    missPath();
     const [realmRecord, secret] = await records;
-    if (secret?.revoked !== undefined) throw revokedError(req.realm, req.key, secret.revoked);
+    if (secret?.revoked !== undefined) throw missPath().revokedError(req.realm, req.key, secret.revoked);
     // A fixed-token realm is never fetched; an unknown realm is said to be unknown.
-    const fixed = fixedTokenAnswer(realmRecord, secret, req, mode, this.options.clock.now());
+    const fixed = missPath().fixedTokenAnswer(realmRecord, secret, req, mode, this.options.clock.now());
     if (fixed !== undefined) return fixed;
     return this.acquire(req, mode, contextOf(realmRecord, secret, req.realm, req.key), missed);
   }
@@ -294,7 +285,12 @@ export class TokenEngine {
     return this.options.store.mutateTokenState<Decision>(
       realm,
       key,
-      (current, now) => takeLease(decide(current, inputAt(now), realm, key, leaseRequest), now, ctx.policy),
+      (current, now) =>
+        missPath().takeLease(
+          missPath().decide(current, inputAt(now), realm, key, leaseRequest),
+          now,
+          ctx.policy,
+        ),
       from,
     );
   }
@@ -306,7 +302,12 @@ export class TokenEngine {
    * error, or (lapsed, changed hands, credentials changed) null to decide again with a compare-and-set.
    */
   private async waitForHolder(wait: Wait): Promise<ServedToken | null> {
-    const watch = watchChanges(this.options.store, wait.req.realm, wait.req.key, this.options.clock);
+    const watch = missPath().watchChanges(
+      this.options.store,
+      wait.req.realm,
+      wait.req.key,
+      this.options.clock,
+    );
     try {
       return await this.pollForHolder(watch, wait);
     } finally {
@@ -341,11 +342,17 @@ export class TokenEngine {
       const sentAt = snapshot?.sentAt ?? this.options.clock.now();
       const { state, now } = snapshot ?? (await this.options.store.readTokenState(req.realm, req.key));
       leaseLeftMs = lease.until - now;
-      const decided = decide(state, this.decideInput(req, mode, ctx, now, waited), req.realm, req.key, {
-        id: 'poll',
-        owner: this.options.instanceId,
-        leaseMs: this.options.leaseMs,
-      });
+      const decided = missPath().decide(
+        state,
+        this.decideInput(req, mode, ctx, now, waited),
+        req.realm,
+        req.key,
+        {
+          id: 'poll',
+          owner: this.options.instanceId,
+          leaseMs: this.options.leaseMs,
+        },
+      );
       if (decided.kind === 'serve')
         return servedFrom(decided.state, { sentAt, storeNow: now }, 'database', decided.reason);
       if (decided.kind === 'fail') throw decided.error;
@@ -365,7 +372,7 @@ export class TokenEngine {
         timeoutMs,
       });
     if (ctx.config.rotates === undefined) return (timeoutMs) => call(ctx.secret.values, timeoutMs);
-    const recover = recoveryFor(
+    const recover = missPath().recoveryFor(
       {
         store: this.options.store,
         allowPrivate: this.options.allowPrivateUpstreams,
@@ -375,7 +382,7 @@ export class TokenEngine {
       ctx.secret,
       ctx.config,
     );
-    return rotatingCall(call, {
+    return missPath().rotatingCall(call, {
       store: this.options.store,
       instanceId: this.options.instanceId,
       realm: ctx.secret.realm,
@@ -394,11 +401,11 @@ export class TokenEngine {
    * references a pushed ticket, with its newest ticket (engine/pushed-fetcher.ts).
    */
   private fetcherFor(secret: SecretRecord, config: RealmConfig): Fetcher {
-    const base = usesPushedTicket(config)
-      ? pushedFetcher(this.fetcher, secret, this.options.store)
+    const base = missPath().usesPushedTicket(config)
+      ? missPath().pushedFetcher(this.fetcher, secret, this.options.store)
       : this.fetcher;
     if (secret.parent === undefined) return base;
-    return dependentFetcher(
+    return missPath().dependentFetcher(
       base,
       { ...secret, parent: secret.parent },
       {
@@ -412,7 +419,7 @@ export class TokenEngine {
 
   /** We hold the lease: run the round (round.ts). */
   private holdLease(ctx: Context, decision: LeaseDecision, sentAt: number, mode: Mode): Promise<ServedToken> {
-    return runRound(this.options, {
+    return missPath().runRound(this.options, {
       realm: ctx.secret.realm,
       key: ctx.secret.key,
       secretRev: ctx.secret.rev,
@@ -470,10 +477,10 @@ export class TokenEngine {
    * a query on the due time, in pages, within a time budget), at most `concurrency` at once.
    */
   refreshDue(
-    concurrency = DEFAULT_REFRESH_CONCURRENCY,
-    budgetMs = REFRESH_ROUTE_BUDGET_MS,
+    concurrency = missPath().DEFAULT_REFRESH_CONCURRENCY,
+    budgetMs = missPath().REFRESH_ROUTE_BUDGET_MS,
   ): Promise<DueRunSummary> {
-    return refreshDueTokens({
+    return missPath().refreshDueTokens({
       store: this.options.store,
       clock: this.options.clock,
       refreshOne: (realm, key) => this.refreshOne(realm, key),
