@@ -3,7 +3,10 @@
  * target): what a database hit cannot do cheaper, and, as the first answer of a fresh process, what
  * loading firebase-admin and its Firestore client and making one read cost a cold start. The client
  * speaks BENCH_TRANSPORT (rest or grpc, default grpc) with the settings token-server gives that
- * transport (functions/store/firestore/client-settings.ts).
+ * transport (functions/store/firestore/client-settings.ts). With BENCH_QUERY_COLLECTION,
+ * BENCH_QUERY_FIELD and BENCH_QUERY_VALUE it also makes, side by side with the read, the one-result
+ * query that looks a client key up (`where(field, '==', value).limit(1)`): what an authenticated
+ * first token cannot do cheaper.
  */
 import type { Request, Response } from 'express';
 import { initializeApp } from 'firebase-admin/app';
@@ -32,10 +35,26 @@ export async function rawRead(req: Request, res: Response): Promise<void> {
     return;
   }
   const path = process.env.BENCH_READ_DOC ?? 'bench/doc';
+  const {
+    BENCH_QUERY_COLLECTION: collection,
+    BENCH_QUERY_FIELD: field,
+    BENCH_QUERY_VALUE: value,
+  } = process.env;
   try {
-    const snap = await firestore().doc(path).get();
+    const db = firestore();
+    const [snap, found] = await Promise.all([
+      db.doc(path).get(),
+      collection === undefined || field === undefined || value === undefined
+        ? Promise.resolve(true)
+        : db
+            .collection(collection)
+            .where(field, '==', value)
+            .limit(1)
+            .get()
+            .then((q) => !q.empty),
+    ]);
     res
-      .status(snap.exists ? 200 : 404)
+      .status(snap.exists && found ? 200 : 404)
       .type('application/json')
       .send(JSON.stringify(snap.data() ?? null));
   } catch {

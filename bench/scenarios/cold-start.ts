@@ -3,7 +3,9 @@
  * token (one secret already stored with a valid token, asked with a client key as an app would:
  * the runtime, the Firestore connection, the client-key lookup and one read), against hello world's
  * first answer from the same framework, and beside it a function that loads firebase-admin and
- * makes one read (what the Firestore client alone costs a cold start). Ours and the raw read are
+ * makes one read (what the Firestore client alone costs a cold start), and the same with the
+ * client-key lookup's query beside the read (what an authenticated first token cannot do cheaper:
+ * `rawAuthRead`). Ours and the raw reads are
  * each started over both Firestore transports (TOKEN_SERVER_FIRESTORE_TRANSPORT, BENCH_TRANSPORT:
  * functions/store/firestore/transport.ts). Each target is started `trials` times, interleaved
  * (hello, raw reads, cache, server, hello, ...); the first request is retried every 5 ms until it
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { spawnBenchFunction } from '../processes';
 import { row, type Row } from '../report';
 import { REALM, type Stack } from '../stack';
+import { hashClientKey } from '../../functions/keys/keys';
 import { COLLECTIONS, secretDocId } from '../../functions/store/store';
 import { FIRESTORE_TRANSPORTS, type FirestoreTransport } from '../../functions/store/firestore/transport';
 import { summariseProfile, type ProfileSummary } from '../profile';
@@ -27,7 +30,8 @@ export interface ColdStartOptions {
   resultsDir: string;
 }
 
-type ColdFunction = 'rawRead' | 'tokenServerCache' | 'tokenServer';
+/** rawAuthRead: the raw read with the client-key query beside it (bench/hello/raw-read.ts). */
+type ColdFunction = 'rawRead' | 'rawAuthRead' | 'tokenServerCache' | 'tokenServer';
 /** hello, or a function over a transport (`tokenServerCache:rest`). */
 type ColdTarget = 'hello' | `${ColdFunction}:${FirestoreTransport}`;
 
@@ -87,9 +91,10 @@ async function firstAnswer(
   cpuProfile?: { dir: string; name: string },
 ): Promise<{ ms: number; body: string }> {
   const { fn: name, transport } = functionOf(target);
+  const raw = name === 'rawRead' || name === 'rawAuthRead';
   const fn = await spawnBenchFunction({
-    target: name,
-    ...(name === 'hello' || name === 'rawRead'
+    target: name === 'rawAuthRead' ? 'rawRead' : name,
+    ...(name === 'hello' || raw
       ? { source: join(repoRoot(), 'lib', 'bench', 'hello') }
       : o.source === undefined
         ? {}
@@ -97,6 +102,13 @@ async function firstAnswer(
     env: {
       ...stack.env.env,
       BENCH_READ_DOC: `${COLLECTIONS.tokens}/${secretDocId(REALM, KEY)}`,
+      ...(name === 'rawAuthRead'
+        ? {
+            BENCH_QUERY_COLLECTION: COLLECTIONS.clients,
+            BENCH_QUERY_FIELD: 'keyHash',
+            BENCH_QUERY_VALUE: hashClientKey(headers.authorization?.replace(/^Bearer /, '') ?? ''),
+          }
+        : {}),
       ...(transport === undefined
         ? {}
         : { BENCH_TRANSPORT: transport, TOKEN_SERVER_FIRESTORE_TRANSPORT: transport }),
@@ -136,6 +148,7 @@ export async function coldStart(stack: Stack, o: ColdStartOptions): Promise<Cold
     'hello',
     ...FIRESTORE_TRANSPORTS.flatMap((t) => [
       `rawRead:${t}` as const,
+      `rawAuthRead:${t}` as const,
       `tokenServerCache:${t}` as const,
       `tokenServer:${t}` as const,
     ]),
@@ -206,6 +219,14 @@ export function coldStartRows(r: ColdStartResult): Row[] {
           `${fn} over ${transport} over a raw first read`,
           signedMs((get(t)?.medianMs ?? NaN) - raw),
           `firebase-admin alone over ${transport}, one read: ${describe(`rawRead:${transport}`)}`,
+          'info',
+          'info',
+        ),
+        row(
+          s,
+          `${fn} over ${transport} over a raw authenticated first read`,
+          signedMs((get(t)?.medianMs ?? NaN) - (get(`rawAuthRead:${transport}`)?.medianMs ?? NaN)),
+          `firebase-admin alone over ${transport}, the read and the client-key query side by side: ${describe(`rawAuthRead:${transport}`)}`,
           'info',
           'info',
         ),
