@@ -6,15 +6,7 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { parseConfig } from '../../../functions/config';
-import { createHandler } from '../../../functions/http/app';
-import { fullRoutes } from '../../../functions/http/routes';
-import { createRuntime } from '../../../functions/runtime';
-import { realmFor } from '../../fakes/providers';
-import { callHandler } from '../../helpers/fake-express';
-import { memoryParts, quietSuiteWithFake } from '../../helpers/memory-handler';
-
-const ROUTE = 'wechat_offiaccount';
+import { memoryParts, quietSuiteWithFake, WX_ROUTE as ROUTE, wxInstance } from '../../helpers/memory-handler';
 
 describe('http: invalid_token reports of unknown values', () => {
   const fakeProvider = quietSuiteWithFake();
@@ -33,24 +25,7 @@ describe('http: invalid_token reports of unknown values', () => {
       counts.transactions += 1;
       return mutate(realm, key, mutator);
     };
-    const config = parseConfig({
-      TOKEN_SERVER_STORE: 'memory',
-      TOKEN_SERVER_ALLOW_PRIVATE_UPSTREAMS: 'true',
-    });
-    const runtime = await createRuntime(config, { keys, store, clock });
-    const handler = createHandler({
-      name: 'tokenServer',
-      routes: fullRoutes(),
-      runtime: async () => runtime,
-    });
-    const call = (method: string, url: string, body?: unknown) =>
-      callHandler(handler, { method, url, bearer: adminKey, ...(body === undefined ? {} : { body }) });
-
-    expect(
-      (await call('POST', '/api/realm', { id: 'wx', config: realmFor(ROUTE, fake.url) })).status,
-    ).to.equal(200);
-    const secret = { realm: 'wx', key: 'main', ...fake.credentials(ROUTE), key_3: 'client_credential' };
-    expect((await call('POST', '/api/secret', secret)).status).to.equal(200);
+    const call = await wxInstance({ adminKey, keys, clock, store }, fake);
     const first = await call('GET', '/api/token?realm=wx&key=main');
     expect(first.status, first.text).to.equal(200);
     const token = (first.body as { token: string }).token;

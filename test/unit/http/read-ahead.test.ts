@@ -9,14 +9,11 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { parseConfig } from '../../../functions/config';
 import { createHandler } from '../../../functions/http/app';
-import { cacheRoutes, fullRoutes } from '../../../functions/http/routes';
+import { cacheRoutes } from '../../../functions/http/routes';
 import { createRuntime } from '../../../functions/runtime';
 import type { ClientRecord } from '../../../functions/store/types';
-import { realmFor } from '../../fakes/providers';
 import { callHandler } from '../../helpers/fake-express';
-import { memoryParts, quietSuiteWithFake } from '../../helpers/memory-handler';
-
-const ROUTE = 'wechat_offiaccount';
+import { memoryParts, quietSuiteWithFake, WX_ROUTE as ROUTE, wxInstance } from '../../helpers/memory-handler';
 
 describe('http: a new instance reads its first token beside the client-key lookup', () => {
   const fakeProvider = quietSuiteWithFake();
@@ -30,19 +27,7 @@ describe('http: a new instance reads its first token beside the client-key looku
     });
 
     // Set up through one instance: a realm, a secret with its token stored, a client.
-    const admin = await createRuntime(config, { keys, store, clock });
-    const adminHandler = createHandler({
-      name: 'tokenServer',
-      routes: fullRoutes(),
-      runtime: async () => admin,
-    });
-    const call = (method: string, url: string, body?: unknown) =>
-      callHandler(adminHandler, { method, url, bearer: adminKey, ...(body === undefined ? {} : { body }) });
-    expect(
-      (await call('POST', '/api/realm', { id: 'wx', config: realmFor(ROUTE, fake.url) })).status,
-    ).to.equal(200);
-    const secret = { realm: 'wx', key: 'main', ...fake.credentials(ROUTE), key_3: 'client_credential' };
-    expect((await call('POST', '/api/secret', secret)).status).to.equal(200);
+    const call = await wxInstance({ adminKey, keys, clock, store }, fake);
     const stored = await call('GET', '/api/token?realm=wx&key=main');
     expect(stored.status, stored.text).to.equal(200);
     const client = await call('POST', '/api/client', { name: 'app', scopes: [{ realm: 'wx', key: 'main' }] });
