@@ -236,6 +236,8 @@ export const COLLECTIONS = {
   secrets: 'secrets',
   tokens: 'tokens',
   clients: 'clients',
+  /** Each client again under its key hash: a client-key lookup is a get (FirestoreStore). */
+  clientKeys: 'clientKeys',
   /** The store's own bookkeeping (the dueAt backfill's progress, the probe round's cursor). */
   meta: 'meta',
 } as const;

@@ -353,6 +353,8 @@ function contract(name: string, fresh: () => Promise<Store>, done: () => Promise
       expect(await store.deleteClient('c1')).to.equal(true);
       expect(await store.deleteClient('c1')).to.equal(false);
       expect(await store.getClient('c1')).to.equal(null);
+      expect(await store.findClientByKeyHash('hc1')).to.equal(null);
+      expect((await store.findClientByKeyHash('hc2'))?.id).to.equal('c2');
     });
 
     it('reports token state changes to a watch (once at the start, then per write) until it is stopped', async () => {

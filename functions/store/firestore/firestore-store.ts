@@ -28,6 +28,7 @@ import { GrpcStatus, grpcCodeOf } from '../../grpc-status';
 import { log } from '../../log';
 import type { ResealPage, ResealPosition, SealedCounts } from '../reseal';
 import { addSideWrites } from './side-writes';
+import { BatchedGets } from './batched-gets';
 import type { Sealer } from '../seal';
 import {
   DUE_ENTRY_FIELDS,
@@ -192,6 +193,8 @@ export interface FirestoreStoreOptions {
 
 /** A compare-and-set that lost to another writer is decided again at most this often. */
 const MAX_CAS_ATTEMPTS = 20;
+/** A key hash usable as a document id (a real one is 64 hex digits: keys/keys.ts hashClientKey). */
+const KEY_HASH_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export class FirestoreStore implements Store {
   readonly kind = 'firestore' as const;
@@ -207,6 +210,8 @@ export class FirestoreStore implements Store {
   private grpcClient: Firestore | undefined;
   /** Set by the first operation on `db` (or warm()): its modules are loaded, its connection open. */
   private dbUsed = false;
+  /** Token and client-key gets of one turn, sent as one call (batched-gets.ts). */
+  private readonly gets: BatchedGets;
   tokenHook?: TokenChangeHook;
   pushedHook?: PushedChangeHook;
 
@@ -220,6 +225,7 @@ export class FirestoreStore implements Store {
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? systemRandom;
     this.grpcDbOf = options.grpcDb;
+    this.gets = new BatchedGets(db);
   }
 
   /** One store operation: bounded by the deadline, unreachable-database errors as UNAVAILABLE. */
@@ -288,6 +294,10 @@ export class FirestoreStore implements Store {
   }
   private clientRef(id: string): DocumentReference {
     return this.db.collection(COLLECTIONS.clients).doc(id);
+  }
+  /** A client's copy under its key hash (COLLECTIONS.clientKeys); null for a hash no id can be. */
+  private clientKeyRef(keyHash: string): DocumentReference | null {
+    return KEY_HASH_ID.test(keyHash) ? this.db.collection(COLLECTIONS.clientKeys).doc(keyHash) : null;
   }
 
   getRealm(id: string): Promise<RealmRecord | null> {
@@ -422,7 +432,7 @@ export class FirestoreStore implements Store {
 
   readTokenState(realm: string, key: string): Promise<TokenRead> {
     return this.run('getTokenState', async () => {
-      const snap = await this.tokenRef(realm, key).get();
+      const snap = await this.gets.get(this.tokenRef(realm, key));
       const read = this.tokenReadOf(snap);
       this.snapshots.set(read, snap);
       return read;
@@ -619,9 +629,15 @@ export class FirestoreStore implements Store {
     });
   }
 
+  /** The client and its copy under its key hash, in one batch with the side writes. */
   putClient(client: ClientRecord, side?: SideWrite[]): Promise<void> {
     return this.run('putClient', async () => {
-      await this.setWithSide(this.clientRef(client.id), encodeClient(client), side);
+      const doc = encodeClient(client);
+      const batch = this.db.batch().set(this.clientRef(client.id), doc);
+      const keyRef = this.clientKeyRef(client.keyHash);
+      if (keyRef !== null) batch.set(keyRef, doc);
+      this.addSide(batch, side ?? []);
+      await batch.commit();
     });
   }
 
@@ -632,15 +648,46 @@ export class FirestoreStore implements Store {
     });
   }
 
+  /**
+   * A get of the client's copy under its key hash (batched with a token read of the same turn:
+   * batched-gets.ts). Clients stored before that copy existed are found by a query on keyHash and
+   * then copied, so that their next lookup is a get too.
+   */
   findClientByKeyHash(keyHash: string): Promise<ClientRecord | null> {
     return this.run('findClientByKeyHash', async () => {
-      const snap = await this.db
+      const keyRef = this.clientKeyRef(keyHash);
+      if (keyRef !== null) {
+        const snap = await this.gets.get(keyRef);
+        if (snap.exists && snap.get('keyHash') === keyHash) return decodeClient(snap.data() as Doc);
+      }
+      const found = await this.db
         .collection(COLLECTIONS.clients)
         .where('keyHash', '==', keyHash)
         .limit(1)
         .get();
-      const doc = snap.docs[0];
-      return doc === undefined ? null : decodeClient(doc.data());
+      const doc = found.docs[0];
+      if (doc === undefined) return null;
+      const client = decodeClient(doc.data());
+      if (keyRef !== null) {
+        this.copyUnderKeyHash(client.id, keyRef).catch((err: unknown) => {
+          const why = err instanceof Error ? err.message : 'unknown error';
+          log('WARNING', `client key copy failed (the next lookup queries again): ${why}`, {
+            client: client.id,
+          });
+        });
+      }
+      return client;
+    });
+  }
+
+  /**
+   * Copies a client stored before the key-hash copies to its key hash, in a transaction that reads
+   * the client first: a client deleted meanwhile (deleteClient deletes both) is not brought back.
+   */
+  private copyUnderKeyHash(id: string, keyRef: DocumentReference): Promise<void> {
+    return this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(this.clientRef(id));
+      if (snap.exists && snap.get('keyHash') === keyRef.id) tx.set(keyRef, snap.data() as Doc);
     });
   }
 
@@ -662,6 +709,9 @@ export class FirestoreStore implements Store {
         const snap = await tx.get(this.clientRef(id));
         if (!snap.exists) return false;
         tx.delete(this.clientRef(id));
+        const keyHash: unknown = snap.get('keyHash');
+        const keyRef = typeof keyHash === 'string' ? this.clientKeyRef(keyHash) : null;
+        if (keyRef !== null) tx.delete(keyRef);
         this.addSide(tx, side);
         return true;
       });

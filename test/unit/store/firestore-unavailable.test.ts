@@ -9,12 +9,18 @@ import { AppError } from '../../../functions/errors';
 import { FirestoreStore } from '../../../functions/store/firestore/firestore-store';
 import { Sealer } from '../../../functions/store/seal';
 
-/** A Firestore whose every call (get, set, query, transaction) does what `answer` says. */
+/** A Firestore whose every call (get, set, query, batch, transaction) does what `answer` says. */
 function fakeDb(answer: () => Promise<never>): Firestore {
   const ref = { get: answer, set: answer };
   const query = { get: answer, where: () => query, orderBy: () => query, limit: () => query };
   const collection = { ...query, doc: () => ref };
-  return { collection: () => collection, runTransaction: answer } as unknown as Firestore;
+  const batch = { set: () => batch, delete: () => batch, commit: answer };
+  return {
+    collection: () => collection,
+    batch: () => batch,
+    getAll: answer,
+    runTransaction: answer,
+  } as unknown as Firestore;
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
