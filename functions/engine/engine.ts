@@ -125,7 +125,7 @@ export class TokenEngine {
   readAhead(realm: string, key: string): void {
     const id = `${realm}\u0000${key}`;
     if (this.readsAhead.has(id)) return;
-    const read = this.options.store.readTokenState(realm, key);
+    const read = this.options.store.readTokenState(realm, key, { withLookups: true });
     read.catch(() => undefined); // its request sees the failure; unused, it is dropped
     const ahead = { sentAt: this.options.clock.now(), read };
     this.readsAhead.set(id, ahead);

@@ -110,7 +110,11 @@ export interface Store {
 
   getTokenState(realm: string, key: string): Promise<TokenState | null>;
   /** The same read, with the store's time of the read (what expiry, leases and windows are judged by). */
-  readTokenState(realm: string, key: string): Promise<TokenRead>;
+  /**
+   * `withLookups`: a read started beside a client-key lookup (TokenEngine.readAhead), which the
+   * Firestore store sends in one call with it (firestore/batched-gets.ts).
+   */
+  readTokenState(realm: string, key: string, options?: { withLookups?: boolean }): Promise<TokenRead>;
   /**
    * Read-modify-write of one token state, atomic for that document (Firestore: a compare-and-set
    * with a precondition on the read's update time, decided again on conflict). The mutator gets the

@@ -4,6 +4,7 @@
  * client key's document and, read ahead beside it, the token document (http/app.ts
  * readAheadWhileCold): this makes them one round trip, the same one call a bare get costs (README
  * "Cold start"). Gets asked for apart are sent apart, exactly as DocumentReference.get() would.
+ * The Firestore store sends only those two kinds of get through here; every other read is its own.
  *
  * All the documents of one call are read at one readTime; a failed call fails every get in it,
  * as each would have failed alone.

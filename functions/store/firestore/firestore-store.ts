@@ -430,9 +430,11 @@ export class FirestoreStore implements Store {
     return (await this.readTokenState(realm, key)).state;
   }
 
-  readTokenState(realm: string, key: string): Promise<TokenRead> {
+  readTokenState(realm: string, key: string, options?: { withLookups?: boolean }): Promise<TokenRead> {
     return this.run('getTokenState', async () => {
-      const snap = await this.gets.get(this.tokenRef(realm, key));
+      const ref = this.tokenRef(realm, key);
+      // The hit path's own read goes alone, as it always did: batching is for the read ahead.
+      const snap = await (options?.withLookups === true ? this.gets.get(ref) : ref.get());
       const read = this.tokenReadOf(snap);
       this.snapshots.set(read, snap);
       return read;
