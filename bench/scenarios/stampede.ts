@@ -8,7 +8,8 @@
  * ms. Baselines from the same run: the provider's own latency, one miss alone, the all-hit crowds
  * (one before each round of misses, pooled like the misses).
  * The processes log at debug, so that every request (hits too) has its line for the in-function
- * latency.
+ * latency. Right after a start, before any warm-up: one round of misses, and (at another set of
+ * fresh processes) one crowd of hits, what a fresh process's first crowd costs without a miss.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,6 +75,11 @@ export interface StampedeResult {
    * warm-up requests and the pooled rounds: what the first stampede after a deploy meets.
    */
   firstAfterStart: StampedeRound;
+  /**
+   * The same crowd at once, all hits (a secret with a token), at another set of processes right
+   * after their start: what a first crowd costs a fresh process when nothing misses.
+   */
+  firstHitsAfterStart: StampedeRound;
   upstreamCallsMax: number;
   seconds: number;
 }
@@ -115,28 +121,37 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
   const started = Date.now();
   const clientKey = await stack.addClient('bench-stampede');
   const headers = { authorization: `Bearer ${clientKey}` };
-  const procs: BenchFunction[] = [];
-  const logFiles: string[] = [];
+  /** Every process started, of both sets (stopped at the end, whatever happens). */
+  const everyStarted: BenchFunction[] = [];
+  /** One fresh process per target, logging at debug (each set's log files named by `set`). */
+  const startSet = async (set: string): Promise<{ procs: BenchFunction[]; logFiles: string[] }> => {
+    const procs: BenchFunction[] = [];
+    const logFiles: string[] = [];
+    for (const [i, target] of o.processes.entries()) {
+      logFiles.push(join(o.resultsDir, `stampede-${set}${i}-${target}.log`));
+      const p = await startBenchFunction({
+        target,
+        ...(o.source === undefined ? {} : { source: o.source }),
+        env: { ...stack.env.env, TOKEN_SERVER_LOG_LEVEL: 'debug' },
+        logFile: logFiles[i] as string,
+      });
+      everyStarted.push(p);
+      procs.push(p);
+    }
+    return { procs, logFiles };
+  };
   stack.fake.setLatency(o.providerLatencyMs);
   try {
-    for (const [i, target] of o.processes.entries()) {
-      logFiles.push(join(o.resultsDir, `stampede-${i}-${target}.log`));
-      procs.push(
-        await startBenchFunction({
-          target,
-          ...(o.source === undefined ? {} : { source: o.source }),
-          env: { ...stack.env.env, TOKEN_SERVER_LOG_LEVEL: 'debug' },
-          logFile: logFiles[i] as string,
-        }),
-      );
-    }
     const tokenUrl = (p: BenchFunction, key: string, extra = '') =>
       `${p.url}/api/token?realm=${REALM}&key=${key}${extra}`;
 
-    const round1 = async (
+    type ProcessSet = Awaited<ReturnType<typeof startSet>>;
+    const roundAt = async (
+      set: ProcessSet,
       key: string,
       staggerMs: number,
     ): Promise<StampedeRound & { msAll: number[]; serverAll: number[] }> => {
+      const { procs, logFiles } = set;
       const callsBefore = stack.callsFor(key);
       const { answers, dispatchSpreadMs } = await crowd(
         o.requests,
@@ -161,6 +176,21 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
         dispatchSpreadMs,
       };
     };
+
+    // A first crowd of hits at fresh processes of their own, stopped before the others start.
+    const hitSet = await startSet('hits-');
+    await stack.addSecret('first-hits-after-start');
+    await stack.prime('first-hits-after-start');
+    const {
+      msAll: _firstHitMs,
+      serverAll: _firstHitServer,
+      ...firstHitsAfterStart
+    } = await roundAt(hitSet, 'first-hits-after-start', 0);
+    await Promise.all(hitSet.procs.map((p) => p.stop()));
+
+    const main = await startSet('');
+    const { procs } = main;
+    const round1 = (key: string, staggerMs: number) => roundAt(main, key, staggerMs);
 
     // The first round after the start: the processes have answered /healthz (their runtime is
     // built) and nothing else, as after a deploy.
@@ -256,12 +286,13 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
       soloMissMs: round(solo.ms, 1),
       patterns,
       firstAfterStart,
+      firstHitsAfterStart,
       upstreamCallsMax: Math.max(...patterns.flatMap((p) => p.rounds.map((x) => x.upstreamCalls))),
       seconds: round((Date.now() - started) / 1000, 1),
     };
   } finally {
     stack.fake.setLatency(stack.providerLatencyMs);
-    await Promise.all(procs.map((p) => p.stop()));
+    await Promise.all(everyStarted.map((p) => p.stop()));
   }
 }
 
@@ -311,6 +342,18 @@ export function stampedeRows(r: StampedeResult): Row[] {
           'first round after a start (before any warm-up): p50 / p99, upstream calls',
           `${f.latencyMs.p50} / ${f.latencyMs.p99} ms (${signed(f.latencyMs.p50, p.latencyMs.p50)} / ${signed(f.latencyMs.p99, p.latencyMs.p99)} ms against the pooled rounds); ${f.upstreamCalls} call${f.statuses['200'] === r.requestsPerRound && f.distinctTokens === 1 ? ' (all 200, one token)' : ' (NOT all 200 / one token)'}`,
           `pooled rounds: ${p.latencyMs.p50} / ${p.latencyMs.p99} ms (p50 of each, the 2nd to ${p.rounds.length + 1}th round of misses after the start: ${p.rounds.map((x) => x.latencyMs.p50).join(', ')} ms); inside the functions ${f.serverLatencyMs === undefined ? '?' : `${f.serverLatencyMs.p50} / ${f.serverLatencyMs.p99} ms`}`,
+          'info',
+          'info',
+        ),
+      );
+      const h = r.firstHitsAfterStart;
+      const allHit = h.statuses['200'] === r.requestsPerRound && h.upstreamCalls === 0;
+      out.push(
+        row(
+          s,
+          'first crowd after a start, all hits (fresh processes of their own): p50 / p99',
+          `${h.latencyMs.p50} / ${h.latencyMs.p99} ms (${signed(h.latencyMs.p50, hit.p50)} / ${signed(h.latencyMs.p99, hit.p99)} ms against the pooled all-hit crowds)${allHit ? '' : ' (NOT all 200 without a call)'}; the first round of misses ${signed(f.latencyMs.p50, h.latencyMs.p50)} ms over it at p50`,
+          `pooled all-hit crowds: ${hit.p50} / ${hit.p99} ms; inside the functions ${h.serverLatencyMs === undefined ? '?' : `${h.serverLatencyMs.p50} / ${h.serverLatencyMs.p99} ms`}`,
           'info',
           'info',
         ),
