@@ -17,7 +17,7 @@ import { setLogLevel } from 'firebase/firestore';
 import { emulatorHostFromEnv } from '../helpers/emulator';
 import { repoRoot } from '../helpers/processes';
 
-const COLLECTIONS = ['realms', 'secrets', 'tokens', 'clients', 'some-other-collection'];
+const COLLECTIONS = ['realms', 'secrets', 'tokens', 'clients', 'clientKeys', 'some-other-collection'];
 const SEEDED_ID = 'seeded';
 
 type Firestore = ReturnType<RulesTestContext['firestore']>;
