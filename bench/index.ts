@@ -8,12 +8,15 @@
  *   node lib/bench/index.js [--duration 10] [--warmup 3]
  *                           [--only hit,stampede,expiry,day,cost,scale,cold,clientkey,adoption,platform,ops,reseal,opshit]
  *                           [--source DIR] [--scale] [--reseal-values N] [--cold-trials N]
+ *                           [--first-round-after MS]
  *   node lib/bench/index.js adoption          (scenarios named as arguments: the same as --only)
  *
  * --scale: the issues' full scale: the platform scenario with 10,000 authorizers instead of 1,000, and
  * the reseal scenario with 100,000 sealed values instead of 5,000 (--reseal-values N for another count).
  * --cold-trials N: starts of each target in the cold-start scenario (default 5; a start varies by
  * ±100 ms here, so a comparison within 50 ms wants 15 or more).
+ * --first-round-after MS: the stampede's first round of misses waits this long after the processes'
+ * start (default 0: at once, as after a deploy), so that their idle warm-up has finished.
  * --source serves tokenServer and tokenServerCache in the process scenarios (hit, stampede) from
  * another build (a folder with a package.json whose main is the functions' index.js), to measure a
  * patch beside the same baselines; the in-process scenarios always use this checkout.
@@ -84,6 +87,8 @@ interface Options {
   resealValues: number;
   /** Starts of each target in the cold-start scenario. */
   coldTrials: number;
+  /** How long the stampede's first round waits after the start (ms). */
+  firstRoundAfterMs: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -98,6 +103,7 @@ function parseOptions(argv: string[]): Options {
       scale: { type: 'boolean', default: false },
       'reseal-values': { type: 'string' },
       'cold-trials': { type: 'string', default: '5' },
+      'first-round-after': { type: 'string', default: '0' },
     },
     strict: true,
   });
@@ -128,6 +134,7 @@ function parseOptions(argv: string[]): Options {
     scale: values.scale,
     resealValues: count(values['reseal-values'] ?? (values.scale ? '100000' : '5000'), 'reseal-values', 2),
     coldTrials: count(values['cold-trials'], 'cold-trials', 1),
+    firstRoundAfterMs: count(values['first-round-after'], 'first-round-after', 0),
   };
 }
 
@@ -242,6 +249,7 @@ async function main(): Promise<void> {
           processes: ['tokenServer', 'tokenServer', 'tokenServerCache', 'tokenServerCache'],
           requests: 400,
           rounds: 5,
+          firstRoundAfterMs: options.firstRoundAfterMs,
           providerLatencyMs: STAMPEDE_PROVIDER_LATENCY_MS,
           resultsDir,
         });

@@ -27,6 +27,8 @@ export interface StampedeOptions {
   requests: number;
   /** Rounds of each arrival pattern. */
   rounds: number;
+  /** How long the first round of misses waits after the processes answered /healthz (ms). */
+  firstRoundAfterMs: number;
   /** The provider's latency during this scenario (ms). */
   providerLatencyMs: number;
   resultsDir: string;
@@ -75,6 +77,8 @@ export interface StampedeResult {
    * warm-up requests and the pooled rounds: what the first stampede after a deploy meets.
    */
   firstAfterStart: StampedeRound;
+  /** How long after the start it was sent (--first-round-after; 0: at once). */
+  firstRoundAfterMs: number;
   /**
    * The same crowd at once, all hits (a secret with a token), at another set of processes right
    * after their start: what a first crowd costs a fresh process when nothing misses.
@@ -195,6 +199,8 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
     // The first round after the start: the processes have answered /healthz (their runtime is
     // built) and nothing else, as after a deploy.
     await stack.addSecret('first-after-start');
+    // Ordinarily at once; --first-round-after gives the processes' idle warm-up time to finish.
+    await new Promise((resolve) => setTimeout(resolve, o.firstRoundAfterMs));
     const {
       msAll: _firstMs,
       serverAll: _firstServer,
@@ -286,6 +292,7 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
       soloMissMs: round(solo.ms, 1),
       patterns,
       firstAfterStart,
+      firstRoundAfterMs: o.firstRoundAfterMs,
       firstHitsAfterStart,
       upstreamCallsMax: Math.max(...patterns.flatMap((p) => p.rounds.map((x) => x.upstreamCalls))),
       seconds: round((Date.now() - started) / 1000, 1),
@@ -339,7 +346,9 @@ export function stampedeRows(r: StampedeResult): Row[] {
       out.push(
         row(
           s,
-          'first round after a start (before any warm-up): p50 / p99, upstream calls',
+          r.firstRoundAfterMs === 0
+            ? 'first round after a start (before any warm-up): p50 / p99, upstream calls'
+            : `first round ${r.firstRoundAfterMs} ms after a start (idle warm-up done): p50 / p99, upstream calls`,
           `${f.latencyMs.p50} / ${f.latencyMs.p99} ms (${signed(f.latencyMs.p50, p.latencyMs.p50)} / ${signed(f.latencyMs.p99, p.latencyMs.p99)} ms against the pooled rounds); ${f.upstreamCalls} call${f.statuses['200'] === r.requestsPerRound && f.distinctTokens === 1 ? ' (all 200, one token)' : ' (NOT all 200 / one token)'}`,
           `pooled rounds: ${p.latencyMs.p50} / ${p.latencyMs.p99} ms (p50 of each, the 2nd to ${p.rounds.length + 1}th round of misses after the start: ${p.rounds.map((x) => x.latencyMs.p50).join(', ')} ms); inside the functions ${f.serverLatencyMs === undefined ? '?' : `${f.serverLatencyMs.p50} / ${f.serverLatencyMs.p99} ms`}`,
           'info',
