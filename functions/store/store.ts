@@ -109,9 +109,9 @@ export interface Store {
   deleteSecret(realm: string, key: string, side?: SideWrite[]): Promise<DeleteSecretOutcome>;
 
   getTokenState(realm: string, key: string): Promise<TokenState | null>;
-  /** The same read, with the store's time of the read (what expiry, leases and windows are judged by). */
   /**
-   * `withLookups`: a read started beside a client-key lookup (TokenEngine.readAhead), which the
+   * The same read, with the store's time of the read (what expiry, leases and windows are judged
+   * by). `withLookups`: a read started beside a client-key lookup (TokenEngine.readAhead), which the
    * Firestore store sends in one call with it (firestore/batched-gets.ts).
    */
   readTokenState(realm: string, key: string, options?: { withLookups?: boolean }): Promise<TokenRead>;

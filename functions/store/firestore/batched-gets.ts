@@ -19,8 +19,6 @@ interface Waiting {
 
 export class BatchedGets {
   private waiting: Waiting[] = [];
-  /** How many calls went out with more than one document (for tests). */
-  batches = 0;
 
   constructor(private readonly db: Firestore) {}
 
@@ -43,7 +41,6 @@ export class BatchedGets {
       );
       return;
     }
-    this.batches += 1;
     // One copy of each document asked for more than once.
     const paths = [...new Set(waiting.map((w) => w.ref.path))];
     const refs = paths.map((p) => waiting.find((w) => w.ref.path === p)?.ref as DocumentReference);
