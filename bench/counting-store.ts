@@ -36,7 +36,7 @@ export function emptyCounts(): Counts {
 export class CountingStore implements Store {
   counts: Counts = emptyCounts();
 
-  constructor(private readonly inner: Store) {}
+  constructor(readonly inner: Store) {}
 
   get kind(): Store['kind'] {
     return this.inner.kind;

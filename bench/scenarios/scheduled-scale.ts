@@ -17,6 +17,7 @@ import { getFirestore, type Firestore } from 'firebase-admin/firestore';
 import { systemClock } from '../../functions/clock';
 import { parseConfig } from '../../functions/config';
 import { freshState } from '../../functions/token/decide';
+import { TokenEngine } from '../../functions/engine/engine';
 import { createRuntime, type Runtime } from '../../functions/runtime';
 import { runScheduledRefresh } from '../../functions/scheduled';
 import { encodeSecret, encodeTokenState } from '../../functions/store/codec';
@@ -128,13 +129,31 @@ async function seedFirestore(db: Firestore, secrets: number, due: number, seedin
   await writer.close();
 }
 
+/**
+ * A runtime on `store`. A CountingStore wraps the store the runtime is built on (the ops store is
+ * the inner store's: ops/ops.ts knows only real stores); its store and engine are then the counting
+ * ones, as bench/scenarios/ops-counting.ts does.
+ */
 async function runtimeOn(store: Store): Promise<Runtime> {
   const config = parseConfig({ TOKEN_SERVER_STORE: 'memory', TOKEN_SERVER_ALLOW_PRIVATE_UPSTREAMS: 'true' });
-  return createRuntime(config, {
+  const runtime = await createRuntime(config, {
     keys: { masterKey: randomBytes(32), problems: {} },
-    store,
+    store: store instanceof CountingStore ? store.inner : store,
     clock: systemClock,
   });
+  if (store instanceof CountingStore) {
+    runtime.store = store;
+    runtime.engine = new TokenEngine({
+      store,
+      clock: runtime.clock,
+      random: runtime.random,
+      instanceId: runtime.instanceId,
+      leaseMs: config.leaseMs,
+      waitMs: config.waitMs,
+      allowPrivateUpstreams: config.allowPrivateUpstreams,
+    });
+  }
+  return runtime;
 }
 
 async function oneRun(
