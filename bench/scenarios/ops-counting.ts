@@ -12,7 +12,10 @@ import { createHandler, type HttpHandler } from '../../functions/http/app';
 import { cacheRoutes, fullRoutes } from '../../functions/http/routes';
 import type { OpsStore } from '../../functions/ops/ops-store';
 import { createRuntime, type Runtime } from '../../functions/runtime';
+import { resolveKeys } from '../../functions/keys/keys';
 import { FirestoreStore } from '../../functions/store/firestore/firestore-store';
+import { openStore } from '../../functions/store/open-store';
+import { Sealer } from '../../functions/store/seal';
 import type { SideWrite } from '../../functions/store/side-writes';
 import type { Store } from '../../functions/store/store';
 import type { Page } from '../../functions/store/types';
@@ -111,6 +114,9 @@ export interface CountedInstance {
   close(): Promise<void>;
 }
 
+/** Counted instances made so far (each gets its own Firestore app). */
+let instances = 0;
+
 /**
  * A runtime on its own connection to the stack's Firestore, built by createRuntime from `env` (its
  * keys, its Firestore store with the ops store and hooks on it), whose store and engine are then the
@@ -122,7 +128,15 @@ export async function countedInstance(
   env: NodeJS.ProcessEnv = stack.env.env,
 ): Promise<CountedInstance> {
   const config = parseConfig(env);
-  const runtime = await createRuntime(config);
+  // A Firestore app of its own: close() terminates it, and a later runtime built under the default
+  // name ('token-server', e.g. the platform scenario's) must not be handed the terminated client.
+  const keys = await resolveKeys(config);
+  const own = openStore(
+    config,
+    new Sealer(keys.masterKeys ?? keys.masterKey),
+    `bench-counted-${++instances}`,
+  );
+  const runtime = await createRuntime(config, { keys, store: own });
   if (!(runtime.store instanceof FirestoreStore)) throw new Error('the bench runs on Firestore');
   const inner = runtime.store;
   const store = new SideCountingStore(inner, ops);
