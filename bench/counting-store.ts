@@ -5,6 +5,8 @@
  * transactions, and so the mutator, which is where they are counted) and 1 write per document
  * written when it commits.
  */
+import { TokenEngine } from '../functions/engine/engine';
+import type { Runtime } from '../functions/runtime';
 import type { PushedMutator } from '../functions/store/pushed';
 import type { Store, TokenMutator, TokenRead } from '../functions/store/store';
 import type { Page, TokenState } from '../functions/store/types';
@@ -217,4 +219,22 @@ export class CountingStore implements Store {
   async close() {
     return this.inner.close();
   }
+}
+
+/**
+ * Makes a runtime read and write through `store` (a counting wrapper of the store it was built
+ * on): its routes through runtime.store, its token requests through an engine on `store`. The ops
+ * store and its hooks stay the inner store's.
+ */
+export function serveThrough(runtime: Runtime, store: Store): void {
+  runtime.store = store;
+  runtime.engine = new TokenEngine({
+    store,
+    clock: runtime.clock,
+    random: runtime.random,
+    instanceId: runtime.instanceId,
+    leaseMs: runtime.config.leaseMs,
+    waitMs: runtime.config.waitMs,
+    allowPrivateUpstreams: runtime.config.allowPrivateUpstreams,
+  });
 }

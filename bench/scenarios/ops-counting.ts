@@ -7,7 +7,6 @@
  * before the audit log and webhooks existed.
  */
 import { parseConfig } from '../../functions/config';
-import { TokenEngine } from '../../functions/engine/engine';
 import { createHandler, type HttpHandler } from '../../functions/http/app';
 import { cacheRoutes, fullRoutes } from '../../functions/http/routes';
 import type { OpsStore } from '../../functions/ops/ops-store';
@@ -19,7 +18,7 @@ import { Sealer } from '../../functions/store/seal';
 import type { SideWrite } from '../../functions/store/side-writes';
 import type { Store } from '../../functions/store/store';
 import type { Page } from '../../functions/store/types';
-import { CountingStore } from '../counting-store';
+import { CountingStore, serveThrough } from '../counting-store';
 import type { Stack } from '../stack';
 
 /** The CountingStore plus the side writes of each change (dropped, not counted, with `ops` off). */
@@ -157,16 +156,7 @@ export async function countedInstance(
     inner.pushedHook = undefined;
   }
   countOps(runtime.ops.store, store);
-  runtime.store = store;
-  runtime.engine = new TokenEngine({
-    store,
-    clock: runtime.clock,
-    random: runtime.random,
-    instanceId: runtime.instanceId,
-    leaseMs: config.leaseMs,
-    waitMs: config.waitMs,
-    allowPrivateUpstreams: config.allowPrivateUpstreams,
-  });
+  serveThrough(runtime, store);
   const handler = (fn: 'tokenServer' | 'tokenServerCache') =>
     createHandler({
       name: fn,

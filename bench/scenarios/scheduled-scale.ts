@@ -17,7 +17,6 @@ import { getFirestore, type Firestore } from 'firebase-admin/firestore';
 import { systemClock } from '../../functions/clock';
 import { parseConfig } from '../../functions/config';
 import { freshState } from '../../functions/token/decide';
-import { TokenEngine } from '../../functions/engine/engine';
 import { createRuntime, type Runtime } from '../../functions/runtime';
 import { runScheduledRefresh } from '../../functions/scheduled';
 import { encodeSecret, encodeTokenState } from '../../functions/store/codec';
@@ -28,7 +27,7 @@ import { BACKFILL_DOC, COLLECTIONS, secretDocId, type Store } from '../../functi
 import type { TokenState } from '../../functions/store/types';
 import { realmFor, startFakeProvider } from '../../test/fakes/providers';
 import { countFirestoreReads } from '../../test/helpers/firestore-reads';
-import { CountingStore } from '../counting-store';
+import { CountingStore, serveThrough } from '../counting-store';
 import { row, type Row } from '../report';
 import { PRESET, REALM, type Stack } from '../stack';
 import { round } from '../stats';
@@ -141,18 +140,7 @@ async function runtimeOn(store: Store): Promise<Runtime> {
     store: store instanceof CountingStore ? store.inner : store,
     clock: systemClock,
   });
-  if (store instanceof CountingStore) {
-    runtime.store = store;
-    runtime.engine = new TokenEngine({
-      store,
-      clock: runtime.clock,
-      random: runtime.random,
-      instanceId: runtime.instanceId,
-      leaseMs: config.leaseMs,
-      waitMs: config.waitMs,
-      allowPrivateUpstreams: config.allowPrivateUpstreams,
-    });
-  }
+  if (store instanceof CountingStore) serveThrough(runtime, store);
   return runtime;
 }
 
