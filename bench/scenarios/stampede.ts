@@ -17,6 +17,7 @@ import { crowd, get } from '../crowd';
 import { startBenchFunction, type BenchFunction } from '../processes';
 import { row, fmt, type Row } from '../report';
 import { PRESET, REALM, type Stack } from '../stack';
+import { repoRoot } from '../../test/helpers/processes';
 import { latencySummary, percentile, round, type LatencySummary } from '../stats';
 import type { InstanceKind } from '../sim';
 
@@ -84,6 +85,15 @@ export interface StampedeResult {
    * after their start: what a first crowd costs a fresh process when nothing misses.
    */
   firstHitsAfterStart: StampedeRound;
+  /**
+   * The floor of a fresh process's first crowd: hello world (bench/hello/hello.ts, on the same
+   * Functions Framework) at as many fresh processes, each having answered once, the same wait after
+   * the start, then the same crowd at once, then `rounds` more such crowds. What a first crowd at
+   * new processes costs over later ones in the framework alone (code not yet compiled), whatever
+   * the function does. (Not the raw read: its crowd makes one read per request, where ours makes
+   * one per process, and takes seconds.)
+   */
+  firstCrowdFloor: { first: LatencySummary; later: LatencySummary; laterP50s: number[] };
   upstreamCallsMax: number;
   seconds: number;
 }
@@ -149,6 +159,55 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
     const tokenUrl = (p: BenchFunction, key: string, extra = '') =>
       `${p.url}/api/token?realm=${REALM}&key=${key}${extra}`;
 
+    const floorOfFirstCrowd = async (): Promise<StampedeResult['firstCrowdFloor']> => {
+      const raw: BenchFunction[] = [];
+      for (const [i] of o.processes.entries()) {
+        const p = await startBenchFunction({
+          target: 'hello',
+          source: join(repoRoot(), 'lib', 'bench', 'hello'),
+          env: stack.env.env,
+          logFile: join(o.resultsDir, `stampede-floor${i}-hello.log`),
+        });
+        everyStarted.push(p);
+        raw.push(p);
+      }
+      try {
+        // As ours have answered /healthz.
+        for (const p of raw) {
+          const a = await get(`${p.url}/hello`, {});
+          if (a.status !== 200) throw new Error(`hello world answered ${a.status}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, o.firstRoundAfterMs));
+        const at = (i: number) => `${(raw[i % raw.length] as BenchFunction).url}/hello`;
+        const first = await crowd(o.requests, at, {});
+        const later: number[] = [];
+        const laterP50s: number[] = [];
+        for (let r = 0; r < o.rounds; r++) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          const { answers } = await crowd(o.requests, at, {});
+          if (answers.some((a) => a.status !== 200)) throw new Error('hello world failed');
+          later.push(...answers.map((a) => a.ms));
+          laterP50s.push(
+            round(
+              percentile(
+                answers.map((a) => a.ms),
+                50,
+              ),
+              1,
+            ),
+          );
+        }
+        if (first.answers.some((a) => a.status !== 200)) throw new Error('hello world failed');
+        return {
+          first: latencySummary(first.answers.map((a) => a.ms)),
+          later: latencySummary(later),
+          laterP50s,
+        };
+      } finally {
+        await Promise.all(raw.map((p) => p.stop()));
+      }
+    };
+
     type ProcessSet = Awaited<ReturnType<typeof startSet>>;
     const roundAt = async (
       set: ProcessSet,
@@ -191,6 +250,8 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
       ...firstHitsAfterStart
     } = await roundAt(hitSet, 'first-hits-after-start', 0);
     await Promise.all(hitSet.procs.map((p) => p.stop()));
+
+    const firstCrowdFloor = await floorOfFirstCrowd();
 
     const main = await startSet('');
     const { procs } = main;
@@ -294,6 +355,7 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
       firstAfterStart,
       firstRoundAfterMs: o.firstRoundAfterMs,
       firstHitsAfterStart,
+      firstCrowdFloor,
       upstreamCallsMax: Math.max(...patterns.flatMap((p) => p.rounds.map((x) => x.upstreamCalls))),
       seconds: round((Date.now() - started) / 1000, 1),
     };
@@ -363,6 +425,17 @@ export function stampedeRows(r: StampedeResult): Row[] {
           'first crowd after a start, all hits (fresh processes of their own): p50 / p99',
           `${h.latencyMs.p50} / ${h.latencyMs.p99} ms (${signed(h.latencyMs.p50, hit.p50)} / ${signed(h.latencyMs.p99, hit.p99)} ms against the pooled all-hit crowds)${allHit ? '' : ' (NOT all 200 without a call)'}; the first round of misses ${signed(f.latencyMs.p50, h.latencyMs.p50)} ms over it at p50`,
           `pooled all-hit crowds: ${hit.p50} / ${hit.p99} ms; inside the functions ${h.serverLatencyMs === undefined ? '?' : `${h.serverLatencyMs.p50} / ${h.serverLatencyMs.p99} ms`}`,
+          'info',
+          'info',
+        ),
+      );
+      const fl = r.firstCrowdFloor;
+      out.push(
+        row(
+          s,
+          "floor: hello world's first crowd at fresh processes (same wait): p50 / p99",
+          `${fl.first.p50} / ${fl.first.p99} ms (${signed(fl.first.p50, fl.later.p50)} / ${signed(fl.first.p99, fl.later.p99)} ms against its later crowds); ours: first hits ${signed(h.latencyMs.p50, hit.p50)}, first misses ${signed(f.latencyMs.p50, p.latencyMs.p50)} ms at p50 against their pooled crowds`,
+          `its ${fl.laterP50s.length} later crowds: ${fl.later.p50} / ${fl.later.p99} ms (p50 of each: ${fl.laterP50s.join(', ')} ms)`,
           'info',
           'info',
         ),

@@ -31,6 +31,29 @@ export function missPath(): typeof MissPath {
   return (missPathModule ??= require('./miss-path') as typeof MissPath);
 }
 
+let missPathWarm = false;
+
+/**
+ * Loads the miss path (miss-path.ts) and what it needs at its first use: the realm config parser
+ * (zod, about 50 ms here, with one parse) and the upstream call (providers/upstream.ts), once per
+ * instance. The HTTP functions call it when an instance is first idle (entries/http-function.ts).
+ */
+export function warmMissPath(): void {
+  if (missPathWarm) return;
+  missPathWarm = true;
+  const m = missPath();
+  m.warmConfigParser();
+  m.loadUpstream();
+}
+
+/**
+ * warmMissPath in the next turn, unless done: a first miss calls it when its secret's reads are
+ * sent, so that the loading overlaps their round trip instead of following it.
+ */
+function warmMissPathSoon(): void {
+  if (!missPathWarm) setImmediate(warmMissPath);
+}
+
 export type { ServedToken, TokenSource, InvalidOutcome } from './served';
 export type { Fetcher, RefreshSummary, TokenRequest } from './types';
 
@@ -176,6 +199,7 @@ export class TokenEngine {
     // A miss: what its compare-and-set and wait need is prepared while the secret is read.
     this.options.store.warmMiss?.();
     missPath();
+    warmMissPathSoon();
     const [realmRecord, secret] = await records;
     if (secret?.revoked !== undefined) throw missPath().revokedError(req.realm, req.key, secret.revoked);
     // A fixed-token realm is never fetched; an unknown realm is said to be unknown.

@@ -4,7 +4,8 @@
  * dependent and pushed-ticket fetchers, the platforms' follow-ups, the decision and its mutators) at
  * the first of them, or at the instance's first idle moment, never for a hit (README "Cold start").
  */
-export { tokenConfigOf } from '../providers/logic-code';
+export { tokenConfigOf, warmConfigParser } from '../providers/logic-code';
+export { loadUpstream } from '../providers/upstream-on-first-call';
 export { watchChanges } from '../store/token-watch';
 export { decide } from '../token/decide';
 export { takeLease } from '../token/mutators';

@@ -2,7 +2,7 @@
 import type * as Https from 'firebase-functions/v2/https';
 import type { HttpsFunction, HttpsOptions } from 'firebase-functions/v2/https';
 import { createHandler, type HttpHandler } from '../http/app';
-import { missPath } from '../engine/engine';
+import { warmMissPath } from '../engine/engine';
 import { installFrameworkErrorReplies } from '../http/body-gate';
 import type { Route } from '../http/types';
 import { adminKey, COMMON, masterKey, ready, runtime } from './common';
@@ -43,13 +43,14 @@ export function httpFunction(
   let warmed = false;
   let inFlight = 0;
   /**
-   * The first time the instance is idle (no request in flight) with its runtime built, the store
-   * warms in the background what a first hit and a first miss would otherwise wait for: the client
-   * a hit reads with, when no request has used it yet (Store.warm: a health check, a request
-   * refused before any read), the gRPC client beside a REST one that a miss's lease write and
-   * its waiters' listeners use (Store.warmMiss), and the engine's miss path (engine/miss-path.ts). Never while a request is in flight: the loading is
-   * synchronous and would hold up its answer. An instance that is never idle warms its gRPC client
-   * at its first miss (engine.ts), while the miss reads the secret.
+   * The first time the instance is idle (no request in flight) with its runtime built, it loads
+   * what a first hit and a first miss would otherwise wait for: the client a hit reads with, when no
+   * request has used it yet (Store.warm: a health check, a request refused before any read), the
+   * gRPC client beside a REST one that a miss's lease write and its waiters' listeners use
+   * (Store.warmMiss), and the engine's miss path with the realm config parser and the upstream call
+   * (engine.ts warmMissPath). Never while a request is in flight: the loading is synchronous and
+   * would hold up its answer. An instance that is never idle loads these at its first miss
+   * (engine.ts), while the miss reads the secret.
    */
   const idle = () => {
     inFlight--;
@@ -60,7 +61,7 @@ export function httpFunction(
       warmed = true;
       void built.store.warm?.();
       built.store.warmMiss?.();
-      missPath();
+      warmMissPath();
     });
   };
   const handler: HttpHandler = (req, res) => {

@@ -13,3 +13,8 @@ function upstream(): typeof Upstream {
 
 export const fetchToken: typeof Upstream.fetchToken = (...args) => upstream().fetchToken(...args);
 export const sendUpstream: typeof Upstream.sendUpstream = (...args) => upstream().sendUpstream(...args);
+
+/** Loads upstream.ts (about 12 ms here) ahead of a first call (engine.ts warmMissPath). */
+export function loadUpstream(): void {
+  upstream();
+}

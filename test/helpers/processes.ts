@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { connect } from 'node:net';
 import { recordLogSource, registerSecret } from './leak-registry';
 import { getFreePort, LOOPBACK } from './ports';
 
@@ -186,8 +187,11 @@ export interface StartFunctionOptions {
    * than 30 s to start on a starved machine.
    */
   timeoutMs?: number;
-  /** 'listening': any HTTP answer to /healthz will do (for processes expected to be unhealthy). */
-  waitFor?: 'healthy' | 'listening';
+  /**
+   * 'listening': any HTTP answer to /healthz will do (for processes expected to be unhealthy).
+   * 'port': the port accepts a connection, and no request is sent (the test's own is the first).
+   */
+  waitFor?: 'healthy' | 'listening' | 'port';
 }
 
 export interface FunctionProcess {
@@ -215,6 +219,23 @@ export const FUNCTIONS_FRAMEWORK = join(
   'src',
   'main.js',
 );
+
+/** Whether a TCP connection to the URL's host and port is accepted (closed at once, no request). */
+function accepts(url: URL): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    socket.setTimeout(2000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 /**
  * Serves one export of lib/functions/index.js (so: after a build) with the stock Functions
@@ -283,7 +304,8 @@ export async function startFunction(options: StartFunctionOptions): Promise<Func
   };
 }
 
-async function isHealthy(url: string, waitFor: 'healthy' | 'listening'): Promise<boolean> {
+async function isHealthy(url: string, waitFor: 'healthy' | 'listening' | 'port'): Promise<boolean> {
+  if (waitFor === 'port') return accepts(new URL(url));
   try {
     // Connection: close leaves no idle socket in fetch's pool: the process closes an idle one after
     // 5 s, and a test's first request reusing it just then (a starved machine, other processes still

@@ -119,6 +119,19 @@ describe('function entries load only their own modules', function () {
     expect(files.some((f) => f.endsWith('/@google-cloud/firestore/build/src/index.js'))).to.equal(true);
   });
 
+  it("tokenServerCache loads no miss path; warmMissPath (an idle instance's, a first miss's) loads it, the realm config parser with zod, and the upstream call", () => {
+    const MISS = ['engine/miss-path', 'providers/realm-config', 'providers/upstream'];
+    const loaded = modulesLoadedBy('tokenServerCache');
+    expect(loaded).to.include('engine/engine');
+    for (const module of MISS) expect(loaded, module).to.not.include(module);
+    const warmed = modulesLoadedBy(
+      'tokenServerCache',
+      `require(${JSON.stringify(join(LIB, 'engine', 'engine.js'))}).warmMissPath();
+       if (!Object.keys(require.cache).some((f) => f.includes('/node_modules/zod/'))) throw new Error('no zod');`,
+    );
+    expect(warmed).to.include.members(MISS);
+  });
+
   it('tokenServerCache over REST: Store.warm loads the REST client and no gRPC; the first miss (Store.warmMiss) loads gRPC', () => {
     // Nothing listens on the emulator address: the reads fail (and are retried) in the background;
     // what is checked is which modules the two warm-ups loaded, polled for up to 30 s each.
