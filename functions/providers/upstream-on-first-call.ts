@@ -14,7 +14,10 @@ function upstream(): typeof Upstream {
 export const fetchToken: typeof Upstream.fetchToken = (...args) => upstream().fetchToken(...args);
 export const sendUpstream: typeof Upstream.sendUpstream = (...args) => upstream().sendUpstream(...args);
 
-/** Loads upstream.ts (about 12 ms here) ahead of a first call (engine.ts warmMissPath). */
+/**
+ * Loads upstream.ts (about 12 ms here) and has it load gaxios' node-fetch (about 45 ms more, in
+ * the background) ahead of a first call (engine.ts warmMissPath).
+ */
 export function loadUpstream(): void {
-  upstream();
+  upstream().warmFetch();
 }
