@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 const TICKS_PER_SECOND = 100;
 
 /** User + system CPU seconds the process has used so far. */
-export function processCpuSeconds(pid: number): number | undefined {
+export function processCpuSeconds(pid: number | string): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start at field 3 (state).
@@ -19,6 +19,11 @@ export function processCpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** User + system CPU seconds one thread of a process (`tid` = `pid`: its main thread) has used so far. */
+export function threadCpuSeconds(pid: number, tid: number): number | undefined {
+  return processCpuSeconds(`${pid}/task/${tid}`);
 }
 
 /** Busy and total CPU seconds of the whole machine (all cores) so far. */

@@ -13,12 +13,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processCpuSeconds, threadCpuSeconds } from '../cpu';
 import { crowd, get } from '../crowd';
 import { startBenchFunction, type BenchFunction } from '../processes';
 import { row, fmt, type Row } from '../report';
 import { PRESET, REALM, type Stack } from '../stack';
 import { repoRoot } from '../../test/helpers/processes';
-import { latencySummary, percentile, round, type LatencySummary } from '../stats';
+import { latencySummary, mean, percentile, round, type LatencySummary } from '../stats';
 import type { InstanceKind } from '../sim';
 
 export interface StampedeOptions {
@@ -49,6 +50,12 @@ export interface StampedeRound {
   serverLatencyMs: LatencySummary | undefined;
   /** From the first request's dispatch to the last one's (ms): the crowd's arrival spread. */
   dispatchSpreadMs: number;
+  /**
+   * CPU seconds the function processes used from the crowd's dispatch to its last answer (/proc:
+   * 10 ms steps; undefined off Linux): all their threads, and their main threads (the JavaScript;
+   * the rest is V8's compiler and GC threads and libuv's pool).
+   */
+  functionCpuS?: { all: number; main: number };
 }
 
 export type Arrival = 'simultaneous' | 'staggered';
@@ -216,12 +223,26 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
     ): Promise<StampedeRound & { msAll: number[]; serverAll: number[] }> => {
       const { procs, logFiles } = set;
       const callsBefore = stack.callsFor(key);
+      const cpu = () => {
+        let all = 0;
+        let main = 0;
+        for (const p of procs) {
+          const a = processCpuSeconds(p.pid);
+          const m = threadCpuSeconds(p.pid, p.pid);
+          if (a === undefined || m === undefined) return undefined;
+          all += a;
+          main += m;
+        }
+        return { all, main };
+      };
+      const cpuBefore = cpu();
       const { answers, dispatchSpreadMs } = await crowd(
         o.requests,
         (i) => tokenUrl(procs[i % procs.length] as BenchFunction, key),
         headers,
         staggerMs,
       );
+      const cpuAfter = cpu();
       const statuses: Record<string, number> = {};
       for (const a of answers) statuses[String(a.status)] = (statuses[String(a.status)] ?? 0) + 1;
       // The processes write each request's log line as they answer; give the files a moment.
@@ -237,6 +258,14 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
         msAll: answers.map((a) => a.ms),
         serverAll: server,
         dispatchSpreadMs,
+        ...(cpuBefore === undefined || cpuAfter === undefined
+          ? {}
+          : {
+              functionCpuS: {
+                all: round(cpuAfter.all - cpuBefore.all, 2),
+                main: round(cpuAfter.main - cpuBefore.main, 2),
+              },
+            }),
       };
     };
 
@@ -413,6 +442,21 @@ export function stampedeRows(r: StampedeResult): Row[] {
             : `first round ${r.firstRoundAfterMs} ms after a start (idle warm-up done): p50 / p99, upstream calls`,
           `${f.latencyMs.p50} / ${f.latencyMs.p99} ms (${signed(f.latencyMs.p50, p.latencyMs.p50)} / ${signed(f.latencyMs.p99, p.latencyMs.p99)} ms against the pooled rounds); ${f.upstreamCalls} call${f.statuses['200'] === r.requestsPerRound && f.distinctTokens === 1 ? ' (all 200, one token)' : ' (NOT all 200 / one token)'}`,
           `pooled rounds: ${p.latencyMs.p50} / ${p.latencyMs.p99} ms (p50 of each, the 2nd to ${p.rounds.length + 1}th round of misses after the start: ${p.rounds.map((x) => x.latencyMs.p50).join(', ')} ms); inside the functions ${f.serverLatencyMs === undefined ? '?' : `${f.serverLatencyMs.p50} / ${f.serverLatencyMs.p99} ms`}`,
+          'info',
+          'info',
+        ),
+      );
+      const cpuOf = (x: StampedeRound) =>
+        x.functionCpuS === undefined ? '?' : `${x.functionCpuS.all} / ${x.functionCpuS.main} s`;
+      const pooledCpu = p.rounds.flatMap((x) => (x.functionCpuS === undefined ? [] : [x.functionCpuS]));
+      out.push(
+        row(
+          s,
+          'CPU the 4 function processes used per round: all threads / main threads',
+          `first round ${cpuOf(f)}; first crowd of hits (its own processes) ${cpuOf(r.firstHitsAfterStart)}`,
+          pooledCpu.length === 0
+            ? 'pooled rounds: ?'
+            : `pooled rounds: ${round(mean(pooledCpu.map((c) => c.all)), 2)} / ${round(mean(pooledCpu.map((c) => c.main)), 2)} s on average (${p.rounds.map(cpuOf).join('; ')})`,
           'info',
           'info',
         ),
