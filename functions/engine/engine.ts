@@ -41,9 +41,14 @@ let missPathWarm = false;
 export function warmMissPath(): void {
   if (missPathWarm) return;
   missPathWarm = true;
-  const m = missPath();
-  m.warmConfigParser();
-  m.loadUpstream();
+  try {
+    const m = missPath();
+    m.warmConfigParser();
+    m.loadUpstream();
+  } catch {
+    // Never fatal (this runs outside any request): the miss that needs these fails the same way,
+    // and reports it.
+  }
 }
 
 /**
