@@ -167,7 +167,7 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
       `${p.url}/api/token?realm=${REALM}&key=${key}${extra}`;
 
     const floorOfFirstCrowd = async (): Promise<StampedeResult['firstCrowdFloor']> => {
-      const raw: BenchFunction[] = [];
+      const hellos: BenchFunction[] = [];
       for (const [i] of o.processes.entries()) {
         const p = await startBenchFunction({
           target: 'hello',
@@ -176,42 +176,35 @@ export async function stampede(stack: Stack, o: StampedeOptions): Promise<Stampe
           logFile: join(o.resultsDir, `stampede-floor${i}-hello.log`),
         });
         everyStarted.push(p);
-        raw.push(p);
+        hellos.push(p);
       }
       try {
         // As ours have answered /healthz.
-        for (const p of raw) {
+        for (const p of hellos) {
           const a = await get(`${p.url}/hello`, {});
           if (a.status !== 200) throw new Error(`hello world answered ${a.status}`);
         }
         await new Promise((resolve) => setTimeout(resolve, o.firstRoundAfterMs));
-        const at = (i: number) => `${(raw[i % raw.length] as BenchFunction).url}/hello`;
+        const at = (i: number) => `${(hellos[i % hellos.length] as BenchFunction).url}/hello`;
         const first = await crowd(o.requests, at, {});
+        if (first.answers.some((a) => a.status !== 200)) throw new Error('hello world failed');
         const later: number[] = [];
         const laterP50s: number[] = [];
         for (let r = 0; r < o.rounds; r++) {
           await new Promise((resolve) => setTimeout(resolve, 200));
           const { answers } = await crowd(o.requests, at, {});
           if (answers.some((a) => a.status !== 200)) throw new Error('hello world failed');
-          later.push(...answers.map((a) => a.ms));
-          laterP50s.push(
-            round(
-              percentile(
-                answers.map((a) => a.ms),
-                50,
-              ),
-              1,
-            ),
-          );
+          const ms = answers.map((a) => a.ms);
+          later.push(...ms);
+          laterP50s.push(round(percentile(ms, 50), 1));
         }
-        if (first.answers.some((a) => a.status !== 200)) throw new Error('hello world failed');
         return {
           first: latencySummary(first.answers.map((a) => a.ms)),
           later: latencySummary(later),
           laterP50s,
         };
       } finally {
-        await Promise.all(raw.map((p) => p.stop()));
+        await Promise.all(hellos.map((p) => p.stop()));
       }
     };
 
